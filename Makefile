@@ -1,0 +1,42 @@
+# arpolicy: the commands a developer needs. Everything runs from a virtual environment
+# in .venv that the first command creates.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+ARPOLICY_DEMO_CUSTOMERS ?= 200
+
+.PHONY: install run test bench lint fmt clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+## Start the service on SQLite (./arpolicy.db) with a demo tenant loaded the first time.
+run: install
+	$(BIN)/arpolicy init
+	$(BIN)/arpolicy demo --if-empty --customers $(ARPOLICY_DEMO_CUSTOMERS) --seed 1
+	$(BIN)/arpolicy serve
+
+## The whole suite: SQLite always; PostgreSQL when reachable (required when CI=true).
+test: install
+	$(BIN)/pytest -q -n 2 --dist loadfile
+
+## Benchmarks (slow; results go to docs/benchmarks.md by hand).
+bench: install
+	$(BIN)/python -m bench
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+fmt: install
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+clean:
+	rm -rf $(VENV) arpolicy.db arpolicy.db-wal arpolicy.db-shm .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,28 @@
+"""``arpolicy``: the command line. One module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from arpolicy.cli import customers, demo, ledgerio, report, setup
+
+app = typer.Typer(
+    name="arpolicy",
+    help="Accounts-receivable policies as rules.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+setup.register(app)
+demo.register(app)
+ledgerio.register(app)
+app.add_typer(customers.app, name="customers")
+app.add_typer(report.app, name="report")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

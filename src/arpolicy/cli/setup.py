@@ -1,0 +1,86 @@
+"""``arpolicy init``, ``serve`` and ``tenants``."""
+
+from __future__ import annotations
+
+import typer
+from sqlalchemy import select
+
+from arpolicy.cli import terminal
+from arpolicy.cli.common import JsonOption, engine, handle_errors, settings
+from arpolicy.kit.db import transaction
+from arpolicy.kit.migrate import upgrade
+from arpolicy.ledger.tenants import create_tenant
+from arpolicy.models import Tenant
+
+tenants = typer.Typer(help="Create and list tenants (merchants).", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("serve")(serve)
+    app.add_typer(tenants, name="tenants")
+
+
+@handle_errors
+def init() -> None:
+    """Create the database or migrate it to the current schema (idempotent)."""
+    eng = engine(check_schema=False)
+    upgrade(eng)
+    terminal.say(f"database ready: {eng.url.render_as_string(hide_password=True)}")
+
+
+def serve(
+    host: str = typer.Option(None, help="Interface to bind (default $ARPOLICY_HOST or 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default $ARPOLICY_PORT or 8000)."),
+) -> None:
+    """Start the HTTP service (health at /health, API docs at /docs)."""
+    import uvicorn
+
+    from arpolicy.app import create_app
+
+    s = settings()
+    uvicorn.run(create_app(s), host=host or s.host, port=port or s.port, log_level=s.log_level)
+
+
+@tenants.command("create")
+@handle_errors
+def tenants_create(
+    slug: str,
+    name: str = typer.Option(None, help="Display name (default: the slug)."),
+    base_currency: str = typer.Option("USD", help="ISO 4217 code all figures are converted to."),
+    timezone: str = typer.Option("UTC", help="IANA zone that decides the tenant's 'today'."),
+    locale: str = typer.Option("en_US", help="Default locale for formatting."),
+    ageing: str = typer.Option("30,60,90,120", help="Ageing bucket upper bounds in days."),
+) -> None:
+    """Create a tenant."""
+    try:
+        bounds = [int(b) for b in ageing.split(",")]
+    except ValueError:
+        bounds = [-1]
+    with transaction(engine()) as session:
+        t = create_tenant(
+            session, slug, name=name, base_currency=base_currency, timezone=timezone,
+            locale=locale, ageing_bounds=bounds,
+        )
+        terminal.say(f"created tenant {t.slug} (id {t.id}, base currency {t.base_currency})")
+
+
+@tenants.command("list")
+@handle_errors
+def tenants_list(as_json: bool = JsonOption) -> None:
+    """List tenants."""
+    with transaction(engine(), write=False) as session:
+        rows = session.scalars(select(Tenant).order_by(Tenant.slug)).all()
+        data = [
+            {"slug": t.slug, "name": t.name, "base_currency": t.base_currency,
+             "timezone": t.timezone, "locale": t.locale, "ageing_bounds": t.ageing_bounds}
+            for t in rows
+        ]
+    if as_json:
+        terminal.print_json(data)
+        return
+    terminal.table(
+        "Tenants",
+        [("slug", "left"), ("name", "left"), ("base", "left"), ("timezone", "left"), ("ageing", "left")],
+        [[d["slug"], d["name"], d["base_currency"], d["timezone"], ",".join(map(str, d["ageing_bounds"]))] for d in data],
+    )

@@ -1,0 +1,18 @@
+"""One typed Settings object, read from ``ARPOLICY_*`` environment variables."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ARPOLICY_", extra="ignore")
+
+    database_url: str = "sqlite:///./arpolicy.db"
+    """SQLAlchemy URL: ``sqlite:///PATH`` or ``postgresql+psycopg://user@host:5432/db``."""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    tenant: str = "demo"
+    """The tenant CLI commands act on when ``--tenant`` is not given."""
+    log_level: str = "info"
+    sql_echo: bool = False

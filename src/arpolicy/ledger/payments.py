@@ -1,0 +1,59 @@
+"""Keeping a payment's unallocated part equal to its amount minus its allocations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session
+
+from arpolicy.exceptions import ValidationError
+from arpolicy.kit.money import Money, round_amount
+from arpolicy.models import Allocation, Payment, Tenant
+
+
+def refresh_unallocated(session: Session, tenant: Tenant, payment_ids: Iterable[int]) -> None:
+    """Recompute ``unallocated_minor`` and ``base_unallocated_minor`` of the given payments
+    from their allocations (one aggregate query), refusing over-allocation.
+
+    The base-currency part is the unallocated amount converted at the payment's own rate
+    and rounded once; a fully allocated payment has exactly zero in both currencies.
+    """
+    ids = sorted(set(payment_ids))
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        allocated = (
+            select(Allocation.payment_id, func.sum(Allocation.amount_minor).label("allocated"))
+            .where(Allocation.tenant_id == tenant.id, Allocation.payment_id.in_(chunk))
+            .group_by(Allocation.payment_id)
+            .subquery()
+        )
+        rows = session.execute(
+            select(
+                Payment.id, Payment.external_id, Payment.currency, Payment.amount_minor,
+                Payment.fx_rate, func.coalesce(allocated.c.allocated, 0),
+            )
+            .outerjoin(allocated, allocated.c.payment_id == Payment.id)
+            .where(Payment.tenant_id == tenant.id, Payment.id.in_(chunk))
+        ).all()
+        params = []
+        for pid, ext, currency, amount, rate, alloc in rows:
+            left = amount - alloc
+            if (amount >= 0 and (left < 0 or left > amount)) or (amount < 0 and left != amount):
+                raise ValidationError(
+                    f"payment {ext} of {Money.from_minor(amount, currency)} would have "
+                    f"{Money.from_minor(alloc, currency)} allocated",
+                    where=f"payment {ext}",
+                    fix="allocations of a payment may not add up to more than its amount",
+                )
+            base = Money.from_minor(left, currency).amount * rate
+            base_minor = Money(round_amount(base, tenant.base_currency), tenant.base_currency).minor_units()
+            params.append({"pid": pid, "left": left, "base": base_minor})
+        if params:
+            session.connection().execute(
+                update(Payment.__table__)
+                .where(Payment.__table__.c.id == bindparam("pid"))
+                .values(unallocated_minor=bindparam("left"),
+                        base_unallocated_minor=bindparam("base")),
+                params,
+            )

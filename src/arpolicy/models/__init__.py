@@ -1,0 +1,73 @@
+"""Every ORM table, one module per aggregate; importing this package registers them all."""
+
+from arpolicy.models.base import Base
+from arpolicy.models.collection import (
+    Dispute,
+    DisputeStatus,
+    OrderStatus,
+    PromiseStatus,
+    PromiseToPay,
+    SalesOrder,
+    Subscription,
+    SubscriptionStatus,
+)
+from arpolicy.models.customer import Contact, Customer
+from arpolicy.models.document import DEBIT_TYPES, Document, DocumentType, open_items_clause
+from arpolicy.models.payment import (
+    Allocation,
+    AttemptStatus,
+    DunningStatus,
+    Payment,
+    PaymentAttempt,
+    PaymentMethod,
+    PaymentSource,
+    SourceKind,
+    SourceRole,
+    SourceStatus,
+)
+from arpolicy.models.tenant import (
+    DEFAULT_AGEING_BOUNDS,
+    CustomFieldDefinition,
+    FieldEntity,
+    FieldType,
+    FxRate,
+    Tenant,
+    User,
+    UserRole,
+)
+
+__all__ = [
+    "DEBIT_TYPES",
+    "DEFAULT_AGEING_BOUNDS",
+    "Allocation",
+    "AttemptStatus",
+    "Base",
+    "Contact",
+    "CustomFieldDefinition",
+    "Customer",
+    "Dispute",
+    "DisputeStatus",
+    "Document",
+    "DocumentType",
+    "DunningStatus",
+    "FieldEntity",
+    "FieldType",
+    "FxRate",
+    "OrderStatus",
+    "Payment",
+    "PaymentAttempt",
+    "PaymentMethod",
+    "PaymentSource",
+    "PromiseStatus",
+    "PromiseToPay",
+    "SalesOrder",
+    "SourceKind",
+    "SourceRole",
+    "SourceStatus",
+    "Subscription",
+    "SubscriptionStatus",
+    "Tenant",
+    "User",
+    "UserRole",
+    "open_items_clause",
+]
