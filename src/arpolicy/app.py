@@ -28,19 +28,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(ArpolicyError)
     async def _domain_error(_request: Request, exc: ArpolicyError) -> JSONResponse:
-        return JSONResponse(exc.to_problem(), status_code=exc.status, media_type="application/problem+json")
+        return JSONResponse(
+            exc.to_problem(), status_code=exc.status, media_type="application/problem+json"
+        )
 
     @app.get("/health", tags=["ops"])
-    def health() -> dict[str, Any]:
-        """Liveness and readiness: the database answers and its schema is current."""
+    def health() -> JSONResponse:
+        """Readiness: the database answers and its schema is current (503 otherwise)."""
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         current = is_current(engine)
-        return {
-            "status": "ok" if current else "degraded",
+        body: dict[str, Any] = {
+            "status": "ok" if current else "unavailable",
             "version": __version__,
             "database": engine.dialect.name,
             "schema_current": current,
         }
+        if not current:
+            body["fix"] = "run `arpolicy init` to create or migrate the database"
+        return JSONResponse(body, status_code=200 if current else 503)
 
     return app

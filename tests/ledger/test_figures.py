@@ -37,14 +37,61 @@ def ledger(session):
     create_rate(session, t, "EUR", "USD", date(2026, 6, 1), "1.20")
 
     a = create_customer(session, t, external_id="A", currency="USD", reported_balance_minor=150000)
-    inv1 = create_document(session, t, a, "1000.00", document_date=date(2026, 6, 1), due_date=date(2026, 6, 30))
-    inv2 = create_document(session, t, a, "500.00", balance="200.00", document_date=date(2026, 5, 30), due_date=date(2026, 6, 29))
-    inv3 = create_document(session, t, a, "300.00", document_date=date(2026, 5, 1), due_date=date(2026, 5, 31))
-    create_document(session, t, a, "250.00", document_date=date(2026, 4, 30), due_date=date(2026, 5, 30))
-    create_document(session, t, a, "50.00", doc_type=DocumentType.DEBIT_NOTE, document_date=date(2026, 1, 29), due_date=date(2026, 2, 28))
-    create_document(session, t, a, "400.00", balance="0", document_date=date(2026, 6, 10), due_date=date(2026, 7, 10))
-    create_document(session, t, a, "700.00", voided=True, document_date=date(2026, 6, 10), due_date=date(2026, 6, 1))
-    create_document(session, t, a, "120.00", balance="80.00", doc_type=DocumentType.CREDIT_NOTE, document_date=date(2026, 6, 2), due_date=date(2026, 6, 2))
+    inv1 = create_document(
+        session, t, a, "1000.00", document_date=date(2026, 6, 1), due_date=date(2026, 6, 30)
+    )
+    inv2 = create_document(
+        session,
+        t,
+        a,
+        "500.00",
+        balance="200.00",
+        document_date=date(2026, 5, 30),
+        due_date=date(2026, 6, 29),
+    )
+    inv3 = create_document(
+        session, t, a, "300.00", document_date=date(2026, 5, 1), due_date=date(2026, 5, 31)
+    )
+    create_document(
+        session, t, a, "250.00", document_date=date(2026, 4, 30), due_date=date(2026, 5, 30)
+    )
+    create_document(
+        session,
+        t,
+        a,
+        "50.00",
+        doc_type=DocumentType.DEBIT_NOTE,
+        document_date=date(2026, 1, 29),
+        due_date=date(2026, 2, 28),
+    )
+    create_document(
+        session,
+        t,
+        a,
+        "400.00",
+        balance="0",
+        document_date=date(2026, 6, 10),
+        due_date=date(2026, 7, 10),
+    )
+    create_document(
+        session,
+        t,
+        a,
+        "700.00",
+        voided=True,
+        document_date=date(2026, 6, 10),
+        due_date=date(2026, 6, 1),
+    )
+    create_document(
+        session,
+        t,
+        a,
+        "120.00",
+        balance="80.00",
+        doc_type=DocumentType.CREDIT_NOTE,
+        document_date=date(2026, 6, 2),
+        due_date=date(2026, 6, 2),
+    )
     create_payment(session, t, a, "600.00", allocations={inv2: "300.00"})
     create_dispute(session, t, a, "200.00", document=inv2)
     create_dispute(session, t, a, "999.00", status=DisputeStatus.RESOLVED)
@@ -57,12 +104,38 @@ def ledger(session):
     create_attempt(session, t, a)
 
     b = create_customer(session, t, external_id="B", currency="EUR")
-    create_document(session, t, b, "100.00", currency="EUR", document_date=date(2026, 3, 1), due_date=date(2026, 4, 1))
-    create_document(session, t, b, "33.33", currency="EUR", document_date=date(2026, 6, 15), due_date=date(2026, 7, 15))
+    create_document(
+        session,
+        t,
+        b,
+        "100.00",
+        currency="EUR",
+        document_date=date(2026, 3, 1),
+        due_date=date(2026, 4, 1),
+    )
+    create_document(
+        session,
+        t,
+        b,
+        "33.33",
+        currency="EUR",
+        document_date=date(2026, 6, 15),
+        due_date=date(2026, 7, 15),
+    )
 
     c = create_customer(session, t, external_id="C", currency="USD")
-    create_document(session, t, c, "10.00", document_date=date(2026, 6, 1), due_date=date(2026, 6, 1))
-    create_document(session, t, c, "10.00", currency="EUR", document_date=date(2026, 6, 1), due_date=date(2026, 6, 1))
+    create_document(
+        session, t, c, "10.00", document_date=date(2026, 6, 1), due_date=date(2026, 6, 1)
+    )
+    create_document(
+        session,
+        t,
+        c,
+        "10.00",
+        currency="EUR",
+        document_date=date(2026, 6, 1),
+        due_date=date(2026, 6, 1),
+    )
 
     d = create_customer(session, t, external_id="D", currency="GBP")
     return t, {"A": a, "B": b, "C": c, "D": d, "inv1": inv1}
@@ -83,10 +156,17 @@ def test_customer_a_hand_checked(session, ledger):
     assert base.money("overdue") == usd("800.00")  # due today (inv1) is not overdue
     assert base.money("net_overdue") == usd("720.00")
     assert dict(zip(a.bucket_labels, base.buckets, strict=True)) == {
-        "current": 100000, "1-30": 50000, "31-60": 25000, "61-90": 0, "91-120": 0, "over 120": 5000,
+        "current": 100000,
+        "1-30": 50000,
+        "31-60": 25000,
+        "61-90": 0,
+        "91-120": 0,
+        "over 120": 5000,
     }
     assert base.money("open_issue") == usd("200.00")
-    assert base.money("open_p2p") == usd("150.00")  # the 06-20 promise has expired, kept ones don't count
+    assert base.money("open_p2p") == usd(
+        "150.00"
+    )  # the 06-20 promise has expired, kept ones don't count
     assert a.next_p2p_date == date(2026, 7, 5)
     assert a.local is not None and a.local.currency == "USD"
     assert a.local.outstanding == base.outstanding
@@ -106,7 +186,9 @@ def test_customer_in_one_foreign_currency_has_local_figures(session, ledger):
     assert b.local is not None
     assert b.local.money("open_debits") == Money.parse("133.33", "EUR")
     assert b.local.money("overdue") == Money.parse("100.00", "EUR")
-    assert b.local.buckets[bucket_labels(t.ageing_bounds).index("61-90")] == 10000  # 90 days past due
+    assert (
+        b.local.buckets[bucket_labels(t.ageing_bounds).index("61-90")] == 10000
+    )  # 90 days past due
     assert b.base.buckets[3] == 11000
     assert b.outstanding_mismatch is None  # no balance reported
 
@@ -130,9 +212,18 @@ def test_tenant_figures_equal_sum_of_customers(session, ledger):
     t, _ = ledger
     per_customer = customer_figures(session, t, AS_OF)
     tf = tenant_figures(session, t, AS_OF)
-    for name in ("open_debits", "unutilised_credit", "unaccounted_payment", "overdue", "open_issue", "open_p2p"):
+    for name in (
+        "open_debits",
+        "unutilised_credit",
+        "unaccounted_payment",
+        "overdue",
+        "open_issue",
+        "open_p2p",
+    ):
         assert getattr(tf.base, name) == sum(getattr(f.base, name) for f in per_customer), name
-    assert tf.base.buckets == [sum(col) for col in zip(*(f.base.buckets for f in per_customer), strict=True)]
+    assert tf.base.buckets == [
+        sum(col) for col in zip(*(f.base.buckets for f in per_customer), strict=True)
+    ]
     assert tf.base.money("outstanding") == usd("1592.00")  # 1420 + 150 + 22
     assert tf.next_p2p_date == date(2026, 7, 5)
 
@@ -176,3 +267,36 @@ def test_to_json_is_stable_strings(session, ledger):
     assert data["base"]["outstanding"] == "1420.00"
     assert data["base"]["ageing"]["over 120"] == "50.00"
     assert data["outstanding_mismatch"] == {"amount": "80.00", "currency": "USD"}
+
+
+def test_ageing_report_matches_figures(session, ledger):
+    from arpolicy.ledger.ageing import ageing_report
+
+    t, _ = ledger
+    report = ageing_report(session, t, AS_OF)
+    figs = figures_by_ext(session, t)
+    assert [r.external_id for r in report.rows] == ["A", "B", "C"]  # D has nothing open
+    for row in report.rows:
+        f = figs[row.external_id].base
+        assert row.buckets == f.buckets
+        assert row.outstanding == f.outstanding
+    tf = tenant_figures(session, t, AS_OF)
+    assert report.totals.buckets == tf.base.buckets
+    assert report.totals.outstanding == tf.base.outstanding
+    data = report.to_json()
+    assert data["totals"]["total"] == "1972.00"  # 1800 + 150 + 22
+    assert data["customers"][0]["ageing"]["1-30"] == "500.00"
+
+
+def test_open_documents_of_a_customer(session, ledger):
+    from arpolicy.ledger.documents import open_documents
+
+    t, objs = ledger
+    docs = open_documents(session, t, objs["A"].id, AS_OF)
+    assert [d.days_past_due for d in docs] == [122, 31, 30, 28, 1, 0]
+    by_dpd = {d.days_past_due: d for d in docs}
+    inv2 = by_dpd[1]
+    assert inv2.balance == usd("200.00") and inv2.open_issue == usd("200.00")
+    assert inv2.payment_attempts == 3 and not inv2.has_p2p_date
+    assert by_dpd[28].doc_type == "credit_note"
+    assert by_dpd[0].number == objs["inv1"].number

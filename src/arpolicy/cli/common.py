@@ -22,7 +22,9 @@ from arpolicy.models import Tenant
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-TenantOption = typer.Option(None, "--tenant", "-t", help="Tenant slug (default: $ARPOLICY_TENANT or 'demo').")
+TenantOption = typer.Option(
+    None, "--tenant", "-t", help="Tenant slug (default: $ARPOLICY_TENANT or 'demo')."
+)
 JsonOption = typer.Option(False, "--json", help="Stable JSON on stdout instead of a table.")
 
 
@@ -62,3 +64,25 @@ def handle_errors(fn: F) -> F:
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+AsOfOption = typer.Option(
+    None, "--as-of", help="Date the figures are computed for (default: today in the tenant's zone)."
+)
+
+
+def parse_as_of(value: str | None, tenant: Tenant) -> Any:
+    """The ``--as-of`` date, or the tenant's local today from the injected clock."""
+    from datetime import date
+
+    from arpolicy.exceptions import ValidationError
+    from arpolicy.kit.clock import local_today
+
+    if value is None:
+        return local_today(clock(), tenant.timezone)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(
+            f"{value!r} is not a date", where="--as-of", fix="write dates as YYYY-MM-DD"
+        ) from None

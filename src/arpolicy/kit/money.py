@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import pycountry
@@ -31,15 +31,34 @@ ROUNDING = ROUND_HALF_UP
 # ISO 4217 currencies whose minor unit is not 2 (list one, "Minor unit" column).
 _EXPONENT_EXCEPTIONS: dict[str, int] = {
     **dict.fromkeys(
-        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0
+        [
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "ISK",
+            "JPY",
+            "KMF",
+            "KRW",
+            "PYG",
+            "RWF",
+            "UGX",
+            "UYI",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        ],
+        0,
     ),
-    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
+    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
     "CLF": 4,
     "UYW": 4,
 }
 # ISO 4217 codes with no minor unit ("N.A."): precious metals, funds and test codes.
 _NOT_MONEY = frozenset(
-    "XAU XAG XPT XPD XDR XBA XBB XBC XBD XTS XXX XSU XUA".split()
+    ["XAU", "XAG", "XPT", "XPD", "XDR", "XBA", "XBB", "XBC", "XBD", "XTS", "XXX", "XSU", "XUA"]
 )
 
 
@@ -55,7 +74,7 @@ class CurrencyMismatchError(ValidationError):
     """Arithmetic or comparison between two currencies."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _known_codes() -> frozenset[str]:
     return frozenset(c.alpha_3 for c in pycountry.currencies) - _NOT_MONEY
 
@@ -79,7 +98,7 @@ def exponent(currency: str) -> int:
     return _EXPONENT_EXCEPTIONS.get(currency, 2)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-exponent(currency))
 
@@ -102,10 +121,13 @@ def parse_decimal(text: object) -> Decimal:
         value = Decimal(text) if isinstance(text, int | Decimal) else Decimal(str(text).strip())
     except InvalidOperation:
         raise ValidationError(
-            f"{text!r} is not a number", fix='write amounts like 1234.50 (dot for decimals, no thousands separators)'
+            f"{text!r} is not a number",
+            fix="write amounts like 1234.50 (dot for decimals, no thousands separators)",
         ) from None
     if not value.is_finite():
-        raise ValidationError(f"{text!r} is not a finite number", fix="write a plain amount like 1234.50")
+        raise ValidationError(
+            f"{text!r} is not a finite number", fix="write a plain amount like 1234.50"
+        )
     return value
 
 
@@ -121,11 +143,15 @@ class Money:
             if isinstance(self.amount, int) and not isinstance(self.amount, bool):
                 object.__setattr__(self, "amount", Decimal(self.amount))
             else:
-                raise TypeError(f"Money amount must be a Decimal or int, got {type(self.amount).__name__}")
+                raise TypeError(
+                    f"Money amount must be a Decimal or int, got {type(self.amount).__name__}"
+                )
         if not self.amount.is_finite():
             raise ValidationError(f"{self.amount} is not a finite amount")
         exp = exponent(self.currency)
-        if self.amount.as_tuple().exponent < -exp and self.amount != round_amount(self.amount, self.currency):  # type: ignore[operator]
+        if self.amount.as_tuple().exponent < -exp and self.amount != round_amount(
+            self.amount, self.currency
+        ):  # type: ignore[operator]
             raise MoneyPrecisionError(
                 f"{self.amount} has more decimals than {self.currency} allows ({exp})",
                 fix=f"round it to {exp} decimals first (Money.of rounds half away from zero)",

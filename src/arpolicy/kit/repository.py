@@ -22,5 +22,7 @@ def get_or_404(session: Session, model: type[T], tenant_id: int, **key: Any) -> 
     obj = session.scalars(stmt).one_or_none()
     if obj is None:
         what = ", ".join(f"{k}={v!r}" for k, v in key.items())
-        raise NotFoundError(f"no {model.__name__.lower()} with {what}", fix="check the id and the tenant")
+        raise NotFoundError(
+            f"no {model.__name__.lower()} with {what}", fix="check the id and the tenant"
+        )
     return obj

@@ -56,7 +56,9 @@ class Contact(TenantScoped, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "external_id"),
         ForeignKeyConstraint(
-            ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], ondelete="CASCADE"
+            ["tenant_id", "customer_id"],
+            ["customers.tenant_id", "customers.id"],
+            ondelete="CASCADE",
         ),
         Index(None, "tenant_id", "customer_id"),
     )

@@ -7,7 +7,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKeyConstraint, Index, Integer, String, UniqueConstraint, false
+from sqlalchemy import (
+    Boolean,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from arpolicy.kit.types import DecimalText
@@ -33,7 +41,9 @@ class Document(TenantScoped, Base):
         UniqueConstraint("tenant_id", "id"),
         UniqueConstraint("tenant_id", "doc_type", "number"),
         ForeignKeyConstraint(
-            ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], ondelete="CASCADE"
+            ["tenant_id", "customer_id"],
+            ["customers.tenant_id", "customers.id"],
+            ondelete="CASCADE",
         ),
         ForeignKeyConstraint(
             ["tenant_id", "subscription_id"], ["subscriptions.tenant_id", "subscriptions.id"]

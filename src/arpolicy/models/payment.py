@@ -30,7 +30,9 @@ class Payment(TenantScoped, Base):
         UniqueConstraint("tenant_id", "id"),
         UniqueConstraint("tenant_id", "external_id"),
         ForeignKeyConstraint(
-            ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], ondelete="CASCADE"
+            ["tenant_id", "customer_id"],
+            ["customers.tenant_id", "customers.id"],
+            ondelete="CASCADE",
         ),
         Index(None, "tenant_id", "customer_id"),
     )
@@ -57,7 +59,9 @@ class Allocation(TenantScoped, Base):
             ["tenant_id", "payment_id"], ["payments.tenant_id", "payments.id"], ondelete="CASCADE"
         ),
         ForeignKeyConstraint(
-            ["tenant_id", "document_id"], ["documents.tenant_id", "documents.id"], ondelete="CASCADE"
+            ["tenant_id", "document_id"],
+            ["documents.tenant_id", "documents.id"],
+            ondelete="CASCADE",
         ),
         Index(None, "tenant_id", "document_id"),
     )
@@ -101,10 +105,14 @@ class PaymentAttempt(TenantScoped, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "external_id"),
         ForeignKeyConstraint(
-            ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], ondelete="CASCADE"
+            ["tenant_id", "customer_id"],
+            ["customers.tenant_id", "customers.id"],
+            ondelete="CASCADE",
         ),
         ForeignKeyConstraint(
-            ["tenant_id", "document_id"], ["documents.tenant_id", "documents.id"], ondelete="CASCADE"
+            ["tenant_id", "document_id"],
+            ["documents.tenant_id", "documents.id"],
+            ondelete="CASCADE",
         ),
         Index(None, "tenant_id", "customer_id", "attempted_at"),
         Index(None, "tenant_id", "document_id"),
@@ -117,7 +125,9 @@ class PaymentAttempt(TenantScoped, Base):
     status: Mapped[AttemptStatus] = mapped_column(enum_column(AttemptStatus, "attempt_status"))
     currency: Mapped[str] = mapped_column(String(3))
     amount_minor: Mapped[int] = minor_column()
-    method: Mapped[PaymentMethod | None] = mapped_column(enum_column(PaymentMethod, "payment_method"))
+    method: Mapped[PaymentMethod | None] = mapped_column(
+        enum_column(PaymentMethod, "payment_method")
+    )
     gateway: Mapped[str | None] = mapped_column(String(64))
     failure_reason: Mapped[str | None] = mapped_column(String(200))
     dunning_status: Mapped[DunningStatus | None] = mapped_column(
@@ -150,7 +160,9 @@ class PaymentSource(TenantScoped, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "external_id"),
         ForeignKeyConstraint(
-            ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], ondelete="CASCADE"
+            ["tenant_id", "customer_id"],
+            ["customers.tenant_id", "customers.id"],
+            ondelete="CASCADE",
         ),
         Index(None, "tenant_id", "customer_id"),
     )
@@ -165,5 +177,3 @@ class PaymentSource(TenantScoped, Base):
     last4: Mapped[str | None] = mapped_column(String(4))
     expiry_month: Mapped[int | None] = mapped_column(SmallInteger)
     expiry_year: Mapped[int | None] = mapped_column(SmallInteger)
-
-

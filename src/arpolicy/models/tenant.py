@@ -6,7 +6,6 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-
 from sqlalchemy import JSON, Boolean, ForeignKeyConstraint, Integer, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,7 +24,9 @@ class Tenant(Base):
     base_currency: Mapped[str] = mapped_column(String(3))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     locale: Mapped[str] = mapped_column(String(16), default="en_US")
-    ageing_bounds: Mapped[list[int]] = mapped_column(JSON, default=lambda: list(DEFAULT_AGEING_BOUNDS))
+    ageing_bounds: Mapped[list[int]] = mapped_column(
+        JSON, default=lambda: list(DEFAULT_AGEING_BOUNDS)
+    )
     """Upper bounds (days past due) of the ageing buckets after "current"; the last bucket is
     open-ended. [30, 60, 90, 120] gives current, 1-30, 31-60, 61-90, 91-120, over 120."""
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
@@ -115,4 +116,3 @@ __all__ = [
     "User",
     "UserRole",
 ]
-

@@ -1,0 +1,140 @@
+"""Per-document figures: days past due, converted balance, P2P, disputes, attempts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from arpolicy.kit.money import Money
+from arpolicy.models import (
+    Dispute,
+    DisputeStatus,
+    Document,
+    PaymentAttempt,
+    PromiseStatus,
+    PromiseToPay,
+    Tenant,
+    open_items_clause,
+)
+
+
+@dataclass(slots=True)
+class DocumentFigures:
+    id: int
+    doc_type: str
+    number: str
+    document_date: date
+    due_date: date
+    amount: Money
+    balance: Money
+    base_balance: Money
+    disputed: bool
+    days_past_due: int
+    """as-of date minus due date: 0 on the due date, negative before it."""
+    p2p_date: date | None
+    open_p2p: Money
+    open_issue: Money
+    payment_attempts: int
+
+    @property
+    def has_p2p_date(self) -> bool:
+        return self.p2p_date is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.doc_type,
+            "number": self.number,
+            "document_date": self.document_date.isoformat(),
+            "due_date": self.due_date.isoformat(),
+            "amount": self.amount.to_json(),
+            "balance": self.balance.to_json(),
+            "base_balance": self.base_balance.to_json(),
+            "disputed": self.disputed,
+            "days_past_due": self.days_past_due,
+            "p2p_date": self.p2p_date.isoformat() if self.p2p_date else None,
+            "open_p2p": self.open_p2p.to_json(),
+            "open_issue": self.open_issue.to_json(),
+            "payment_attempts": self.payment_attempts,
+        }
+
+
+def open_documents(
+    session: Session, tenant: Tenant, customer_id: int, as_of: date
+) -> list[DocumentFigures]:
+    """The customer's open documents, oldest due date first, with their figures."""
+    p2p = (
+        select(
+            PromiseToPay.document_id.label("did"),
+            func.min(PromiseToPay.promised_on).label("on"),
+            func.sum(PromiseToPay.amount_minor).label("amt"),
+        )
+        .where(
+            PromiseToPay.tenant_id == tenant.id,
+            PromiseToPay.customer_id == customer_id,
+            PromiseToPay.status == PromiseStatus.OPEN,
+            PromiseToPay.promised_on >= as_of,
+        )
+        .group_by(PromiseToPay.document_id)
+        .subquery()
+    )
+    issues = (
+        select(Dispute.document_id.label("did"), func.sum(Dispute.amount_minor).label("amt"))
+        .where(
+            Dispute.tenant_id == tenant.id,
+            Dispute.customer_id == customer_id,
+            Dispute.status == DisputeStatus.OPEN,
+        )
+        .group_by(Dispute.document_id)
+        .subquery()
+    )
+    attempts = (
+        select(PaymentAttempt.document_id.label("did"), func.count().label("n"))
+        .where(PaymentAttempt.tenant_id == tenant.id, PaymentAttempt.customer_id == customer_id)
+        .group_by(PaymentAttempt.document_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            Document,
+            p2p.c.on,
+            func.coalesce(p2p.c.amt, 0),
+            func.coalesce(issues.c.amt, 0),
+            func.coalesce(attempts.c.n, 0),
+        )
+        .outerjoin(p2p, p2p.c.did == Document.id)
+        .outerjoin(issues, issues.c.did == Document.id)
+        .outerjoin(attempts, attempts.c.did == Document.id)
+        .where(
+            Document.tenant_id == tenant.id,
+            Document.customer_id == customer_id,
+            open_items_clause(),
+        )
+        .order_by(Document.due_date, Document.number)
+    )
+    result = []
+    for doc, p2p_on, p2p_amt, issue_amt, n in session.execute(stmt):
+        ccy = doc.currency
+        result.append(
+            DocumentFigures(
+                id=doc.id,
+                doc_type=doc.doc_type.value,
+                number=doc.number,
+                document_date=doc.document_date,
+                due_date=doc.due_date,
+                amount=Money.from_minor(doc.amount_minor, ccy),
+                balance=Money.from_minor(doc.balance_minor, ccy),
+                base_balance=Money.from_minor(doc.base_balance_minor, tenant.base_currency),
+                disputed=doc.disputed,
+                days_past_due=(as_of - doc.due_date).days,
+                p2p_date=p2p_on,
+                open_p2p=Money.from_minor(int(p2p_amt), ccy),
+                open_issue=Money.from_minor(int(issue_amt), ccy),
+                payment_attempts=int(n),
+            )
+        )
+    return result
