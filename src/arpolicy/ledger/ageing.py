@@ -16,7 +16,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from arpolicy.kit.money import Money
-from arpolicy.ledger.figures import bucket_labels, document_sums
+from arpolicy.ledger.buckets import bucket_labels
+from arpolicy.ledger.figures_sql import document_sums
 from arpolicy.models import Customer, Document, Payment, Tenant, open_items_clause
 
 
@@ -90,8 +91,8 @@ def ageing_report(session: Session, tenant: Tenant, as_of: date) -> AgeingReport
     docs = (
         select(
             Document.customer_id.label("cid"),
-            sums[1].label("credit"),
-            *(s.label(f"b{i}") for i, s in enumerate(sums[3:])),
+            sums[0].label("credit"),
+            *(s.label(f"b{i}") for i, s in enumerate(sums[1:])),
         )
         .where(Document.tenant_id == tenant.id, open_items_clause())
         .group_by(Document.customer_id)
@@ -125,6 +126,6 @@ def ageing_report(session: Session, tenant: Tenant, as_of: date) -> AgeingReport
     )
     rows = [
         AgeingRow(r[0], r[1], r[2], [int(v) for v in r[3 : 3 + nb]], int(r[3 + nb]), int(r[4 + nb]))
-        for r in session.execute(stmt)
+        for r in session.connection().execute(stmt)
     ]
     return AgeingReport(as_of, tenant.base_currency, bucket_labels(tenant.ageing_bounds), rows)

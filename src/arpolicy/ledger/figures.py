@@ -136,7 +136,7 @@ def customer_figures(
         stmt = stmt.where(Customer.id.in_(customer_ids))
     found = aggregate(session, tenant, as_of, True, customer_ids, dso_period_days)
     result = []
-    for c in session.execute(stmt.order_by(Customer.id)):
+    for c in session.connection().execute(stmt.order_by(Customer.id)):
         p = found.get(c.id) or Partial.empty(tenant)
         reported = None
         if c.reported_balance_minor is not None and c.currency:

@@ -23,6 +23,7 @@ from arpolicy.models import (
     Dispute,
     DisputeStatus,
     Document,
+    DocumentType,
     Payment,
     PaymentAttempt,
     PromiseStatus,
@@ -79,17 +80,15 @@ class Amounts:
 
 
 def _sum_if(condition: Any, column: Any) -> Any:
-    return func.coalesce(func.sum(case((condition, column), else_=0)), 0)
+    # No ELSE: SUM skips NULLs, and an empty group gives NULL, read as 0.
+    return func.sum(case((condition, column)))
 
 
 def document_sums(tenant: Tenant, as_of: date, column: Any) -> list[Any]:
-    """open debits, unutilised credit, overdue, then one sum per ageing bucket."""
-    debit = Document.doc_type.in_(DEBIT_TYPES)
-    sums = [
-        _sum_if(debit, column),
-        _sum_if(~debit, column),
-        _sum_if(and_(debit, Document.due_date < as_of), column),
-    ]
+    """Unutilised credit, then the debit balance of each ageing bucket. Open debits and
+    overdue are sums of buckets, so they cost no extra expression per row."""
+    debit = Document.doc_type != DocumentType.CREDIT_NOTE
+    sums = [_sum_if(~debit, column)]
     for lower, upper in bucket_ranges(as_of, tenant.ageing_bounds):
         cond = [debit]
         if lower is not None:
@@ -218,14 +217,16 @@ def aggregate(
         return found.setdefault(key, Partial.empty(tenant))
 
     docs = documents_query(tenant, as_of, per_customer, customer_ids)
-    for key, lo, hi, *vals in session.execute(docs):
+    for key, lo, hi, *vals in session.connection().execute(docs):
         if lo is None:  # tenant-wide query over no rows
             continue
         p = slot(key)
         p.currencies.update((lo, hi))
-        p.base.open_debits, p.base.unutilised_credit, p.base.overdue = map(int, vals[:3])
-        p.base.buckets = [int(v) for v in vals[3 : 3 + nb]]
-        p.local[: 3 + nb] = [int(v) for v in vals[3 + nb :]]
+        base = [int(v or 0) for v in vals[: 1 + nb]]
+        local = [int(v or 0) for v in vals[1 + nb :]]
+        p.base.unutilised_credit, p.base.buckets = base[0], base[1:]
+        p.base.open_debits, p.base.overdue = sum(base[1:]), sum(base[2:])
+        p.local[: 3 + nb] = [sum(local[1:]), local[0], sum(local[2:]), *local[1:]]
 
     for i, (attr, model, base_col, local_col, where, extra) in enumerate(_side_queries(as_of)):
         stmt = select(
@@ -236,7 +237,7 @@ def aggregate(
             func.sum(local_col),
             *extra,
         ).where(*where)
-        for key, lo, hi, bsum, lsum, *more in session.execute(
+        for key, lo, hi, bsum, lsum, *more in session.connection().execute(
             _scope(stmt, model, tenant, per_customer, customer_ids)
         ):
             if lo is None:
@@ -255,7 +256,7 @@ def aggregate(
         func.count(PaymentAttempt.document_id.distinct()),
     )
     attempts = _scope(attempts, PaymentAttempt, tenant, per_customer, customer_ids)
-    for key, n, on_docs, docs_attempted in session.execute(attempts):
+    for key, n, on_docs, docs_attempted in session.connection().execute(attempts):
         if n:
             p = slot(key)
             p.attempts, p.document_attempts = int(n), int(on_docs)
@@ -267,7 +268,9 @@ def aggregate(
         Document.document_date > as_of - timedelta(days=dso_days),
         Document.document_date <= as_of,
     )
-    for key, total in session.execute(_scope(sales, Document, tenant, per_customer, customer_ids)):
+    for key, total in session.connection().execute(
+        _scope(sales, Document, tenant, per_customer, customer_ids)
+    ):
         if total:
             slot(key).dso_sales = int(total)
     return found

@@ -101,6 +101,7 @@ Index(
     Document.balance_minor,
     Document.base_balance_minor,
     Document.currency,
+    Document.voided,  # repeats the predicate so SQLite sees the index as covering
     sqlite_where=open_items_clause(),
     postgresql_where=open_items_clause(),
 )

@@ -268,7 +268,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_documents_tenant_id_id'))
     )
     with op.batch_alter_table('documents', schema=None) as batch_op:
-        batch_op.create_index('ix_documents_open_items', ['tenant_id', 'customer_id', 'due_date', 'doc_type', 'balance_minor', 'base_balance_minor', 'currency'], unique=False, sqlite_where=sa.text('balance_minor != 0 AND voided = 0'), postgresql_where=sa.text('balance_minor <> 0 AND voided = false'))
+        batch_op.create_index('ix_documents_open_items', ['tenant_id', 'customer_id', 'due_date', 'doc_type', 'balance_minor', 'base_balance_minor', 'currency', 'voided'], unique=False, sqlite_where=sa.text('balance_minor != 0 AND voided = 0'), postgresql_where=sa.text('balance_minor <> 0 AND voided = false'))
         batch_op.create_index(batch_op.f('ix_documents_tenant_id_customer_id'), ['tenant_id', 'customer_id'], unique=False)
 
     op.create_table('allocations',
