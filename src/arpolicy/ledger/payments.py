@@ -30,8 +30,12 @@ def refresh_unallocated(session: Session, tenant: Tenant, payment_ids: Iterable[
         )
         rows = session.execute(
             select(
-                Payment.id, Payment.external_id, Payment.currency, Payment.amount_minor,
-                Payment.fx_rate, func.coalesce(allocated.c.allocated, 0),
+                Payment.id,
+                Payment.external_id,
+                Payment.currency,
+                Payment.amount_minor,
+                Payment.fx_rate,
+                func.coalesce(allocated.c.allocated, 0),
             )
             .outerjoin(allocated, allocated.c.payment_id == Payment.id)
             .where(Payment.tenant_id == tenant.id, Payment.id.in_(chunk))
@@ -47,13 +51,16 @@ def refresh_unallocated(session: Session, tenant: Tenant, payment_ids: Iterable[
                     fix="allocations of a payment may not add up to more than its amount",
                 )
             base = Money.from_minor(left, currency).amount * rate
-            base_minor = Money(round_amount(base, tenant.base_currency), tenant.base_currency).minor_units()
+            base_minor = Money(
+                round_amount(base, tenant.base_currency), tenant.base_currency
+            ).minor_units()
             params.append({"pid": pid, "left": left, "base": base_minor})
         if params:
             session.connection().execute(
                 update(Payment.__table__)
                 .where(Payment.__table__.c.id == bindparam("pid"))
-                .values(unallocated_minor=bindparam("left"),
-                        base_unallocated_minor=bindparam("base")),
+                .values(
+                    unallocated_minor=bindparam("left"), base_unallocated_minor=bindparam("base")
+                ),
                 params,
             )

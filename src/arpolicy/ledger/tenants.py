@@ -78,6 +78,10 @@ def get_tenant(session: Session, slug: str) -> Tenant:
         known = session.scalars(select(Tenant.slug).order_by(Tenant.slug).limit(10)).all()
         raise NotFoundError(
             f"no tenant {slug!r}",
-            fix=(f"known tenants: {', '.join(known)}" if known else "create one with `arpolicy tenants create SLUG` or `arpolicy demo`"),
+            fix=(
+                f"known tenants: {', '.join(known)}"
+                if known
+                else "create one with `arpolicy tenants create SLUG` or `arpolicy demo`"
+            ),
         )
     return tenant
