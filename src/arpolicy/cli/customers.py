@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from sqlalchemy import select
 
@@ -16,8 +18,8 @@ from arpolicy.cli.common import (
 )
 from arpolicy.exceptions import NotFoundError
 from arpolicy.kit.money import Money
-from arpolicy.ledger.documents import open_documents
-from arpolicy.ledger.figures import customer_figures
+from arpolicy.ledger.documents import DocumentFigures, open_documents
+from arpolicy.ledger.figures import CustomerFigures, customer_figures
 from arpolicy.models import Customer, User
 
 app = typer.Typer(help="Customers and their AR figures.", no_args_is_help=True)
@@ -130,14 +132,16 @@ def show_customer(
     _print_customer(details, fig, docs)
 
 
-def _print_customer(details, fig, docs) -> None:  # type: ignore[no-untyped-def]
+def _print_customer(
+    details: dict[str, Any], fig: CustomerFigures, docs: list[DocumentFigures]
+) -> None:
     terminal.table(
         f"{details['name']} ({details['external_id']})",
         [("field", "left"), ("value", "left")],
         [[k, v] for k, v in details.items() if k != "custom_fields"]
         + [[f"cf.{k}", v] for k, v in sorted(details["custom_fields"].items())],
     )
-    rows = []
+    rows: list[list[Any]] = []
     for side in (
         (fig.base, fig.local)
         if fig.local and fig.local.currency != fig.base.currency

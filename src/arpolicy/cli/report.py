@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
+from typing import Any
 
 import typer
 
@@ -46,7 +47,7 @@ def ageing(
         print_table(report, t.slug, limit)
 
 
-def _cells(report: AgeingReport, data: dict) -> list:  # type: ignore[type-arg]
+def _cells(report: AgeingReport, data: dict[str, Any]) -> list[Any]:
     return [
         data["external_id"] or "",
         data["name"],

@@ -112,7 +112,7 @@ def round_amount(value: Decimal | int, currency: str) -> Decimal:
 
 def parse_decimal(text: object) -> Decimal:
     """Parse a plain decimal string or int (``"1234.50"``), refusing floats, NaN and infinity."""
-    if isinstance(text, bool) or isinstance(text, float):
+    if isinstance(text, bool | float):
         raise ValidationError(
             f"{text!r} is not an exact amount",
             fix='write amounts as strings of digits, e.g. "1234.50"',
@@ -149,9 +149,7 @@ class Money:
         if not self.amount.is_finite():
             raise ValidationError(f"{self.amount} is not a finite amount")
         exp = exponent(self.currency)
-        if self.amount.as_tuple().exponent < -exp and self.amount != round_amount(
-            self.amount, self.currency
-        ):  # type: ignore[operator]
+        if self.amount != round_amount(self.amount, self.currency):
             raise MoneyPrecisionError(
                 f"{self.amount} has more decimals than {self.currency} allows ({exp})",
                 fix=f"round it to {exp} decimals first (Money.of rounds half away from zero)",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from arpolicy.exceptions import ValidationError
@@ -54,13 +54,8 @@ def refresh_unallocated(session: Session, tenant: Tenant, payment_ids: Iterable[
             base_minor = Money(
                 round_amount(base, tenant.base_currency), tenant.base_currency
             ).minor_units()
-            params.append({"pid": pid, "left": left, "base": base_minor})
-        if params:
-            session.connection().execute(
-                update(Payment.__table__)
-                .where(Payment.__table__.c.id == bindparam("pid"))
-                .values(
-                    unallocated_minor=bindparam("left"), base_unallocated_minor=bindparam("base")
-                ),
-                params,
+            params.append(
+                {"id": pid, "unallocated_minor": left, "base_unallocated_minor": base_minor}
             )
+        if params:
+            session.execute(update(Payment), params)  # ORM bulk update by primary key
