@@ -1,0 +1,101 @@
+"""``arpolicy demo``: load a realistic, deterministic demo tenant."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import typer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arpolicy.cli import common, terminal
+from arpolicy.cli.common import JsonOption, handle_errors
+from arpolicy.exceptions import ConflictError, ValidationError
+from arpolicy.kit.clock import local_today
+from arpolicy.kit.db import transaction
+from arpolicy.ledger.demo import DEMO_SLUG, DEMO_TIMEZONE, generate, write
+from arpolicy.models import Tenant
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
+
+
+@handle_errors
+def demo(
+    customers: int = typer.Option(200, "--customers", min=0, help="How many customers."),
+    seed: int = typer.Option(1, "--seed", help="Same seed, customers and date: same data."),
+    tenant: str = typer.Option(DEMO_SLUG, "--tenant", "-t", help="Slug of the new tenant."),
+    today: str = typer.Option(
+        None,
+        "--today",
+        metavar="YYYY-MM-DD",
+        help=f"The demo's 'today' (default: today in {DEMO_TIMEZONE}, the tenant's zone).",
+    ),
+    if_empty: bool = typer.Option(
+        False, "--if-empty", help="Do nothing if the database already has any tenant."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Create a demo tenant: customers in several countries, languages and currencies with
+    invoices across every ageing bucket, payments, disputes, promises to pay, failed
+    payment attempts, expiring cards and subscriptions in every state."""
+    eng = common.engine()
+    on = _today(today)
+    with transaction(eng, write=False) as session:
+        if if_empty and _has_tenant(session):
+            terminal.say("the database already has a tenant: no demo loaded")
+            return
+        _check_free(session, tenant)
+    started = time.perf_counter()
+    data = generate(customers, seed, on)
+    counts = data.counts()
+    with (
+        terminal.progress("writing the demo", total=sum(counts.values())) as advance,
+        transaction(eng, write=True) as session,
+    ):
+        if if_empty and _has_tenant(session):
+            terminal.say("the database already has a tenant: no demo loaded")
+            return
+        _check_free(session, tenant)
+        write(session, tenant, data, progress=advance)
+    seconds = time.perf_counter() - started
+    summary = {"tenant": tenant, "customers": customers, "seed": seed, "today": on.isoformat()}
+    if as_json:
+        terminal.print_json({**summary, "rows": counts})
+        return
+    terminal.table(
+        None,
+        [("table", "left"), ("rows", "right")],
+        list(counts.items()),
+        footer=["total", sum(counts.values())],
+    )
+    terminal.say(
+        f"loaded demo tenant {tenant}: {customers} customers as of {on.isoformat()} "
+        f"(seed {seed}) in {seconds:.1f}s"
+    )
+
+
+def _today(value: str | None) -> date:
+    if value is None:
+        return local_today(common.clock(), DEMO_TIMEZONE)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(
+            f"{value!r} is not a date", where="--today", fix="write the date as YYYY-MM-DD"
+        ) from None
+
+
+def _has_tenant(session: Session) -> bool:
+    return session.scalar(select(Tenant.id).limit(1)) is not None
+
+
+def _check_free(session: Session, slug: str) -> None:
+    if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+        raise ConflictError(
+            f"tenant {slug!r} already exists",
+            fix=f"load the demo under another slug (--tenant {slug}-2), add --if-empty to "
+            "skip when the database has data, or point ARPOLICY_DATABASE_URL at a new database",
+        )

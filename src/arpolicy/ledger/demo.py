@@ -1,0 +1,404 @@
+"""``arpolicy demo``: a realistic, deterministic demo tenant.
+
+:func:`generate` is pure: ``(customers, seed, today, base currency)`` in, plain rows for
+every ledger table out (:class:`DemoData`), byte-identical for the same arguments; it reads
+no clock and iterates no set. :func:`write` creates the tenant and bulk-inserts the rows
+with SQLAlchemy Core in chunks, swapping each ``<name>_ref`` (an index into another list)
+for the id the database gave that row.
+
+The first 12 customers are a fixed showcase (:data:`demo_personas.SHOWCASE`), so every
+state the product knows appears in any demo of 12 customers or more; the rest are drawn
+at random from the catalogues. Each customer draws from its own random stream, so customer
+*k*'s row is the same whatever the number of customers asked for.
+
+The parts: :mod:`~arpolicy.ledger.demo_data` (static catalogues), ``demo_personas`` (who
+a customer is, the showcase, shared helpers), ``demo_accounts`` (customer, contacts,
+payment sources, subscription, orders), ``demo_ledger`` (documents, disputes, credit notes,
+payments) and ``demo_collection`` (when documents get paid, card charges and their attempts,
+promises to pay).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
+from datetime import date
+from decimal import Context as DecimalContext
+from decimal import Decimal, localcontext
+from random import Random
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from arpolicy.exceptions import ValidationError
+from arpolicy.kit.fx import RateTable
+from arpolicy.ledger import demo_data as cat
+from arpolicy.ledger.demo_accounts import Context, open_account, sales_orders
+from arpolicy.ledger.demo_ledger import book
+from arpolicy.ledger.demo_personas import MAX_TENURE_MONTHS, Row, add_months, ascii_slug
+from arpolicy.ledger.tenants import create_tenant
+from arpolicy.models import (
+    Allocation,
+    Base,
+    Contact,
+    Customer,
+    CustomFieldDefinition,
+    Dispute,
+    Document,
+    FieldEntity,
+    FieldType,
+    FxRate,
+    Payment,
+    PaymentAttempt,
+    PaymentSource,
+    PromiseToPay,
+    SalesOrder,
+    Subscription,
+    Tenant,
+    User,
+    UserRole,
+)
+
+DEMO_SLUG = "demo"
+DEMO_NAME = "Demo Merchant"
+DEMO_TIMEZONE = "America/New_York"
+DEMO_LOCALE = "en_US"
+RATE_MONTHS = MAX_TENURE_MONTHS + 3
+"""Monthly rates start this many months before today: before the oldest document."""
+CHUNK = 5000
+
+
+@dataclass
+class DemoData:
+    """Rows for every ledger table, in insertion order. ``<name>_ref`` keys hold the index
+    of the referenced row in its own list (``customer_ref`` indexes ``customers``)."""
+
+    seed: int
+    today: date
+    base_currency: str
+    users: list[Row] = field(default_factory=list)
+    custom_fields: list[Row] = field(default_factory=list)
+    fx_rates: list[Row] = field(default_factory=list)
+    customers: list[Row] = field(default_factory=list)
+    contacts: list[Row] = field(default_factory=list)
+    payment_sources: list[Row] = field(default_factory=list)
+    subscriptions: list[Row] = field(default_factory=list)
+    documents: list[Row] = field(default_factory=list)
+    payments: list[Row] = field(default_factory=list)
+    allocations: list[Row] = field(default_factory=list)
+    payment_attempts: list[Row] = field(default_factory=list)
+    promises: list[Row] = field(default_factory=list)
+    disputes: list[Row] = field(default_factory=list)
+    sales_orders: list[Row] = field(default_factory=list)
+
+    def tables(self) -> Iterator[tuple[str, list[Row]]]:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, list):
+                yield f.name, value
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(rows) for name, rows in self.tables()}
+
+
+# table -> (model, {ref key: (column, referenced table)}); insertion order follows the keys.
+TABLES: dict[str, tuple[type[Base], dict[str, tuple[str, str]]]] = {
+    "users": (User, {}),
+    "custom_fields": (CustomFieldDefinition, {}),
+    "fx_rates": (FxRate, {}),
+    "customers": (
+        Customer,
+        {
+            "finance_owner_ref": ("finance_owner_id", "users"),
+            "sales_owner_ref": ("sales_owner_id", "users"),
+        },
+    ),
+    "contacts": (Contact, {"customer_ref": ("customer_id", "customers")}),
+    "payment_sources": (PaymentSource, {"customer_ref": ("customer_id", "customers")}),
+    "subscriptions": (Subscription, {"customer_ref": ("customer_id", "customers")}),
+    "documents": (
+        Document,
+        {
+            "customer_ref": ("customer_id", "customers"),
+            "subscription_ref": ("subscription_id", "subscriptions"),
+        },
+    ),
+    "payments": (Payment, {"customer_ref": ("customer_id", "customers")}),
+    "allocations": (
+        Allocation,
+        {
+            "payment_ref": ("payment_id", "payments"),
+            "document_ref": ("document_id", "documents"),
+        },
+    ),
+    "payment_attempts": (
+        PaymentAttempt,
+        {
+            "customer_ref": ("customer_id", "customers"),
+            "document_ref": ("document_id", "documents"),
+        },
+    ),
+    "promises": (
+        PromiseToPay,
+        {
+            "customer_ref": ("customer_id", "customers"),
+            "document_ref": ("document_id", "documents"),
+        },
+    ),
+    "disputes": (
+        Dispute,
+        {
+            "customer_ref": ("customer_id", "customers"),
+            "document_ref": ("document_id", "documents"),
+        },
+    ),
+    "sales_orders": (SalesOrder, {"customer_ref": ("customer_id", "customers")}),
+}
+ID_KEYS = {
+    "users": "email",
+    "customers": "external_id",
+    "subscriptions": "external_id",
+    "documents": "number",
+    "payments": "external_id",
+}
+"""Tables whose ids other rows need, each with a column unique within the tenant."""
+SELF_REFS = {"users": ("manager_ref", "manager_id"), "customers": ("parent_ref", "parent_id")}
+"""References within one table, set by an update once the table's ids are known."""
+
+
+def generate(n_customers: int, seed: int, today: date, base_currency: str = "USD") -> DemoData:
+    """Everything a demo tenant holds, as plain rows; the same arguments give the same rows.
+
+    ``today`` is the demo's "now": due dates age relative to it, rates run up to its month,
+    cards expire around it, promises fall due after it."""
+    if n_customers < 0:
+        raise ValidationError(
+            f"cannot make a demo with {n_customers} customers", fix="ask for 0 or more"
+        )
+    anchors = dict(cat.USD_ANCHORS)
+    if base_currency not in anchors:
+        raise ValidationError(
+            f"the demo has no exchange rates for {base_currency}",
+            fix=f"use one of {', '.join(sorted(anchors))} as the base currency",
+        )
+    data = DemoData(seed=seed, today=today, base_currency=base_currency)
+    data.fx_rates = fx_rates(seed, today, base_currency)
+    rates = RateTable(
+        (r["from_currency"], r["to_currency"], r["valid_on"], r["rate"]) for r in data.fx_rates
+    )
+    data.custom_fields = custom_field_definitions()
+    collectors, sales, csm = _users(data, Random(f"arpolicy-demo/{seed}/users"))
+    ctx = Context(data, rates, today, base_currency, collectors, sales, csm)
+    for index in range(n_customers):
+        acct = open_account(ctx, index, Random(f"arpolicy-demo/{seed}/customer/{index}"))
+        book(ctx, acct)
+        sales_orders(ctx, acct)
+    _number_documents(data)
+    return data
+
+
+def _walk(rng: Random, anchor: Decimal, step_bps: int, months: int) -> list[Decimal]:
+    """A mean-reverting monthly random walk, six significant digits, no floats."""
+    values, value = [], anchor
+    with localcontext(DecimalContext(prec=6)):
+        for _ in range(months):
+            values.append(+value)
+            deviation = int((value / anchor - 1) * 10000)
+            step = rng.randint(-step_bps, step_bps) - deviation // 6
+            value = value * (10000 + step) / 10000
+    return values
+
+
+def fx_rates(seed: int, today: date, base: str) -> list[Row]:
+    """Monthly rates (first of each month, up to today) from every demo currency to
+    ``base``: 1 ``from_currency`` = ``rate`` ``base``."""
+    rng = Random(f"arpolicy-demo/{seed}/fx")
+    first = add_months(today, -RATE_MONTHS, day=1)
+    months = (today.year - first.year) * 12 + today.month - first.month + 1
+    steps = dict(cat.STEP_BPS)
+    usd = {
+        cur: _walk(rng, Decimal(anchor), steps.get(cur, cat.DEFAULT_STEP_BPS), months)
+        for cur, anchor in cat.USD_ANCHORS
+    }
+    rows = []
+    for cur, _ in cat.USD_ANCHORS:
+        if cur == base:
+            continue
+        for k in range(months):
+            with localcontext(DecimalContext(prec=6)):
+                rate = usd[cur][k] / usd[base][k]
+            rows.append(
+                {
+                    "from_currency": cur,
+                    "to_currency": base,
+                    "valid_on": add_months(first, k, day=1),
+                    "rate": rate,
+                    "source": "demo",
+                }
+            )
+    return rows
+
+
+def custom_field_definitions() -> list[Row]:
+    c, d = FieldEntity.CUSTOMER, FieldEntity.DOCUMENT
+    specs: list[tuple[FieldEntity, str, str, FieldType, list[str] | None]] = [
+        (c, "tier", "Tier", FieldType.ENUM, ["Enterprise", "Mid-Market", "SMB"]),
+        (c, "client_csm", "Customer success manager", FieldType.STRING, None),
+        (c, "contract_value", "Annual contract value", FieldType.MONEY, None),
+        (c, "renewal_date", "Renewal date", FieldType.DATE, None),
+        (c, "strategic", "Strategic account", FieldType.BOOLEAN, None),
+        (c, "employees", "Employees", FieldType.NUMBER, None),
+        (d, "po_number", "PO number", FieldType.STRING, None),
+        (d, "project", "Project", FieldType.ENUM, list(cat.PROJECTS)),
+    ]
+    return [
+        {
+            "entity": e,
+            "key": k,
+            "label": label,
+            "type": t,
+            "options": o,
+            "currency": None,
+            "required": k == "tier",
+        }
+        for e, k, label, t, o in specs
+    ]
+
+
+def _users(
+    data: DemoData, rng: Random
+) -> tuple[dict[str, list[int]], dict[str, list[int]], list[str]]:
+    """The merchant's people: a finance manager over team leads over collectors, sales
+    reps under a director, customer success managers and agents."""
+    emails: dict[str, int] = {}
+
+    def add(
+        role: UserRole, team: str | None, language: str, manager: int | None, active: bool = True
+    ) -> int:
+        first = rng.choice(dict(cat.FIRST_NAMES)[language])
+        last = rng.choice(dict(cat.LAST_NAMES)[language])
+        local = f"{ascii_slug(first, '')}.{ascii_slug(last, '')}"
+        emails[local] = emails.get(local, 0) + 1
+        if emails[local] > 1:
+            local = f"{local}{emails[local]}"
+        data.users.append(
+            {
+                "email": f"{local}@{cat.DEMO_DOMAIN}",
+                "name": f"{first} {last}",
+                "role": role,
+                "team": team,
+                "language": language,
+                "active": active,
+                "manager_ref": manager,
+            }
+        )
+        return len(data.users) - 1
+
+    add(UserRole.ADMIN, None, "en", None)
+    head = add(UserRole.FINANCE_MANAGER, "Finance", "en", None)
+    collectors: dict[str, list[int]] = {}
+    for team, language, size in cat.COLLECTION_TEAMS:
+        lead = add(UserRole.SUPERVISOR, team, language, head)
+        collectors[team] = [add(UserRole.COLLECTOR, team, language, lead) for _ in range(size)]
+    add(UserRole.COLLECTOR, "Americas", "en", head, active=False)
+    for _ in range(2):
+        add(UserRole.AGENT, "Collections Desk", "en", head)
+    director = add(UserRole.SALES, "Sales", "en", None)
+    sales = {
+        region: [add(UserRole.SALES, region, "en", director) for _ in range(size)]
+        for region, size in cat.SALES_REGIONS
+    }
+    csm = [
+        data.users[add(UserRole.CUSTOMER_SUCCESS, "Customer Success", "en", head)]["email"]
+        for _ in range(3)
+    ]
+    return collectors, sales, csm
+
+
+def _number_documents(data: DemoData) -> None:
+    """Numbers follow issue dates per type and year, as a billing system's would."""
+    prefixes = {"invoice": "INV", "debit_note": "DN", "credit_note": "CN"}
+    order = sorted(
+        range(len(data.documents)), key=lambda i: (data.documents[i]["document_date"], i)
+    )
+    counters: dict[tuple[str, int], int] = {}
+    for i in order:
+        row = data.documents[i]
+        key = (prefixes[row["doc_type"]], row["document_date"].year)
+        counters[key] = counters.get(key, 0) + 1
+        row["number"] = f"{key[0]}-{key[1]}-{counters[key]:06d}"
+
+
+def write(
+    session: Session,
+    tenant_slug: str,
+    data: DemoData,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> Tenant:
+    """Create the tenant and insert ``data`` with Core bulk inserts (no ORM object per
+    row). Runs in the caller's transaction and never commits."""
+    tenant = create_tenant(
+        session,
+        tenant_slug,
+        name=DEMO_NAME,
+        base_currency=data.base_currency,
+        timezone=DEMO_TIMEZONE,
+        locale=DEMO_LOCALE,
+    )
+    ids: dict[str, list[int]] = {}
+    for name, (model, refs) in TABLES.items():
+        rows = getattr(data, name)
+        ids[name] = _insert(session, tenant.id, model, rows, refs, ids, ID_KEYS.get(name), progress)
+        if name in SELF_REFS:
+            _self_refs(session, model, rows, ids[name], *SELF_REFS[name])
+    return tenant
+
+
+def _insert(
+    session: Session,
+    tenant_id: int,
+    model: type[Base],
+    rows: list[Row],
+    refs: dict[str, tuple[str, str]],
+    ids: dict[str, list[int]],
+    key: str | None,
+    progress: Callable[[int], None] | None,
+) -> list[int]:
+    """Insert ``rows`` in chunks (executemany, no RETURNING: the fastest path on SQLite and
+    psycopg alike). With a ``key`` (a column unique in the tenant), read the new ids back
+    in one query and return them in the order of ``rows``: the tenant is new, so every row
+    of it in the table is one of ours."""
+    table: Any = model.__table__
+    skip = set(refs) | {SELF_REFS[k][0] for k in SELF_REFS if TABLES[k][0] is model}
+    for start in range(0, len(rows), CHUNK):
+        chunk = []
+        for row in rows[start : start + CHUNK]:
+            values = {k: v for k, v in row.items() if k not in skip}
+            for ref, (column, parent) in refs.items():
+                values[column] = None if row[ref] is None else ids[parent][row[ref]]
+            values["tenant_id"] = tenant_id
+            chunk.append(values)
+        session.execute(insert(table), chunk)
+        if progress:
+            progress(len(chunk))
+    if not key or not rows:
+        return []
+    query = select(table.c[key], table.c.id).where(table.c.tenant_id == tenant_id)
+    by_key: dict[Any, int] = {k: i for k, i in session.execute(query)}
+    return [by_key[row[key]] for row in rows]
+
+
+def _self_refs(
+    session: Session, model: type[Base], rows: list[Row], ids: list[int], ref: str, column: str
+) -> None:
+    table: Any = model.__table__
+    params = [
+        {"row_id": ids[i], "ref_id": ids[row[ref]]}
+        for i, row in enumerate(rows)
+        if row[ref] is not None
+    ]
+    if params:
+        stmt = update(table).where(table.c.id == bindparam("row_id"))
+        session.execute(stmt.values({column: bindparam("ref_id")}), params)
