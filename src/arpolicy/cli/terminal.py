@@ -20,7 +20,7 @@ from rich.text import Text
 from arpolicy.exceptions import ArpolicyError
 
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def print_json(data: Any) -> None:
