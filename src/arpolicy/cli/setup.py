@@ -59,8 +59,13 @@ def tenants_create(
         bounds = [-1]
     with transaction(engine()) as session:
         t = create_tenant(
-            session, slug, name=name, base_currency=base_currency, timezone=timezone,
-            locale=locale, ageing_bounds=bounds,
+            session,
+            slug,
+            name=name,
+            base_currency=base_currency,
+            timezone=timezone,
+            locale=locale,
+            ageing_bounds=bounds,
         )
         terminal.say(f"created tenant {t.slug} (id {t.id}, base currency {t.base_currency})")
 
@@ -72,8 +77,14 @@ def tenants_list(as_json: bool = JsonOption) -> None:
     with transaction(engine(), write=False) as session:
         rows = session.scalars(select(Tenant).order_by(Tenant.slug)).all()
         data = [
-            {"slug": t.slug, "name": t.name, "base_currency": t.base_currency,
-             "timezone": t.timezone, "locale": t.locale, "ageing_bounds": t.ageing_bounds}
+            {
+                "slug": t.slug,
+                "name": t.name,
+                "base_currency": t.base_currency,
+                "timezone": t.timezone,
+                "locale": t.locale,
+                "ageing_bounds": t.ageing_bounds,
+            }
             for t in rows
         ]
     if as_json:
@@ -81,6 +92,21 @@ def tenants_list(as_json: bool = JsonOption) -> None:
         return
     terminal.table(
         "Tenants",
-        [("slug", "left"), ("name", "left"), ("base", "left"), ("timezone", "left"), ("ageing", "left")],
-        [[d["slug"], d["name"], d["base_currency"], d["timezone"], ",".join(map(str, d["ageing_bounds"]))] for d in data],
+        [
+            ("slug", "left"),
+            ("name", "left"),
+            ("base", "left"),
+            ("timezone", "left"),
+            ("ageing", "left"),
+        ],
+        [
+            [
+                d["slug"],
+                d["name"],
+                d["base_currency"],
+                d["timezone"],
+                ",".join(map(str, d["ageing_bounds"])),
+            ]
+            for d in data
+        ],
     )

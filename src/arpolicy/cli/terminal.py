@@ -7,6 +7,7 @@ Data never goes through Rich markup (a customer called "[bold]ACME" prints as wr
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,8 +20,16 @@ from rich.text import Text
 
 from arpolicy.exceptions import ArpolicyError
 
-out = Console(highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _out() -> Console:
+    """stdout, sized when printing (not at import): the terminal's width, or $COLUMNS, or
+    160 columns when the output goes to a file or a pipe, so tables are not truncated."""
+    console = Console(highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(highlight=False, width=160)
+    return console
 
 
 def print_json(data: Any) -> None:
@@ -44,15 +53,17 @@ def table(
         )
     for row in rows:
         t.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
-    out.print(t)
+    _out().print(t)
 
 
 def say(message: str) -> None:
-    out.print(Text(message))
+    _out().print(Text(message))
 
 
 def fail(exc: ArpolicyError) -> None:
-    err.print(Text(f"error: {exc.where + ': ' if exc.where else ''}{exc.message}", style="bold red"))
+    err.print(
+        Text(f"error: {exc.where + ': ' if exc.where else ''}{exc.message}", style="bold red")
+    )
     if exc.fix:
         err.print(Text(f"  fix: {exc.fix}"))
 

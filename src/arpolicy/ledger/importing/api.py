@@ -1,0 +1,108 @@
+"""The import entry points the CLI and the REST API call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy.orm import Session
+
+from arpolicy.exceptions import ValidationError
+from arpolicy.ledger.importing.context import Context
+from arpolicy.ledger.importing.importer import run_import
+from arpolicy.ledger.importing.plan import known_columns
+from arpolicy.ledger.importing.reader import Source, jsonl_records, mapping_records, open_csv
+from arpolicy.ledger.importing.registry import get_kind
+from arpolicy.ledger.importing.rejects import Rejects
+from arpolicy.ledger.importing.report import ImportReport
+from arpolicy.models import Tenant
+
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+BYTES_PER_ROW = 120
+"""A rough size of one row, to guess from a file's size whether the import is large."""
+
+
+def import_rows(
+    session: Session,
+    tenant: Tenant,
+    kind: str,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    partial: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import ``rows`` (mappings shaped like JSON Lines objects: column -> value, with
+    ``custom_fields`` as an object) into ``tenant``. Row numbers in the report count from 1.
+
+    Nothing is committed: the caller's transaction decides. In the default mode a report
+    with errors means nothing was written (``report.applied`` is False).
+    """
+    spec = get_kind(kind)
+
+    def source() -> Source:
+        return None, mapping_records(rows)
+
+    return run_import(
+        session, tenant, spec, source, partial=partial, rejects=None, progress=progress
+    )
+
+
+def import_file(
+    session: Session,
+    tenant: Tenant,
+    kind: str,
+    path: str | Path,
+    *,
+    partial: bool = False,
+    rejects_path: str | Path | None = None,
+    progress: Callable[[int], None] | None = None,
+    fmt: str | None = None,
+) -> ImportReport:
+    """Import a CSV or JSON Lines file (``fmt`` "csv"/"jsonl", default from the extension).
+
+    ``progress`` is called with the number of bytes read since its last call. Bad rows go
+    to ``rejects_path`` when given; with ``partial`` they go to ``<file>.rejects.csv``
+    (``.rejects.jsonl`` for JSON Lines) unless another path is given.
+    """
+    spec = get_kind(kind)
+    path = Path(path)
+    fmt = fmt or file_format(path)
+    if not path.is_file():
+        raise ValidationError(f"{path} does not exist or is not a file", fix="check the path")
+    rejects = None
+    if rejects_path is not None or partial:
+        target = (
+            Path(rejects_path) if rejects_path else path.with_name(f"{path.name}.rejects.{fmt}")
+        )
+        text_columns = {
+            c.name for c in known_columns(Context(session, tenant), spec).values() if c.text
+        }
+        rejects = Rejects(target, fmt, text_columns)
+    expected = path.stat().st_size // BYTES_PER_ROW
+    with path.open("rb") as stream:
+        return run_import(
+            session,
+            tenant,
+            spec,
+            lambda: open_source(stream, fmt, progress),
+            partial=partial,
+            rejects=rejects,
+            expected_rows=expected,
+        )
+
+
+def open_source(stream: IO[bytes], fmt: str, progress: Callable[[int], None] | None) -> Source:
+    if fmt == "csv":
+        return open_csv(stream, progress)
+    return None, jsonl_records(stream, progress)
+
+
+def file_format(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValidationError(
+            f"cannot tell the format of {path.name} from its extension",
+            fix="name the file .csv or .jsonl, or give --format csv|jsonl",
+        )
+    return fmt

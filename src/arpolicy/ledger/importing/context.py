@@ -1,0 +1,184 @@
+"""What the row builders of one import share: the tenant, reference maps loaded with one
+query each (on first use), the FX rates and the custom field definitions.
+
+Every query here is scoped by the tenant; nothing here runs a query per row.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from arpolicy.exceptions import MissingRateError
+from arpolicy.kit.fx import RateTable
+from arpolicy.ledger.importing.parsers import exponent
+from arpolicy.ledger.importing.report import FieldError
+from arpolicy.ledger.rates import load_rates
+from arpolicy.models import (
+    Allocation,
+    Customer,
+    CustomFieldDefinition,
+    Document,
+    Payment,
+    Subscription,
+    Tenant,
+    User,
+)
+
+ONE = Decimal(1)
+UNIT = Decimal(1)
+
+
+def _customers(session: Session, tenant_id: int) -> dict[Any, Any]:
+    q = select(Customer.external_id, Customer.id).where(Customer.tenant_id == tenant_id)
+    return {k: v for k, v in session.execute(q)}
+
+
+def _users(session: Session, tenant_id: int) -> dict[Any, Any]:
+    q = select(User.email, User.id).where(User.tenant_id == tenant_id)
+    return {email.lower(): uid for email, uid in session.execute(q)}
+
+
+def _subscriptions(session: Session, tenant_id: int) -> dict[Any, Any]:
+    q = select(Subscription.external_id, Subscription.id).where(Subscription.tenant_id == tenant_id)
+    return {k: v for k, v in session.execute(q)}
+
+
+def _payments(session: Session, tenant_id: int) -> dict[Any, Any]:
+    q = select(
+        Payment.external_id, Payment.id, Payment.currency, Payment.amount_minor, Payment.received_on
+    ).where(Payment.tenant_id == tenant_id)
+    return {row[0]: tuple(row[1:]) for row in session.execute(q)}
+
+
+def _documents(session: Session, tenant_id: int) -> dict[Any, Any]:
+    q = select(
+        Document.doc_type, Document.number, Document.id, Document.currency, Document.customer_id
+    ).where(Document.tenant_id == tenant_id)
+    return {(str(t), n): (i, c, k) for t, n, i, c, k in session.execute(q)}
+
+
+def _allocations(session: Session, tenant_id: int) -> dict[Any, Any]:
+    q = select(Allocation.payment_id, Allocation.document_id, Allocation.amount_minor).where(
+        Allocation.tenant_id == tenant_id
+    )
+    return {(p, d): a for p, d, a in session.execute(q)}
+
+
+def _allocated(session: Session, tenant_id: int) -> dict[Any, Any]:
+    q = (
+        select(Allocation.payment_id, func.sum(Allocation.amount_minor))
+        .where(Allocation.tenant_id == tenant_id)
+        .group_by(Allocation.payment_id)
+    )
+    return {pid: int(total) for pid, total in session.execute(q)}
+
+
+def _parents(model: Any, key: str, ref: str) -> Callable[[Session, int], dict[Any, Any]]:
+    def load(session: Session, tenant_id: int) -> dict[Any, Any]:
+        child, parent = aliased(model), aliased(model)
+        q = (
+            select(getattr(child, key), getattr(parent, key))
+            .join(parent, (parent.id == getattr(child, ref)) & (parent.tenant_id == tenant_id))
+            .where(child.tenant_id == tenant_id)
+        )
+        return {k: v for k, v in session.execute(q)}
+
+    return load
+
+
+LOADERS: dict[str, Callable[[Session, int], dict[Any, Any]]] = {
+    "customers": _customers,
+    "users": _users,
+    "subscriptions": _subscriptions,
+    "payments": _payments,
+    "documents": _documents,
+    "allocations": _allocations,
+    "allocated": _allocated,
+    "customers.parent": _parents(Customer, "external_id", "parent_id"),
+    "users.manager": _parents(User, "email", "manager_id"),
+}
+
+NOT_FOUND = {
+    "customers": ("customer", "import customers first (arpolicy import customers FILE)"),
+    "users": ("user with e-mail", "import users first (arpolicy import users FILE)"),
+    "subscriptions": ("subscription", "import subscriptions first"),
+    "payments": ("payment", "import payments first (arpolicy import payments FILE)"),
+    "documents": ("document", "import documents first (arpolicy import invoices FILE)"),
+}
+
+
+class Context:
+    """State shared by the rows of one import (one tenant, one transaction)."""
+
+    def __init__(self, session: Session, tenant: Tenant) -> None:
+        self.session = session
+        self.tenant = tenant
+        self.tenant_id = tenant.id
+        self.base = tenant.base_currency
+        self.base_exp = exponent(self.base)
+        self._maps: dict[str, dict[Any, Any]] = {}
+        self._rates: RateTable | None = None
+        self._fx: dict[tuple[str, date], Any] = {}
+        self._fields: dict[str, dict[str, CustomFieldDefinition]] = {}
+
+    def refs(self, name: str) -> dict[Any, Any]:
+        """The map ``name`` (external key -> id...), loaded with one query on first use."""
+        found = self._maps.get(name)
+        if found is None:
+            found = self._maps[name] = LOADERS[name](self.session, self.tenant_id)
+        return found
+
+    def lookup(self, name: str, key: Any, column: str) -> Any:
+        found = self.refs(name).get(key)
+        if found is None:
+            what, fix = NOT_FOUND[name]
+            shown = " ".join(key) if isinstance(key, tuple) else key
+            raise FieldError(f"no {what} {shown} in this tenant", fix, column=column)
+        return found
+
+    def to_base(
+        self, minor: int, currency: str, on: date, column: str
+    ) -> tuple[int, Decimal, date | None]:
+        """``minor`` of ``currency`` in the tenant's base currency at the rate on or before
+        ``on``: (base minor units, rate, date of the rate). Rounded once, half away from zero,
+        exactly as :meth:`arpolicy.kit.fx.RateTable.convert` does."""
+        if currency == self.base:
+            return minor, ONE, None
+        rate, rate_on = self._rate(currency, on, column)
+        scaled = Decimal(minor).scaleb(self.base_exp - exponent(currency)) * rate
+        return int(scaled.quantize(UNIT, rounding=ROUND_HALF_UP)), rate, rate_on
+
+    def _rate(self, currency: str, on: date, column: str) -> tuple[Decimal, date | None]:
+        key = (currency, on)
+        found = self._fx.get(key)
+        if found is None:
+            if self._rates is None:
+                self._rates = load_rates(self.session, self.tenant)
+            try:
+                r = self._rates.rate(currency, self.base, on)
+                found = (r.rate, r.valid_on)
+            except MissingRateError as exc:
+                found = FieldError(exc.message, exc.fix or "import fx-rates first", column=column)
+            self._fx[key] = found
+        if isinstance(found, FieldError):
+            raise FieldError(found.reason, found.fix, column=column)
+        return found
+
+    def fields(self, entity: str) -> dict[str, CustomFieldDefinition]:
+        """The tenant's custom field definitions for ``entity`` ("customer"/"document")."""
+        if not self._fields:
+            by_entity: dict[str, dict[str, CustomFieldDefinition]] = defaultdict(dict)
+            q = select(CustomFieldDefinition).where(
+                CustomFieldDefinition.tenant_id == self.tenant_id
+            )
+            for d in self.session.scalars(q):
+                by_entity[str(d.entity)][d.key] = d
+            self._fields = {"customer": {}, "document": {}, **by_entity}
+        return self._fields.get(entity, {})

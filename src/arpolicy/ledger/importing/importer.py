@@ -1,0 +1,324 @@
+"""The import pipeline: records in, every cell parsed, each row built and checked, good rows
+upserted in chunks, bad rows reported, all in one savepoint of the caller's transaction.
+
+Default mode: the first bad row stops the writing (validation goes on to report every bad
+row) and the savepoint is rolled back, so nothing stored changes. ``partial``: the good rows
+are kept and the bad ones reported and written to a reject file. A problem with the file as
+a whole (encoding, header, CSV syntax) rolls back in both modes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from arpolicy.ledger.importing.context import Context
+from arpolicy.ledger.importing.plan import Field, Plan, make_plan
+from arpolicy.ledger.importing.reader import BadLine, FileProblem, Record, Source
+from arpolicy.ledger.importing.rejects import Rejects
+from arpolicy.ledger.importing.report import FieldError, ImportReport, RowError
+from arpolicy.ledger.importing.selfref import SelfRefs, Waiting
+from arpolicy.ledger.importing.specs import Kind, Values
+from arpolicy.ledger.importing.writer import Writer
+from arpolicy.models import Tenant
+
+MAX_ERRORS = 100_000
+"""Bad rows listed in a report; more are counted (and all go to the reject file)."""
+ROW_PROGRESS = 10_000
+
+Problems = list[tuple[str | None, str | None, str, str]]
+_NO_HEADER = object()
+
+
+class Run:
+    """One pass over the records of one import."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        kind: Kind,
+        report: ImportReport,
+        writer: Writer,
+        rejects: Rejects | None,
+        header_is_file: bool,
+    ) -> None:
+        self.ctx, self.kind, self.report, self.writer = ctx, kind, report, writer
+        self.rejects = rejects
+        self.header_is_file = header_is_file
+        self.plans: dict[tuple[str, ...], Plan] = {}
+        self.seen: dict[Any, int] = {}
+        self.key_of = kind.file_key or itemgetter(*kind.key)
+        self.key_column = kind.key[0] if kind.file_key is None else _key_column(kind)
+        self.selfrefs = SelfRefs(ctx, kind) if kind.self_ref else None
+        self.written_keys: set[Any] | None = set() if kind.after else None
+        self.key_getter = itemgetter(*kind.key)
+
+    def plan(self, header: tuple[str, ...], line: int) -> Plan:
+        plan = self.plans.get(header)
+        if plan is None:
+            plan = self.plans[header] = make_plan(
+                self.ctx, self.kind, header, 1 if self.header_is_file else line
+            )
+            if plan.problems and self.header_is_file:
+                raise FileProblem.of(plan.problems)
+        return plan
+
+    def consume(self, records: Iterable[Record], progress: Callable[[int], None] | None) -> None:
+        """The hot loop: one pass, the common path inline, every detour in a method."""
+        ctx, seen, key_of, build = self.ctx, self.seen, self.key_of, self.kind.build
+        add = self.writer.add
+        plain = self.selfrefs is None and self.written_keys is None
+        plan: Any = None
+        last_header: Any = _NO_HEADER
+        count = 0
+        for line, header, cells, raw in records:
+            count += 1
+            if progress is not None and count % ROW_PROGRESS == 0:
+                progress(ROW_PROGRESS)
+            if header is not last_header:
+                if header is None:
+                    self.bad_line(line, cells, raw)
+                    continue
+                plan, last_header = self.plan(header, line), header
+                fast, width, custom, update = plan.fast, plan.width, plan.custom, plan.update
+            if plan.problems or len(cells) != width:
+                self.bad_shape(line, plan, cells, raw)
+                continue
+            try:
+                values = fast(cells)
+            except FieldError:
+                self.bad_cells(line, plan, cells, raw)
+                continue
+            if custom:
+                values["custom_fields"] = {name[3:]: values.pop(name) for name in custom}
+            key = key_of(values)
+            first = seen.setdefault(key, line)
+            if first != line:
+                self.duplicate(line, plan, cells, raw, key, first)
+                continue
+            try:
+                row = build(ctx, values)
+            except FieldError as exc:
+                self.bad_row(line, plan, cells, raw, values, exc)
+                continue
+            if plain:
+                add(row, update)
+            else:
+                self.place(line, plan, cells, raw, key, values, row)
+        self.report.rows += count
+
+    def bad_line(self, line: int, bad: BadLine, raw: Any) -> None:
+        self.reject(line, None, None, raw, [(None, None, bad.reason, bad.fix)])
+
+    def bad_shape(self, line: int, plan: Plan, cells: list[str], raw: Any) -> None:
+        if plan.problems:
+            problems: Problems = [(e.column, e.value, e.reason, e.fix) for e in plan.problems]
+        else:
+            problems = [
+                (
+                    None,
+                    None,
+                    f"has {len(cells)} cells but the header has {plan.width} columns",
+                    "quote values that contain commas, and give every row the header's columns",
+                )
+            ]
+        self.reject(line, plan.header, cells, raw, problems)
+
+    def bad_cells(self, line: int, plan: Plan, cells: list[str], raw: Any) -> None:
+        _, problems = parse_cells(plan.fields, cells)
+        self.reject(line, plan.header, cells, raw, problems or [])
+
+    def duplicate(
+        self, line: int, plan: Plan, cells: list[str], raw: Any, key: Any, first: int
+    ) -> None:
+        shown = " ".join(map(str, key)) if isinstance(key, tuple) else str(key)
+        self.reject(
+            line,
+            plan.header,
+            cells,
+            raw,
+            [
+                (
+                    self.key_column,
+                    shown,
+                    f"repeats the key of line {first}",
+                    f"keep one row for {shown}",
+                )
+            ],
+        )
+
+    def bad_row(
+        self, line: int, plan: Plan, cells: list[str], raw: Any, values: Values, exc: FieldError
+    ) -> None:
+        shown = _shown(values, exc.column, plan, cells)
+        self.reject(line, plan.header, cells, raw, [(exc.column, shown, exc.reason, exc.fix)])
+
+    def place(
+        self,
+        line: int,
+        plan: Plan,
+        cells: list[str],
+        raw: Any,
+        key: Any,
+        values: Values,
+        row: dict[str, Any],
+    ) -> None:
+        """Rows with a reference to their own kind, or whose keys are kept for ``after``."""
+        refs = self.selfrefs
+        try:
+            if refs is not None and not refs.place(key, values, row):
+                refs.wait(
+                    Waiting(
+                        line, (plan.header, cells, raw), key, values[refs.column], row, plan.update
+                    )
+                )
+                return
+        except FieldError as exc:
+            self.bad_row(line, plan, cells, raw, values, exc)
+            return
+        self.write(row, plan.update)
+
+    def write(self, row: dict[str, Any], update: tuple[str, ...]) -> None:
+        if self.written_keys is not None:
+            self.written_keys.add(
+                self.key_getter(row) if len(self.kind.key) > 1 else (row[self.kind.key[0]],)
+            )
+        self.writer.add(row, update)
+
+    def reject(
+        self, line: int, header: tuple[str, ...] | None, cells: Any, raw: Any, problems: Problems
+    ) -> None:
+        report = self.report
+        report.rejected += 1
+        errors = [
+            RowError(line, column, value, reason, fix) for column, value, reason, fix in problems
+        ]
+        if len(report.errors) < MAX_ERRORS:
+            report.errors.extend(errors)
+        else:
+            report.errors_omitted += 1
+        if self.rejects is not None:
+            self.rejects.write(header, cells, raw, errors)
+        if not report.partial:
+            self.writer.discard()
+
+    def finish(self) -> None:
+        if self.selfrefs is not None:
+            ready, failed = self.selfrefs.resolve()
+            for item in ready:
+                self.write(item.row, item.update)
+            for item, exc in failed:
+                header, cells, raw = item.record
+                self.reject(
+                    item.line,
+                    header,
+                    cells,
+                    raw,
+                    [(exc.column, str(item.parent), exc.reason, exc.fix)],
+                )
+        if not self.writer.enabled:
+            return
+        self.writer.close()
+        if self.selfrefs is not None:
+            self.selfrefs.write_links()
+        if self.kind.after is not None and self.written_keys:
+            self.kind.after(self.ctx, self.written_keys)
+
+
+def parse_cells(fields: list[Field], cells: list[str]) -> tuple[Values, Problems | None]:
+    """Every cell of the row through its column's parser (the hot loop of an import)."""
+    values: Values = {}
+    problems: Problems | None = None
+    for index, name, parse, required, description in fields:
+        cell = cells[index].strip()
+        if cell:
+            try:
+                values[name] = parse(cell)
+            except FieldError as exc:
+                problems = (problems or []) + [(exc.column or name, cell, exc.reason, exc.fix)]
+        elif required:
+            problems = (problems or []) + [(name, "", "is empty", f"fill in {name}: {description}")]
+        else:
+            values[name] = None
+    return values, problems
+
+
+def _key_column(kind: Kind) -> str:
+    names = {c.name for c in kind.columns}
+    for candidate in ("number", "document_number", "external_id"):
+        if candidate in names:
+            return candidate
+    return kind.columns[0].name
+
+
+def _shown(values: Values, column: str | None, plan: Plan, cells: list[str]) -> str | None:
+    if column is None:
+        return None
+    if column in plan.header:
+        return cells[plan.header.index(column)].strip()
+    value = values.get(column)
+    return None if value is None else str(value)
+
+
+def count_rows(session: Session, kind: Kind, tenant_id: int) -> int:
+    model = kind.model
+    return (
+        session.scalar(select(func.count()).select_from(model).where(model.tenant_id == tenant_id))
+        or 0
+    )
+
+
+def run_import(
+    session: Session,
+    tenant: Tenant,
+    kind: Kind,
+    source: Callable[[], Source],
+    *,
+    partial: bool,
+    rejects: Rejects | None,
+    progress: Callable[[int], None] | None = None,
+    expected_rows: int = 0,
+) -> ImportReport:
+    """Import the records of ``source`` inside a savepoint; roll it back unless the import
+    is kept. ``source`` is called inside, so that a problem opening the file is reported
+    like any other."""
+    report = ImportReport(kind.name, partial=partial)
+    ctx = Context(session, tenant)
+    savepoint = session.begin_nested()
+    try:
+        before = count_rows(session, kind, tenant.id)
+        header, records = source()
+        with Writer(ctx, kind, expected_rows=expected_rows, first_load=before == 0) as writer:
+            run = Run(ctx, kind, report, writer, rejects, header is not None)
+            if header is not None:
+                run.plan(header, 1)
+            run.consume(records, progress)
+            if report.rows == 0:
+                raise FileProblem(1, "there are no data rows", "add rows below the header")
+            run.finish()
+    except FileProblem as exc:
+        savepoint.rollback()
+        report.file_error = exc.errors[0]
+        report.errors[:0] = exc.errors
+        return report
+    except BaseException:
+        savepoint.rollback()
+        raise
+    finally:
+        if rejects is not None:
+            rejects.close()
+            report.rejects_path = str(rejects.path) if rejects.count else None
+    report.errors.sort(key=lambda e: e.line)
+    if report.rejected and not partial:
+        savepoint.rollback()
+        return report
+    written = writer.written
+    report.inserted = count_rows(session, kind, tenant.id) - before
+    report.updated = written - report.inserted
+    savepoint.commit()
+    report.applied = True
+    return report

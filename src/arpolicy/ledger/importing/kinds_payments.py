@@ -1,0 +1,295 @@
+"""Import kinds for money received and tried: payments, their allocations to documents,
+payment attempts and payment sources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arpolicy.ledger.importing import parsers as p
+from arpolicy.ledger.importing.context import Context
+from arpolicy.ledger.importing.report import FieldError
+from arpolicy.ledger.importing.specs import (
+    Column,
+    Kind,
+    Row,
+    Values,
+    choice,
+    currency,
+    customer_ref,
+    day,
+    document_ref,
+    external_id,
+    money,
+    ref,
+    text,
+)
+from arpolicy.ledger.payments import refresh_unallocated
+from arpolicy.models import (
+    Allocation,
+    AttemptStatus,
+    DocumentType,
+    DunningStatus,
+    Payment,
+    PaymentAttempt,
+    PaymentMethod,
+    PaymentSource,
+    SourceKind,
+    SourceRole,
+    SourceStatus,
+)
+
+
+def _payment(ctx: Context, v: Values) -> Row:
+    code = v["currency"]
+    amount = p.to_minor(v["amount"], code, "amount")
+    base, rate, rate_on = ctx.to_base(amount, code, v["received_on"], "currency")
+    stored = ctx.refs("payments").get(v["external_id"])
+    allocated = ctx.refs("allocated").get(stored[0], 0) if stored else 0
+    if allocated and code != stored[1]:  # type: ignore[index]
+        raise FieldError(
+            f"differs from the payment's stored currency {stored[1]}, and it has allocations",  # type: ignore[index]
+            "keep the currency, or remove the allocations first",
+            column="currency",
+        )
+    if allocated and amount < allocated:
+        raise FieldError(
+            f"is less than the {p.show_minor(allocated, code)} already allocated from it",
+            "give the full amount received, or reduce the allocations first",
+            column="amount",
+        )
+    return {
+        "tenant_id": ctx.tenant_id,
+        "external_id": v["external_id"],
+        "customer_id": ctx.lookup("customers", v["customer"], "customer"),
+        "currency": code,
+        "amount_minor": amount,
+        "unallocated_minor": amount,
+        "base_amount_minor": base,
+        "base_unallocated_minor": base,
+        "fx_rate": rate,
+        "fx_rate_on": rate_on,
+        "received_on": v["received_on"],
+        "method": v.get("method"),
+        "reference": v.get("reference"),
+    }
+
+
+def _refresh_payments(ctx: Context, keys: set[Any]) -> None:
+    """Payments that already had allocations get their unallocated part recomputed."""
+    stored, allocated = ctx.refs("payments"), ctx.refs("allocated")
+    ids = [stored[k[0]][0] for k in keys if k[0] in stored and stored[k[0]][0] in allocated]
+    refresh_unallocated(ctx.session, ctx.tenant, ids)
+
+
+PAYMENTS = Kind(
+    name="payments",
+    model=Payment,
+    description="Money received; converted to the base currency at the rate on or before "
+    "received_on. Unallocated = amount minus the payment's allocations.",
+    columns=(
+        external_id("payment"),
+        customer_ref(),
+        currency(required=True),
+        money("amount", "Amount received.", required=True, writes=("amount_minor",)),
+        day("received_on", "Date received; dates the FX rate.", required=True),
+        choice("method", PaymentMethod, "How it was paid."),
+        text("reference", 200, "Bank or gateway reference."),
+    ),
+    key=("external_id",),
+    build=_payment,
+    always=(
+        "unallocated_minor",
+        "base_amount_minor",
+        "base_unallocated_minor",
+        "fx_rate",
+        "fx_rate_on",
+    ),
+    after=_refresh_payments,
+    order=10,
+)
+
+
+def _allocation(ctx: Context, v: Values) -> Row:
+    pid, pay_currency, pay_amount, received_on = ctx.lookup("payments", v["payment"], "payment")
+    doc_type = v.get("document_type") or DocumentType.INVOICE.value
+    did, doc_currency, _ = ctx.lookup(
+        "documents", (doc_type, v["document_number"]), "document_number"
+    )
+    code = v["currency"]
+    for other, what in ((pay_currency, "payment"), (doc_currency, "document")):
+        if code != other:
+            raise FieldError(
+                f"is {code} but the {what} is in {other}",
+                f"allocate in {other}: a payment pays documents of its own currency",
+                column="currency",
+            )
+    amount = p.to_minor(v["amount"], code, "amount")
+    if amount <= 0:
+        raise FieldError(
+            "must be more than zero", "give the part of the payment applied", column="amount"
+        )
+    _check_total(ctx, pid, did, amount, pay_amount, v)
+    return {
+        "tenant_id": ctx.tenant_id,
+        "payment_id": pid,
+        "document_id": did,
+        "amount_minor": amount,
+        "allocated_on": v.get("allocated_on") or received_on,
+    }
+
+
+def _check_total(ctx: Context, pid: int, did: int, amount: int, pay_amount: int, v: Values) -> None:
+    """Keep a running total per payment (stored allocations plus the file's) and refuse a row
+    that would allocate more than the payment."""
+    pairs, totals = ctx.refs("allocations"), ctx.refs("allocated")
+    total = totals.get(pid, 0) - pairs.get((pid, did), 0) + amount
+    if total > pay_amount:
+        code = v["currency"]
+        raise FieldError(
+            f"would bring the allocations of payment {v['payment']} to "
+            f"{p.show_minor(total, code)}, more than its amount {p.show_minor(pay_amount, code)}",
+            "allocate no more than the payment's amount in total",
+            column="amount",
+        )
+    pairs[(pid, did)] = amount
+    totals[pid] = total
+
+
+def _refresh_allocated(ctx: Context, keys: set[Any]) -> None:
+    refresh_unallocated(ctx.session, ctx.tenant, {k[0] for k in keys})
+
+
+ALLOCATIONS = Kind(
+    name="allocations",
+    model=Allocation,
+    description="Parts of payments applied to documents; the key is (payment, document).",
+    columns=(
+        ref(
+            "payment",
+            "payments",
+            "External id of the payment.",
+            required=True,
+            writes=("payment_id",),
+        ),
+        choice(
+            "document_type", DocumentType, "Type of the document paid (default invoice).", writes=()
+        ),
+        ref(
+            "document_number", "documents", "Number of the document paid.", required=True, writes=()
+        ),
+        currency(
+            "Currency of the payment and the document (they must agree).", required=True, writes=()
+        ),
+        money("amount", "Part applied; more than zero.", required=True, writes=("amount_minor",)),
+        day("allocated_on", "Date applied (default: the payment's received_on)."),
+    ),
+    key=("payment_id", "document_id"),
+    file_key=lambda v: (v["payment"], v.get("document_type") or "invoice", v["document_number"]),
+    build=_allocation,
+    after=_refresh_allocated,
+    order=11,
+)
+
+
+def document_id(ctx: Context, v: Values, customer_id: int) -> int | None:
+    """The optional document a row concerns (document_type + document_number)."""
+    number = v.get("document_number")
+    if number is None:
+        return None
+    doc_type = v.get("document_type") or DocumentType.INVOICE.value
+    did, _, owner = ctx.lookup("documents", (doc_type, number), "document_number")
+    if owner != customer_id:
+        raise FieldError(
+            f"belongs to another customer than {v['customer']}",
+            "check the customer and the document number",
+            column="document_number",
+        )
+    return did
+
+
+def _attempt(ctx: Context, v: Values) -> Row:
+    customer_id = ctx.lookup("customers", v["customer"], "customer")
+    attempt_number = v.get("attempt_number")
+    return {
+        "tenant_id": ctx.tenant_id,
+        "external_id": v["external_id"],
+        "customer_id": customer_id,
+        "document_id": document_id(ctx, v, customer_id),
+        "attempted_at": v["attempted_at"],
+        "status": v["status"],
+        "currency": v["currency"],
+        "amount_minor": p.to_minor(v["amount"], v["currency"], "amount"),
+        "method": v.get("method"),
+        "gateway": v.get("gateway"),
+        "failure_reason": v.get("failure_reason"),
+        "dunning_status": v.get("dunning_status"),
+        "attempt_number": 1 if attempt_number is None else attempt_number,
+        "next_retry_at": v.get("next_retry_at"),
+    }
+
+
+def instant(name: str, description: str, **kw: Any) -> Column:
+    return Column(name, "instant (ISO 8601 with offset)", description, p.instant, **kw)
+
+
+ATTEMPTS = Kind(
+    name="payment-attempts",
+    model=PaymentAttempt,
+    description="Charges the billing system tried (card declines feed dunning).",
+    columns=(
+        external_id("attempt"),
+        customer_ref(),
+        *document_ref(),
+        instant(
+            "attempted_at", "When it was tried, with offset (2026-01-31T09:30:00Z).", required=True
+        ),
+        choice("status", AttemptStatus, "Outcome.", required=True),
+        currency(required=True),
+        money("amount", "Amount tried.", required=True, writes=("amount_minor",)),
+        choice("method", PaymentMethod, "Payment method."),
+        text("gateway", 64, "Gateway."),
+        text("failure_reason", 200, "Why it failed."),
+        choice("dunning_status", DunningStatus, "Where the billing system's retries stand."),
+        Column(
+            "attempt_number", "integer", "1 for the first try (default 1).", p.integer(1, 32767)
+        ),
+        instant("next_retry_at", "Next retry, with offset."),
+    ),
+    key=("external_id",),
+    build=_attempt,
+    order=12,
+)
+
+
+def _source(ctx: Context, v: Values) -> Row:
+    return {
+        "tenant_id": ctx.tenant_id,
+        "external_id": v["external_id"],
+        "customer_id": ctx.lookup("customers", v["customer"], "customer"),
+        "kind": v["kind"],
+        "status": v.get("status") or SourceStatus.VALID.value,
+        "role": v.get("role") or SourceRole.NONE.value,
+        **{c: v.get(c) for c in ("gateway", "brand", "last4", "expiry_month", "expiry_year")},
+    }
+
+
+SOURCES = Kind(
+    name="payment-sources",
+    model=PaymentSource,
+    description="Cards and bank accounts on file.",
+    columns=(
+        external_id("payment source"),
+        customer_ref(),
+        choice("kind", SourceKind, "Card or bank account.", required=True),
+        choice("status", SourceStatus, "Status (default valid)."),
+        choice("role", SourceRole, "Role (default none)."),
+        text("gateway", 64, "Gateway."),
+        text("brand", 32, "Card brand."),
+        Column("last4", "4 digits", "Last four digits.", p.digits(4)),
+        Column("expiry_month", "integer", "1 to 12.", p.integer(1, 12)),
+        Column("expiry_year", "integer", "Four-digit year.", p.integer(2000, 2100)),
+    ),
+    key=("external_id",),
+    build=_source,
+    order=6,
+)

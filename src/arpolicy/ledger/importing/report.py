@@ -1,0 +1,69 @@
+"""What an import tells its caller: counts, and every bad row with where, why and how to fix."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class FieldError(Exception):
+    """One bad value: ``reason`` says what is wrong, ``fix`` how to put it right. ``column``
+    is set when the problem belongs to another column than the one being parsed."""
+
+    def __init__(self, reason: str, fix: str, *, column: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.fix = fix
+        self.column = column
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A problem at ``line`` of the file (1 = the header of a CSV file; the first record of
+    JSON Lines or of rows given through the API is line 1). ``column`` is None when the
+    problem is the row as a whole (wrong number of cells, not a JSON object)."""
+
+    line: int
+    column: str | None
+    value: str | None
+    reason: str
+    fix: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.reason} (fix: {self.fix})"
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """The outcome of one import.
+
+    ``rows`` data rows were read; ``inserted`` + ``updated`` were stored; ``rejected`` rows
+    were bad. In the default mode a single bad row rejects the whole file: then nothing is
+    stored (``applied`` is False) and ``errors`` lists every bad row. With ``partial`` the
+    good rows are stored and the bad ones are listed (and written to ``rejects_path``).
+    ``file_error`` is a problem with the file as a whole (encoding, header, JSON syntax of a
+    CSV...): it always rejects the whole file.
+    """
+
+    kind: str
+    partial: bool = False
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    errors_omitted: int = 0
+    """Bad rows beyond the ones kept in ``errors`` (counted, not listed, to bound memory)."""
+    file_error: RowError | None = None
+    rejects_path: str | None = None
+    applied: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.file_error is None and self.rejected == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data
