@@ -1,0 +1,233 @@
+"""The standard fields of each level (see catalogue.py for the naming scheme).
+
+Customer amounts come in two forms: ``outstanding`` (base_money, the tenant's base
+currency, always present) and ``outstanding_local`` (money, in the customer's currency,
+missing when its open items are in several currencies), as the figures compute them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import replace
+
+from arpolicy.ledger.buckets import bucket_labels
+from arpolicy.models import (
+    AttemptStatus,
+    DocumentType,
+    DunningStatus,
+    SourceKind,
+    SourceStatus,
+    SubscriptionStatus,
+)
+from arpolicy.models import PaymentMethod as PaymentMethodEnum
+from arpolicy.rules.catalogue import (
+    CUSTOM_TYPES,
+    CustomField,
+    Field,
+    FieldSet,
+    Level,
+    Type,
+    operators_for,
+)
+
+B, M, N, INT = Type.BASE_MONEY, Type.MONEY, Type.NUMBER, Type.INTEGER
+D, DT, S, E, C, BOOL = Type.DATE, Type.DATETIME, Type.STRING, Type.ENUM, Type.CODE, Type.BOOLEAN
+
+
+def _values(e: type[enum.StrEnum]) -> tuple[str, ...]:
+    return tuple(m.value for m in e)
+
+
+def make(
+    level: Level,
+    name: str,
+    label: str,
+    type_: Type,
+    nullable: bool,
+    doc: str,
+    **extra: object,
+) -> Field:
+    column = name.replace(".", "__")
+    if type_ in (Type.MONEY, Type.BASE_MONEY) and "json_key" not in extra:
+        column += "_minor"
+    extra.setdefault("column", column)
+    return Field(
+        name=name,
+        label=label,
+        type=type_,
+        level=level,
+        operators=operators_for(type_, nullable),
+        nullable=nullable,
+        doc=doc,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+CUSTOMER_AMOUNTS = [
+    ("outstanding", "Outstanding", "open debits - unutilised credit - unaccounted payments"),
+    ("overdue", "Overdue", "debit balance of items past their due date"),
+    ("net_overdue", "Net overdue", "overdue - unutilised credit"),
+    ("open_debits", "Open debits", "open balance of invoices and debit notes"),
+    ("unaccounted_payment", "Unaccounted payment", "payments not yet allocated to items"),
+    ("unutilised_credit", "Unutilised credit", "open balance of credit notes"),
+    ("open_issue_amount", "Open issue amount", "amount under open disputes"),
+    ("open_p2p_amount", "Open P2P amount", "amount of open promises to pay"),
+]
+
+
+def customer_fields(base: str, bounds: Sequence[int]) -> list[Field]:
+    lv = Level.CUSTOMER
+    amounts = list(CUSTOMER_AMOUNTS)
+    for label in bucket_labels(bounds):
+        key = label.replace("-", "_").replace(" ", "_")
+        amounts.append((f"ageing_{key}", f"Ageing {label}", f"debit balance aged {label} days"))
+    fields = []
+    for name, label, doc in amounts:
+        fields.append(make(lv, name, label, B, False, f"{doc}, in {base}.", currency=base))
+        fields.append(
+            make(
+                lv,
+                f"{name}_local",
+                f"{label} (customer currency)",
+                M,
+                True,
+                f"{doc}, in the customer's currency; empty when its items are in several.",
+                currency_column="local_currency",
+            )
+        )
+    fields += [
+        make(lv, "outstanding_mismatch", "Outstanding mismatch", M, True,
+             "balance reported by the billing system minus outstanding computed here.",
+             currency_column="currency"),
+        make(lv, "last_email_at", "Last email date", DT, True, "when the last email was sent."),
+        make(lv, "last_reply_at", "Last reply date", DT, True, "when the customer last replied."),
+        make(lv, "next_p2p_date", "Next P2P date", D, True, "earliest open promise-to-pay date."),
+        make(lv, "finance_owner", "Finance owner", C, True, "the finance owner's email.", code="user"),
+        make(lv, "sales_owner", "Sales owner", C, True, "the sales owner's email.", code="user"),
+        make(lv, "country", "Country", C, True, "ISO 3166-1 alpha-2 code.", code="country"),
+        make(lv, "language", "Language", C, True, "ISO 639 code.", code="language"),
+        make(lv, "currency", "Currency", C, True, "billing currency (ISO 4217).", code="currency"),
+        make(lv, "region", "Region", S, True, "sales region."),
+        make(lv, "locale", "Locale", S, True, "locale, e.g. de_DE."),
+        make(lv, "segment", "Segment", S, True, "customer segment."),
+        make(lv, "group", "Group", S, True, "customer group.", column="customer_group"),
+    ]  # fmt: skip
+    return fields
+
+
+def invoice_fields(base: str) -> list[Field]:
+    lv = Level.INVOICE
+    own = "currency"
+    return [
+        make(lv, "amount", "Amount", M, False, "document amount.", currency_column=own),
+        make(lv, "balance", "Balance", M, False, "open balance.", currency_column=own),
+        make(lv, "converted_amount", "Converted amount", B, False, f"amount in {base}.",
+             currency=base, column="base_amount_minor"),
+        make(lv, "converted_balance", "Converted balance", B, False, f"balance in {base}.",
+             currency=base, column="base_balance_minor"),
+        make(lv, "open_issue_amount", "Open issue amount", M, False, "amount under open disputes.",
+             currency_column=own),
+        make(lv, "open_p2p_amount", "Open P2P amount", M, False, "amount of open promises.",
+             currency_column=own),
+        make(lv, "document_date", "Document date", D, False, "date of the document."),
+        make(lv, "due_date", "Due date", D, False, "date payment is due."),
+        make(lv, "posting_date", "Posting date", D, True, "date posted to the ledger."),
+        make(lv, "p2p_date", "P2P date", D, True, "earliest open promise-to-pay date."),
+        make(lv, "last_email_at", "Last email date", DT, True, "last email about the document."),
+        make(lv, "last_reply_at", "Last reply date", DT, True, "last reply about the document."),
+        make(lv, "transaction_type", "Transaction type", S, True, "billing-system type."),
+        make(lv, "document_type", "Document type", E, False, "invoice, debit or credit note.",
+             values=_values(DocumentType), column="doc_type"),
+        make(lv, "currency", "Currency", C, False, "document currency.", code="currency"),
+        make(lv, "location", "Location", S, True, "location."),
+        make(lv, "business_unit", "Business unit", S, True, "business unit."),
+        make(lv, "has_p2p_date", "Has P2P date", BOOL, False, "an open promise to pay exists."),
+        make(lv, "disputed", "Disputed", BOOL, False, "the document is disputed."),
+        make(lv, "paid", "Paid", BOOL, False, "the balance is zero."),
+        make(lv, "days_past_due", "Days past due", INT, False,
+             "as-of date minus due date (negative before it)."),
+        make(lv, "payment_attempts", "Payment attempts", INT, False, "attempts for the document."),
+    ]  # fmt: skip
+
+
+def payment_fields() -> list[Field]:
+    lv = Level.PAYMENT
+    src = _values(SourceKind)
+    return [
+        make(lv, "last_attempt_at", "Last attempted payment date", DT, True,
+             "when the last payment attempt was made."),
+        make(lv, "last_attempt_status", "Last attempt status", E, True,
+             "status of the last attempt.", values=_values(AttemptStatus)),
+        make(lv, "last_attempt_amount", "Last attempt amount", M, True,
+             "amount of the last attempt.", currency_column="last_attempt_currency"),
+        make(lv, "last_attempt_method", "Last attempt method", E, True,
+             "payment method of the last attempt.", values=_values(PaymentMethodEnum)),
+        make(lv, "last_attempt_error", "Last attempt failure error", S, True,
+             "failure reason the gateway gave."),
+        make(lv, "last_attempt_gateway", "Last attempt gateway", S, True, "gateway used."),
+        make(lv, "dunning_status", "Dunning status", E, True,
+             "billing system's retry schedule state.", values=_values(DunningStatus)),
+        make(lv, "payment_attempts", "Payment attempts", INT, False, "count of attempts."),
+        make(lv, "next_retry_at", "Next scheduled retry", DT, True, "next automatic retry."),
+        make(lv, "primary_payment_method", "Primary payment method", E, True,
+             "kind of the primary payment source.", values=src),
+        make(lv, "backup_payment_method", "Backup payment method", E, True,
+             "kind of the backup payment source.", values=src),
+        make(lv, "auto_collection", "Auto collection", BOOL, False, "charged automatically."),
+        make(lv, "net_term_days", "Net term days", INT, True, "payment terms in days."),
+        make(lv, "payment_risk", "Payment risk", S, True, "risk rating from the billing system."),
+        make(lv, "payment_source_status", "Payment source status", E, True,
+             "status of the primary payment source.", values=_values(SourceStatus)),
+        make(lv, "monthly_dso", "Monthly DSO", N, True, "days sales outstanding (days)."),
+        make(lv, "average_payment_attempts", "Average payment attempts", N, True,
+             "attempts per attempted document."),
+        make(lv, "subscription_status", "Subscription status", E, True,
+             "status of the customer's main subscription.", values=_values(SubscriptionStatus)),
+    ]  # fmt: skip
+
+
+def custom_field(level: Level, c: CustomField) -> Field:
+    type_ = CUSTOM_TYPES[c.type]
+    extra: dict[str, object] = {"column": "custom_fields", "json_key": c.key}
+    if type_ is Type.ENUM:
+        extra["values"] = c.options
+    if type_ is Type.MONEY:
+        extra["currency"] = c.currency
+    return make(
+        level,
+        f"cf.{c.key}",
+        c.label or c.key.replace("_", " ").capitalize(),
+        type_,
+        True,
+        f"custom field {c.key} ({c.type}).",
+        **extra,
+    )
+
+
+def under_customer(f: Field, level: Level) -> Field:
+    """A customer field as seen from an invoice or a payment profile."""
+    return replace(
+        f,
+        name=f"customer.{f.name}",
+        label=f"Customer {f.label[0].lower()}{f.label[1:]}",
+        level=level,
+        column=f"customer__{f.column}",
+        currency_column=f"customer__{f.currency_column}" if f.currency_column else None,
+    )
+
+
+def build_levels(
+    base: str, bounds: Sequence[int], customs: Sequence[CustomField]
+) -> dict[Level, FieldSet]:
+    customer = customer_fields(base, bounds)
+    customer += [custom_field(Level.CUSTOMER, c) for c in customs if c.entity == "customer"]
+    invoice = invoice_fields(base)
+    invoice += [custom_field(Level.INVOICE, c) for c in customs if c.entity == "document"]
+    invoice += [under_customer(f, Level.INVOICE) for f in customer]
+    payment = payment_fields() + [under_customer(f, Level.PAYMENT) for f in customer]
+    return {
+        Level.CUSTOMER: FieldSet(Level.CUSTOMER, base, customer),
+        Level.INVOICE: FieldSet(Level.INVOICE, base, invoice),
+        Level.PAYMENT: FieldSet(Level.PAYMENT, base, payment),
+    }
