@@ -80,7 +80,7 @@ def run_flow(url: str, files: dict[str, Path], label: str, results: list[dict[st
         return seconds
 
     load("fx-rates")
-    results.append(record(label, "import 100k customers", load("customers"), None))
+    results.append(record(label, "import customers", load("customers"), None))
     results.append(
         record(label, "import invoices", load("invoices"), 30.0 if label == "sqlite" else None)
     )
