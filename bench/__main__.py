@@ -62,7 +62,17 @@ def prepare_files(customers: int, invoices: int) -> dict[str, Path]:
     return files
 
 
-def run_flow(url: str, files: dict[str, Path], label: str, results: list[dict[str, Any]]) -> None:
+def run_flow(
+    url: str,
+    files: dict[str, Path],
+    label: str,
+    results: list[dict[str, Any]],
+    *,
+    parallel: bool = True,
+    only_import: bool = False,
+) -> None:
+    """Import the files into a fresh database (``parallel``: the CLI's two-process path for
+    large files), then time the reports."""
     engine = make_engine(url)
     upgrade(engine)
     with transaction(engine) as s:
@@ -71,7 +81,8 @@ def run_flow(url: str, files: dict[str, Path], label: str, results: list[dict[st
     def load(kind: str) -> float:
         def go() -> Any:
             with transaction(engine) as s:
-                report = import_file(s, get_tenant(s, "bench"), kind, files[kind])
+                tenant = get_tenant(s, "bench")
+                report = import_file(s, tenant, kind, files[kind], parallel=parallel)
                 if not report.ok:
                     raise SystemExit(f"{kind} import rejected: {report.errors[:3]}")
                 return report
@@ -80,6 +91,12 @@ def run_flow(url: str, files: dict[str, Path], label: str, results: list[dict[st
         return seconds
 
     load("fx-rates")
+    if only_import:
+        load("customers")
+        what = "import invoices in one process (comparison)"
+        results.append(record(label, what, load("invoices"), None))
+        engine.dispose()
+        return
     results.append(record(label, "import customers", load("customers"), None))
     results.append(
         record(label, "import invoices", load("invoices"), 30.0 if label == "sqlite" else None)
@@ -142,6 +159,12 @@ def main() -> int:
     ap.add_argument("--customers", type=int, default=100_000)
     ap.add_argument("--invoices", type=int, default=1_000_000)
     ap.add_argument("--pg", action="store_true", help="also run on PostgreSQL at 127.0.0.1:5432")
+    ap.add_argument(
+        "--no-compare",
+        dest="compare",
+        action="store_false",
+        help="skip the one-process import run kept for comparison",
+    )
     args = ap.parse_args()
     files = prepare_files(args.customers, args.invoices)
     results: list[dict[str, Any]] = []
@@ -149,6 +172,10 @@ def main() -> int:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     run_flow(f"sqlite:///{db}", files, "sqlite", results)
+    if args.compare:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        run_flow(f"sqlite:///{db}", files, "sqlite", results, parallel=False, only_import=True)
     if args.pg:
         admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
         with admin.connect() as c:

@@ -54,6 +54,7 @@ def import_command(
             rejects_path=rejects,
             progress=advance,
             fmt=fmt,
+            parallel=True,
         )
     if as_json:
         terminal.print_json(report.to_dict())

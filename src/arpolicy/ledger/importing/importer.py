@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from arpolicy.ledger.importing.context import Context
+from arpolicy.ledger.importing.pipeline import Opener, run_pipelined
 from arpolicy.ledger.importing.plan import Field, Plan, make_plan
 from arpolicy.ledger.importing.reader import BadLine, FileProblem, Record, Source
 from arpolicy.ledger.importing.rejects import Rejects
@@ -264,6 +265,10 @@ def _shown(values: Values, column: str | None, plan: Plan, cells: list[str]) -> 
     return None if value is None else str(value)
 
 
+def no_rows() -> FileProblem:
+    return FileProblem(1, "there are no data rows", "add rows below the header")
+
+
 def count_rows(session: Session, kind: Kind, tenant_id: int) -> int:
     model = kind.model
     return (
@@ -282,24 +287,30 @@ def run_import(
     rejects: Rejects | None,
     progress: Callable[[int], None] | None = None,
     expected_rows: int = 0,
+    pipelined: Opener | None = None,
 ) -> ImportReport:
     """Import the records of ``source`` inside a savepoint; roll it back unless the import
     is kept. ``source`` is called inside, so that a problem opening the file is reported
-    like any other."""
+    like any other. With ``pipelined`` (see pipeline.py) a second process opens the file
+    with it and parses, and ``progress`` is what it reports."""
     report = ImportReport(kind.name, partial=partial)
     ctx = Context(session, tenant)
     savepoint = session.begin_nested()
     try:
         before = count_rows(session, kind, tenant.id)
-        header, records = source()
-        with Writer(ctx, kind, expected_rows=expected_rows, first_load=before == 0) as writer:
-            run = Run(ctx, kind, report, writer, rejects, header is not None)
-            if header is not None:
-                run.plan(header, 1)
-            run.consume(records, progress)
-            if report.rows == 0:
-                raise FileProblem(1, "there are no data rows", "add rows below the header")
-            run.finish()
+        if pipelined is not None:
+            with Writer(ctx, kind, expected_rows=expected_rows, first_load=before == 0) as writer:
+                run_pipelined(ctx, kind, report, writer, rejects, pipelined, progress)
+        else:
+            header, records = source()
+            with Writer(ctx, kind, expected_rows=expected_rows, first_load=before == 0) as writer:
+                run = Run(ctx, kind, report, writer, rejects, header is not None)
+                if header is not None:
+                    run.plan(header, 1)
+                run.consume(records, progress)
+                if report.rows == 0:
+                    raise no_rows()
+                run.finish()
     except FileProblem as exc:
         savepoint.rollback()
         report.file_error = exc.errors[0]

@@ -32,7 +32,7 @@ from arpolicy.ledger.importing.parsers import ISO_TEXT
 from arpolicy.ledger.importing.specs import Kind, Row
 
 CHUNK = 10_000
-ROWS_PER_STATEMENT = 100
+ROWS_PER_STATEMENT = 500
 SQLITE_VARIABLES = 32_000
 PATCH = "__patch"
 BULK_MIN_ROWS = 100_000
@@ -225,14 +225,27 @@ class Writer:
             return
         stmt = self._statements.get(update)
         if stmt is None:
-            columns = tuple(c for c in row if not c.endswith(PATCH))
-            stmt = Statement(self.ctx, self.kind, columns, update, self.upsert)
-            self._statements[update] = stmt
-            self._buffers[update] = []
+            stmt = self.statement(update, tuple(c for c in row if not c.endswith(PATCH)))
         self._buffers[update].append(stmt.as_row(row))
         self._pending += 1
         if self._pending >= self.chunk:
             self.flush()
+
+    def statement(self, update: tuple[str, ...], columns: tuple[str, ...]) -> Statement:
+        """The statement for rows with ``columns`` updating ``update`` (made on first use)."""
+        stmt = self._statements.get(update)
+        if stmt is None:
+            stmt = Statement(self.ctx, self.kind, columns, update, self.upsert)
+            self._statements[update] = stmt
+            self._buffers[update] = []
+        return stmt
+
+    def write_params(
+        self, update: tuple[str, ...], columns: tuple[str, ...], params: list[Any]
+    ) -> None:
+        """Write rows another process already made parameters (see :meth:`Statement.as_row`)."""
+        self.statement(update, columns).execute(self._conn, params)
+        self.written += len(params)
 
     def discard(self) -> None:
         """Stop writing (the import will be rolled back): keep validating only."""
