@@ -58,7 +58,8 @@ FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 class DaysBefore:
     """A field whose value is (as-of date - ``column``) in days, such as days past due."""
 
-    column: ColumnElement[Any]
+    column: Any
+    """A date column (or column attribute)."""
     as_of: date
 
     def day(self, days: Any) -> date:
