@@ -93,7 +93,7 @@ def test_headline_rule_selects_the_old_undisputed_invoices(session, ledger):
     assert [str(r["balance"]) for r in records.values()] == ["812.40 USD"]
     text = explain(bound, records[ids[0]], fields).text()
     assert "days_past_due 206 >= 30: yes" in text
-    ((eur_id, eur),) = (
+    ((_, eur),) = (
         (i, r)
         for i, r in invoice_records(session, ledger, fields, AS_OF)
         if r["currency"] == "EUR" and r["balance"].amount == 1500
