@@ -1,0 +1,156 @@
+"""``arpolicy rules check|match``: validate a rule, and see what it selects and why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arpolicy.cli import terminal
+from arpolicy.cli.common import (
+    AsOfOption,
+    JsonOption,
+    TenantOption,
+    handle_errors,
+    parse_as_of,
+    tenant_session,
+)
+from arpolicy.exceptions import NotFoundError, ValidationError
+from arpolicy.ledger.selection import invoice_records, select_invoices
+from arpolicy.models import CustomFieldDefinition, Document, Tenant
+from arpolicy.rules import (
+    Catalogue,
+    FieldSet,
+    RuleError,
+    bind,
+    check,
+    explain,
+    parse,
+    to_json,
+    to_text,
+)
+
+app = typer.Typer(
+    help="The rule language: check a rule, preview what it matches.", no_args_is_help=True
+)
+LevelOption = typer.Option("invoice", "--level", "-l", help="customer, invoice or payment.")
+
+
+def catalogue_fields(session: Session, tenant: Tenant, level: str) -> FieldSet:
+    """The tenant's fields of ``level``, its custom fields included."""
+    defs = session.scalars(
+        select(CustomFieldDefinition).where(CustomFieldDefinition.tenant_id == tenant.id)
+    ).all()
+    return Catalogue.for_tenant(tenant.base_currency, tenant.ageing_bounds, defs).level(level)
+
+
+def _fail_rule(exc: RuleError, as_json: bool) -> None:
+    if as_json:
+        terminal.print_json({"valid": False, "problems": [p.to_json() for p in exc.problems]})
+    else:
+        for p in exc.problems:
+            terminal.err.print(f"error: {p.where}: {p.what}", markup=False)
+            terminal.err.print(f"  fix: {p.fix}", markup=False)
+    raise typer.Exit(2)
+
+
+@app.command("check")
+@handle_errors
+def check_rule(
+    text: str = typer.Argument(..., help="The rule, e.g. 'balance > 500 USD and not disputed'."),
+    level: str = LevelOption,
+    tenant: str = TenantOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Validate a rule against the tenant's fields; print its canonical text and JSON."""
+    with tenant_session(tenant) as (session, t):
+        fields = catalogue_fields(session, t, level)
+    try:
+        rule = check(parse(text), fields)
+    except RuleError as exc:
+        _fail_rule(exc, as_json)
+        return
+    if as_json:
+        terminal.print_json(
+            {"valid": True, "level": level, "text": to_text(rule), "json": to_json(rule)}
+        )
+    else:
+        terminal.say(f"valid {level} rule: {to_text(rule)}")
+
+
+@app.command("match")
+@handle_errors
+def match_rule(
+    text: str = typer.Argument(..., help="The rule."),
+    level: str = LevelOption,
+    tenant: str = TenantOption,
+    as_of: str = AsOfOption,
+    explain_number: str = typer.Option(
+        None, "--explain", help="Explain the verdict for this document number."
+    ),
+    limit: int = typer.Option(50, help="Show at most this many matches (0: all)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Select the invoices a rule matches, in the database, as of a date."""
+    if level != "invoice":
+        raise ValidationError(
+            f"matching {level} rules in bulk is not available yet",
+            where="--level",
+            fix="use `arpolicy rules check` to validate it, or match an invoice-level rule",
+        )
+    with tenant_session(tenant) as (session, t):
+        on = parse_as_of(as_of, t)
+        fields = catalogue_fields(session, t, level)
+        try:
+            bound = bind(check(parse(text), fields), on, tz=t.timezone)
+        except RuleError as exc:
+            _fail_rule(exc, as_json)
+            return
+        ids = select_invoices(session, t, bound, fields)
+        shown = ids[:limit] if limit else ids
+        numbers = dict(
+            session.execute(
+                select(Document.id, Document.number).where(Document.id.in_(shown))
+            ).all()
+        )
+        explained = _explain(session, t, fields, bound, explain_number) if explain_number else None
+    result: dict[str, Any] = {
+        "as_of": on.isoformat(), "rule": bound.to_json(), "matches": len(ids),
+        "documents": [numbers[i] for i in shown],
+    }  # fmt: skip
+    if explained is not None:
+        result["explanation"] = explained
+    if as_json:
+        terminal.print_json(result)
+        return
+    terminal.say(f"{len(ids)} invoice(s) match as of {on.isoformat()}: {to_text(bound.rule)}")
+    for r in bound.resolutions:
+        when = (
+            r.start.isoformat()
+            if r.start == r.end
+            else f"{r.start.isoformat()}..{r.end.isoformat()}"
+        )
+        terminal.say(f"  {r.phrase} = {when}")
+    if shown:
+        terminal.say(
+            "  " + ", ".join(result["documents"]) + (" ..." if len(shown) < len(ids) else "")
+        )
+    if explained is not None:
+        terminal.say(explained["text"])
+
+
+def _explain(
+    session: Session, t: Tenant, fields: FieldSet, bound: Any, number: str
+) -> dict[str, Any]:
+    doc_id = session.scalar(
+        select(Document.id).where(Document.tenant_id == t.id, Document.number == number)
+    )
+    if doc_id is None:
+        raise NotFoundError(
+            f"no document numbered {number!r}", where="--explain", fix="check the number"
+        )
+    ((_, record),) = invoice_records(session, t, fields, bound.as_of, [doc_id])
+    exp = explain(bound, record, fields)
+    return {"number": number, "verdict": exp.verdict, "text": exp.text()}
