@@ -165,6 +165,11 @@ def main() -> int:
         action="store_false",
         help="skip the one-process import run kept for comparison",
     )
+    ap.add_argument(
+        "--rules",
+        action="store_true",
+        help="afterwards, run the rule benchmark of issue 3 (bench/rules_bench.py)",
+    )
     args = ap.parse_args()
     files = prepare_files(args.customers, args.invoices)
     results: list[dict[str, Any]] = []
@@ -192,7 +197,15 @@ def main() -> int:
     (HERE / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
     missed = [r for r in results if r["verdict"] == "MISSED"]
     print("all targets met" if not missed else f"{len(missed)} target(s) MISSED")
-    return 1 if missed else 0
+    status = 1 if missed else 0
+    if args.rules:
+        from bench import rules_bench
+
+        rules_argv = ["--customers", str(args.customers), "--invoices", str(args.invoices)]
+        if not args.pg:
+            rules_argv.append("--no-pg")
+        status = max(status, rules_bench.main(rules_argv))
+    return status
 
 
 if __name__ == "__main__":
