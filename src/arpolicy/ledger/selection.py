@@ -25,7 +25,7 @@ from arpolicy.kit.money import Money
 from arpolicy.models import Customer, Document, Tenant, User
 from arpolicy.rules.binding import BoundRule
 from arpolicy.rules.catalogue import FieldSet, Type
-from arpolicy.rules.to_sql import DaysBefore, to_sql
+from arpolicy.rules.to_sql import DaysBefore, plan_of, to_sql, used_columns
 
 CUSTOMER_ATTRIBUTES = (
     "country", "language", "currency", "region", "locale", "segment", "customer_group",
@@ -38,8 +38,12 @@ DOCUMENT_COLUMNS = (
 )  # fmt: skip
 
 
-def invoice_source(tenant: Tenant, as_of: date) -> tuple[Any, dict[str, Any]]:
-    """(FROM clause, field column -> SQL expression) for invoice-level rules."""
+def invoice_source(
+    tenant: Tenant, as_of: date, needed: set[str] | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """(FROM clause, field column -> SQL expression) for invoice-level rules. With
+    ``needed`` (the columns a rule reads), customers and users are joined only when the
+    rule reads them: a rule on the invoice's own fields scans documents alone."""
     finance, sales = aliased(User), aliased(User)
     columns: dict[str, Any] = {name: getattr(Document, name) for name in DOCUMENT_COLUMNS}
     columns["paid"] = and_(Document.balance_minor == 0, Document.voided == false())
@@ -48,14 +52,19 @@ def invoice_source(tenant: Tenant, as_of: date) -> tuple[Any, dict[str, Any]]:
         columns[f"customer__{name}"] = getattr(Customer, name)
     columns["customer__finance_owner"] = finance.email
     columns["customer__sales_owner"] = sales.email
-    source = (
-        Document.__table__.join(
+    wants = (lambda _: True) if needed is None else needed.__contains__
+    source: Any = Document.__table__
+    if any(wants(c) for c in columns if c.startswith("customer__")):
+        source = source.join(
             Customer.__table__,
             and_(Customer.tenant_id == Document.tenant_id, Customer.id == Document.customer_id),
         )
-        .outerjoin(finance, and_(finance.tenant_id == Customer.tenant_id, finance.id == Customer.finance_owner_id))
-        .outerjoin(sales, and_(sales.tenant_id == Customer.tenant_id, sales.id == Customer.sales_owner_id))
-    )  # fmt: skip
+    if wants("customer__finance_owner"):
+        on = and_(finance.tenant_id == Customer.tenant_id, finance.id == Customer.finance_owner_id)
+        source = source.outerjoin(finance, on)
+    if wants("customer__sales_owner"):
+        on = and_(sales.tenant_id == Customer.tenant_id, sales.id == Customer.sales_owner_id)
+        source = source.outerjoin(sales, on)
     return source, columns
 
 
@@ -63,7 +72,7 @@ def select_invoices(
     session: Session, tenant: Tenant, bound: BoundRule, fields: FieldSet
 ) -> list[int]:
     """Ids of the tenant's documents the rule matches, selected by the database."""
-    source, columns = invoice_source(tenant, bound.as_of)
+    source, columns = invoice_source(tenant, bound.as_of, used_columns(plan_of(bound, fields)))
     stmt = (
         select(Document.id)
         .select_from(source)

@@ -8,7 +8,8 @@ its currency, under ``field.currency_column`` or, when the field has none,
 ``<column>__currency``. A missing value is SQL NULL, and unknown stays NULL all the way up:
 comparisons with NULL are NULL, ``NOT NULL`` is NULL, and AND/OR are Kleene's, exactly the
 three-valued logic of the Python side; money in another currency than the literal's gives
-NULL (a ``CASE`` without ELSE), not FALSE, so ``not`` cannot turn it into a match. A WHERE
+unknown too (FALSE where no ``not`` applies, TRUE under one: Kleene's logic is monotone,
+so this selects exactly the rows that are TRUE, and keeps the test sargable). A WHERE
 clause keeps only TRUE rows.
 
 ``days_past_due``-style fields can be given as :class:`DaysBefore` (the as-of date minus a
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, literal, not_, or_
+from sqlalchemy import and_, literal, not_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from arpolicy.rules.binding import BoundRule
@@ -70,19 +71,38 @@ Columns = Mapping[str, "ColumnElement[Any] | DaysBefore"]
 
 
 def to_sql(bound: BoundRule, fields: FieldSet, columns: Columns) -> ColumnElement[bool]:
-    """The rule as a boolean SQL expression over ``columns`` (NULL when unknown)."""
-    plan = lower(_condition(bound, fields), fields, bound.tz)
-    return _expr(plan, columns)
+    """The rule as a boolean SQL expression over ``columns``, TRUE exactly for the rows
+    the rule matches (use it in a WHERE clause; elsewhere unknown may read as FALSE)."""
+    return _expr(plan_of(bound, fields), columns, True)
 
 
-def _expr(plan: Plan, columns: Columns) -> ColumnElement[bool]:
-    if isinstance(plan, AllPlan):
-        return and_(*(_expr(p, columns) for p in plan.items))
-    if isinstance(plan, AnyPlan):
-        return or_(*(_expr(p, columns) for p in plan.items))
+def plan_of(bound: BoundRule, fields: FieldSet) -> Plan:
+    """The checked, lowered plan of a bound condition."""
+    return lower(_condition(bound, fields), fields, bound.tz)
+
+
+def used_columns(plan: Plan) -> set[str]:
+    """The source columns a plan reads (so a caller joins only what the rule needs)."""
+    if isinstance(plan, AllPlan | AnyPlan):
+        return set().union(*(used_columns(p) for p in plan.items))
     if isinstance(plan, NotPlan):
-        return not_(_expr(plan.item, columns))
-    return _leaf(plan, columns)
+        return used_columns(plan.item)
+    f = plan.field
+    extra = {f.currency_column or f"{f.column}__currency"} if f.type is Type.MONEY else set()
+    return {f.column, *extra}
+
+
+def _expr(plan: Plan, columns: Columns, positive: bool) -> ColumnElement[bool]:
+    """``positive``: under an even number of ``not``. Kleene logic is monotone, so a leaf
+    may answer FALSE instead of unknown where it is positive (TRUE where negative) without
+    changing which rows come out TRUE; the money leaves use that to stay index-friendly."""
+    if isinstance(plan, AllPlan):
+        return and_(*(_expr(p, columns, positive) for p in plan.items))
+    if isinstance(plan, AnyPlan):
+        return or_(*(_expr(p, columns, positive) for p in plan.items))
+    if isinstance(plan, NotPlan):
+        return not_(_expr(plan.item, columns, not positive))
+    return _leaf(plan, columns, positive)
 
 
 def _column(f: Field, columns: Columns, key: str | None = None) -> Any:
@@ -99,7 +119,7 @@ def _column(f: Field, columns: Columns, key: str | None = None) -> Any:
     return found
 
 
-def _leaf(p: LeafPlan, columns: Columns) -> ColumnElement[bool]:
+def _leaf(p: LeafPlan, columns: Columns, positive: bool) -> ColumnElement[bool]:
     f, test, c = p.field, p.test, p.consts
     col = _column(f, columns)
     if isinstance(col, DaysBefore):
@@ -130,7 +150,9 @@ def _leaf(p: LeafPlan, columns: Columns) -> ColumnElement[bool]:
     if f.type is Type.BASE_MONEY:
         return cond  # one currency by construction (the checker holds literals to it)
     ccy = _column(f, columns, f.currency_column or f"{f.column}__currency")
-    return case((ccy == currency, cond))  # another currency: NULL, i.e. unknown
+    # Another currency is unknown; at a positive place FALSE selects the same rows (and
+    # "currency = 'USD' AND balance > ..." can use an index), at a negative place TRUE does.
+    return and_(ccy == currency, cond) if positive else or_(ccy != currency, cond)
 
 
 def _days(p: LeafPlan, d: DaysBefore) -> ColumnElement[bool]:

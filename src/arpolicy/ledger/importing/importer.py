@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from arpolicy.ledger.importing.context import Context
@@ -33,6 +33,10 @@ ROW_PROGRESS = 10_000
 
 Problems = list[tuple[str | None, str | None, str, str]]
 _NO_HEADER = object()
+
+
+ANALYZE_MIN_ROWS = 10_000
+"""Rows written from which an import refreshes PostgreSQL's statistics of the table."""
 
 
 class Run:
@@ -332,4 +336,8 @@ def run_import(
     report.updated = written - report.inserted
     savepoint.commit()
     report.applied = True
+    if written >= ANALYZE_MIN_ROWS and session.get_bind().dialect.name == "postgresql":
+        # Fresh statistics for the planner: without them PostgreSQL plans the bulk rule
+        # queries right after a large load for a near-empty table (measured: 4x slower).
+        session.execute(text(f"ANALYZE {kind.model.__tablename__}"))
     return report
