@@ -48,7 +48,7 @@ from arpolicy.ledger.selection import invoice_records, invoice_source, select_in
 from arpolicy.ledger.tenants import create_tenant, get_tenant
 from arpolicy.models import Document
 from arpolicy.rules import Catalogue, FieldSet, bind, check, explain, parse, to_python
-from arpolicy.rules.to_sql import to_sql
+from arpolicy.rules.to_sql import plan_of, to_sql, used_columns
 from bench import data
 
 HERE = Path(__file__).parent / ".data"
@@ -330,7 +330,8 @@ def peers() -> dict[str, Callable[[dict[str, Any]], bool]]:
 
 
 def compiled_sql(session: Session, tenant: Any, bound: Any, fields: FieldSet) -> str:
-    source, columns = invoice_source(tenant, bound.as_of)
+    """The statement select_invoices runs (same source pruning), as text."""
+    source, columns = invoice_source(tenant, bound.as_of, used_columns(plan_of(bound, fields)))
     stmt = (
         select(Document.id)
         .select_from(source)
