@@ -25,9 +25,10 @@ run: install
 test: install
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
-## Benchmarks (slow; results go to docs/benchmarks.md by hand).
+## Benchmarks (slow, several minutes; results go to docs/benchmarks.md by hand).
 bench: install
-	$(BIN)/python -m bench
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m bench --rules
 
 lint: install
 	$(BIN)/ruff check src tests bench
