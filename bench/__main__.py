@@ -20,7 +20,6 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +33,8 @@ from arpolicy.ledger.importing import import_file
 from arpolicy.ledger.tenants import create_tenant, get_tenant
 from bench import data
 
-HERE = Path(__file__).parent / ".data"
-TODAY = date(2026, 11, 23)
+HERE = data.HERE
+TODAY = data.TODAY
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -43,23 +42,6 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     t0 = time.perf_counter()
     result = fn()
     return time.perf_counter() - t0, result
-
-
-def prepare_files(customers: int, invoices: int) -> dict[str, Path]:
-    HERE.mkdir(exist_ok=True)
-    files = {
-        "fx-rates": HERE / "fx-rates.csv",
-        "customers": HERE / f"customers-{customers}.csv",
-        "invoices": HERE / f"invoices-{customers}-{invoices}.csv",
-    }
-    if not files["fx-rates"].exists():
-        data.write_rates(files["fx-rates"], TODAY)
-    if not files["customers"].exists():
-        data.write_customers(files["customers"], customers)
-    if not files["invoices"].exists():
-        print(f"generating {invoices:,} invoices ...", flush=True)
-        data.write_invoices(files["invoices"], invoices, customers, TODAY)
-    return files
 
 
 def run_flow(
@@ -171,7 +153,7 @@ def main() -> int:
         help="afterwards, run the rule benchmark of issue 3 (bench/rules_bench.py)",
     )
     args = ap.parse_args()
-    files = prepare_files(args.customers, args.invoices)
+    files = data.prepare_files(args.customers, args.invoices)
     results: list[dict[str, Any]] = []
     db = HERE / "bench.db"
     for suffix in ("", "-wal", "-shm"):

@@ -8,6 +8,10 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
+HERE = Path(__file__).parent / ".data"
+TODAY = date(2026, 11, 23)
+"""The date every benchmark's data and reports are as of."""
+
 CURRENCIES = ["USD"] * 6 + ["EUR"] * 2 + ["GBP", "JPY"]
 COUNTRIES = {"USD": "US", "EUR": "DE", "GBP": "GB", "JPY": "JP"}
 
@@ -80,3 +84,21 @@ def write_rates(path: Path, today: date) -> None:
             on = date(start.year + (start.month - 1 + m) // 12, (start.month - 1 + m) % 12 + 1, 1)
             for ccy, rate in base.items():
                 w.writerow([ccy, "USD", on.isoformat(), rate])
+
+
+def prepare_files(customers: int, invoices: int) -> dict[str, Path]:
+    """The CSV files of a data set under bench/.data, written once and reused."""
+    HERE.mkdir(exist_ok=True)
+    files = {
+        "fx-rates": HERE / "fx-rates.csv",
+        "customers": HERE / f"customers-{customers}.csv",
+        "invoices": HERE / f"invoices-{customers}-{invoices}.csv",
+    }
+    if not files["fx-rates"].exists():
+        write_rates(files["fx-rates"], TODAY)
+    if not files["customers"].exists():
+        write_customers(files["customers"], customers)
+    if not files["invoices"].exists():
+        print(f"generating {invoices:,} invoices ...", flush=True)
+        write_invoices(files["invoices"], invoices, customers, TODAY)
+    return files

@@ -31,7 +31,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +51,8 @@ from arpolicy.rules import Catalogue, FieldSet, bind, check, explain, parse, to_
 from arpolicy.rules.to_sql import plan_of, to_sql, used_columns
 from bench import data
 
-HERE = Path(__file__).parent / ".data"
-AS_OF = date(2026, 11, 23)
+HERE = data.HERE
+AS_OF = data.TODAY
 RULE = (
     "balance > 500 USD and due_date < 30 days ago and not disputed"
     " and currency includes (USD, EUR) and days_past_due >= 30"
@@ -110,23 +110,6 @@ def per_record(fn: Callable[[Any], Any], recs: Sequence[Any], repeat: int) -> tu
 
 
 # --------------------------------------------------------------------------- data
-
-
-def files_for(customers: int, invoices: int) -> dict[str, Path]:
-    HERE.mkdir(exist_ok=True)
-    files = {
-        "fx-rates": HERE / "fx-rates.csv",
-        "customers": HERE / f"customers-{customers}.csv",
-        "invoices": HERE / f"invoices-{customers}-{invoices}.csv",
-    }
-    if not files["fx-rates"].exists():
-        data.write_rates(files["fx-rates"], AS_OF)
-    if not files["customers"].exists():
-        data.write_customers(files["customers"], customers)
-    if not files["invoices"].exists():
-        print(f"generating {invoices:,} invoices ...", flush=True)
-        data.write_invoices(files["invoices"], invoices, customers, AS_OF)
-    return files
 
 
 def loaded(url: str, customers: int, invoices: int) -> bool:
@@ -693,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
 
     fields = Catalogue.for_tenant("USD", [30, 60, 90, 120], []).level("invoice")
     bound = bind(check(parse(RULE), fields), AS_OF, tz="UTC")
-    files = files_for(args.customers, args.invoices)
+    files = data.prepare_files(args.customers, args.invoices)
     lite = sqlite_url(args.customers, args.invoices, files)
     pg = pg_url(args.customers, args.invoices, files) if args.pg else None
 

@@ -19,6 +19,7 @@ from arpolicy.cli.common import (
 )
 from arpolicy.exceptions import ValidationError
 from arpolicy.ledger.ageing import AgeingReport, ageing_report
+from arpolicy.ledger.importing.parsers import escape_text
 
 app = typer.Typer(help="Reports over the whole ledger.", no_args_is_help=True)
 
@@ -68,12 +69,7 @@ def write_csv(report: AgeingReport) -> None:
     w.writerow(_header(report))
     for row in [*report.rows, report.totals]:
         cells = _cells(report, report.row_json(row))
-        w.writerow([_safe(cells[0]), _safe(cells[1]), *cells[2:]])
-
-
-def _safe(text: str) -> str:
-    """Neutralise spreadsheet formulas in text cells (OWASP CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+        w.writerow([escape_text(cells[0]), escape_text(cells[1]), *cells[2:]])
 
 
 def print_table(report: AgeingReport, slug: str, limit: int) -> None:
