@@ -2,35 +2,53 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from arpolicy import __version__
+from arpolicy.api import build_router, errors
+from arpolicy.api.context import new_request_id
+from arpolicy.api.ratelimit import RateLimiter
 from arpolicy.config import Settings
-from arpolicy.exceptions import ArpolicyError
+from arpolicy.kit.clock import Clock, SystemClock
 from arpolicy.kit.db import make_engine
 from arpolicy.kit.migrate import is_current
 
+REQUEST_ID = "X-Request-Id"
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings.database_url, echo=settings.sql_echo)
     app = FastAPI(
         title="arpolicy",
         version=__version__,
-        description="Accounts-receivable policies as rules.",
+        description="Accounts-receivable policies as rules. Authenticate with "
+        "`Authorization: Bearer <API key>` (create one with `arpolicy keys create`). "
+        'Errors are RFC 9457 problem details; money is `{"amount": "812.40", '
+        '"currency": "USD"}`; POSTs accept an `Idempotency-Key`.',
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.clock = clock or SystemClock()
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    errors.install(app)
 
-    @app.exception_handler(ArpolicyError)
-    async def _domain_error(_request: Request, exc: ArpolicyError) -> JSONResponse:
-        return JSONResponse(
-            exc.to_problem(), status_code=exc.status, media_type="application/problem+json"
+    @app.middleware("http")
+    async def _request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        given = request.headers.get(REQUEST_ID, "")
+        request.state.request_id = (
+            given if given.isalnum() and len(given) <= 64 else new_request_id()
         )
+        response = await call_next(request)
+        response.headers[REQUEST_ID] = request.state.request_id
+        return response
 
     @app.get("/health", tags=["ops"])
     def health() -> JSONResponse:
@@ -48,4 +66,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body["fix"] = "run `arpolicy init` to create or migrate the database"
         return JSONResponse(body, status_code=200 if current else 503)
 
+    app.include_router(build_router())
     return app

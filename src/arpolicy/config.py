@@ -15,4 +15,9 @@ class Settings(BaseSettings):
     tenant: str = "demo"
     """The tenant CLI commands act on when ``--tenant`` is not given."""
     log_level: str = "info"
+    rate_limit_per_minute: int = 1200
+    """Requests one API key may make per minute (per API process; a burst of the same size
+    is allowed). Over it the service answers 429 with Retry-After."""
+    idempotency_ttl_hours: int = 48
+    """How long a POST's Idempotency-Key and its response are kept (at least 24 hours)."""
     sql_echo: bool = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from arpolicy.cli import customers, demo, ledgerio, report, rules, setup
+from arpolicy.cli import access, customers, demo, ledgerio, report, rules, setup
 
 app = typer.Typer(
     name="arpolicy",
@@ -16,6 +16,7 @@ app = typer.Typer(
 setup.register(app)
 demo.register(app)
 ledgerio.register(app)
+access.register(app)
 app.add_typer(customers.app, name="customers")
 app.add_typer(report.app, name="report")
 app.add_typer(rules.app, name="rules")

@@ -60,6 +60,11 @@ def say(message: str) -> None:
     _out().print(Text(message))
 
 
+def note(message: str) -> None:
+    """A remark for the person at the terminal, on stderr (stdout stays machine-readable)."""
+    err.print(Text(message))
+
+
 def fail(exc: ArpolicyError) -> None:
     err.print(
         Text(f"error: {exc.where + ': ' if exc.where else ''}{exc.message}", style="bold red")

@@ -1,5 +1,6 @@
 """Every ORM table, one module per aggregate; importing this package registers them all."""
 
+from arpolicy.models.access import ApiKey, AuditEvent, IdempotencyRecord
 from arpolicy.models.base import Base
 from arpolicy.models.collection import (
     Dispute,
@@ -13,6 +14,7 @@ from arpolicy.models.collection import (
 )
 from arpolicy.models.customer import Contact, Customer
 from arpolicy.models.document import DEBIT_TYPES, Document, DocumentType, open_items_clause
+from arpolicy.models.outbox import DeliveryAttempt, OutboxMessage, OutboxStatus, WebhookEndpoint
 from arpolicy.models.payment import (
     Allocation,
     AttemptStatus,
@@ -40,11 +42,14 @@ __all__ = [
     "DEBIT_TYPES",
     "DEFAULT_AGEING_BOUNDS",
     "Allocation",
+    "ApiKey",
     "AttemptStatus",
+    "AuditEvent",
     "Base",
     "Contact",
     "CustomFieldDefinition",
     "Customer",
+    "DeliveryAttempt",
     "Dispute",
     "DisputeStatus",
     "Document",
@@ -53,7 +58,10 @@ __all__ = [
     "FieldEntity",
     "FieldType",
     "FxRate",
+    "IdempotencyRecord",
     "OrderStatus",
+    "OutboxMessage",
+    "OutboxStatus",
     "Payment",
     "PaymentAttempt",
     "PaymentMethod",
@@ -69,5 +77,6 @@ __all__ = [
     "Tenant",
     "User",
     "UserRole",
+    "WebhookEndpoint",
     "open_items_clause",
 ]

@@ -1,0 +1,115 @@
+"""``Idempotency-Key`` on POST: a repeat gets the first response back.
+
+The key is claimed by inserting its row in the same transaction as the work, and the
+response is stored in that transaction too. So the work and its stored response commit
+together or not at all (an error stores nothing, and a retry runs again). Concurrent
+repeats serialize on the unique key: on SQLite writers queue at ``BEGIN IMMEDIATE``; on
+PostgreSQL the second INSERT waits for the first transaction and then fails the unique
+check, and the repeat answers with the stored response. Keys are kept for
+``Settings.idempotency_ttl_hours`` (48 h by default, at least 24).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from fastapi.responses import JSONResponse
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from arpolicy.exceptions import ValidationError
+from arpolicy.models import IdempotencyRecord
+
+if TYPE_CHECKING:
+    from arpolicy.api.context import Api
+
+MAX_KEY = 255
+REPLAYED = "Idempotent-Replayed"
+
+
+def check_key(key: str) -> str:
+    key = key.strip()
+    if not key or len(key) > MAX_KEY or not key.isprintable():
+        raise ValidationError(
+            "the Idempotency-Key header must be 1 to 255 printable characters",
+            where="header Idempotency-Key",
+            fix="send a fresh UUID per intended operation",
+        )
+    return key
+
+
+def _ttl(api: Api) -> timedelta:
+    hours = getattr(api.settings, "idempotency_ttl_hours", 48)
+    return timedelta(hours=max(24, int(hours)))
+
+
+def _find(session: Session, api: Api) -> IdempotencyRecord | None:
+    return session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.tenant_id == api.tenant_id,
+            IdempotencyRecord.key == api.idempotency_key,
+        )
+    )
+
+
+def _replay(found: IdempotencyRecord, api: Api) -> JSONResponse:
+    if found.request_hash != api.request_hash:
+        raise ValidationError(
+            "this Idempotency-Key was already used with a different request",
+            where="header Idempotency-Key",
+            fix="send a new key for a new request; repeat a request only byte for byte",
+        )
+    return JSONResponse(
+        found.response,
+        status_code=found.status_code or 200,
+        headers={REPLAYED: "true"},
+    )
+
+
+def claim(session: Session, api: Api) -> JSONResponse | None:
+    """The stored response of an earlier request with this key, or None after claiming
+    the key for this request."""
+    found = _find(session, api)
+    now = api.now()
+    if found is not None and found.created_at is not None and _expired(found.created_at, now, api):
+        session.delete(found)
+        session.flush()
+        found = None
+    if found is not None:
+        return _replay(found, api)
+    try:
+        with session.begin_nested():
+            session.add(
+                IdempotencyRecord(
+                    tenant_id=api.tenant_id,
+                    key=api.idempotency_key,
+                    request_hash=api.request_hash,
+                    created_at=now,
+                )
+            )
+    except IntegrityError:
+        # A concurrent request with the same key committed first (PostgreSQL).
+        found = _find(session, api)
+        if found is None:  # pragma: no cover - it committed, so it is visible now
+            raise
+        return _replay(found, api)
+    return None
+
+
+def _expired(created: datetime, now: datetime, api: Api) -> bool:
+    return now - created > _ttl(api)
+
+
+def store(session: Session, api: Api, status: int, body: Any) -> None:
+    found = _find(session, api)
+    assert found is not None
+    found.status_code = status
+    found.response = body
+
+
+def purge(session: Session, before: datetime) -> int:
+    """Forget keys created before ``before`` (the worker calls this daily)."""
+    result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,126 @@
+"""API keys: create (shown once), list, revoke."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import Field
+from sqlalchemy import select
+
+from arpolicy.api.context import Api, require
+from arpolicy.api.pagination import DEFAULT_LIMIT, paginate
+from arpolicy.api.schemas import Input, Output, Page
+from arpolicy.audit import snapshot
+from arpolicy.auth import keys
+from arpolicy.exceptions import NotFoundError
+from arpolicy.models import ApiKey, User
+
+router = APIRouter(prefix="/keys", tags=["keys"])
+
+
+class KeyCreate(Input):
+    name: str = Field(min_length=1, max_length=100)
+    user_id: int | None = Field(
+        default=None, description="Whose key (default: the caller). Needs keys:manage."
+    )
+    scopes: list[str] | None = Field(
+        default=None, description="Permissions to narrow the key to (default: all of the role)."
+    )
+    expires_at: datetime | None = None
+
+
+class KeyRead(Output):
+    id: int
+    name: str
+    prefix: str
+    user_id: int
+    scopes: list[str] | None
+    created_at: datetime | None
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyRead):
+    key: str = Field(description="The key itself. Shown only in this response: store it now.")
+
+
+def _may_touch(api: Api, user_id: int) -> None:
+    if user_id != api.user_id:
+        api.require("keys:manage")
+    elif not (api.can("keys:own") or api.can("keys:manage")):
+        api.require("keys:own")
+
+
+@router.post("", status_code=201, response_model=KeyCreated)
+def create_key(body: KeyCreate, api: Api = Depends(require("keys:own"))) -> Any:
+    """Create a key. The response holds the key once; only its hash is stored."""
+    user_id = body.user_id or api.user_id
+    _may_touch(api, user_id)
+    if body.expires_at is not None and body.expires_at.tzinfo is None:
+        from arpolicy.exceptions import ValidationError
+
+        raise ValidationError(
+            "expires_at needs a time zone", where="body.expires_at", fix="e.g. 2027-01-01T00:00:00Z"
+        )
+
+    def work(session: Any) -> Any:
+        user = session.scalar(
+            select(User).where(User.tenant_id == api.tenant_id, User.id == user_id)
+        )
+        if user is None:
+            raise NotFoundError(f"no user {user_id}", where="body.user_id", fix="GET /v1/users")
+        row, key = keys.create_api_key(
+            session, user, body.name, scopes=body.scopes, expires_at=body.expires_at
+        )
+        api.audit(session, "api_key.created", "api_key", row.id, after=snapshot(row))
+        return KeyCreated.model_validate({**KeyRead.model_validate(row).model_dump(), "key": key})
+
+    return api.created(work)
+
+
+@router.get("", response_model=Page[KeyRead])
+def list_keys(
+    api: Api = Depends(require("keys:own")),
+    user_id: int | None = None,
+    revoked: bool | None = None,
+    cursor: str | None = None,
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=500),
+    sort: str | None = None,
+) -> Any:
+    """Keys of the caller, or of any user with keys:manage."""
+    stmt = select(ApiKey).where(ApiKey.tenant_id == api.tenant_id)
+    if not api.can("keys:manage"):
+        stmt = stmt.where(ApiKey.user_id == api.user_id)
+    if user_id is not None:
+        stmt = stmt.where(ApiKey.user_id == user_id)
+    if revoked is not None:
+        stmt = stmt.where(
+            ApiKey.revoked_at.is_not(None) if revoked else ApiKey.revoked_at.is_(None)
+        )
+    with api.read() as session:
+        rows, nxt = paginate(
+            session, stmt, ApiKey, sort=sort, cursor=cursor, limit=limit,
+            sortable={"id": ApiKey.id, "created_at": ApiKey.created_at, "name": ApiKey.name},
+        )  # fmt: skip
+        return Page[KeyRead](items=[KeyRead.model_validate(r) for r in rows], next_cursor=nxt)
+
+
+@router.post("/{key_id}/revoke", response_model=KeyRead)
+def revoke_key(key_id: int, api: Api = Depends(require("keys:own"))) -> Any:
+    """Revoke a key at once; revoking a revoked key changes nothing."""
+
+    def work(session: Any) -> Any:
+        row = keys.get_key(session, api.tenant_id, key_id)
+        _may_touch(api, row.user_id)
+        before = snapshot(row)
+        if keys.revoke(session, row, api.now()):
+            api.audit(
+                session, "api_key.revoked", "api_key", row.id, before=before, after=snapshot(row)
+            )
+        session.flush()
+        return KeyRead.model_validate(row)
+
+    return api.created(work, status=200)

@@ -1,0 +1,138 @@
+"""API keys: ``arp_<prefix>_<secret>``, shown once, stored as SHA-256.
+
+The secret has 256 bits of entropy (``secrets.token_urlsafe(32)``), so a fast hash is safe:
+nobody can guess a preimage, and checking a key costs microseconds per request (argon2
+would cost tens of milliseconds on every call for no gain). The prefix is unique and
+indexed, so lookup is one row; the comparison of hashes is constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arpolicy.auth.permissions import PERMISSIONS, ROLE_PERMISSIONS
+from arpolicy.exceptions import NotFoundError, ValidationError
+from arpolicy.models import ApiKey, Tenant, User
+
+KEY_PREFIX = "arp"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+"""``last_used_at`` is written at most once a minute per key (not a write per request)."""
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def generate_key() -> tuple[str, str]:
+    """(key, prefix)."""
+    prefix = f"{KEY_PREFIX}_{secrets.token_hex(6)}"
+    return f"{prefix}_{secrets.token_urlsafe(32)}", prefix
+
+
+def check_scopes(scopes: list[str] | None, user: User) -> list[str] | None:
+    if scopes is None:
+        return None
+    unknown = sorted(set(scopes) - set(PERMISSIONS))
+    if unknown:
+        raise ValidationError(
+            f"unknown scope(s) {', '.join(unknown)}",
+            where="scopes",
+            fix=f"use permissions from docs/security.md, e.g. {', '.join(sorted(PERMISSIONS)[:3])}",
+        )
+    beyond = sorted(set(scopes) - ROLE_PERMISSIONS[user.role])
+    if beyond:
+        raise ValidationError(
+            f"{user.email} ({user.role}) does not have {', '.join(beyond)}",
+            where="scopes",
+            fix="a key can only narrow its user's permissions; drop these scopes",
+        )
+    return sorted(set(scopes))
+
+
+def create_api_key(
+    session: Session,
+    user: User,
+    name: str,
+    *,
+    scopes: list[str] | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
+    """A new key for ``user``: (the row, the key in clear, to show once)."""
+    if not name.strip():
+        raise ValidationError("a key needs a name", where="name", fix="e.g. 'billing sync'")
+    if not user.active:
+        raise ValidationError(
+            f"{user.email} is deactivated", where="user", fix="reactivate the user first"
+        )
+    key, prefix = generate_key()
+    row = ApiKey(
+        tenant_id=user.tenant_id,
+        user_id=user.id,
+        name=name.strip(),
+        prefix=prefix,
+        key_hash=hash_key(key),
+        scopes=check_scopes(scopes, user),
+        expires_at=expires_at,
+    )
+    session.add(row)
+    session.flush()
+    return row, key
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    key: ApiKey
+    user: User
+    tenant: Tenant
+
+
+def authenticate(session: Session, key: str, now: datetime) -> Authenticated | None:
+    """The key's row, user and tenant, or None when the key is unknown, revoked, expired or
+    its user deactivated (the caller answers 401 without saying which)."""
+    parts = key.split("_", 2)  # the secret itself may contain "_"
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[2]:
+        return None
+    prefix = f"{parts[0]}_{parts[1]}"
+    row = session.execute(
+        select(ApiKey, User, Tenant)
+        .join(User, (User.tenant_id == ApiKey.tenant_id) & (User.id == ApiKey.user_id))
+        .join(Tenant, Tenant.id == ApiKey.tenant_id)
+        .where(ApiKey.prefix == prefix)
+    ).one_or_none()
+    if row is None:
+        return None
+    api_key, user, tenant = row
+    if not hmac.compare_digest(api_key.key_hash, hash_key(key)):
+        return None
+    if api_key.revoked_at is not None or not user.active:
+        return None
+    if api_key.expires_at is not None and api_key.expires_at <= now:
+        return None
+    return Authenticated(api_key, user, tenant)
+
+
+def touch(session: Session, key: ApiKey, now: datetime) -> None:
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        key.last_used_at = now
+
+
+def get_key(session: Session, tenant_id: int, key_id: int) -> ApiKey:
+    row = session.scalar(select(ApiKey).where(ApiKey.tenant_id == tenant_id, ApiKey.id == key_id))
+    if row is None:
+        raise NotFoundError(f"no API key {key_id}", fix="list keys with GET /v1/keys")
+    return row
+
+
+def revoke(session: Session, key: ApiKey, now: datetime) -> bool:
+    """Revoke ``key``; False when it already was (revoking twice is harmless)."""
+    if key.revoked_at is not None:
+        return False
+    key.revoked_at = now
+    return True
