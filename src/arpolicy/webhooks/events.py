@@ -1,0 +1,82 @@
+"""The events a tenant can subscribe to, and :func:`emit`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arpolicy.models import OutboxMessage, OutboxStatus, WebhookEndpoint
+
+EVENTS: dict[str, str] = {
+    "customer.created": "A customer was created (API or import of a single record).",
+    "customer.updated": "A customer's stored fields changed.",
+    "customer.owner_changed": "A customer's finance or sales owner changed.",
+    "document.created": "An invoice, debit note or credit note was created.",
+    "document.updated": "A document changed (balance, due date, dispute flag...).",
+    "payment.created": "A payment was recorded.",
+    "promise.created": "A promise to pay was recorded.",
+    "dispute.created": "A dispute was opened.",
+    "reminder.sent": "An engagement-cycle reminder e-mail was sent.",
+    "order.credit_checked": "An order was checked against the customer's credit.",
+    "approval.requested": "An approval was requested.",
+    "import.completed": "A bulk import through the API finished.",
+}
+
+
+def emit(
+    session: Session,
+    tenant_id: int,
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    key: str,
+    at: datetime,
+) -> list[OutboxMessage]:
+    """Queue ``event_type`` for every active endpoint of the tenant that subscribes to it.
+
+    ``key`` identifies the change (e.g. ``customer.created:42``): emitting the same key
+    again queues nothing more, so a retried job cannot send an event twice. Nothing is sent
+    here; the worker delivers after the transaction commits.
+    """
+    if event_type not in EVENTS:
+        raise ValueError(f"unknown event type {event_type!r}")
+    endpoints = session.scalars(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.active.is_(True)
+        )
+    ).all()
+    wanted = [e for e in endpoints if "*" in e.events or event_type in e.events]
+    if not wanted:
+        return []
+    keys = {f"{key}@{e.id}": e for e in wanted}
+    existing = set(
+        session.scalars(
+            select(OutboxMessage.dedupe_key).where(
+                OutboxMessage.tenant_id == tenant_id, OutboxMessage.dedupe_key.in_(keys)
+            )
+        )
+    )
+    event_id = f"evt_{uuid.uuid4().hex}"
+    payload = {"type": event_type, "timestamp": at.isoformat(), "data": data}
+    messages = [
+        OutboxMessage(
+            tenant_id=tenant_id,
+            kind="webhook",
+            event_type=event_type,
+            event_id=event_id,
+            dedupe_key=dedupe,
+            endpoint_id=endpoint.id,
+            payload=payload,
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=at,
+        )
+        for dedupe, endpoint in keys.items()
+        if dedupe not in existing
+    ]
+    session.add_all(messages)
+    return messages
