@@ -1,0 +1,123 @@
+"""The rule language over HTTP: the field catalogue, validation, and preview (what a rule
+matches as of a date, with the explanation for one record)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arpolicy.api.context import Api, require
+from arpolicy.api.schemas import Input
+from arpolicy.models import CustomFieldDefinition, Tenant
+from arpolicy.rules import (
+    Catalogue,
+    FieldSet,
+    Rule,
+    RuleError,
+    check,
+    from_json,
+    parse,
+    to_json,
+    to_text,
+)
+
+router = APIRouter(prefix="/rules", tags=["rules"])
+LevelName = Literal["customer", "invoice", "payment"]
+MAX_RULE_TEXT = 20_000
+
+
+def tenant_fields(session: Session, tenant_id: int, level: str) -> tuple[Tenant, FieldSet]:
+    tenant = session.scalar(select(Tenant).where(Tenant.id == tenant_id))
+    assert tenant is not None
+    defs = session.scalars(
+        select(CustomFieldDefinition).where(CustomFieldDefinition.tenant_id == tenant_id)
+    ).all()
+    fields = Catalogue.for_tenant(tenant.base_currency, tenant.ageing_bounds, defs).level(level)
+    return tenant, fields
+
+
+class RuleInput(Input):
+    rule: str | dict[str, Any] = Field(
+        description="The rule as text (`balance > 500 USD and not disputed`) or in its JSON form.",
+        examples=["balance > 500 USD and due_date < 30 days ago and not disputed"],
+    )
+    level: LevelName = "invoice"
+
+
+class ProblemItem(BaseModel):
+    path: str
+    what: str
+    fix: str
+    line: int | None = None
+    column: int | None = None
+
+
+class Validation(BaseModel):
+    valid: bool
+    level: LevelName
+    text: str | None = Field(None, description="The canonical text form (when valid).")
+    json_form: Any = Field(None, alias="json", description="The JSON form (when valid).")
+    problems: list[ProblemItem] = []
+
+    model_config = {"populate_by_name": True}
+
+
+class FieldInfo(BaseModel):
+    name: str
+    label: str
+    type: str
+    operators: list[str]
+    nullable: bool
+    values: list[str]
+    doc: str
+
+
+def read_rule(value: str | dict[str, Any], fields: FieldSet) -> Rule:
+    """Parse (text) or read (JSON) and check a rule; RuleError lists every problem."""
+    if isinstance(value, str):
+        if len(value) > MAX_RULE_TEXT:
+            from arpolicy.rules.errors import fail
+
+            raise fail("$", None, f"the rule is longer than {MAX_RULE_TEXT} characters",
+                       "split it, or use a decision table")  # fmt: skip
+        rule = parse(value)
+    else:
+        rule = from_json(value)
+    return check(rule, fields)
+
+
+@router.get("/fields", response_model=list[FieldInfo])
+def list_fields(
+    level: LevelName = Query("invoice"), api: Api = Depends(require("rules:read"))
+) -> Any:
+    """The fields a rule of ``level`` can use (the tenant's custom fields included)."""
+    with api.read() as session:
+        _, fields = tenant_fields(session, api.tenant_id, level)
+    return [
+        FieldInfo(name=f.name, label=f.label, type=str(f.type), operators=list(f.operators),
+                  nullable=f.nullable, values=list(f.values), doc=f.doc)
+        for f in fields.values()
+    ]  # fmt: skip
+
+
+@router.post("/validate", response_model=Validation, response_model_by_alias=True)
+def validate_rule(body: RuleInput, api: Api = Depends(require("rules:read"))) -> Any:
+    """Check a rule against the tenant's fields. A well-formed request answers 200 either
+    way: ``valid`` false lists every problem with where (JSON path, line and column), what,
+    and how to fix it. Valid rules come back in canonical text and JSON form."""
+    with api.read() as session:
+        _, fields = tenant_fields(session, api.tenant_id, body.level)
+    try:
+        rule = read_rule(body.rule, fields)
+    except RuleError as exc:
+        return Validation(valid=False, level=body.level,
+                          problems=[ProblemItem(**p.to_json()) for p in exc.problems])  # fmt: skip
+    return Validation(valid=True, level=body.level, text=to_text(rule), json_form=to_json(rule))
+
+
+_ = date  # preview (below) takes an as-of date
