@@ -15,6 +15,7 @@ from arpolicy.models.collection import (
 from arpolicy.models.customer import Contact, Customer
 from arpolicy.models.document import DEBIT_TYPES, Document, DocumentType, open_items_clause
 from arpolicy.models.outbox import DeliveryAttempt, OutboxMessage, OutboxStatus, WebhookEndpoint
+from arpolicy.models.ownership import AssignmentCursor, AssignmentPolicyVersion, OwnerAssignment
 from arpolicy.models.payment import (
     Allocation,
     AttemptStatus,
@@ -43,6 +44,8 @@ __all__ = [
     "DEFAULT_AGEING_BOUNDS",
     "Allocation",
     "ApiKey",
+    "AssignmentCursor",
+    "AssignmentPolicyVersion",
     "AttemptStatus",
     "AuditEvent",
     "Base",
@@ -62,6 +65,7 @@ __all__ = [
     "OrderStatus",
     "OutboxMessage",
     "OutboxStatus",
+    "OwnerAssignment",
     "Payment",
     "PaymentAttempt",
     "PaymentMethod",

@@ -237,7 +237,10 @@ def decide(
     matched: tuple[str, Assign, str] | None = None
     for i, rule in enumerate(policy.rules):
         if rule.matches is None or rule.matches(record):
-            why = explain(i) if explain and rule.matches is not None else "matches every customer"
+            if rule.matches is None:
+                why = "matches every customer"
+            else:
+                why = explain(i) if explain else "its condition matches"
             matched = (rule.name, rule.assign, why)
             break
     candidates: list[tuple[str, Assign, str]] = []
