@@ -56,6 +56,9 @@ class _Model(BaseModel):
 class Assign(_Model):
     strategy: Strategy
     users: list[str] = Field(default_factory=list, max_length=MAX_POOL)
+    roles: list[str] | None = None
+    """Keep only pool members with one of these roles (``users: [team:DACH]``, ``roles:
+    [collector]`` is the DACH team's collectors)."""
     by: Literal["customers", "outstanding"] = "customers"
     """What least_loaded balances."""
     capacity: int | dict[str, int] | None = None
@@ -98,8 +101,10 @@ class Assign(_Model):
                     "map: {DE: ann@shop.example}",
                 )
             )
-        if s not in POOLED and (self.capacity is not None or self.team_of is not None):
-            out.append(("capacity", f"capacity and team_of only apply to pools, not {s}",
+        if s not in POOLED and (
+            self.capacity is not None or self.team_of is not None or self.roles
+        ):
+            out.append(("capacity", f"capacity, roles and team_of only apply to pools, not {s}",
                         "drop them or use round_robin / least_loaded"))  # fmt: skip
         if s is not Strategy.LEAST_LOADED and self.by != "customers":
             out.append(("by", "by only applies to least_loaded", "drop it"))

@@ -140,12 +140,8 @@ def owners_of(session: Session, tenant: Tenant, customer_id: int, *, as_of: date
             OwnerAssignment.role == role))  # fmt: skip
         user_id = owner[customer_id]
         preview = run(session, tenant, Actor(tenant.id, "preview"), role=role, as_of=as_of,
-                      at=datetime.min, customer_ids=[customer_id], dry_run=True)  # fmt: skip
-        would = (
-            preview.changes[0].after
-            if preview.changes
-            else (people[user_id].email if user_id in people else None)
-        )
+                      at=datetime.min, customer_ids=[customer_id], dry_run=True, explain_all=True)  # fmt: skip
+        decided = preview.decided[0] if preview.decided else None
         out[role] = {
             "user_id": user_id,
             "email": people[user_id].email if user_id in people else None,
@@ -155,8 +151,9 @@ def owners_of(session: Session, tenant: Tenant, customer_id: int, *, as_of: date
             "policy_version": row.policy_version if row else None,
             "assigned_at": row.assigned_at if row else None,
             "assigned_by": row.assigned_by if row else None,
-            "policy_would_assign": would,
-            "explanation": preview.changes[0].reason if preview.changes else None,
+            "policy_would_assign": decided.after if decided else None,
+            "policy_rule": decided.rule if decided else None,
+            "explanation": decided.reason if decided else preview.note,
             "gaps": preview.gaps[0]["gaps"] if preview.gaps else [],
         }
     return out

@@ -133,6 +133,8 @@ def pool(
             return [], f"the customer's {assign.team_of.replace('_', ' ')} has no team"
         base = list(chosen.values()) if assign.users else everyone
         chosen = {p.id: p for p in base if p.team == other.team}
+    if assign.roles:
+        chosen = {i: p for i, p in chosen.items() if p.role in assign.roles}
     active = [p for p in chosen.values() if p.active]
     if not active:
         return [], "nobody in the pool is active" if chosen else "the pool is empty"
@@ -247,7 +249,8 @@ def decide(
     if matched is not None:
         candidates.append(matched)
     if policy.fallback is not None:
-        candidates.append((FALLBACK, policy.fallback, "no rule could assign"))
+        why = "no rule matches" if matched is None else f"{matched[0]} could not assign"
+        candidates.append((FALLBACK, policy.fallback, why))
     for name, assign, why in candidates:
         key = f"{policy.role}:{name}"
         same_rule = current.rule == name or (current.rule is None and assign.strategy in POOLED)

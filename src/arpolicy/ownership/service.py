@@ -45,7 +45,8 @@ from arpolicy.rules import (
 )
 from arpolicy.rules.catalogue import Level
 
-ROLES = ("finance", "sales")
+ROLES = ("sales", "finance")
+"""Sales first: finance rules often follow the sales owner (a paired collector, a team)."""
 OWNER_FIELD = {"finance": "finance_owner", "sales": "sales_owner"}
 
 
@@ -74,6 +75,8 @@ class RunReport:
     changes: list[Change] = field(default_factory=list)
     gaps: list[dict[str, Any]] = field(default_factory=list)
     note: str | None = None
+    decided: list[Change] = field(default_factory=list)
+    """Every decision with its explanation (only when run with ``explain_all``)."""
 
     def to_json(self, limit: int | None = None) -> dict[str, Any]:
         changes = self.changes if limit is None else self.changes[:limit]
@@ -160,6 +163,7 @@ def run(
     customer_ids: Sequence[int] | None = None,
     dry_run: bool = False,
     rebalance_pools: bool = False,
+    explain_all: bool = False,
 ) -> RunReport:
     """Assign ``role`` owners to ``customer_ids`` (all customers when None)."""
     live = repo.live_policy(session, tenant.id, role)
@@ -209,23 +213,23 @@ def run(
     by_id = {p.id: p.email for p in compiled.people.values()}
     externals = dict(session.execute(
         select(Customer.id, Customer.external_id).where(Customer.tenant_id == tenant.id, Customer.id.in_(
-            [d.customer_id for d in decisions if d.changed]))
+            [d.customer_id for d in decisions if d.changed or explain_all]))
     ).all()) if len(decisions) < 30000 else _all_externals(session, tenant.id)  # fmt: skip
     provenance_rows = []
     for d in decisions:
         if d.gaps:
             report.gaps.append({"customer_id": d.customer_id, "gaps": list(d.gaps)})
+        if explain_all:
+            report.decided.append(Change(d.customer_id, externals.get(d.customer_id, ""), role,
+                                         by_id.get(d.before) if d.before else None,
+                                         by_id.get(d.after) if d.after else None, d.rule,
+                                         d.reason + _why(policy, bound, fields, d.rule, records[d.customer_id])))  # fmt: skip
         if d.rule == "locked":
             report.locked += 1
             continue
         if d.changed:
             reason = d.reason
-            i = next((k for k, r in enumerate(policy.rules) if r.name == d.rule), None)
-            b = bound[i] if i is not None else None
-            if b is not None:
-                reason += " | " + explain(b, records[d.customer_id], fields).text().replace(
-                    "\n", "; "
-                )
+            reason += _why(policy, bound, fields, d.rule, records[d.customer_id])
             report.changes.append(Change(d.customer_id, externals.get(d.customer_id, ""), role,
                                          by_id.get(d.before) if d.before else None,
                                          by_id.get(d.after) if d.after else None, d.rule, reason))  # fmt: skip
@@ -244,6 +248,22 @@ def run(
     repo.save_cursors(session, tenant.id, role, moved)
     record_changes(session, tenant.id, actor, report.changes, at)
     return report
+
+
+def _why(
+    policy: AssignmentPolicy,
+    bound: Sequence[Any],
+    fields: FieldSet,
+    rule: str | None,
+    record: dict[str, Any],
+) -> str:
+    """ " | " and the rule's explanation, one condition per clause ("" for no condition)."""
+    i = next((k for k, r in enumerate(policy.rules) if r.name == rule), None)
+    b = bound[i] if i is not None else None
+    if b is None:
+        return ""
+    lines = [line.strip() for line in explain(b, record, fields).text().splitlines()]
+    return " | " + "; ".join(line for line in lines if line)
 
 
 def _id(email: str | None, compiled: CompiledPolicy) -> int | None:
