@@ -102,7 +102,9 @@ def paginate(
                 or_(column > value, and_(column == value, ident > last_id), column.is_(None))
             )
     nulls_last = column.is_(None)
-    order = (column.desc(), ident.desc()) if descending else (column.asc(), ident.asc())
+    order: tuple[Any, ...] = (
+        (column.desc(), ident.desc()) if descending else (column.asc(), ident.asc())
+    )
     if column is ident:
         order = (ident.desc(),) if descending else (ident.asc(),)
     rows = list(session.scalars(stmt.order_by(nulls_last, *order).limit(limit + 1)))

@@ -99,7 +99,7 @@ def list_events(
     actor: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> Select[tuple[AuditEvent]]:
+) -> Select[AuditEvent]:
     """The tenant's events, filtered (newest first is the caller's ordering)."""
     stmt = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
     if entity:

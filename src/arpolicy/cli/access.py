@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 from datetime import datetime
+from typing import Any
 
 import typer
 from sqlalchemy import select
@@ -142,7 +143,7 @@ def audit(
     with common.tenant_session(tenant) as (session, t):
         stmt = list_events(t.id, entity=entity, entity_id=entity_id, action=action)
         rows = session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit)).all()
-        data = [
+        data: list[dict[str, Any]] = [
             {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
              "entity": e.entity, "entity_id": e.entity_id, "before": e.before, "after": e.after,
              "reason": e.reason, "request_id": e.request_id}

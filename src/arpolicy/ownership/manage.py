@@ -109,7 +109,7 @@ def set_owner(
     change = Change(customer_id, customer.external_id, role,
                     people[before].email if before in people else None, email, None,
                     reason or ("set by hand and locked" if locked else "set by hand"))  # fmt: skip
-    repo.write_owners(session, tenant.id, role, {customer_id: user_id})
+    repo.write_owners(session, tenant.id, role, {customer_id: user_id}, at)
     repo.upsert_assignments(
         session, tenant.id, role,
         [{"customer_id": customer_id, "user_id": user_id, "rule": None, "reason": change.reason,

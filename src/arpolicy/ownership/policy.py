@@ -95,6 +95,8 @@ class CompiledPolicy:
     fallback: Assign | None
     people: dict[str, Person]
     """Every user of the tenant by lower-case e-mail (inactive ones too)."""
+    pools: dict[int, tuple[list[Person], str | None]] = field(default_factory=dict, compare=False)
+    """Pools that do not depend on the customer (no ``team_of``), computed once per run."""
 
     @classmethod
     def build(
@@ -114,6 +116,17 @@ def pool(
     policy: CompiledPolicy, assign: Assign, record: dict[str, Any]
 ) -> tuple[list[Person], str | None]:
     """The active users a pooled rule may choose from, in a stable order, and a gap."""
+    if assign.team_of is None:
+        found = policy.pools.get(id(assign))
+        if found is None:
+            found = policy.pools[id(assign)] = _pool(policy, assign, record)
+        return found
+    return _pool(policy, assign, record)
+
+
+def _pool(
+    policy: CompiledPolicy, assign: Assign, record: dict[str, Any]
+) -> tuple[list[Person], str | None]:
     chosen: dict[int, Person] = {}
     everyone = sorted(policy.people.values(), key=lambda p: p.id)
     for selector in assign.users:
@@ -194,7 +207,11 @@ def _target(
         for p in members:
             if p.id == current.owner_id and _has_room(assign, p, pools, current.owner_id):
                 return p, "kept: still in the pool"
-    room = [p for p in members if _has_room(assign, p, pools, current.owner_id)]
+    room = (
+        members
+        if assign.capacity is None
+        else [p for p in members if _has_room(assign, p, pools, current.owner_id)]
+    )
     if not room:
         return None, "everyone in the pool is at capacity"
     if s is Strategy.ROUND_ROBIN:

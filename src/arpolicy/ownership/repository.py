@@ -10,6 +10,7 @@ from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from arpolicy.kit.bulk import insert_many, update_many
 from arpolicy.models import (
     AssignmentCursor,
     AssignmentPolicyVersion,
@@ -81,11 +82,12 @@ def customer_counts(session: Session, tenant_id: int, role: str) -> dict[int, in
 
 
 def lock_cursors(
-    session: Session, tenant_id: int, role: str, rules: Iterable[str]
+    session: Session, tenant_id: int, role: str, rules: Iterable[str], *, lock: bool = True
 ) -> dict[str, int]:
     """The round-robin positions of ``rules``, each row created if missing and locked for
-    the rest of the transaction (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already
-    serializes writers), so concurrent assignments to one pool take turns."""
+        the rest of the transaction (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already
+        serializes writers), so concurrent assignments to one pool take turns. ``lock=False``
+    (dry runs) only reads them."""
     wanted = sorted(set(rules))
     if not wanted:
         return {}
@@ -94,7 +96,7 @@ def lock_cursors(
         AssignmentCursor.role == role,
         AssignmentCursor.rule.in_(wanted),
     )
-    missing = set(wanted) - set(session.scalars(stmt))
+    missing = set(wanted) - set(session.scalars(stmt)) if lock else set()
     for rule in sorted(missing):
         try:
             with session.begin_nested():
@@ -105,7 +107,7 @@ def lock_cursors(
                 )
         except IntegrityError:  # a concurrent transaction created it first
             pass
-    rows = session.execute(
+    query = (
         select(AssignmentCursor.rule, AssignmentCursor.position)
         .where(
             AssignmentCursor.tenant_id == tenant_id,
@@ -113,9 +115,10 @@ def lock_cursors(
             AssignmentCursor.rule.in_(wanted),
         )
         .order_by(AssignmentCursor.rule)
-        .with_for_update()
     )
-    return {rule: int(pos) for rule, pos in rows}
+    if lock:
+        query = query.with_for_update()
+    return {rule: int(pos) for rule, pos in session.execute(query)}
 
 
 def save_cursors(session: Session, tenant_id: int, role: str, positions: dict[str, int]) -> None:
@@ -132,17 +135,14 @@ def save_cursors(session: Session, tenant_id: int, role: str, positions: dict[st
 
 
 def write_owners(
-    session: Session, tenant_id: int, role: str, owners: dict[int, int | None]
+    session: Session, tenant_id: int, role: str, owners: dict[int, int | None], at: datetime
 ) -> None:
-    if not owners:
-        return
     column = OWNER_COLUMN[role].key
-    session.execute(
-        update(CUSTOMERS)
-        .where(CUSTOMERS.c.tenant_id == tenant_id, CUSTOMERS.c.id == _bind("cid"))
-        .values({column: _bind("b_owner")}),
-        [{"cid": c, "b_owner": o} for c, o in owners.items()],
-    )
+    rows = [(o, at, tenant_id, c) for c, o in owners.items()]
+    update_many(session, Customer, [column, "updated_at"], ["tenant_id", "id"], rows)
+
+
+PROVENANCE = ("user_id", "rule", "reason", "policy_version", "locked", "assigned_at", "assigned_by")
 
 
 def upsert_assignments(
@@ -152,47 +152,35 @@ def upsert_assignments(
     policy_version, locked)."""
     if not rows:
         return
-    have = set(
-        session.scalars(
-            select(OwnerAssignment.customer_id).where(
-                OwnerAssignment.tenant_id == tenant_id,
-                OwnerAssignment.role == role,
-                OwnerAssignment.customer_id.in_([r["customer_id"] for r in rows])
-                if len(rows) < 5000
-                else OwnerAssignment.customer_id.is_not(None),
-            )
-        )
+    ids = [r["customer_id"] for r in rows]
+    stmt = select(OwnerAssignment.customer_id).where(
+        OwnerAssignment.tenant_id == tenant_id, OwnerAssignment.role == role
     )
-    new = [r for r in rows if r["customer_id"] not in have]
-    old = [r for r in rows if r["customer_id"] in have]
-    table = cast(Table, OwnerAssignment.__table__)
-    if new:
-        session.execute(
-            insert(table),
-            [
-                {**r, "tenant_id": tenant_id, "role": role, "assigned_at": at, "assigned_by": by}
-                for r in new
-            ],
+    if len(ids) < 1000:
+        stmt = stmt.where(OwnerAssignment.customer_id.in_(ids))
+    have = set(session.scalars(stmt))
+    values = {
+        r["customer_id"]: (
+            r["user_id"],
+            r["rule"],
+            r["reason"],
+            r["policy_version"],
+            r["locked"],
+            at,
+            by,
         )
-    if old:
-        session.execute(
-            update(table)
-            .where(
-                table.c.tenant_id == tenant_id,
-                table.c.role == role,
-                table.c.customer_id == _bind("cid"),
-            )
-            .values(
-                user_id=_bind("b_user_id"),
-                rule=_bind("b_rule"),
-                reason=_bind("b_reason"),
-                policy_version=_bind("b_policy_version"),
-                locked=_bind("b_locked"),
-                assigned_at=at,
-                assigned_by=by,
-            ),
-            [{f"b_{k}": v for k, v in r.items()} | {"cid": r["customer_id"]} for r in old],
-        )
+        for r in rows
+    }
+    new = [(tenant_id, role, c, *v) for c, v in values.items() if c not in have]
+    old = [(*v, at, tenant_id, role, c) for c, v in values.items() if c in have]
+    insert_many(session, OwnerAssignment, ["tenant_id", "role", "customer_id", *PROVENANCE], new)
+    update_many(
+        session,
+        OwnerAssignment,
+        [*PROVENANCE, "updated_at"],
+        ["tenant_id", "role", "customer_id"],
+        old,
+    )
 
 
 def _bind(name: str) -> Any:

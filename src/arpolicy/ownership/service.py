@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arpolicy.audit import Actor
+from arpolicy.kit.bulk import insert_many
 from arpolicy.ledger.selection import customer_records
 from arpolicy.models import AuditEvent, Customer, CustomFieldDefinition, Tenant
 from arpolicy.ownership import repository as repo
@@ -45,6 +46,10 @@ from arpolicy.rules import (
 )
 from arpolicy.rules.catalogue import Level
 
+EXPLAIN_LIMIT = 2_000
+"""Runs changing more owners than this record the rule and policy version as the reason,
+not each condition's value (replay them with ``arpolicy assign explain``): rendering the
+explanation of 100,000 changes would take longer than deciding them."""
 ROLES = ("sales", "finance")
 """Sales first: finance rules often follow the sales owner (a paired collector, a team)."""
 OWNER_FIELD = {"finance": "finance_owner", "sales": "sales_owner"}
@@ -141,7 +146,10 @@ def validate(session: Session, tenant: Tenant, data: Any) -> AssignmentPolicy:
 
 def _needed(policy: AssignmentPolicy, role: str, fields: FieldSet) -> FieldSet:
     """Only the fields the policy reads (so the records query joins only those)."""
-    names = {OWNER_FIELD[role], "outstanding"}
+    assigns = [r.assign for r in policy.rules] + ([policy.fallback] if policy.fallback else [])
+    names = {OWNER_FIELD[role]} | (
+        {"outstanding"} if any(a.by == "outstanding" for a in assigns) else set()
+    )
     for rule in policy.rules:
         if rule.when is not None:
             names |= {n.field for _, n in walk(_rule_of(rule.when)) if hasattr(n, "field")}
@@ -179,7 +187,9 @@ def run(
     pooled = [r.name for r in policy.rules if r.assign.strategy in POOLED]
     if policy.fallback is not None and policy.fallback.strategy in POOLED:
         pooled.append("fallback")
-    positions = repo.lock_cursors(session, tenant.id, role, pooled)  # serializes this role's pools
+    positions = repo.lock_cursors(
+        session, tenant.id, role, pooled, lock=not dry_run
+    )  # serializes this role's pools
     pools = Pools(
         customers=repo.customer_counts(session, tenant.id, role),
         cursors={f"{role}:{k}": v for k, v in positions.items()},
@@ -216,6 +226,7 @@ def run(
             [d.customer_id for d in decisions if d.changed or explain_all]))
     ).all()) if len(decisions) < 30000 else _all_externals(session, tenant.id)  # fmt: skip
     provenance_rows = []
+    explain_changes = explain_all or sum(d.changed for d in decisions) <= EXPLAIN_LIMIT
     for d in decisions:
         if d.gaps:
             report.gaps.append({"customer_id": d.customer_id, "gaps": list(d.gaps)})
@@ -228,8 +239,11 @@ def run(
             report.locked += 1
             continue
         if d.changed:
-            reason = d.reason
-            reason += _why(policy, bound, fields, d.rule, records[d.customer_id])
+            reason = d.reason + (
+                _why(policy, bound, fields, d.rule, records[d.customer_id])
+                if explain_changes
+                else f" (policy v{live.version})"
+            )
             report.changes.append(Change(d.customer_id, externals.get(d.customer_id, ""), role,
                                          by_id.get(d.before) if d.before else None,
                                          by_id.get(d.after) if d.after else None, d.rule, reason))  # fmt: skip
@@ -240,9 +254,8 @@ def run(
                                     "reason": d.reason, "policy_version": live.version, "locked": False})  # fmt: skip
     if dry_run:
         return report
-    repo.write_owners(
-        session, tenant.id, role, {c.customer_id: _id(c.after, compiled) for c in report.changes}
-    )
+    owners_now = {c.customer_id: _id(c.after, compiled) for c in report.changes}
+    repo.write_owners(session, tenant.id, role, owners_now, at)
     repo.upsert_assignments(session, tenant.id, role, provenance_rows, at, actor.label)
     moved = {k.split(":", 1)[1]: v for k, v in pools.cursors.items() if k in pools.moved_cursors}
     repo.save_cursors(session, tenant.id, role, moved)
@@ -336,16 +349,23 @@ def record_changes(
     """One audit event and one customer.owner_changed webhook per change, in bulk."""
     if not changes:
         return
-    session.execute(
-        insert(cast(Table, AuditEvent.__table__)),
-        [
-            {"tenant_id": tenant_id, "at": at, "actor": actor.label, "action": "owner.assigned",
-             "entity": "customer", "entity_id": str(c.customer_id),
-             "before": {f"{c.role}_owner": c.before}, "after": {f"{c.role}_owner": c.after},
-             "reason": c.reason, "request_id": actor.request_id}
-            for c in changes
-        ],
-    )  # fmt: skip
+    columns = [
+        "tenant_id",
+        "at",
+        "actor",
+        "action",
+        "entity",
+        "entity_id",
+        "before",
+        "after",
+        "reason",
+        "request_id",
+    ]
+    insert_many(session, AuditEvent, columns, [
+        (tenant_id, at, actor.label, "owner.assigned", "customer", str(c.customer_id),
+         {f"{c.role}_owner": c.before}, {f"{c.role}_owner": c.after}, c.reason, actor.request_id)
+        for c in changes
+    ])  # fmt: skip
     from arpolicy.webhooks.bulk import emit_many
 
     emit_many(

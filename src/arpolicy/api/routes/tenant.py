@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -57,7 +58,11 @@ def update_tenant(body: TenantUpdate, api: Api = Depends(require("settings:manag
             raise ValidationError(
                 f"{name} cannot be null", where=f"body.{name}", fix="give a value"
             )
-    checks = {"timezone": zone, "locale": check_locale, "ageing_bounds": check_ageing_bounds}
+    checks: dict[str, Callable[[Any], object]] = {
+        "timezone": zone,
+        "locale": check_locale,
+        "ageing_bounds": check_ageing_bounds,
+    }
     for name, check in checks.items():
         if name in patch:
             try:
@@ -66,7 +71,7 @@ def update_tenant(body: TenantUpdate, api: Api = Depends(require("settings:manag
                 exc.where = f"body.{name}"
                 raise
     with api.write() as session:
-        tenant = session.scalar(select(Tenant).where(Tenant.id == api.tenant_id))
+        tenant = session.scalars(select(Tenant).where(Tenant.id == api.tenant_id)).one()
         before = snapshot(tenant)
         for name, value in patch.items():
             setattr(tenant, name, value)

@@ -59,7 +59,7 @@ def get_user(session: Session, tenant_id: int, user_id: int, where: str = "path.
 
 
 def _check_manager(session: Session, user: User | None, tenant_id: int, manager_id: int) -> None:
-    manager = get_user(session, tenant_id, manager_id, where="body.manager_id")
+    manager: User | None = get_user(session, tenant_id, manager_id, where="body.manager_id")
     seen = {user.id} if user is not None else set()
     while manager is not None:
         if manager.id in seen:
