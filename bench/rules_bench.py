@@ -11,7 +11,14 @@ same invoice ids.
 Data: reuses bench/.data/bench.db (left by ``python -m bench``) when it holds the tenant
 "bench" with the requested number of invoices, else imports the generated CSV files into
 bench/.data/rules.db. PostgreSQL: database ``arpolicy_rules_bench`` at 127.0.0.1, migrated
-and imported the first time (about 2 minutes for 1M invoices), reused afterwards.
+and imported the first time (about 2 minutes for 1M invoices), reused afterwards. A reused
+database is migrated to the current head first (so it has the current indexes), and the
+PostgreSQL one gets ``VACUUM (ANALYZE) documents`` before the timings: the state autovacuum
+keeps a server in (it is off on the benchmark host), which index-only scans need.
+
+Experiments (skip with --no-experiment): the SQL timings again without the index that
+serves the rule, and with a (tenant_id, due_date) index in its place, each in a transaction
+that is rolled back, so the database is left as it was.
 
 Targets: compiled callable <= 0.3 µs/record median and >= 5x faster than zen-engine;
 explain <= 2 µs/record; compiled SQL within 1.5x the hand-written query on the same
@@ -22,91 +29,45 @@ prints MISSED and exits 1. Results go to bench/.data/rules_results.json.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import platform
-import statistics
 import sys
 import time
-from collections import deque
-from collections.abc import Callable, Sequence
-from datetime import timedelta
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import create_engine, inspect, text
 
 from arpolicy.kit.db import make_engine, transaction
 from arpolicy.kit.migrate import upgrade
 from arpolicy.ledger.importing import import_file
-from arpolicy.ledger.selection import invoice_records, invoice_source, select_invoices
+from arpolicy.ledger.selection import invoice_records
 from arpolicy.ledger.tenants import create_tenant, get_tenant
 from arpolicy.models import Document
 from arpolicy.rules import Catalogue, FieldSet, bind, check, explain, parse, to_python
-from arpolicy.rules.to_sql import plan_of, to_sql, used_columns
 from bench import data
-
-HERE = data.HERE
-AS_OF = data.TODAY
-RULE = (
-    "balance > 500 USD and due_date < 30 days ago and not disputed"
-    " and currency includes (USD, EUR) and days_past_due >= 30"
+from bench.rules_common import (
+    AS_OF,
+    CUTOFF,
+    HERE,
+    RULE,
+    TARGET_EXPLAIN_US,
+    TARGET_PY_US,
+    TARGET_PY_VS_ZEN,
+    Table,
+    per_record,
+    same,
 )
-CUTOFF = AS_OF - timedelta(days=30)  # 2026-10-24: "< 30 days ago" and "days_past_due >= 30"
+from bench.rules_sql import EXPERIMENTS, HAND_SQL, INDEX, print_plans, sql_part
+
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_DB = "arpolicy_rules_bench"
 RULE_FIELDS = ("balance", "due_date", "disputed", "currency", "days_past_due")
-
-# The hand-written equivalent. ``balance > 500 USD`` is *unknown* (so not a match) for an
-# invoice in another currency: with ``currency includes (USD, EUR)`` that leaves USD only.
-# ``due_date < 30 days ago`` is due_date < 2026-10-24; ``days_past_due >= 30`` is
-# due_date <= 2026-10-24, implied by the first.
-HAND_SQL = (
-    "SELECT id FROM documents WHERE tenant_id = :tenant AND currency = 'USD'"
-    " AND balance_minor > 50000 AND disputed = :no AND due_date < :cutoff ORDER BY id"
-)
-# Experiment only (created in the benchmark database, dropped afterwards): a covering index
-# for "open-ish invoices of a tenant by currency and due date".
-EXPERIMENT_INDEX = "bench_rules_experiment"
-EXPERIMENT_DDL = (
-    f"CREATE INDEX {EXPERIMENT_INDEX} ON documents"
-    " (tenant_id, currency, due_date, balance_minor, disputed, customer_id)"
-)
-
-TARGET_PY_US = 0.3
-TARGET_PY_VS_ZEN = 5.0
-TARGET_EXPLAIN_US = 2.0
-TARGET_SQL_VS_HAND = 1.5
-TARGET_SQL_VS_LOOP = 10.0
-
-
-# --------------------------------------------------------------------------- timing
-
-
-def median_runs(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
-    """(median s, best s, last result) of ``repeat`` runs; gc off while timing."""
-    runs, result = [], None
-    for _ in range(repeat):
-        gc.collect()
-        gc.disable()
-        try:
-            t0 = time.perf_counter()
-            result = fn()
-            runs.append(time.perf_counter() - t0)
-        finally:
-            gc.enable()
-    return statistics.median(runs), min(runs), result
-
-
-def per_record(fn: Callable[[Any], Any], recs: Sequence[Any], repeat: int) -> tuple[float, float]:
-    """(median, best) µs per record of ``deque(map(fn, recs))``."""
-    med, best, _ = median_runs(lambda: deque(map(fn, recs), maxlen=0), repeat)
-    return med / len(recs) * 1e6, best / len(recs) * 1e6
 
 
 # --------------------------------------------------------------------------- data
@@ -152,22 +113,36 @@ def sqlite_url(customers: int, invoices: int, files: dict[str, Path]) -> str:
     ledger_db = HERE / "bench.db"
     if ledger_db.exists() and loaded(f"sqlite:///{ledger_db}", customers, invoices):
         print(f"sqlite: reusing {ledger_db} (left by the ledger benchmark)", flush=True)
-        return f"sqlite:///{ledger_db}"
+        return migrated(f"sqlite:///{ledger_db}")
     db = HERE / "rules.db"
     if db.exists() and loaded(f"sqlite:///{db}", customers, invoices):
         print(f"sqlite: reusing {db}", flush=True)
-        return f"sqlite:///{db}"
+        return migrated(f"sqlite:///{db}")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     load(f"sqlite:///{db}", files, "sqlite")
     return f"sqlite:///{db}"
 
 
+def migrated(url: str) -> str:
+    """``url``, its database migrated to the current head (a reused one may predate an
+    index). A database migrated while revision a1c3e5f7b9d2 was an empty slot lacks the
+    index it now creates: that index is created here from the model."""
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.begin() as c:
+        if not inspect(c).has_index("documents", INDEX):
+            print(f"{url}: creating {INDEX} (migrated through the empty slot)", flush=True)
+            next(ix for ix in Document.__table__.indexes if ix.name == INDEX).create(c)
+    engine.dispose()
+    return url
+
+
 def pg_url(customers: int, invoices: int, files: dict[str, Path]) -> str:
     url = PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_DB
     if loaded(url, customers, invoices):
         print(f"postgres: reusing database {PG_DB}", flush=True)
-        return url
+        return migrated(url)
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(text(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
@@ -309,127 +284,6 @@ def peers() -> dict[str, Callable[[dict[str, Any]], bool]]:
     }
 
 
-# --------------------------------------------------------------------------- SQL
-
-
-def compiled_sql(session: Session, tenant: Any, bound: Any, fields: FieldSet) -> str:
-    """The statement select_invoices runs (same source pruning), as text."""
-    source, columns = invoice_source(tenant, bound.as_of, used_columns(plan_of(bound, fields)))
-    stmt = (
-        select(Document.id)
-        .select_from(source)
-        .where(Document.tenant_id == tenant.id, to_sql(bound, fields, columns))
-        .order_by(Document.id)
-    )
-    bind_ = session.get_bind()
-    return str(stmt.compile(bind_, compile_kwargs={"literal_binds": True}))
-
-
-def hand_written(session: Session, tenant: Any) -> list[int]:
-    params = {"tenant": tenant.id, "no": False, "cutoff": CUTOFF}
-    return list(session.execute(text(HAND_SQL), params).scalars())
-
-
-def fetch_and_filter(session: Session, tenant: Any) -> list[int]:
-    """Fetch the tenant's invoices with the needed columns, build records, filter in Python."""
-    stmt = (
-        select(
-            Document.id,
-            Document.currency,
-            Document.balance_minor,
-            Document.due_date,
-            Document.disputed,
-        )
-        .where(Document.tenant_id == tenant.id)
-        .order_by(Document.id)
-    )
-    out = []
-    cutoff = CUTOFF
-    for doc_id, ccy, bal, due, disputed in session.execute(stmt):
-        rec = {"currency": ccy, "balance_minor": bal, "due_date": due, "disputed": disputed}
-        if (
-            rec["currency"] == "USD"
-            and rec["balance_minor"] > 50000
-            and not rec["disputed"]
-            and rec["due_date"] < cutoff
-            and (AS_OF - rec["due_date"]).days >= 30
-        ):
-            out.append(doc_id)
-    return out
-
-
-# --------------------------------------------------------------------------- report
-
-
-class Table:
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
-
-    def add(
-        self,
-        section: str,
-        what: str,
-        value: float,
-        unit: str,
-        *,
-        best: float | None = None,
-        ratio: float | None = None,
-        ratio_of: str = "",
-        target: str = "",
-        ok: bool | None = None,
-        note: str = "",
-    ) -> None:
-        row = {
-            "section": section,
-            "what": what,
-            "value": round(value, 4),
-            "unit": unit,
-            "best": None if best is None else round(best, 4),
-            "ratio": None if ratio is None else round(ratio, 2),
-            "ratio_of": ratio_of,
-            "target": target,
-            "verdict": "" if ok is None else ("ok" if ok else "MISSED"),
-            "note": note,
-        }
-        self.rows.append(row)
-        print(self.line(row), flush=True)
-
-    @staticmethod
-    def line(r: dict[str, Any]) -> str:
-        ratio = f"{r['ratio']:>8.2f}x {r['ratio_of']:<14}" if r["ratio"] is not None else " " * 24
-        best = f"(best {r['best']:.3f})" if r["best"] is not None else ""
-        return (
-            f"{r['section']:<9} {r['what']:<52} {r['value']:>10.3f} {r['unit']:<9}"
-            f" {best:<14} {ratio} {r['target']:<22} {r['verdict']}"
-        ).rstrip()
-
-    def print(self) -> None:
-        print()
-        print(
-            f"{'section':<9} {'what':<52} {'median':>10} {'unit':<9} {'':<14}"
-            f" {'ratio':>9} {'of':<14} {'target':<22} verdict"
-        )
-        print("-" * 150)
-        for r in self.rows:
-            print(self.line(r))
-        for r in self.rows:
-            if r["note"]:
-                print(f"  * {r['what']}: {r['note']}")
-
-
-def same(label: str, got: Sequence[int], want: Sequence[int]) -> bool:
-    g, w = set(got), set(want)
-    if g == w and len(got) == len(want):
-        print(f"  ids ok: {label}: {len(got):,}", flush=True)
-        return True
-    print(
-        f"  IDS MISMATCH: {label}: {len(got):,} ids vs {len(want):,};"
-        f" extra {sorted(g - w)[:5]} missing {sorted(w - g)[:5]}",
-        flush=True,
-    )
-    return False
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -532,123 +386,6 @@ def python_part(
     return want, all_same
 
 
-def sql_part(
-    label: str,
-    url: str,
-    fields: FieldSet,
-    bound: Any,
-    want: list[int] | None,
-    args: argparse.Namespace,
-    table: Table,
-    results: dict[str, Any],
-) -> tuple[list[int], bool]:
-    engine = make_engine(url)
-    all_same = True
-    is_sqlite = url.startswith("sqlite")
-    with transaction(engine, write=False) as s:
-        tenant = get_tenant(s, "bench")
-        sql = compiled_sql(s, tenant, bound, fields)
-        results.setdefault("compiled_sql", {})[label] = sql
-        if want is None:
-            want = select_invoices(s, tenant, bound, fields)
-
-        def measure(suffix: str, with_loop: bool) -> None:
-            nonlocal all_same
-            comp_med, comp_best, comp = median_runs(
-                lambda: select_invoices(s, tenant, bound, fields), args.repeat
-            )
-            all_same &= same(f"{label} select_invoices{suffix}", comp, want)
-            hand_med, hand_best, hand = median_runs(lambda: hand_written(s, tenant), args.repeat)
-            all_same &= same(f"{label} hand-written SQL{suffix}", hand, want)
-            loop_med = None
-            if with_loop:
-                loop_med, loop_best, loop = median_runs(
-                    lambda: fetch_and_filter(s, tenant), args.repeat
-                )
-                all_same &= same(f"{label} fetch-and-filter loop", loop, want)
-            ok = comp_med <= TARGET_SQL_VS_HAND * hand_med
-            target = f"<= {TARGET_SQL_VS_HAND}x hand"
-            if loop_med is not None:
-                ok = ok and loop_med >= TARGET_SQL_VS_LOOP * comp_med
-                target += f"; >= {TARGET_SQL_VS_LOOP:g}x loop"
-            table.add(
-                label,
-                f"arpolicy select_invoices (compiled SQL){suffix}",
-                comp_med * 1e3,
-                "ms",
-                best=comp_best * 1e3,
-                ratio=comp_med / hand_med,
-                ratio_of="x hand-written",
-                target=target,
-                ok=ok,
-            )
-            table.add(
-                label,
-                f"hand-written SQL{suffix}",
-                hand_med * 1e3,
-                "ms",
-                best=hand_best * 1e3,
-                ratio=1.0,
-                ratio_of="reference",
-            )
-            if loop_med is not None:
-                table.add(
-                    label,
-                    "fetch-and-filter loop (Python)",
-                    loop_med * 1e3,
-                    "ms",
-                    best=loop_best * 1e3,
-                    ratio=loop_med / comp_med,
-                    ratio_of="x compiled SQL",
-                )
-
-        measure("", with_loop=True)
-        if is_sqlite:
-            plan = s.execute(text("EXPLAIN QUERY PLAN " + sql)).all()
-            hand_plan = s.execute(
-                text("EXPLAIN QUERY PLAN " + HAND_SQL),
-                {"tenant": tenant.id, "no": False, "cutoff": CUTOFF},
-            ).all()
-        else:
-            plan = s.execute(text("EXPLAIN " + sql)).all()
-            hand_plan = s.execute(
-                text("EXPLAIN " + HAND_SQL), {"tenant": tenant.id, "no": False, "cutoff": CUTOFF}
-            ).all()
-        results.setdefault("plans", {})[label] = {
-            "compiled": [list(map(str, r)) for r in plan],
-            "hand": [list(map(str, r)) for r in hand_plan],
-        }
-    if args.experiment:
-        # Experiment: an extra index created in the benchmark database only, then dropped.
-        with engine.begin() as c:
-            c.execute(text(f"DROP INDEX IF EXISTS {EXPERIMENT_INDEX}"))
-            t0 = time.perf_counter()
-            c.execute(text(EXPERIMENT_DDL))
-            if not is_sqlite:
-                c.execute(text("ANALYZE documents"))
-        print(f"{label}: experiment index built in {time.perf_counter() - t0:.1f} s", flush=True)
-        try:
-            with transaction(engine, write=False) as s:
-                tenant = get_tenant(s, "bench")
-                measure(" [EXPERIMENT index]", with_loop=False)
-                explain_kw = "EXPLAIN QUERY PLAN " if is_sqlite else "EXPLAIN "
-                results["plans"][label]["compiled_experiment"] = [
-                    list(map(str, r)) for r in s.execute(text(explain_kw + sql)).all()
-                ]
-                results["plans"][label]["hand_experiment"] = [
-                    list(map(str, r))
-                    for r in s.execute(
-                        text(explain_kw + HAND_SQL),
-                        {"tenant": tenant.id, "no": False, "cutoff": CUTOFF},
-                    ).all()
-                ]
-        finally:
-            with engine.begin() as c:
-                c.execute(text(f"DROP INDEX IF EXISTS {EXPERIMENT_INDEX}"))
-    engine.dispose()
-    return want, all_same
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="bench/rules_bench.py",
@@ -670,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         "--no-experiment",
         dest="experiment",
         action="store_false",
-        help="skip the extra-index experiment",
+        help="skip the index experiments (without the index; a (tenant_id, due_date) one)",
     )
     args = ap.parse_args(argv)
 
@@ -681,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
     pg = pg_url(args.customers, args.invoices, files) if args.pg else None
 
     print(f"rule: {RULE}  (as of {AS_OF}, tenant base USD)")
+    load_before = os.getloadavg()
+    print(f"load average before: {load_before[0]:.2f} (1 min), {load_before[1]:.2f} (5 min)")
     table = Table()
     results: dict[str, Any] = {}
     want, ok_py = python_part(lite, fields, bound, args, table)
@@ -690,23 +429,14 @@ def main(argv: list[str] | None = None) -> int:
         _, ok_pg = sql_part("postgres", pg, fields, bound, want, args, table, results)
 
     table.print()
-    print("\ncompiled SQL (SQLite):\n  " + results["compiled_sql"]["sqlite"].replace("\n", "\n  "))
-    print("\nEXPLAIN QUERY PLAN, compiled SQL on SQLite:")
-    for row in results["plans"]["sqlite"]["compiled"]:
-        print("  ", row[-1])
-    print("EXPLAIN QUERY PLAN, hand-written SQL on SQLite:")
-    for row in results["plans"]["sqlite"]["hand"]:
-        print("  ", row[-1])
-    if "compiled_experiment" in results["plans"]["sqlite"]:
-        print("EXPLAIN QUERY PLAN with the EXPERIMENT index, compiled / hand-written:")
-        for row in results["plans"]["sqlite"]["compiled_experiment"]:
-            print("   compiled:", row[-1])
-        for row in results["plans"]["sqlite"]["hand_experiment"]:
-            print("   hand:    ", row[-1])
+    print_plans(results)
+    load_after = os.getloadavg()
+    print(f"load average after: {load_after[0]:.2f} (1 min), {load_after[1]:.2f} (5 min)")
 
     ids_ok = ok_py and ok_lite and ok_pg
     meta = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.platform()}",
+        "load_average_before_after": [load_before[:2], load_after[:2]],
         "python": sys.version.split()[0],
         "sqlite": __import__("sqlite3").sqlite_version,
         "customers": args.customers,
@@ -718,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         "matches": len(want),
         "same_ids": ids_ok,
         "hand_sql": HAND_SQL,
-        "experiment_index": EXPERIMENT_DDL,
+        "experiments": EXPERIMENTS,
     }
     HERE.mkdir(exist_ok=True)
     (HERE / "rules_results.json").write_text(

@@ -13,12 +13,14 @@ from arpolicy import __version__
 from arpolicy.api import build_router, errors
 from arpolicy.api.context import new_request_id
 from arpolicy.api.ratelimit import RateLimiter
+from arpolicy.api.schemas import Problem
 from arpolicy.config import Settings
 from arpolicy.kit.clock import Clock, SystemClock
 from arpolicy.kit.db import make_engine
 from arpolicy.kit.migrate import is_current
 
 REQUEST_ID = "X-Request-Id"
+REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -67,4 +69,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         return JSONResponse(body, status_code=200 if current else 503)
 
     app.include_router(build_router())
+    _document_problems(app)
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Add the Problem schema that every /v1 operation's error responses refer to."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = Problem.model_json_schema(ref_template=REF_TEMPLATE)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]

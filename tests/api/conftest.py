@@ -98,3 +98,43 @@ def caller(api_engine: Engine) -> Callable[..., Caller]:
         return make_caller(api_engine, role, **kw)
 
     return make
+
+
+# --- ledger resources (tests/api/test_customers.py and the others) -----------------------
+
+
+@pytest.fixture
+def subscribe(api_engine: Engine) -> Callable[..., int]:
+    """``subscribe(tenant_id, events=("*",))`` -> id of a new active webhook endpoint, so
+    that the tenant's changes queue outbox messages."""
+    from arpolicy.api.context import scope_tenant
+    from arpolicy.models import WebhookEndpoint
+
+    def make(tenant_id: int, events: tuple[str, ...] = ("*",)) -> int:
+        with transaction(api_engine) as s:
+            scope_tenant(s, tenant_id)
+            endpoint = WebhookEndpoint(tenant_id=tenant_id, url="https://hooks.example.com/ar",
+                                       events=list(events), secret="whsec_dGVzdA==", active=True)  # fmt: skip
+            s.add(endpoint)
+            s.flush()
+            return endpoint.id
+
+    return make
+
+
+@pytest.fixture
+def stored(api_engine: Engine) -> Callable[..., list[Any]]:
+    """``stored(tenant_id, Model, **equal)`` -> the tenant's rows of ``Model`` (detached)."""
+    from sqlalchemy import select
+
+    from arpolicy.api.context import scope_tenant
+
+    def fetch(tenant_id: int, model: Any, **equal: Any) -> list[Any]:
+        with transaction(api_engine) as s:
+            scope_tenant(s, tenant_id)
+            stmt = select(model).filter_by(tenant_id=tenant_id, **equal).order_by(model.id)
+            found = list(s.scalars(stmt))
+            s.expunge_all()
+            return found
+
+    return fetch

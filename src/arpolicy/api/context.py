@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from arpolicy.api import idempotency
@@ -32,6 +32,7 @@ from arpolicy.auth.permissions import permissions_of
 from arpolicy.exceptions import ArpolicyError
 from arpolicy.kit.clock import Clock
 from arpolicy.kit.db import transaction
+from arpolicy.kit.rls import scope_tenant as scope_tenant  # re-exported for the routes
 
 
 class Unauthorized(ArpolicyError):
@@ -121,12 +122,6 @@ class Api:
             if self.idempotency_key:
                 idempotency.store(session, self, status, body)
         return JSONResponse(body, status_code=status, headers=headers)
-
-
-def scope_tenant(session: Session, tenant_id: int) -> None:
-    """Tell PostgreSQL's row-level security which tenant this transaction belongs to."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
 
 
 def _bearer(request: Request) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from arpolicy.auth.permissions import PERMISSIONS, ROLE_PERMISSIONS
 from arpolicy.exceptions import NotFoundError, ValidationError
+from arpolicy.kit.rls import on_postgres, scope_tenant, tenant_of_key
 from arpolicy.models import ApiKey, Tenant, User
 
 KEY_PREFIX = "arp"
@@ -95,17 +96,29 @@ class Authenticated:
 
 def authenticate(session: Session, key: str, now: datetime) -> Authenticated | None:
     """The key's row, user and tenant, or None when the key is unknown, revoked, expired or
-    its user deactivated (the caller answers 401 without saying which)."""
+    its user deactivated (the caller answers 401 without saying which).
+
+    The tenant is not known yet: the prefix is resolved to a tenant id first (on PostgreSQL
+    by a SECURITY DEFINER function, since row-level security hides every row until a tenant
+    is set), the transaction is scoped to that tenant, and the key, user and tenant are then
+    read under row-level security like any other row."""
     parts = key.split("_", 2)  # the secret itself may contain "_"
     if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[2]:
         return None
     prefix = f"{parts[0]}_{parts[1]}"
-    row = session.execute(
+    query = (
         select(ApiKey, User, Tenant)
         .join(User, (User.tenant_id == ApiKey.tenant_id) & (User.id == ApiKey.user_id))
         .join(Tenant, Tenant.id == ApiKey.tenant_id)
         .where(ApiKey.prefix == prefix)
-    ).one_or_none()
+    )
+    if on_postgres(session):
+        tenant_id = tenant_of_key(session, prefix)
+        if tenant_id is None:
+            return None
+        scope_tenant(session, tenant_id)
+        query = query.where(ApiKey.tenant_id == tenant_id)
+    row = session.execute(query).one_or_none()
     if row is None:
         return None
     api_key, user, tenant = row

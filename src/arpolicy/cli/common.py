@@ -48,6 +48,8 @@ def engine(check_schema: bool = True) -> Engine:
 
 @contextmanager
 def tenant_session(slug: str | None, *, write: bool = False) -> Iterator[tuple[Session, Tenant]]:
+    """One transaction on the tenant ``slug``, scoped to it for PostgreSQL's row-level
+    security (by get_tenant), so commands work when connected as the service role."""
     with transaction(engine(), write=write) as session:
         yield session, get_tenant(session, slug or settings().tenant)
 

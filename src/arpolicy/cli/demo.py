@@ -6,7 +6,6 @@ import time
 from datetime import date
 
 import typer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arpolicy.cli import common, terminal
@@ -14,8 +13,8 @@ from arpolicy.cli.common import JsonOption, handle_errors
 from arpolicy.exceptions import ConflictError, ValidationError
 from arpolicy.kit.clock import local_today
 from arpolicy.kit.db import transaction
+from arpolicy.kit.rls import tenant_directory, tenant_of_slug
 from arpolicy.ledger.demo import DEMO_SLUG, DEMO_TIMEZONE, generate, write
-from arpolicy.models import Tenant
 
 
 def register(app: typer.Typer) -> None:
@@ -89,11 +88,11 @@ def _today(value: str | None) -> date:
 
 
 def _has_tenant(session: Session) -> bool:
-    return session.scalar(select(Tenant.id).limit(1)) is not None
+    return bool(tenant_directory(session, limit=1))  # row-level security hides the table
 
 
 def _check_free(session: Session, slug: str) -> None:
-    if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+    if tenant_of_slug(session, slug) is not None:
         raise ConflictError(
             f"tenant {slug!r} already exists",
             fix=f"load the demo under another slug (--tenant {slug}-2), add --if-empty to "

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from arpolicy.cli import access, customers, demo, ledgerio, report, rules, setup
+from arpolicy.cli import access, assign, customers, db, demo, ledgerio, report, rules, setup
+from arpolicy.cli.worker import register as register_worker
 
 app = typer.Typer(
     name="arpolicy",
@@ -17,9 +18,12 @@ setup.register(app)
 demo.register(app)
 ledgerio.register(app)
 access.register(app)
+register_worker(app)
 app.add_typer(customers.app, name="customers")
 app.add_typer(report.app, name="report")
 app.add_typer(rules.app, name="rules")
+app.add_typer(db.app, name="db")
+app.add_typer(assign.app, name="assign")
 
 
 def main() -> None:

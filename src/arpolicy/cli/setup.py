@@ -9,6 +9,7 @@ from arpolicy.cli import terminal
 from arpolicy.cli.common import JsonOption, engine, handle_errors, settings
 from arpolicy.kit.db import transaction
 from arpolicy.kit.migrate import upgrade
+from arpolicy.kit.rls import scope_tenant, tenant_directory
 from arpolicy.ledger.tenants import create_tenant
 from arpolicy.models import Tenant
 
@@ -22,11 +23,24 @@ def register(app: typer.Typer) -> None:
 
 
 @handle_errors
-def init() -> None:
+def init(
+    app_role: str = typer.Option(
+        None,
+        "--app-role",
+        metavar="ROLE",
+        help="PostgreSQL: also create ROLE if missing and grant it what the service needs "
+        "(as `arpolicy db grant ROLE`); run init as the owner, the service as ROLE.",
+    ),
+) -> None:
     """Create the database or migrate it to the current schema (idempotent)."""
     eng = engine(check_schema=False)
     upgrade(eng)
     terminal.say(f"database ready: {eng.url.render_as_string(hide_password=True)}")
+    if app_role:
+        from arpolicy.cli import db
+        from arpolicy.kit.rls import grant_service_role
+
+        db.report(grant_service_role(eng, app_role))
 
 
 def serve(
@@ -75,7 +89,10 @@ def tenants_create(
 def tenants_list(as_json: bool = JsonOption) -> None:
     """List tenants."""
     with transaction(engine(), write=False) as session:
-        rows = session.scalars(select(Tenant).order_by(Tenant.slug)).all()
+        rows = []
+        for tenant_id, _ in tenant_directory(session):  # row-level security: one at a time
+            scope_tenant(session, tenant_id)
+            rows.append(session.scalars(select(Tenant).where(Tenant.id == tenant_id)).one())
         data = [
             {
                 "slug": t.slug,

@@ -5,7 +5,10 @@ Every figure is a set of ``SUM(CASE ...)`` aggregates over integer minor units, 
 database does the scanning and the totals are exact. Ageing buckets compare ``due_date``
 with cut-off dates computed once from ``as_of`` (no date arithmetic per row), which keeps
 the queries identical on SQLite and PostgreSQL and lets the open-items index serve them.
-Definitions, with worked examples, are in docs/figures.md.
+The per-customer figures are one statement, the figures view of figures_view.py, which the
+rule language's bulk selection reads too; the tenant-wide ones run the same aggregates
+without grouping (figures_sql.py). Definitions, with worked examples, are in
+docs/figures.md.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from sqlalchemy.orm import Session
 
 from arpolicy.kit.money import Money
 from arpolicy.ledger.buckets import bucket_labels, bucket_of, bucket_ranges
-from arpolicy.ledger.figures_sql import AMOUNTS, Amounts, Partial, aggregate, document_sums
+from arpolicy.ledger.figures_sql import AMOUNTS, Amounts, aggregate, document_sums
+from arpolicy.ledger.figures_view import DSO_PERIOD_DAYS, CustomerFigureSQL, Joins
 from arpolicy.models import Customer, Tenant
 
 __all__ = [
     "AMOUNTS",
+    "DSO_PERIOD_DAYS",
     "Amounts",
     "CustomerFigures",
     "TenantFigures",
@@ -36,9 +41,6 @@ __all__ = [
     "document_sums",
     "tenant_figures",
 ]
-
-DSO_PERIOD_DAYS = 90
-"""Days of credit sales the DSO compares open debits with."""
 
 
 @dataclass(slots=True)
@@ -110,7 +112,31 @@ def _dso_days(open_debits: int, sales: int, days: int) -> Decimal | None:
     """DSO = open debits / credit sales of the last ``days`` days x ``days``."""
     if sales <= 0:
         return None
-    return (Decimal(open_debits) / Decimal(sales) * days).quantize(Decimal("0.1"))
+    return (Decimal(open_debits * days) / Decimal(sales)).quantize(Decimal("0.1"))
+
+
+FIGURES = (
+    "open_debits",
+    "unutilised_credit",
+    "unaccounted_payment",
+    "overdue",
+    "open_issue",
+    "open_p2p",
+)
+
+
+def _amounts(currency: str, v: list[int], buckets: list[int]) -> Amounts:
+    """Amounts from the values of :data:`FIGURES`, in that order."""
+    return Amounts(
+        currency,
+        open_debits=v[0],
+        unutilised_credit=v[1],
+        unaccounted_payment=v[2],
+        overdue=v[3],
+        open_issue=v[4],
+        open_p2p=v[5],
+        buckets=buckets,
+    )
 
 
 def customer_figures(
@@ -121,23 +147,50 @@ def customer_figures(
     *,
     dso_period_days: int = DSO_PERIOD_DAYS,
 ) -> list[CustomerFigures]:
-    """Figures of the given customers (all the tenant's when None), ordered by id."""
+    """Figures of the given customers (all the tenant's when None), ordered by id: one
+    statement over the figures view."""
     labels = bucket_labels(tenant.ageing_bounds)
-    stmt = select(
-        Customer.id,
-        Customer.external_id,
-        Customer.name,
-        Customer.currency,
-        Customer.last_email_at,
-        Customer.last_reply_at,
-        Customer.reported_balance_minor,
-    ).where(Customer.tenant_id == tenant.id)
+    joins = Joins(Customer.__table__)
+    fig = CustomerFigureSQL(
+        tenant, as_of, joins, customer_ids=customer_ids, dso_period_days=dso_period_days
+    )
+    nb = len(labels)
+    amounts = [fig.raw(name, local) for local in (False, True) for name in FIGURES] + [
+        fig.raw(f"bucket{i}", local) for local in (False, True) for i in range(nb)
+    ]
+    facts = [
+        fig.local_currency(),
+        fig.next_p2p_date(),
+        fig.attempts("n"),
+        fig.attempts("on_docs"),
+        fig.attempts("docs"),
+        fig.dso_tenths(),
+    ]
+    stmt = (
+        select(
+            Customer.id,
+            Customer.external_id,
+            Customer.name,
+            Customer.currency,
+            Customer.last_email_at,
+            Customer.last_reply_at,
+            Customer.reported_balance_minor,
+            *facts,
+            *amounts,
+        )
+        .select_from(joins.clause)
+        .where(Customer.tenant_id == tenant.id)
+        .order_by(Customer.id)
+    )
     if customer_ids is not None:
         stmt = stmt.where(Customer.id.in_(customer_ids))
-    found = aggregate(session, tenant, as_of, True, customer_ids, dso_period_days)
     result = []
-    for c in session.connection().execute(stmt.order_by(Customer.id)):
-        p = found.get(c.id) or Partial.empty(tenant)
+    nf = len(FIGURES)
+    for c in session.connection().execute(stmt):
+        local_ccy, next_p2p, n, on_docs, docs, dso, *values = c[7:]
+        minor = [int(v) for v in values]
+        base_v, local_v = minor[:nf], minor[nf : 2 * nf]
+        base_b, local_b = minor[2 * nf : 2 * nf + nb], minor[2 * nf + nb :]
         reported = None
         if c.reported_balance_minor is not None and c.currency:
             reported = Money.from_minor(c.reported_balance_minor, c.currency)
@@ -148,15 +201,15 @@ def customer_figures(
                 name=c.name,
                 as_of=as_of,
                 bucket_labels=labels,
-                base=p.base,
-                local=p.local_amounts(c.currency),
-                next_p2p_date=p.next_p2p,
+                base=_amounts(tenant.base_currency, base_v, base_b),
+                local=_amounts(local_ccy, local_v, local_b) if local_ccy else None,
+                next_p2p_date=next_p2p,
                 last_email_at=c.last_email_at,
                 last_reply_at=c.last_reply_at,
-                payment_attempts=p.attempts,
-                document_attempts=p.document_attempts,
-                attempted_documents=p.attempted_documents,
-                dso_days=_dso_days(p.base.open_debits, p.dso_sales, dso_period_days),
+                payment_attempts=int(n),
+                document_attempts=int(on_docs),
+                attempted_documents=int(docs),
+                dso_days=Decimal(int(dso)).scaleb(-1) if dso is not None else None,
                 reported_balance=reported,
             )
         )
@@ -187,8 +240,7 @@ def tenant_figures(
     session: Session, tenant: Tenant, as_of: date, *, dso_period_days: int = DSO_PERIOD_DAYS
 ) -> TenantFigures:
     """The same figures over the whole tenant, in its base currency, by SQL aggregates."""
-    p = aggregate(session, tenant, as_of, False, None, dso_period_days).get(0)
-    p = p or Partial.empty(tenant)
+    p = aggregate(session, tenant, as_of, dso_period_days)
     return TenantFigures(
         as_of=as_of,
         bucket_labels=bucket_labels(tenant.ageing_bounds),

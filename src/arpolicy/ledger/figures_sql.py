@@ -4,6 +4,11 @@ Every figure is a ``SUM(CASE ...)`` over integer minor units, so the database do
 scanning and totals are exact. Ageing compares ``due_date`` with cut-off dates computed once
 from ``as_of`` (no date arithmetic per row): the same SQL on SQLite and PostgreSQL, served
 by the open-items index.
+
+Each query here is written once and read three ways: grouped by customer as a subquery of
+the per-customer figures query (figures_view.py: the customer figures and the rule
+language's bulk selection), grouped by document for the per-invoice figures of the rules,
+and tenant-wide by :func:`aggregate` (tenant_figures).
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ AMOUNTS = (
     "open_issue",
     "open_p2p",
 )
+SIDES = ("unaccounted_payment", "open_issue", "open_p2p")
+"""The figures that come from tables other than documents, in :func:`side_query` order."""
 
 
 @dataclass(slots=True)
@@ -122,155 +129,181 @@ def documents_query(
     per_customer: bool = True,
     customer_ids: Sequence[int] | None = None,
 ) -> Select[Any]:
-    """Open-item aggregates (base columns, then local ones), per customer or tenant-wide."""
+    """Open-item aggregates, per customer or tenant-wide: the lowest and highest currency
+    (``lo``, ``hi``), then :func:`document_sums` in the base currency (``b0``: unutilised
+    credit, ``b1``...: the buckets) and in the documents' own (``l0``, ``l1``...)."""
+    base = document_sums(tenant, as_of, Document.base_balance_minor)
+    local = document_sums(tenant, as_of, Document.balance_minor)
     stmt = select(
         _keyed(Document, per_customer),
-        func.min(Document.currency),
-        func.max(Document.currency),
-        *document_sums(tenant, as_of, Document.base_balance_minor),
-        *document_sums(tenant, as_of, Document.balance_minor),
+        func.min(Document.currency).label("lo"),
+        func.max(Document.currency).label("hi"),
+        *(s.label(f"b{i}") for i, s in enumerate(base)),
+        *(s.label(f"l{i}") for i, s in enumerate(local)),
     ).where(open_items_clause())
     return _scope(stmt, Document, tenant, per_customer, customer_ids)
 
 
-def _side_queries(as_of: date) -> list[tuple[str, Any, Any, Any, list[Any], list[Any]]]:
-    """(figure, model, base column, local column, filters, extra columns) of the figures that
-    come from tables other than documents."""
-    return [
-        (
-            "unaccounted_payment",
+@dataclass(frozen=True, slots=True)
+class Side:
+    """A figure from another table than documents: its rows, and the amount columns."""
+
+    model: Any
+    base: Any
+    local: Any
+    where: tuple[Any, ...]
+
+
+def side(figure: str, as_of: date) -> Side:
+    """The rows and amounts of one of :data:`SIDES` as of a date."""
+    if figure == "unaccounted_payment":
+        return Side(
             Payment,
             Payment.base_unallocated_minor,
             Payment.unallocated_minor,
-            [Payment.unallocated_minor != 0],
-            [],
-        ),
-        (
-            "open_issue",
+            (Payment.unallocated_minor != 0,),
+        )
+    if figure == "open_issue":
+        return Side(
             Dispute,
             Dispute.base_amount_minor,
             Dispute.amount_minor,
-            [Dispute.status == DisputeStatus.OPEN],
-            [],
-        ),
-        (
-            "open_p2p",
+            (Dispute.status == DisputeStatus.OPEN,),
+        )
+    if figure == "open_p2p":
+        return Side(
             PromiseToPay,
             PromiseToPay.base_amount_minor,
             PromiseToPay.amount_minor,
-            [PromiseToPay.status == PromiseStatus.OPEN, PromiseToPay.promised_on >= as_of],
-            [func.min(PromiseToPay.promised_on)],
-        ),
-    ]
+            (PromiseToPay.status == PromiseStatus.OPEN, PromiseToPay.promised_on >= as_of),
+        )
+    raise KeyError(figure)
+
+
+def side_query(
+    figure: str,
+    tenant: Tenant,
+    as_of: date,
+    per_customer: bool = True,
+    customer_ids: Sequence[int] | None = None,
+) -> Select[Any]:
+    """``lo``, ``hi`` (currencies), ``base``, ``local`` sums of one side figure, and for
+    promises the earliest date (``next_p2p``)."""
+    s = side(figure, as_of)
+    extra = (
+        [func.min(PromiseToPay.promised_on).label("next_p2p")] if s.model is PromiseToPay else []
+    )
+    stmt = select(
+        _keyed(s.model, per_customer),
+        func.min(s.model.currency).label("lo"),
+        func.max(s.model.currency).label("hi"),
+        func.sum(s.base).label("base"),
+        func.sum(s.local).label("local"),
+        *extra,
+    ).where(*s.where)
+    return _scope(stmt, s.model, tenant, per_customer, customer_ids)
+
+
+def per_document_query(
+    figure: str, tenant: Tenant, as_of: date, document_ids: Sequence[int] | None = None
+) -> Select[Any]:
+    """A side figure per document (``did``): ``amount`` in the record's own currency, and
+    for promises the earliest date (``next_p2p``)."""
+    s = side(figure, as_of)
+    extra = (
+        [func.min(PromiseToPay.promised_on).label("next_p2p")] if s.model is PromiseToPay else []
+    )
+    stmt = (
+        select(s.model.document_id.label("did"), func.sum(s.local).label("amount"), *extra)
+        .where(s.model.tenant_id == tenant.id, s.model.document_id.is_not(None), *s.where)
+        .group_by(s.model.document_id)
+    )
+    return stmt if document_ids is None else stmt.where(s.model.document_id.in_(document_ids))
+
+
+def attempts_query(
+    tenant: Tenant, per_customer: bool = True, customer_ids: Sequence[int] | None = None
+) -> Select[Any]:
+    """Payment attempts: all (``n``), those for a document (``on_docs``), and the number of
+    distinct documents attempted (``docs``)."""
+    stmt = select(
+        _keyed(PaymentAttempt, per_customer),
+        func.count().label("n"),
+        func.count(PaymentAttempt.document_id).label("on_docs"),
+        func.count(PaymentAttempt.document_id.distinct()).label("docs"),
+    )
+    return _scope(stmt, PaymentAttempt, tenant, per_customer, customer_ids)
+
+
+def per_document_attempts_query(
+    tenant: Tenant, document_ids: Sequence[int] | None = None
+) -> Select[Any]:
+    """Payment attempts per document (``did``, ``n``)."""
+    did: Any = PaymentAttempt.document_id
+    stmt = (
+        select(did.label("did"), func.count().label("n"))
+        .where(PaymentAttempt.tenant_id == tenant.id, did.is_not(None))
+        .group_by(did)
+    )
+    return stmt if document_ids is None else stmt.where(did.in_(document_ids))
+
+
+def sales_query(
+    tenant: Tenant,
+    as_of: date,
+    dso_days: int,
+    per_customer: bool = True,
+    customer_ids: Sequence[int] | None = None,
+) -> Select[Any]:
+    """Credit sales of the DSO period (``total``, base currency): non-void debit documents
+    dated in (as-of - ``dso_days``, as-of]."""
+    stmt = select(
+        _keyed(Document, per_customer), func.sum(Document.base_amount_minor).label("total")
+    ).where(
+        Document.doc_type.in_(DEBIT_TYPES),
+        Document.voided.is_(False),
+        Document.document_date > as_of - timedelta(days=dso_days),
+        Document.document_date <= as_of,
+    )
+    return _scope(stmt, Document, tenant, per_customer, customer_ids)
 
 
 @dataclass(slots=True)
 class Partial:
-    """What the aggregate queries found for one key (a customer, or the whole tenant)."""
+    """What the tenant-wide aggregate queries found."""
 
     base: Amounts
-    local: list[int]
-    currencies: set[str] = field(default_factory=set)
     next_p2p: date | None = None
     attempts: int = 0
-    document_attempts: int = 0
     attempted_documents: int = 0
     dso_sales: int = 0
 
     @classmethod
     def empty(cls, tenant: Tenant) -> Partial:
         nb = len(tenant.ageing_bounds) + 2
-        return cls(Amounts(tenant.base_currency, buckets=[0] * nb), [0] * (nb + 6))
-
-    def local_amounts(self, fallback: str | None) -> Amounts | None:
-        if len(self.currencies) > 1:
-            return None
-        ccy = next(iter(self.currencies)) if self.currencies else fallback
-        if ccy is None:
-            return None
-        nb, v = len(self.base.buckets), self.local
-        return Amounts(
-            ccy,
-            open_debits=v[0],
-            unutilised_credit=v[1],
-            overdue=v[2],
-            buckets=v[3 : 3 + nb],
-            unaccounted_payment=v[3 + nb],
-            open_issue=v[4 + nb],
-            open_p2p=v[5 + nb],
-        )
+        return cls(Amounts(tenant.base_currency, buckets=[0] * nb))
 
 
-def aggregate(
-    session: Session,
-    tenant: Tenant,
-    as_of: date,
-    per_customer: bool,
-    customer_ids: Sequence[int] | None,
-    dso_days: int,
-) -> dict[int, Partial]:
-    """Run every aggregate query once and gather the results by key."""
+def aggregate(session: Session, tenant: Tenant, as_of: date, dso_days: int) -> Partial:
+    """Run every aggregate query once over the whole tenant, in its base currency."""
+    p = Partial.empty(tenant)
+    run = session.connection().execute
     nb = len(tenant.ageing_bounds) + 2
-    found: dict[int, Partial] = {}
-
-    def slot(key: int) -> Partial:
-        return found.setdefault(key, Partial.empty(tenant))
-
-    docs = documents_query(tenant, as_of, per_customer, customer_ids)
-    for key, lo, hi, *vals in session.connection().execute(docs):
-        if lo is None:  # tenant-wide query over no rows
+    for row in run(documents_query(tenant, as_of, False)):
+        if row.lo is None:  # no open items
             continue
-        p = slot(key)
-        p.currencies.update((lo, hi))
-        base = [int(v or 0) for v in vals[: 1 + nb]]
-        local = [int(v or 0) for v in vals[1 + nb :]]
+        base = [int(getattr(row, f"b{i}") or 0) for i in range(nb + 1)]
         p.base.unutilised_credit, p.base.buckets = base[0], base[1:]
         p.base.open_debits, p.base.overdue = sum(base[1:]), sum(base[2:])
-        p.local[: 3 + nb] = [sum(local[1:]), local[0], sum(local[2:]), *local[1:]]
-
-    for i, (attr, model, base_col, local_col, where, extra) in enumerate(_side_queries(as_of)):
-        stmt = select(
-            _keyed(model, per_customer),
-            func.min(model.currency),
-            func.max(model.currency),
-            func.sum(base_col),
-            func.sum(local_col),
-            *extra,
-        ).where(*where)
-        for key, lo, hi, bsum, lsum, *more in session.connection().execute(
-            _scope(stmt, model, tenant, per_customer, customer_ids)
-        ):
-            if lo is None:
+    for figure in SIDES:
+        for row in run(side_query(figure, tenant, as_of, False)):
+            if row.lo is None:
                 continue
-            p = slot(key)
-            p.currencies.update((lo, hi))
-            setattr(p.base, attr, int(bsum))
-            p.local[3 + nb + i] = int(lsum)
-            if more:
-                p.next_p2p = more[0]
-
-    attempts = select(
-        _keyed(PaymentAttempt, per_customer),
-        func.count(),
-        func.count(PaymentAttempt.document_id),
-        func.count(PaymentAttempt.document_id.distinct()),
-    )
-    attempts = _scope(attempts, PaymentAttempt, tenant, per_customer, customer_ids)
-    for key, n, on_docs, docs_attempted in session.connection().execute(attempts):
-        if n:
-            p = slot(key)
-            p.attempts, p.document_attempts = int(n), int(on_docs)
-            p.attempted_documents = int(docs_attempted)
-
-    sales = select(_keyed(Document, per_customer), func.sum(Document.base_amount_minor)).where(
-        Document.doc_type.in_(DEBIT_TYPES),
-        Document.voided.is_(False),
-        Document.document_date > as_of - timedelta(days=dso_days),
-        Document.document_date <= as_of,
-    )
-    for key, total in session.connection().execute(
-        _scope(sales, Document, tenant, per_customer, customer_ids)
-    ):
-        if total:
-            slot(key).dso_sales = int(total)
-    return found
+            setattr(p.base, figure, int(row.base))
+            if figure == "open_p2p":
+                p.next_p2p = row.next_p2p
+    for row in run(attempts_query(tenant, False)):
+        p.attempts, p.attempted_documents = int(row.n), int(row.docs)
+    for row in run(sales_query(tenant, as_of, dso_days, False)):
+        p.dso_sales = int(row.total or 0)
+    return p

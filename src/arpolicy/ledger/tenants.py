@@ -6,12 +6,13 @@ import re
 from collections.abc import Sequence
 
 from babel import Locale, UnknownLocaleError
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from arpolicy.exceptions import ConflictError, NotFoundError, ValidationError
 from arpolicy.kit.clock import zone
 from arpolicy.kit.money import check_currency
+from arpolicy.kit.rls import on_postgres, scope_tenant, tenant_directory, tenant_of_slug
 from arpolicy.models import DEFAULT_AGEING_BOUNDS, Tenant
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -56,26 +57,43 @@ def create_tenant(
             f"{slug!r} is not a valid tenant slug",
             fix="use lower-case letters, digits and dashes, starting with a letter or digit",
         )
-    if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+    if tenant_of_slug(session, slug) is not None:
         raise ConflictError(f"tenant {slug!r} already exists", fix="pick another slug")
     zone(timezone)
+    settings = {
+        "base_currency": check_currency(base_currency),
+        "locale": check_locale(locale),
+        "ageing_bounds": check_ageing_bounds(ageing_bounds),
+    }
     tenant = Tenant(
-        slug=slug,
-        name=name or slug,
-        base_currency=check_currency(base_currency),
-        timezone=timezone,
-        locale=check_locale(locale),
-        ageing_bounds=check_ageing_bounds(ageing_bounds),
+        id=_new_tenant_id(session), slug=slug, name=name or slug, timezone=timezone, **settings
     )
     session.add(tenant)
     session.flush()
     return tenant
 
 
+def _new_tenant_id(session: Session) -> int | None:
+    """On PostgreSQL, the new tenant's id, drawn before the insert and made the
+    transaction's tenant: row-level security admits the new row, and the rest of the
+    transaction can fill the tenant. (None on SQLite: the insert assigns it.)"""
+    if not on_postgres(session):
+        return None
+    new_id = int(session.scalar(text("SELECT nextval(pg_get_serial_sequence('tenants', 'id'))")))
+    scope_tenant(session, new_id)
+    return new_id
+
+
 def get_tenant(session: Session, slug: str) -> Tenant:
-    tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
+    """The tenant with ``slug``; on PostgreSQL the transaction is scoped to it, so what
+    follows reads and writes its rows under row-level security."""
+    tenant_id = tenant_of_slug(session, slug)
+    tenant = None
+    if tenant_id is not None:
+        scope_tenant(session, tenant_id)
+        tenant = session.scalar(select(Tenant).where(Tenant.id == tenant_id))
     if tenant is None:
-        known = session.scalars(select(Tenant.slug).order_by(Tenant.slug).limit(10)).all()
+        known = [s for _, s in tenant_directory(session, limit=10)]
         raise NotFoundError(
             f"no tenant {slug!r}",
             fix=(

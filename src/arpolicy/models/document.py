@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     false,
+    literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -90,7 +91,7 @@ def open_items_clause() -> Any:
     return (Document.balance_minor != 0) & (Document.voided == false())
 
 
-# Covering partial index for the bulk paths (figures, ageing, dunning selection): only open
+# Covering partial index for the per-customer bulk paths (figures, ageing): only open
 # items, grouped by customer, carrying every column those queries read.
 Index(
     "ix_documents_open_items",
@@ -104,4 +105,29 @@ Index(
     Document.voided,  # repeats the predicate so SQLite sees the index as covering
     sqlite_where=open_items_clause(),
     postgresql_where=open_items_clause(),
+)
+
+
+def balance_due_clause() -> Any:
+    """The predicate of ``ix_documents_balance_due``: documents with a balance, voided ones
+    included (no rule field reads ``voided``, so a rule on the balance can use the index).
+    The zero is written into the SQL, not bound: SQLite then matches it by the text, and a
+    PostgreSQL generic plan can still prove the predicate."""
+    return Document.balance_minor != literal_column("0")
+
+
+# Partial covering index for dunning-style selections (select_invoices): the documents with
+# a balance, by currency (a money comparison always fixes it) and due date (what dunning
+# ranges over), carrying the balance and the dispute flag those rules test, and the id they
+# return (PostgreSQL needs it for an index-only scan; SQLite has it as the rowid anyway).
+Index(
+    "ix_documents_balance_due",
+    Document.tenant_id,
+    Document.currency,
+    Document.due_date,
+    Document.balance_minor,
+    Document.disputed,
+    sqlite_where=balance_due_clause(),
+    postgresql_where=balance_due_clause(),
+    postgresql_include=["id"],
 )

@@ -12,9 +12,19 @@ unknown too (FALSE where no ``not`` applies, TRUE under one: Kleene's logic is m
 so this selects exactly the rows that are TRUE, and keeps the test sargable). A WHERE
 clause keeps only TRUE rows.
 
-``days_past_due``-style fields can be given as :class:`DaysBefore` (the as-of date minus a
-date column): comparisons on them are rewritten into comparisons on the date column, which
-keeps them index-friendly and dialect-neutral.
+Besides plain SQL expressions, ``columns`` may hold:
+
+- :class:`DaysBefore` (the as-of date minus a date column, such as ``days_past_due``):
+  comparisons become comparisons on the date column, index-friendly and dialect-neutral;
+- :class:`Scaled` (an integer count of 10**-places, such as a DSO in tenths of a day):
+  comparisons with a decimal become exact integer comparisons, where SQLite's floats could
+  round;
+- for a custom field (``field.json_key``), the JSON column itself under ``field.column``:
+  the value is extracted and typed here (text; numbers and money amounts cast to NUMERIC;
+  ISO dates as dates on PostgreSQL and as their ISO text on SQLite, which stores dates as
+  ISO text; booleans), and a money value's currency is read from the same JSON object.
+  Numbers and money amounts from JSON compare exactly on PostgreSQL, and through SQLite's
+  8-byte floats there (exact up to 15 significant digits).
 """
 
 from __future__ import annotations
@@ -23,10 +33,14 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from sqlalchemy import and_, literal, not_, or_
+from sqlalchemy import Date, Numeric, and_, cast, literal, not_, or_, type_coerce
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from arpolicy.rules.binding import BoundRule
 from arpolicy.rules.catalogue import Field, FieldSet, Type
@@ -67,7 +81,65 @@ class DaysBefore:
         return self.as_of - timedelta(days=int(days))
 
 
-Columns = Mapping[str, "ColumnElement[Any] | DaysBefore"]
+@dataclass(frozen=True)
+class Scaled:
+    """A number held as an integer count of 10**-``places`` (2.35 as 235 with places=2)."""
+
+    column: Any
+    places: int
+
+    def bounds(self, x: Any) -> tuple[int, int]:
+        """(ceil, floor) of ``x`` in the column's units."""
+        y = Decimal(x).scaleb(self.places)
+        return int(y.to_integral_value(ROUND_CEILING)), int(y.to_integral_value(ROUND_FLOOR))
+
+
+@dataclass(frozen=True)
+class JsonMoney:
+    """A money custom field: its amount (a decimal) and currency, read from JSON."""
+
+    amount: Any
+    currency: Any
+
+
+class JsonDate(FunctionElement[date]):
+    """ISO date text from JSON as a date."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(JsonDate)
+def _json_date(element: JsonDate, compiler: SQLCompiler, **kw: Any) -> str:
+    (text,) = element.clauses
+    return compiler.process(cast(text, Date), **kw)
+
+
+@compiles(JsonDate, "sqlite")
+def _json_date_sqlite(element: JsonDate, compiler: SQLCompiler, **kw: Any) -> str:
+    (text,) = element.clauses  # SQLite keeps dates as ISO text: compare the text itself
+    return compiler.process(type_coerce(text, Date), **kw)
+
+
+def json_value(f: Field, doc: Any) -> Any:
+    """The typed SQL value of custom field ``f`` in the JSON column ``doc``."""
+    key = f.json_key
+    if f.type is Type.MONEY:
+        return JsonMoney(
+            cast(doc[(key, "amount")].as_string(), Numeric()),
+            doc[(key, "currency")].as_string(),
+        )
+    item = doc[key]
+    if f.type is Type.NUMBER:
+        return cast(item.as_string(), Numeric())
+    if f.type is Type.DATE:
+        return JsonDate(item.as_string())
+    if f.type is Type.BOOLEAN:
+        return item.as_boolean()
+    return item.as_string()
+
+
+Columns = Mapping[str, Any]
 
 
 def to_sql(bound: BoundRule, fields: FieldSet, columns: Columns) -> ColumnElement[bool]:
@@ -87,9 +159,14 @@ def used_columns(plan: Plan) -> set[str]:
         return set().union(*(used_columns(p) for p in plan.items))
     if isinstance(plan, NotPlan):
         return used_columns(plan.item)
-    f = plan.field
-    extra = {f.currency_column or f"{f.column}__currency"} if f.type is Type.MONEY else set()
-    return {f.column, *extra}
+    return field_columns(plan.field)
+
+
+def field_columns(f: Field) -> set[str]:
+    """The source columns one field reads: its column, and a money field's currency."""
+    if f.type is Type.MONEY and not f.json_key:
+        return {f.column, f.currency_column or f"{f.column}__currency"}
+    return {f.column}
 
 
 def _expr(plan: Plan, columns: Columns, positive: bool) -> ColumnElement[bool]:
@@ -122,8 +199,14 @@ def _column(f: Field, columns: Columns, key: str | None = None) -> Any:
 def _leaf(p: LeafPlan, columns: Columns, positive: bool) -> ColumnElement[bool]:
     f, test, c = p.field, p.test, p.consts
     col = _column(f, columns)
+    if f.json_key:
+        col = json_value(f, col)
     if isinstance(col, DaysBefore):
         return _days(p, col)
+    if isinstance(col, Scaled):
+        return _scaled(p, col)
+    if isinstance(col, JsonMoney):
+        return _json_money(p, col, positive)
     if test is Test.EMPTY:
         return col.is_(None)
     if test is Test.NOT_EMPTY:
@@ -153,6 +236,42 @@ def _leaf(p: LeafPlan, columns: Columns, positive: bool) -> ColumnElement[bool]:
     # Another currency is unknown; at a positive place FALSE selects the same rows (and
     # "currency = 'USD' AND balance > ..." can use an index), at a negative place TRUE does.
     return and_(ccy == currency, cond) if positive else or_(ccy != currency, cond)
+
+
+def _json_money(p: LeafPlan, m: JsonMoney, positive: bool) -> ColumnElement[bool]:
+    c = p.consts
+    if p.test is Test.EMPTY:
+        return m.amount.is_(None)
+    if p.test is Test.NOT_EMPTY:
+        return m.amount.is_not(None)
+    if p.test is Test.MONEY_CMP:
+        cond = OPS[p.op or "=="](m.amount, c[1])
+    else:  # MONEY_BETWEEN
+        cond = and_(m.amount >= c[1], m.amount <= c[2])
+    currency = c[0]
+    return and_(m.currency == currency, cond) if positive else or_(m.currency != currency, cond)
+
+
+def _scaled(p: LeafPlan, s: Scaled) -> ColumnElement[bool]:
+    """Integer k stands for k / 10**places: ``v < x`` is ``k < ceil(x')``, ``v <= x`` is
+    ``k <= floor(x')`` (x' = x * 10**places), and so on; ``=`` a value between two steps is
+    FALSE (NULL when k is), ``!=`` it TRUE (NULL when k is)."""
+    k, c = s.column, p.consts
+    if p.test is Test.EMPTY:
+        return k.is_(None)
+    if p.test is Test.NOT_EMPTY:
+        return k.is_not(None)
+    if p.test is Test.BETWEEN:
+        return and_(k >= s.bounds(c[0])[0], k <= s.bounds(c[1])[1])
+    if p.test is not Test.CMP:
+        raise TypeError(f"{p.test} does not apply to a number")
+    up, down = s.bounds(c[0])
+    op = p.op or "=="
+    if op in ("==", "!="):
+        if up != down:  # never equal; k != k is FALSE, or NULL for a missing k
+            return k != k if op == "==" else k == k
+        return OPS[op](k, up)
+    return OPS[op](k, down if op in ("<", ">=") else up)
 
 
 def _days(p: LeafPlan, d: DaysBefore) -> ColumnElement[bool]:

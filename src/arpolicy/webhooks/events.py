@@ -24,7 +24,10 @@ EVENTS: dict[str, str] = {
     "order.credit_checked": "An order was checked against the customer's credit.",
     "approval.requested": "An approval was requested.",
     "import.completed": "A bulk import through the API finished.",
+    "webhook.test": "A test ping, sent only to the endpoint it was requested for "
+    "(POST /v1/webhooks/endpoints/{id}/test).",
 }
+TEST_EVENT = "webhook.test"
 
 
 def emit(
@@ -60,23 +63,54 @@ def emit(
             )
         )
     )
-    event_id = f"evt_{uuid.uuid4().hex}"
-    payload = {"type": event_type, "timestamp": at.isoformat(), "data": data}
+    event_id = new_event_id()
     messages = [
-        OutboxMessage(
-            tenant_id=tenant_id,
-            kind="webhook",
-            event_type=event_type,
-            event_id=event_id,
-            dedupe_key=dedupe,
-            endpoint_id=endpoint.id,
-            payload=payload,
-            status=OutboxStatus.PENDING,
-            attempts=0,
-            next_attempt_at=at,
-        )
+        _message(tenant_id, endpoint.id, event_type, data, event_id, dedupe, at)
         for dedupe, endpoint in keys.items()
         if dedupe not in existing
     ]
     session.add_all(messages)
     return messages
+
+
+def ping(session: Session, endpoint: WebhookEndpoint, *, at: datetime) -> OutboxMessage:
+    """Queue a ``webhook.test`` message for ``endpoint`` alone (whatever it subscribes to)."""
+    event_id = new_event_id()
+    message = _message(
+        endpoint.tenant_id,
+        endpoint.id,
+        TEST_EVENT,
+        {"endpoint_id": endpoint.id, "message": "This is a test event from arpolicy."},
+        event_id,
+        f"{TEST_EVENT}:{event_id}@{endpoint.id}",
+        at,
+    )
+    session.add(message)
+    return message
+
+
+def new_event_id() -> str:
+    return f"evt_{uuid.uuid4().hex}"
+
+
+def _message(
+    tenant_id: int,
+    endpoint_id: int,
+    event_type: str,
+    data: dict[str, Any],
+    event_id: str,
+    dedupe_key: str,
+    at: datetime,
+) -> OutboxMessage:
+    return OutboxMessage(
+        tenant_id=tenant_id,
+        kind="webhook",
+        event_type=event_type,
+        event_id=event_id,
+        dedupe_key=dedupe_key,
+        endpoint_id=endpoint_id,
+        payload={"type": event_type, "timestamp": at.isoformat(), "data": data},
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=at,
+    )

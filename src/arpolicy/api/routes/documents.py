@@ -1,0 +1,213 @@
+"""AR documents: invoices, debit notes and credit notes.
+
+A document's key is its ``type`` and ``number``. Amounts are in the document's currency;
+``base_amount``, ``base_balance``, ``fx_rate`` and ``fx_rate_on`` are derived by the
+server (the tenant's base currency at the rate on or before ``document_date``) and cannot
+be set. ``balance`` is what the billing system reports as still open (default: the amount).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arpolicy.api import ledger
+from arpolicy.api.context import Api, require
+from arpolicy.api.listing import between, contains, equal, page
+from arpolicy.api.schemas import Input, MoneyValue, Output, Page
+from arpolicy.api.types import (
+    Cursor,
+    CustomFields,
+    Day,
+    Limit,
+    PathId,
+    QueryCurrency,
+    QueryDay,
+    QueryId,
+    QueryText,
+    RefId,
+    Sort,
+    Text64,
+    Text100,
+    need_money,
+)
+from arpolicy.models import Customer, Document, DocumentType, Subscription, open_items_clause
+
+router = APIRouter(prefix="/documents", tags=["documents"])
+
+
+class DocumentFields(Input):
+    customer_id: RefId | None = None
+    amount: MoneyValue | None = Field(None, description="Total; positive (credit notes too).")
+    balance: MoneyValue | None = Field(
+        None, description="Still open, 0 to amount (default: the amount)."
+    )
+    document_date: Day | None = Field(None, description="Issue date; dates the FX rate.")
+    due_date: Day | None = Field(None, description="Not before the document date.")
+    posting_date: Day | None = None
+    transaction_type: Text64 | None = None
+    location: Text100 | None = None
+    business_unit: Text100 | None = None
+    disputed: bool | None = None
+    voided: bool | None = None
+    subscription_id: RefId | None = None
+    custom_fields: CustomFields | None = None
+
+
+class DocumentCreate(DocumentFields):
+    type: DocumentType
+    number: Text100
+    customer_id: RefId
+    amount: MoneyValue
+    document_date: Day
+    due_date: Day
+
+
+class DocumentUpdate(DocumentFields):
+    """Fields to change. ``type`` and ``number`` (the key) cannot change."""
+
+    type: DocumentType | None = None
+    number: Text100 | None = None
+
+
+class DocumentRead(Output):
+    id: int
+    type: DocumentType
+    number: str
+    customer_id: int
+    currency: str
+    amount: MoneyValue
+    balance: MoneyValue
+    base_amount: MoneyValue
+    base_balance: MoneyValue
+    fx_rate: str
+    fx_rate_on: date | None
+    document_date: date
+    due_date: date
+    posting_date: date | None
+    transaction_type: str | None
+    location: str | None
+    business_unit: str | None
+    disputed: bool
+    voided: bool
+    subscription_id: int | None
+    custom_fields: dict[str, Any]
+    last_email_at: datetime | None
+    last_reply_at: datetime | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+_SAME = ("id", "number", "customer_id", "currency", "fx_rate_on", "document_date", "due_date",
+         "posting_date", "transaction_type", "location", "business_unit", "disputed", "voided",
+         "subscription_id", "last_email_at", "last_reply_at", "created_at", "updated_at")  # fmt: skip
+
+
+def read(d: Document, base: str) -> DocumentRead:
+    return DocumentRead.model_construct(
+        **{name: getattr(d, name) for name in _SAME},
+        type=d.doc_type,
+        amount=need_money(d.amount_minor, d.currency),
+        balance=need_money(d.balance_minor, d.currency),
+        base_amount=need_money(d.base_amount_minor, base),
+        base_balance=need_money(d.base_balance_minor, base),
+        fx_rate=str(d.fx_rate),
+        custom_fields=d.custom_fields or {},
+    )
+
+
+CUSTOMER = ledger.Ref(Customer, ("customer",), ("external_id",), "customer", "/v1/customers")
+DOCUMENTS = ledger.Resource(
+    entity="document",
+    kind="documents",
+    model=Document,
+    path="/v1/documents",
+    read=read,
+    key={"type": "doc_type", "number": "number"},
+    refs={
+        "customer_id": CUSTOMER,
+        "subscription_id": ledger.Ref(
+            Subscription, ("subscription",), ("external_id",), "subscription", "/v1/subscriptions"
+        ),
+    },
+    money=("amount", "balance"),
+    created="document.created",
+    updated="document.updated",
+)
+
+
+@router.get("", response_model=Page[DocumentRead])
+def list_documents(
+    api: Api = Depends(require("ledger:read")),
+    customer_id: QueryId = None,
+    type: DocumentType | None = None,
+    number: QueryText = None,
+    q: QueryText = None,
+    currency: QueryCurrency = None,
+    open: bool | None = Query(None, description="Only open (true) or settled (false) items."),
+    disputed: bool | None = None,
+    voided: bool | None = None,
+    subscription_id: QueryId = None,
+    document_date_from: QueryDay = None,
+    document_date_to: QueryDay = None,
+    due_date_from: QueryDay = None,
+    due_date_to: QueryDay = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+    sort: Sort = None,
+) -> Any:
+    """Documents, filtered (``q``: part of the number; date ranges inclusive); sort by id,
+    number, document_date, due_date, base_amount, base_balance, created_at or updated_at."""
+    d = Document
+    stmt = equal(select(d).where(d.tenant_id == api.tenant_id), {
+        d.customer_id: customer_id, d.doc_type: type, d.number: number, d.currency: currency,
+        d.disputed: disputed, d.voided: voided, d.subscription_id: subscription_id,
+    })  # fmt: skip
+    if q:
+        stmt = stmt.where(contains(d.number, text=q))
+    if open is not None:
+        stmt = stmt.where(open_items_clause() if open else ~open_items_clause())
+    stmt = between(stmt, d.document_date, document_date_from, document_date_to)
+    stmt = between(stmt, d.due_date, due_date_from, due_date_to)
+    sortable = {"id": d.id, "number": d.number, "document_date": d.document_date,
+                "due_date": d.due_date, "base_amount": d.base_amount_minor,
+                "base_balance": d.base_balance_minor, "created_at": d.created_at,
+                "updated_at": d.updated_at}  # fmt: skip
+    with api.read() as session:
+        base = ledger.tenant_of(session, api).base_currency
+        return page(session, stmt, d, DocumentRead, lambda r: read(r, base), sort=sort,
+                    cursor=cursor, limit=limit, sortable=sortable)  # fmt: skip
+
+
+@router.get("/{document_id}", response_model=DocumentRead)
+def read_document(document_id: PathId, api: Api = Depends(require("ledger:read"))) -> Any:
+    with api.read() as session:
+        found = ledger.get_or_404(session, api, DOCUMENTS, document_id)
+        return read(found, ledger.tenant_of(session, api).base_currency)
+
+
+@router.post("", status_code=201, response_model=DocumentRead)
+def create_document(body: DocumentCreate, api: Api = Depends(require("ledger:write"))) -> Any:
+    """Create a document (409 if its type and number exist); validated and converted like
+    ``arpolicy import documents``."""
+
+    def work(session: Session) -> Any:
+        found = ledger.create(session, api, DOCUMENTS, body)
+        return read(found, ledger.tenant_of(session, api).base_currency)
+
+    return api.created(work)
+
+
+@router.patch("/{document_id}", response_model=DocumentRead)
+def update_document(
+    document_id: PathId, body: DocumentUpdate, api: Api = Depends(require("ledger:write"))
+) -> Any:
+    """Change the given fields (a new amount, balance or date converts again)."""
+    with api.write() as session:
+        found = ledger.update(session, api, DOCUMENTS, document_id, body)
+        return read(found, ledger.tenant_of(session, api).base_currency)

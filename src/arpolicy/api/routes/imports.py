@@ -1,0 +1,305 @@
+"""Bulk import by upload: the same validation and report as ``arpolicy import``.
+
+``POST /v1/imports/{kind}`` with a multipart ``file`` (CSV with a header row, or JSON Lines),
+optional ``format`` (csv or jsonl; default from the file name) and ``partial``. By default
+one bad row rejects the whole file: nothing is stored and the answer is a 422 problem whose
+``errors`` list every bad row (line, column, value, reason, fix). With ``partial=true`` the
+good rows are stored and the bad ones listed in the report (200). Columns that set a
+customer's owners or credit exemption need owners:write / credit:write; importing users
+needs users:manage.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from typing import IO, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException
+
+from arpolicy.api.context import Api, Forbidden, require
+from arpolicy.api.ledger import TOO_LARGE, RowsInvalid, tenant_of
+from arpolicy.api.schemas import Output
+from arpolicy.audit import record as audit_record
+from arpolicy.exceptions import ValidationError
+from arpolicy.ledger.importing.api import FORMATS, open_source
+from arpolicy.ledger.importing.importer import run_import
+from arpolicy.ledger.importing.reader import Record, Source
+from arpolicy.ledger.importing.registry import get_kind
+from arpolicy.ledger.importing.report import ImportReport
+from arpolicy.webhooks.events import emit
+
+router = APIRouter(prefix="/imports", tags=["imports"])
+
+
+class ImportKind(enum.StrEnum):
+    """What can be imported (``arpolicy import --help`` describes the columns)."""
+
+    USERS = "users"
+    CUSTOM_FIELDS = "custom-fields"
+    FX_RATES = "fx-rates"
+    CUSTOMERS = "customers"
+    CONTACTS = "contacts"
+    PAYMENT_SOURCES = "payment-sources"
+    SUBSCRIPTIONS = "subscriptions"
+    DOCUMENTS = "documents"
+    INVOICES = "invoices"
+    DEBIT_NOTES = "debit-notes"
+    CREDIT_NOTES = "credit-notes"
+    ORDERS = "orders"
+    PAYMENTS = "payments"
+    ALLOCATIONS = "allocations"
+    PAYMENT_ATTEMPTS = "payment-attempts"
+    PROMISES = "promises"
+    DISPUTES = "disputes"
+
+
+GATED_COLUMNS: dict[str, dict[str, str]] = {
+    "customers": {
+        "finance_owner": "owners:write",
+        "sales_owner": "owners:write",
+        "credit_check_exempt": "credit:write",
+    },
+}
+KIND_PERMISSIONS = {"users": "users:manage"}
+CONTENT_TYPES = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl"}
+
+
+class RowErrorRead(Output):
+    line: int
+    column: str | None
+    value: str | None
+    reason: str
+    fix: str
+
+
+class ImportReportRead(Output):
+    """What ``arpolicy import --json`` prints: counts, and every bad row."""
+
+    kind: str
+    partial: bool
+    rows: int
+    inserted: int
+    updated: int
+    rejected: int
+    errors: list[RowErrorRead]
+    errors_omitted: int
+    file_error: RowErrorRead | None
+    rejects_path: str | None
+    applied: bool
+    ok: bool
+
+
+def _format(upload: UploadFile, given: str | None) -> str:
+    if given:
+        return given
+    name = (upload.filename or "").lower()
+    for suffix, fmt in FORMATS.items():
+        if name.endswith(suffix):
+            return fmt
+    found = CONTENT_TYPES.get((upload.content_type or "").split(";")[0].strip())
+    if found is None:
+        raise ValidationError(
+            "cannot tell whether the file is CSV or JSON Lines",
+            where="body.format",
+            fix="name the file .csv or .jsonl, or send format=csv|jsonl",
+        )
+    return found
+
+
+def _no_nul(stream: IO[bytes], fmt: str) -> None:
+    """PostgreSQL cannot store the NUL character: refuse a file with one (a NUL byte, or the
+    JSON escape \\u0000 in JSON Lines) before reading rows, on every database alike."""
+    tail = b""
+    while chunk := stream.read(1 << 20):
+        seen = tail + chunk
+        if b"\x00" in chunk or (fmt == "jsonl" and b"\\u0000" in seen):
+            raise ValidationError(
+                "the file contains NUL characters",
+                where="body.file",
+                fix="remove them (and any \\u0000 escapes); save the file as UTF-8 text",
+            )
+        tail = seen[-5:]
+    stream.seek(0)
+
+
+class _Guard:
+    """Refuses columns the caller may not set, before any row is written."""
+
+    def __init__(self, api: Api, kind: str) -> None:
+        self.gated = {
+            column: permission
+            for column, permission in GATED_COLUMNS.get(kind, {}).items()
+            if not api.can(permission)
+        }
+        self.checked: set[tuple[str, ...]] = set()
+
+    def header(self, header: tuple[str, ...] | None) -> None:
+        if header is None or not self.gated or header in self.checked:
+            return
+        for column in header:
+            permission = self.gated.get(column)
+            if permission is not None:
+                raise Forbidden(
+                    f"the file sets {column}, which needs the {permission} permission",
+                    where=f"file column {column}",
+                    fix=f"remove the {column} column, or use a key whose role has {permission}",
+                )
+        self.checked.add(header)
+
+    def source(self, source: Source) -> Source:
+        header, records = source
+        self.header(header)
+        return header, records if header is not None else self.records(records)
+
+    def records(self, records: Iterator[Record]) -> Iterator[Record]:
+        for record in records:
+            self.header(record[1])
+            yield record
+
+
+def _rejected(report: ImportReport) -> RowsInvalid:
+    errors = [
+        {
+            "where": f"line {e.line}" + (f", column {e.column}" if e.column else ""),
+            "line": e.line,
+            "column": e.column,
+            "value": e.value,
+            "reason": e.reason,
+            "fix": e.fix,
+        }
+        for e in report.errors
+    ]
+    if report.file_error is not None:
+        message = f"the file was rejected: {report.file_error.reason}"
+    else:
+        message = f"the file was rejected: {report.rejected} bad row(s); nothing was imported"
+    first = errors[0] if errors else {"where": "body.file", "fix": "check the file"}
+    return RowsInvalid(
+        message,
+        errors,
+        where=first["where"],
+        fix="correct every listed row and upload the file again, or send partial=true to "
+        "import the good rows",
+    )
+
+
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "CSV (header row first) or JSON Lines, UTF-8.",
+                    },
+                    "format": {
+                        "type": "string",
+                        "enum": ["csv", "jsonl"],
+                        "description": "Default: from the file name (.csv, .jsonl, .ndjson).",
+                    },
+                    "partial": {
+                        "type": "boolean",
+                        "default": False,
+                        "description": "Store the good rows and report the bad ones.",
+                    },
+                },
+            }
+        }
+    },
+}
+BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _field(form: FormData, name: str) -> str | None:
+    value = form.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be a plain form field", where=f"body.{name}",
+                              fix=f"send {name} as a text field, not a file")  # fmt: skip
+    return value.strip() or None
+
+
+async def _read_form(request: Request) -> tuple[UploadFile, str | None, bool]:
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except (HTTPException, MultiPartException, AssertionError):
+        form = None
+    file = form.get("file") if form is not None else None
+    if form is None or not isinstance(file, UploadFile):
+        raise ValidationError(
+            "the request has no file",
+            where="body.file",
+            fix="send multipart/form-data with the file in the field 'file'",
+        )
+    fmt, partial = _field(form, "format"), _field(form, "partial")
+    if fmt is not None and fmt not in ("csv", "jsonl"):
+        raise ValidationError(f"format {fmt!r} is unknown", where="body.format",
+                              fix="send csv or jsonl, or leave format out")  # fmt: skip
+    flag = BOOLEANS.get((partial or "false").lower())
+    if flag is None:
+        raise ValidationError("partial is not a boolean", where="body.partial",
+                              fix="send true or false")  # fmt: skip
+    return file, fmt, flag
+
+
+@router.post("/{kind}", response_model=ImportReportRead, openapi_extra={"requestBody": UPLOAD_BODY})
+async def upload(
+    kind: ImportKind, request: Request, api: Api = Depends(require("ledger:write"))
+) -> Any:
+    """Import a file of ``kind``; the report is the one ``arpolicy import`` prints.
+
+    The form is read here rather than declared with ``File``/``Form`` parameters: FastAPI
+    would consume the body before the Idempotency-Key hash (a dependency) could read it."""
+    if kind.value in KIND_PERMISSIONS:
+        api.require(KIND_PERMISSIONS[kind.value])
+    file, given, partial = await _read_form(request)
+    try:
+        return await run_in_threadpool(_upload, api, kind.value, file, given, partial)
+    finally:
+        await file.close()
+
+
+def _upload(api: Api, kind: str, file: UploadFile, given: str | None, partial: bool) -> Any:
+    fmt = _format(file, given)
+    _no_nul(file.file, fmt)
+    guard = _Guard(api, kind)
+
+    def work(session: Session) -> Any:
+        tenant = tenant_of(session, api)
+        try:
+            report = run_import(
+                session, tenant, get_kind(kind),
+                lambda: guard.source(open_source(file.file, fmt, None)),
+                partial=partial, rejects=None,
+            )  # fmt: skip
+        except TOO_LARGE:
+            raise ValidationError(
+                "the file holds a value the database cannot store",
+                where="body.file",
+                fix="keep amounts (and their base-currency equivalents) below 10^15",
+            ) from None
+        if not report.applied:
+            raise _rejected(report)
+        summary = {
+            "kind": kind, "file": file.filename, "partial": partial, "rows": report.rows,
+            "inserted": report.inserted, "updated": report.updated, "rejected": report.rejected,
+        }  # fmt: skip
+        event = audit_record(
+            session, api.actor, "import.completed", "import", kind, after=summary, at=api.now()
+        )
+        session.flush()
+        emit(session, api.tenant_id, "import.completed", summary,
+             key=f"import.completed:{event.id}", at=api.now())  # fmt: skip
+        return ImportReportRead.model_validate(report.to_dict())
+
+    return api.created(work, status=200)

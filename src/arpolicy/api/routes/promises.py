@@ -1,0 +1,150 @@
+"""Promises to pay: a customer's promise to pay an amount by a date, for one document or
+the account. ``base_amount`` is derived by the server at the rate on ``promised_on``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arpolicy.api import ledger
+from arpolicy.api.context import Api, require
+from arpolicy.api.listing import between, equal, page
+from arpolicy.api.routes.attempts import DOCUMENT
+from arpolicy.api.routes.documents import CUSTOMER
+from arpolicy.api.schemas import Input, MoneyValue, Output, Page
+from arpolicy.api.types import (
+    Cursor,
+    Day,
+    ExternalId,
+    Limit,
+    Note,
+    PathId,
+    QueryDay,
+    QueryId,
+    QueryText,
+    RefId,
+    Sort,
+    need_money,
+)
+from arpolicy.models import PromiseStatus, PromiseToPay
+
+router = APIRouter(prefix="/promises", tags=["promises"])
+
+
+class PromiseFields(Input):
+    customer_id: RefId | None = None
+    document_id: RefId | None = Field(None, description="The document promised, if any.")
+    amount: MoneyValue | None = Field(None, description="More than zero.")
+    promised_on: Day | None = Field(None, description="Date promised; dates the FX rate.")
+    status: PromiseStatus | None = Field(None, description="Default open.")
+    note: Note | None = None
+
+
+class PromiseCreate(PromiseFields):
+    external_id: ExternalId
+    customer_id: RefId
+    amount: MoneyValue
+    promised_on: Day
+
+
+class PromiseUpdate(PromiseFields):
+    """Fields to change; ``external_id`` cannot change."""
+
+    external_id: ExternalId | None = None
+
+
+class PromiseRead(Output):
+    id: int
+    external_id: str
+    customer_id: int
+    document_id: int | None
+    amount: MoneyValue
+    base_amount: MoneyValue
+    promised_on: date
+    status: PromiseStatus
+    note: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+_SAME = [n for n in PromiseRead.model_fields if n not in ("amount", "base_amount")]
+
+
+def read(p: PromiseToPay, base: str) -> PromiseRead:
+    return PromiseRead.model_construct(
+        **{name: getattr(p, name) for name in _SAME},
+        amount=need_money(p.amount_minor, p.currency),
+        base_amount=need_money(p.base_amount_minor, base),
+    )
+
+
+PROMISES = ledger.Resource(
+    entity="promise",
+    kind="promises",
+    model=PromiseToPay,
+    path="/v1/promises",
+    read=read,
+    key={"external_id": "external_id"},
+    refs={"customer_id": CUSTOMER, "document_id": DOCUMENT},
+    money=("amount",),
+    created="promise.created",
+)
+
+
+@router.get("", response_model=Page[PromiseRead])
+def list_promises(
+    api: Api = Depends(require("ledger:read")),
+    customer_id: QueryId = None,
+    document_id: QueryId = None,
+    external_id: QueryText = None,
+    status: PromiseStatus | None = None,
+    promised_from: QueryDay = None,
+    promised_to: QueryDay = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+    sort: Sort = None,
+) -> Any:
+    """Promises to pay, filtered; sort by id, promised_on or created_at."""
+    p = PromiseToPay
+    stmt = equal(select(p).where(p.tenant_id == api.tenant_id), {
+        p.customer_id: customer_id, p.document_id: document_id, p.external_id: external_id,
+        p.status: status,
+    })  # fmt: skip
+    stmt = between(stmt, p.promised_on, promised_from, promised_to)
+    sortable = {"id": p.id, "promised_on": p.promised_on, "created_at": p.created_at}
+    with api.read() as session:
+        base = ledger.tenant_of(session, api).base_currency
+        return page(session, stmt, p, PromiseRead, lambda r: read(r, base), sort=sort,
+                    cursor=cursor, limit=limit, sortable=sortable)  # fmt: skip
+
+
+@router.get("/{promise_id}", response_model=PromiseRead)
+def read_promise(promise_id: PathId, api: Api = Depends(require("ledger:read"))) -> Any:
+    with api.read() as session:
+        found = ledger.get_or_404(session, api, PROMISES, promise_id)
+        return read(found, ledger.tenant_of(session, api).base_currency)
+
+
+@router.post("", status_code=201, response_model=PromiseRead)
+def create_promise(body: PromiseCreate, api: Api = Depends(require("ledger:write"))) -> Any:
+    """Record a promise to pay (409 if its external_id exists)."""
+
+    def work(session: Session) -> Any:
+        found = ledger.create(session, api, PROMISES, body)
+        return read(found, ledger.tenant_of(session, api).base_currency)
+
+    return api.created(work)
+
+
+@router.patch("/{promise_id}", response_model=PromiseRead)
+def update_promise(
+    promise_id: PathId, body: PromiseUpdate, api: Api = Depends(require("ledger:write"))
+) -> Any:
+    with api.write() as session:
+        found = ledger.update(session, api, PROMISES, promise_id, body)
+        return read(found, ledger.tenant_of(session, api).base_currency)

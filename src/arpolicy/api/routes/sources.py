@@ -1,0 +1,136 @@
+"""Payment sources: cards and bank accounts on file."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arpolicy.api import ledger
+from arpolicy.api.context import Api, require
+from arpolicy.api.listing import equal, page
+from arpolicy.api.routes.documents import CUSTOMER
+from arpolicy.api.schemas import Input, Output, Page
+from arpolicy.api.types import (
+    Cursor,
+    ExternalId,
+    Limit,
+    PathId,
+    QueryId,
+    QueryText,
+    RefId,
+    Sort,
+    Text32,
+    Text64,
+)
+from arpolicy.models import PaymentSource, SourceKind, SourceRole, SourceStatus
+
+router = APIRouter(prefix="/payment-sources", tags=["payment sources"])
+
+
+class SourceFields(Input):
+    customer_id: RefId | None = None
+    kind: SourceKind | None = None
+    status: SourceStatus | None = Field(None, description="Default valid.")
+    role: SourceRole | None = Field(None, description="Default none.")
+    gateway: Text64 | None = None
+    brand: Text32 | None = None
+    last4: str | None = Field(None, pattern=r"^[0-9]{4}$")
+    expiry_month: int | None = Field(None, ge=1, le=12)
+    expiry_year: int | None = Field(None, ge=2000, le=2100)
+
+
+class SourceCreate(SourceFields):
+    external_id: ExternalId
+    customer_id: RefId
+    kind: SourceKind
+
+
+class SourceUpdate(SourceFields):
+    """Fields to change; ``external_id`` cannot change."""
+
+    external_id: ExternalId | None = None
+
+
+class SourceRead(Output):
+    id: int
+    external_id: str
+    customer_id: int
+    kind: SourceKind
+    status: SourceStatus
+    role: SourceRole
+    gateway: str | None
+    brand: str | None
+    last4: str | None
+    expiry_month: int | None
+    expiry_year: int | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+def read(s: PaymentSource, base: str = "") -> SourceRead:
+    return SourceRead.model_validate(s)
+
+
+SOURCES = ledger.Resource(
+    entity="payment_source",
+    kind="payment-sources",
+    model=PaymentSource,
+    path="/v1/payment-sources",
+    read=read,
+    key={"external_id": "external_id"},
+    refs={"customer_id": CUSTOMER},
+)
+
+
+@router.get("", response_model=Page[SourceRead])
+def list_sources(
+    api: Api = Depends(require("ledger:read")),
+    customer_id: QueryId = None,
+    external_id: QueryText = None,
+    kind: SourceKind | None = None,
+    status: SourceStatus | None = None,
+    role: SourceRole | None = None,
+    gateway: QueryText = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+    sort: Sort = None,
+) -> Any:
+    """Payment sources, filtered; sort by id, external_id or created_at."""
+    s = PaymentSource
+    stmt = equal(select(s).where(s.tenant_id == api.tenant_id), {
+        s.customer_id: customer_id, s.external_id: external_id, s.kind: kind,
+        s.status: status, s.role: role, s.gateway: gateway,
+    })  # fmt: skip
+    sortable = {"id": s.id, "external_id": s.external_id, "created_at": s.created_at}
+    with api.read() as session:
+        return page(session, stmt, s, SourceRead, read, sort=sort, cursor=cursor, limit=limit,
+                    sortable=sortable)  # fmt: skip
+
+
+@router.get("/{source_id}", response_model=SourceRead)
+def read_source(source_id: PathId, api: Api = Depends(require("ledger:read"))) -> Any:
+    with api.read() as session:
+        return read(ledger.get_or_404(session, api, SOURCES, source_id))
+
+
+@router.post("", status_code=201, response_model=SourceRead)
+def create_source(body: SourceCreate, api: Api = Depends(require("ledger:write"))) -> Any:
+    """Record a payment source (409 if its external_id exists)."""
+
+    def work(session: Session) -> Any:
+        return read(ledger.create(session, api, SOURCES, body))
+
+    return api.created(work)
+
+
+@router.patch("/{source_id}", response_model=SourceRead)
+def update_source(
+    source_id: PathId, body: SourceUpdate, api: Api = Depends(require("ledger:write"))
+) -> Any:
+    with api.write() as session:
+        return read(ledger.update(session, api, SOURCES, source_id, body))

@@ -1,0 +1,271 @@
+"""Webhook endpoints (register, change, rotate the secret, test) and their deliveries.
+
+Everything here needs ``webhooks:manage``. The secret is in the response to the creation
+and to a rotation only, and never in the audit log. An endpoint URL must be https; plain
+http is accepted only for localhost, 127.0.0.1 and [::1] (development receivers).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arpolicy.api.context import Api, require
+from arpolicy.api.pagination import DEFAULT_LIMIT, paginate
+from arpolicy.api.schemas import Input, Output, Page
+from arpolicy.audit import snapshot
+from arpolicy.audit.service import changed
+from arpolicy.models import OutboxMessage, OutboxStatus, WebhookEndpoint
+from arpolicy.webhooks import service
+from arpolicy.webhooks.events import EVENTS, ping
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+PERMISSION = "webhooks:manage"
+URL_HELP = "https URL to POST events to (plain http only for localhost / 127.0.0.1 / [::1])."
+MAX_ID = 2**31 - 1
+EndpointId = Annotated[int, Path(ge=1, le=MAX_ID)]
+DeliveryId = Annotated[int, Path(ge=1, le=MAX_ID)]
+EVENTS_HELP = "Event types to receive (GET /v1/webhooks/event-types), or ['*'] for all."
+
+
+class EndpointCreate(Input):
+    url: str = Field(min_length=1, max_length=2000, description=URL_HELP)
+    events: list[str] = Field(min_length=1, max_length=100, description=EVENTS_HELP)
+    description: str | None = Field(default=None, max_length=200)
+    active: bool = True
+
+
+class EndpointUpdate(Input):
+    url: str | None = Field(default=None, min_length=1, max_length=2000, description=URL_HELP)
+    events: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=200)
+    active: bool | None = Field(
+        default=None, description="false stops delivery: pending deliveries fail at once."
+    )
+
+
+class EndpointRead(Output):
+    id: int
+    url: str
+    description: str | None
+    events: list[str]
+    active: bool
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class EndpointWithSecret(EndpointRead):
+    secret: str = Field(
+        description="The Standard Webhooks signing secret (whsec_...). Shown only in this "
+        "response: store it now."
+    )
+
+
+class EventType(Output):
+    type: str
+    description: str
+
+
+class DeliveryRead(Output):
+    id: int
+    endpoint_id: int | None
+    event_type: str
+    event_id: str = Field(description="Sent as webhook-id; the same on every retry.")
+    status: OutboxStatus
+    attempts: int
+    next_attempt_at: datetime = Field(description="When pending: the next try.")
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime | None
+
+
+class AttemptRead(Output):
+    id: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryDetail(DeliveryRead):
+    payload: dict[str, Any] = Field(description="The JSON body sent (and signed).")
+    attempt_log: list[AttemptRead] = Field(description="Every attempt, oldest first.")
+
+
+def _with_secret(endpoint: WebhookEndpoint, secret: str) -> EndpointWithSecret:
+    return EndpointWithSecret.model_validate(
+        {**EndpointRead.model_validate(endpoint).model_dump(), "secret": secret}
+    )
+
+
+@router.get("/event-types", response_model=list[EventType])
+def list_event_types(api: Api = Depends(require(PERMISSION))) -> Any:
+    """Every event type an endpoint can subscribe to."""
+    return [EventType(type=name, description=text) for name, text in EVENTS.items()]
+
+
+@router.post("/endpoints", status_code=201, response_model=EndpointWithSecret)
+def create_endpoint(body: EndpointCreate, api: Api = Depends(require(PERMISSION))) -> Any:
+    """Register an endpoint. The response holds its signing secret, once."""
+
+    def work(session: Session) -> Any:
+        endpoint, secret = service.create_endpoint(
+            session, api.tenant_id, body.url, body.events,
+            description=body.description, active=body.active,
+        )  # fmt: skip
+        api.audit(session, "webhook_endpoint.created", "webhook_endpoint", endpoint.id,
+                  after=snapshot(endpoint))  # fmt: skip
+        return _with_secret(endpoint, secret)
+
+    return api.created(work)
+
+
+@router.get("/endpoints", response_model=Page[EndpointRead])
+def list_endpoints(
+    api: Api = Depends(require(PERMISSION)),
+    active: bool | None = None,
+    cursor: str | None = None,
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=500),
+    sort: str | None = None,
+) -> Any:
+    stmt = select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == api.tenant_id)
+    if active is not None:
+        stmt = stmt.where(WebhookEndpoint.active == active)
+    with api.read() as session:
+        rows, nxt = paginate(
+            session, stmt, WebhookEndpoint, sort=sort, cursor=cursor, limit=limit,
+            sortable={"id": WebhookEndpoint.id, "created_at": WebhookEndpoint.created_at,
+                      "url": WebhookEndpoint.url},
+        )  # fmt: skip
+        items = [EndpointRead.model_validate(r) for r in rows]
+        return Page[EndpointRead](items=items, next_cursor=nxt)
+
+
+@router.get("/endpoints/{endpoint_id}", response_model=EndpointRead)
+def read_endpoint(endpoint_id: EndpointId, api: Api = Depends(require(PERMISSION))) -> Any:
+    with api.read() as session:
+        return EndpointRead.model_validate(
+            service.get_endpoint(session, api.tenant_id, endpoint_id)
+        )
+
+
+@router.patch("/endpoints/{endpoint_id}", response_model=EndpointRead)
+def update_endpoint(
+    endpoint_id: EndpointId, body: EndpointUpdate, api: Api = Depends(require(PERMISSION))
+) -> Any:
+    """Change the URL, events, description or active flag. Deactivating stops delivery
+    (pending deliveries fail); reactivate and retry them one by one if needed."""
+    patch = body.model_dump(exclude_unset=True)
+    with api.write() as session:
+        endpoint = service.get_endpoint(session, api.tenant_id, endpoint_id)
+        before = snapshot(endpoint)
+        service.update_endpoint(session, endpoint, patch, api.now())
+        old, new = changed(before, snapshot(endpoint))
+        if new:
+            api.audit(session, "webhook_endpoint.updated", "webhook_endpoint", endpoint.id,
+                      before=old, after=new)  # fmt: skip
+        return EndpointRead.model_validate(endpoint)
+
+
+@router.delete("/endpoints/{endpoint_id}", status_code=204, response_class=Response)
+def delete_endpoint(endpoint_id: EndpointId, api: Api = Depends(require(PERMISSION))) -> Response:
+    """Delete the endpoint together with its deliveries and their attempts. To stop
+    delivery but keep the history, PATCH it with {"active": false}."""
+    with api.write() as session:
+        endpoint = service.get_endpoint(session, api.tenant_id, endpoint_id)
+        before = snapshot(endpoint)
+        service.delete_endpoint(session, endpoint)
+        api.audit(session, "webhook_endpoint.deleted", "webhook_endpoint", endpoint_id,
+                  before=before)  # fmt: skip
+    return Response(status_code=204)
+
+
+@router.post("/endpoints/{endpoint_id}/rotate-secret", response_model=EndpointWithSecret)
+def rotate_secret(endpoint_id: EndpointId, api: Api = Depends(require(PERMISSION))) -> Any:
+    """Replace the signing secret at once (the old one stops working now: update the
+    receiver right after). The response holds the new secret, once."""
+
+    def work(session: Session) -> Any:
+        endpoint = service.get_endpoint(session, api.tenant_id, endpoint_id)
+        secret = service.rotate_secret(session, endpoint)
+        api.audit(session, "webhook_endpoint.secret_rotated", "webhook_endpoint", endpoint.id)
+        return _with_secret(endpoint, secret)
+
+    return api.created(work, status=200)
+
+
+@router.post("/endpoints/{endpoint_id}/test", status_code=202, response_model=DeliveryRead)
+def test_endpoint(endpoint_id: EndpointId, api: Api = Depends(require(PERMISSION))) -> Any:
+    """Queue a ``webhook.test`` event for this endpoint alone; follow it with
+    GET /v1/webhooks/deliveries/{id}."""
+
+    def work(session: Session) -> Any:
+        endpoint = service.get_endpoint(session, api.tenant_id, endpoint_id)
+        service.require_active(endpoint, "path.endpoint_id")
+        message = ping(session, endpoint, at=api.now())
+        session.flush()
+        api.audit(session, "webhook_endpoint.tested", "webhook_endpoint", endpoint.id,
+                  after={"delivery_id": message.id, "event_id": message.event_id})  # fmt: skip
+        return DeliveryRead.model_validate(message)
+
+    return api.created(work, status=202)
+
+
+@router.get("/deliveries", response_model=Page[DeliveryRead])
+def list_deliveries(
+    api: Api = Depends(require(PERMISSION)),
+    endpoint_id: int | None = Query(None, ge=1, le=MAX_ID),
+    status: OutboxStatus | None = None,
+    event_type: str | None = Query(None, max_length=64, pattern=r"^[a-z0-9_.]+$"),
+    cursor: str | None = None,
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=500),
+    sort: str | None = Query(None, description="id (default -id: newest first), created_at, "
+                             "next_attempt_at; prefix - for descending."),
+) -> Any:  # fmt: skip
+    stmt = service.deliveries(
+        api.tenant_id, endpoint_id=endpoint_id, status=status, event_type=event_type
+    )
+    with api.read() as session:
+        rows, nxt = paginate(
+            session, stmt, OutboxMessage, sort=sort, cursor=cursor, limit=limit, default="-id",
+            sortable={"id": OutboxMessage.id, "created_at": OutboxMessage.created_at,
+                      "next_attempt_at": OutboxMessage.next_attempt_at},
+        )  # fmt: skip
+        items = [DeliveryRead.model_validate(r) for r in rows]
+        return Page[DeliveryRead](items=items, next_cursor=nxt)
+
+
+@router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail)
+def read_delivery(delivery_id: DeliveryId, api: Api = Depends(require(PERMISSION))) -> Any:
+    """A delivery with its payload and every attempt (status code, error, duration)."""
+    with api.read() as session:
+        return _detail(session, service.get_delivery(session, api.tenant_id, delivery_id))
+
+
+@router.post("/deliveries/{delivery_id}/retry", status_code=202, response_model=DeliveryDetail)
+def retry_delivery(delivery_id: DeliveryId, api: Api = Depends(require(PERMISSION))) -> Any:
+    """Queue the delivery again, due now (whatever its status). It keeps its webhook-id,
+    so a receiver that already has it can tell."""
+
+    def work(session: Session) -> Any:
+        message = service.get_delivery(session, api.tenant_id, delivery_id)
+        before = snapshot(message, only=("status", "next_attempt_at"))
+        service.requeue(session, message, api.now())
+        api.audit(session, "webhook_delivery.retried", "webhook_delivery", message.id,
+                  before=before, after=snapshot(message, only=("status", "next_attempt_at")))  # fmt: skip
+        return _detail(session, message)
+
+    return api.created(work, status=202)
+
+
+def _detail(session: Session, message: OutboxMessage) -> DeliveryDetail:
+    attempts = [AttemptRead.model_validate(a) for a in service.attempts_of(session, message)]
+    return DeliveryDetail.model_validate(
+        {**DeliveryRead.model_validate(message).model_dump(), "payload": message.payload,
+         "attempt_log": attempts}
+    )  # fmt: skip

@@ -1,0 +1,7 @@
+"""The background worker: delivers the outbox after commit (webhooks here; e-mail later)
+and keeps house (expired idempotency keys)."""
+
+from arpolicy.worker.claims import Claim, claim_due
+from arpolicy.worker.runner import Report, WorkerState, run_forever, run_once
+
+__all__ = ["Claim", "Report", "WorkerState", "claim_due", "run_forever", "run_once"]

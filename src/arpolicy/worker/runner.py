@@ -1,0 +1,137 @@
+"""The background worker: claim due outbox messages, deliver them, keep house.
+
+``run_once`` is one pass; ``run_forever`` repeats it until told to stop, going straight on
+while there is a backlog and waiting ``interval`` seconds when there is none. Any number of
+workers may run against PostgreSQL; on SQLite run one.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+import structlog
+from sqlalchemy import Engine
+
+from arpolicy.kit.clock import Clock
+from arpolicy.kit.db import transaction
+from arpolicy.webhooks.delivery import new_client
+from arpolicy.worker.claims import LEASE, claim_due, purge_idempotency
+from arpolicy.worker.deliveries import deliver
+
+log = structlog.get_logger("arpolicy.worker")
+
+PURGE_EVERY = timedelta(hours=1)
+DEFAULT_LIMIT = 20
+PER_MESSAGE = timedelta(seconds=15)
+"""Time a lease allows per claimed message (one send may take a 10 s timeout and more)."""
+
+
+@dataclass
+class WorkerState:
+    """What a long-running worker remembers between passes."""
+
+    last_purge_at: datetime | None = None
+
+
+@dataclass
+class Report:
+    """What one pass did."""
+
+    claimed: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    skipped: int = 0
+    purged: int | None = None
+    """Idempotency records forgotten, or None when this pass did not purge."""
+    counts: dict[str, int] = field(default_factory=dict, repr=False)
+
+
+def run_once(
+    engine: Engine,
+    clock: Clock,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    client: httpx.Client | None = None,
+    state: WorkerState | None = None,
+    idempotency_ttl_hours: int = 48,
+    lease: timedelta | None = None,
+    rand: Callable[[], float] = random.random,
+) -> Report:
+    """One pass: purge expired idempotency keys (at most hourly per ``state``), claim up to
+    ``limit`` due webhook messages and deliver them. Give the same ``state`` to every pass
+    of one worker; without it every call purges. The lease is long enough to send the whole
+    batch one by one: ``max(LEASE, limit x 15 s)`` unless given."""
+    report = Report()
+    state = state if state is not None else WorkerState()
+    report.purged = _maybe_purge(engine, clock, state, idempotency_ttl_hours)
+    with transaction(engine, write=True) as session:
+        claims = claim_due(
+            session, clock.now(), limit, lease=lease or max(LEASE, limit * PER_MESSAGE)
+        )
+    report.claimed = len(claims)
+    if not claims:
+        return report
+    own = client is None
+    http = client if client is not None else new_client()
+    try:
+        counts = deliver(engine, clock, claims, http, rand)
+    finally:
+        if own:
+            http.close()
+    report.counts = counts
+    report.delivered = counts.get("delivered", 0)
+    report.retrying = counts.get("retrying", 0)
+    report.failed = counts.get("failed", 0)
+    report.skipped = counts.get("skipped", 0)
+    log.info("worker.pass", claimed=report.claimed, delivered=report.delivered,
+             retrying=report.retrying, failed=report.failed, skipped=report.skipped)  # fmt: skip
+    return report
+
+
+def _maybe_purge(engine: Engine, clock: Clock, state: WorkerState, ttl_hours: int) -> int | None:
+    now = clock.now()
+    if state.last_purge_at is not None and now - state.last_purge_at < PURGE_EVERY:
+        return None
+    before = now - timedelta(hours=max(24, ttl_hours))
+    with transaction(engine, write=True) as session:
+        purged = purge_idempotency(session, before)
+    state.last_purge_at = now
+    log.info("idempotency.purged", count=purged, before=before.isoformat())
+    return purged
+
+
+def run_forever(
+    engine: Engine,
+    clock: Clock,
+    *,
+    interval: float = 5.0,
+    limit: int = DEFAULT_LIMIT,
+    idempotency_ttl_hours: int = 48,
+    stop: threading.Event | None = None,
+    on_pass: Callable[[Report], None] | None = None,
+) -> None:
+    """Pass after pass until ``stop`` is set. A pass that fails (the database is down...)
+    is logged and tried again after ``interval``; the worker does not exit on it."""
+    stop = stop or threading.Event()
+    state = WorkerState()
+    log.info("worker.started", interval=interval, limit=limit, database=engine.dialect.name)
+    with new_client() as client:
+        while not stop.is_set():
+            try:
+                report = run_once(engine, clock, limit=limit, client=client, state=state,
+                                  idempotency_ttl_hours=idempotency_ttl_hours)  # fmt: skip
+            except Exception:
+                log.exception("worker.pass_failed")
+                stop.wait(interval)
+                continue
+            if on_pass is not None:
+                on_pass(report)
+            if report.claimed < limit:
+                stop.wait(interval)
+    log.info("worker.stopped")

@@ -1,0 +1,203 @@
+"""The other ledger resources on both databases -- contacts, payment sources, subscriptions,
+payment attempts, promises, disputes, orders, FX rates, custom field definitions: create,
+read, update, list with a filter, 409 on a duplicate key, 404 across tenants, audit, and the
+import's checks with the body field they name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from arpolicy.models import AuditEvent, OutboxMessage
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def money(amount: str, currency: str = "USD") -> dict[str, str]:
+    return {"amount": amount, "currency": currency}
+
+
+def post(client, who, path, body, status=201):
+    r = client.post(path, headers=who.headers, json=body)
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+@dataclass
+class Case:
+    path: str
+    entity: str
+    body: Any  # (customer id, document id) -> body
+    patch: dict[str, Any]
+    expect: dict[str, Any]  # fields of the read after the patch
+    filters: dict[str, Any]
+
+
+CASES = [
+    Case("/v1/contacts", "contact",
+         lambda c, d: {"external_id": "K1", "customer_id": c, "email": "Ana@Example.COM"},
+         {"is_billing": True, "name": "Ana"},
+         {"email": "ana@example.com", "is_billing": True, "name": "Ana"},
+         {"email": "ANA@example.com", "is_billing": "true"}),
+    Case("/v1/payment-sources", "payment_source",
+         lambda c, d: {"external_id": "S1", "customer_id": c, "kind": "card", "last4": "4242"},
+         {"status": "expiring", "expiry_month": 12, "expiry_year": 2026},
+         {"status": "expiring", "role": "none", "last4": "4242"},
+         {"kind": "card", "status": "expiring"}),
+    Case("/v1/subscriptions", "subscription",
+         lambda c, d: {"external_id": "S1", "customer_id": c, "status": "active",
+                       "mrr": money("99.00"), "next_billing_on": "2026-12-01"},
+         {"status": "non_renewing", "plan": "pro"},
+         {"status": "non_renewing", "plan": "pro", "mrr": money("99.00"), "currency": "USD"},
+         {"status": "non_renewing", "next_billing_from": "2026-12-01"}),
+    Case("/v1/payment-attempts", "payment_attempt",
+         lambda c, d: {"external_id": "A1", "customer_id": c, "document_id": d,
+                       "attempted_at": "2026-11-02T10:30:00+01:00", "status": "failure",
+                       "amount": money("50.00")},
+         {"dunning_status": "in_progress", "attempt_number": 2},
+         {"attempted_at": "2026-11-02T09:30:00Z", "attempt_number": 2, "status": "failure"},
+         {"status": "failure", "attempted_from": "2026-11-02T09:30:00Z"}),
+    Case("/v1/promises", "promise",
+         lambda c, d: {"external_id": "PR1", "customer_id": c, "document_id": d,
+                       "amount": money("80.00"), "promised_on": "2026-12-01", "note": "@call"},
+         {"status": "kept"},
+         {"status": "kept", "note": "@call", "amount": money("80.00"),
+          "base_amount": money("80.00")},
+         {"status": "kept", "promised_from": "2026-12-01", "promised_to": "2026-12-01"}),
+    Case("/v1/disputes", "dispute",
+         lambda c, d: {"external_id": "D1", "customer_id": c, "document_id": d,
+                       "amount": money("20.00"), "opened_on": "2026-11-01", "reason": "damaged"},
+         {"status": "resolved", "resolved_on": "2026-11-20"},
+         {"status": "resolved", "resolved_on": "2026-11-20", "reason": "damaged"},
+         {"status": "resolved", "document_id": "{d}"}),
+    Case("/v1/orders", "order",
+         lambda c, d: {"external_id": "O1", "customer_id": c, "amount": money("1500.00"),
+                       "status": "submitted", "ordered_on": "2026-11-20"},
+         {"status": "on_hold", "expected_ship_on": "2026-12-01"},
+         {"status": "on_hold", "amount": money("1500.00")},
+         {"status": "on_hold", "currency": "USD", "ordered_to": "2026-11-20"}),
+    Case("/v1/fx-rates", "fx_rate",
+         lambda c, d: {"from_currency": "GBP", "to_currency": "USD", "valid_on": "2026-01-01",
+                       "rate": "1.2700"},
+         {"rate": "1.28", "source": "ECB"},
+         {"rate": "1.28", "source": "ECB", "from_currency": "GBP"},
+         {"from_currency": "GBP", "valid_from": "2026-01-01"}),
+    Case("/v1/custom-fields", "custom_field",
+         lambda c, d: {"entity": "customer", "key": "tier", "label": "Tier", "type": "enum",
+                       "options": ["gold", "silver"]},
+         {"options": ["gold", "silver", "bronze"], "required": True},
+         {"options": ["gold", "silver", "bronze"], "required": True, "key": "tier"},
+         {"entity": "customer", "type": "enum"}),
+]  # fmt: skip
+
+
+@pytest.fixture
+def me(client, caller):
+    who = caller()
+    who.customer = post(client, who, "/v1/customers", {"external_id": "C1", "name": "ACME"})["id"]
+    who.doc = post(client, who, "/v1/documents", {
+        "type": "invoice", "number": "I1", "customer_id": who.customer, "amount": money("100.00"),
+        "document_date": "2026-10-01", "due_date": "2026-11-01"})["id"]  # fmt: skip
+    return who
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.entity)
+def test_crud_keys_filters_and_tenants(client, caller, me, stored, case):
+    body = case.body(me.customer, me.doc)
+    created = post(client, me, case.path, body)
+    rid = created["id"]
+    assert client.get(f"{case.path}/{rid}", headers=me.headers).json() == created
+    r = client.patch(f"{case.path}/{rid}", headers=me.headers, json=case.patch)
+    assert r.status_code == 200, r.text
+    after = r.json()
+    assert {k: after[k] for k in case.expect} == case.expect
+    filters = {k: str(v).replace("{d}", str(me.doc)) for k, v in case.filters.items()}
+    listed = client.get(case.path, headers=me.headers, params=filters)
+    assert listed.status_code == 200, listed.text
+    assert [i["id"] for i in listed.json()["items"]] == [rid]
+    dup = client.post(case.path, headers=me.headers, json=body)
+    assert dup.status_code == 409 and dup.json()["errors"][0]["existing_id"] == rid
+    events = stored(me.tenant_id, AuditEvent, entity=case.entity, entity_id=str(rid))
+    assert [e.action for e in events] == [f"{case.entity}.created", f"{case.entity}.updated"]
+    assert events[1].after and set(events[1].after) <= set(events[1].before)
+    other = caller()
+    assert client.get(f"{case.path}/{rid}", headers=other.headers).status_code == 404
+    r = client.patch(f"{case.path}/{rid}", headers=other.headers, json=case.patch)
+    assert r.status_code == 404
+    assert client.get(case.path, headers=other.headers).json()["items"] == []
+    key = next(iter(body))
+    changed = (
+        {key: "2027-01-01" if key == "valid_on" else "OTHER"}
+        if key != "entity"
+        else {"key": "other"}
+    )
+    r = client.patch(f"{case.path}/{rid}", headers=me.headers, json=changed)
+    assert r.status_code == 422 and r.json()["where"] == f"body.{next(iter(changed))}"
+
+
+def test_promise_and_dispute_events(client, me, stored, subscribe):
+    subscribe(me.tenant_id, ("promise.created", "dispute.created"))
+    for case in CASES[4:6]:
+        post(client, me, case.path, case.body(me.customer, me.doc))
+    assert [m.event_type for m in stored(me.tenant_id, OutboxMessage)] == [
+        "promise.created", "dispute.created"
+    ]  # fmt: skip
+
+
+def test_checks_of_the_import_name_the_body_field(client, caller, me):
+    other_customer = post(client, me, "/v1/customers", {"external_id": "C2", "name": "B"})["id"]
+    c, d = me.customer, me.doc
+    cases = [
+        ("/v1/promises", {"external_id": "X", "customer_id": other_customer, "document_id": d,
+                          "amount": money("1.00"), "promised_on": "2026-12-01"},
+         "body.document_id"),
+        ("/v1/promises", {"external_id": "X", "customer_id": c, "amount": money("0.00"),
+                          "promised_on": "2026-12-01"}, "body.amount"),
+        ("/v1/disputes", {"external_id": "X", "customer_id": c, "amount": money("1.00"),
+                          "opened_on": "2026-11-02", "resolved_on": "2026-11-01"},
+         "body.resolved_on"),
+        ("/v1/payment-attempts", {"external_id": "X", "customer_id": c, "status": "success",
+                                  "attempted_at": "2026-11-02T10:00:00", "amount": money("1.00")},
+         "body.attempted_at"),
+        ("/v1/payment-attempts", {"external_id": "X", "customer_id": c, "status": "success",
+                                  "attempted_at": "0001-01-01T00:00:00+01:00",
+                                  "amount": money("1.00")}, "body.attempted_at"),
+        ("/v1/subscriptions", {"external_id": "X", "customer_id": c, "status": "active",
+                               "currency": "EUR", "mrr": money("1.00")}, "body.mrr.currency"),
+        ("/v1/orders", {"external_id": "X", "customer_id": c, "amount": money("-1.00"),
+                        "status": "draft", "ordered_on": "2026-11-01"}, "body.amount"),
+        ("/v1/fx-rates", {"from_currency": "USD", "to_currency": "USD", "valid_on": "2026-01-01",
+                          "rate": "1"}, "body.to_currency"),
+        ("/v1/fx-rates", {"from_currency": "EUR", "to_currency": "USD", "valid_on": "2026-01-01",
+                          "rate": "0"}, "body.rate"),
+        ("/v1/custom-fields", {"entity": "customer", "key": "t", "label": "T", "type": "enum"},
+         "body.options"),
+        ("/v1/custom-fields", {"entity": "customer", "key": "T", "label": "T", "type": "string"},
+         "body.key"),
+        ("/v1/custom-fields", {"entity": "customer", "key": "t", "label": "T", "type": "enum",
+                               "options": ["a|b"]}, "body.options.0"),
+        ("/v1/contacts", {"external_id": "X", "customer_id": c, "email": "not@mail"},
+         "body.email"),
+        ("/v1/payment-sources", {"external_id": "X", "customer_id": c, "kind": "card",
+                                 "last4": "42"}, "body.last4"),
+        ("/v1/customers", {"external_id": "X", "name": "X",
+                           "reported_balance": money("999999999999999.9999", "CLF")}, "body"),
+    ]  # fmt: skip
+    for path, body, where in cases:
+        r = client.post(path, headers=me.headers, json=body)
+        assert r.status_code == 422, (path, body, r.text)
+        assert r.json()["where"] == where, (path, body, r.json())
+
+
+def test_collectors_write_but_agents_only_read(client, caller, me):
+    from arpolicy.models import UserRole
+
+    agent = caller(UserRole.AGENT, tenant_id=me.tenant_id)
+    for case in CASES:
+        assert client.get(case.path, headers=agent.headers).status_code == 200
+        r = client.post(case.path, headers=agent.headers, json=case.body(me.customer, me.doc))
+        assert r.status_code == 403 and "ledger:write" in r.json()["detail"]
+    collector = caller(UserRole.COLLECTOR, tenant_id=me.tenant_id)
+    post(client, collector, CASES[0].path, CASES[0].body(me.customer, me.doc))

@@ -1,0 +1,77 @@
+"""The worker's cross-tenant steps connected as the service role (PostgreSQL row-level
+security): it learns which tenants have due messages from the definer lookup, then claims
+(and purges) tenant by tenant."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from arpolicy.kit.db import transaction
+from arpolicy.kit.rls import scope_tenant
+from arpolicy.models import OutboxMessage
+from arpolicy.worker.claims import claim_due, purge_idempotency
+from tests.security.seeding import DUE, NOW, seed
+
+pytestmark = pytest.mark.postgres
+
+
+def _pending(rls_db, tenant_id: int) -> set[int]:
+    with rls_db.truth.connect() as conn:
+        query = text(
+            "SELECT id FROM outbox WHERE tenant_id = :t AND status = 'pending' "
+            "AND kind = 'webhook' AND next_attempt_at <= :now"
+        )
+        return set(conn.scalars(query, {"t": tenant_id, "now": NOW}))
+
+
+def test_claim_due_claims_every_tenants_messages_as_the_service_role(rls_db):
+    suffix = uuid.uuid4().hex[:6]
+    c = seed(rls_db.app, f"rls-c-{suffix}", 3)
+    d = seed(rls_db.app, f"rls-d-{suffix}", 4)
+    with transaction(rls_db.app) as s:  # an e-mail long due: not the webhook worker's
+        scope_tenant(s, c.tenant_id)
+        s.add(OutboxMessage(tenant_id=c.tenant_id, kind="email", event_type="reminder.sent",
+                            event_id=f"e_{suffix}", dedupe_key=f"e_{suffix}", payload={},
+                            next_attempt_at=DUE - timedelta(days=30)))  # fmt: skip
+    wanted = {(t, m) for t in (c.tenant_id, d.tenant_id) for m in _pending(rls_db, t)}
+    assert len(wanted) == 2
+    with transaction(rls_db.app) as s:
+        claims = claim_due(s, NOW, 1000)
+    got = {(cl.tenant_id, cl.message_id) for cl in claims}
+    assert wanted <= got
+    assert _pending(rls_db, c.tenant_id) == _pending(rls_db, d.tenant_id) == set()  # leased
+    with transaction(rls_db.app) as s:
+        assert claim_due(s, NOW, 1000) == []
+
+
+def test_claim_due_respects_the_limit_across_tenants(rls_db):
+    suffix = uuid.uuid4().hex[:6]
+    seed(rls_db.app, f"rls-e-{suffix}", 5)
+    seed(rls_db.app, f"rls-f-{suffix}", 6)
+    with transaction(rls_db.app) as s:
+        assert len(claim_due(s, NOW, 1)) == 1
+
+
+def test_purge_reaches_every_tenant_as_the_service_role(rls_db):
+    suffix = uuid.uuid4().hex[:6]
+    old = datetime(2025, 1, 1, tzinfo=UTC)
+    g = seed(rls_db.app, f"rls-g-{suffix}", 7, idempotency_at=old)
+    h = seed(rls_db.app, f"rls-h-{suffix}", 8, idempotency_at=old)
+    with transaction(rls_db.app) as s:
+        purged = purge_idempotency(s, datetime(2025, 6, 1, tzinfo=UTC))
+    assert purged >= 2
+    with rls_db.truth.connect() as conn:
+        left = dict(
+            conn.execute(
+                text(
+                    "SELECT tenant_id, count(*) FROM idempotency_records "
+                    "WHERE tenant_id IN (:g, :h, :a) GROUP BY tenant_id"
+                ),
+                {"g": g.tenant_id, "h": h.tenant_id, "a": rls_db.a.tenant_id},
+            ).all()
+        )
+    assert left == {rls_db.a.tenant_id: 1}  # A's keys are younger: kept
