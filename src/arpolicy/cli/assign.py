@@ -15,7 +15,7 @@ from arpolicy.cli import common, terminal
 from arpolicy.exceptions import NotFoundError, ValidationError
 from arpolicy.models import Customer, User
 from arpolicy.ownership import repository as repo
-from arpolicy.ownership.config import load_yaml
+from arpolicy.ownership.config import PolicyError, load_yaml
 from arpolicy.ownership.manage import owners_of, save_policy, set_owner
 from arpolicy.ownership.service import ROLES, run
 
@@ -55,11 +55,20 @@ def load(
     now = common.clock().now()
     with common.tenant_session(tenant, write=True) as (session, t):
         for policy in policies:
-            row = save_policy(session, t, _actor(t.id), policy.model_dump(mode="json", exclude_none=True),
-                              at=now, comment=comment)  # fmt: skip
+            try:
+                row = _save(session, t, policy, now, comment)
+            except PolicyError as exc:
+                for e in exc.errors[1:]:
+                    terminal.note(f"error: {e['where']}: {e['what']}\n  fix: {e['fix']}")
+                raise
             terminal.say(
                 f"{policy.role} policy saved as version {row.version} ({len(policy.rules)} rule(s))"
             )
+
+
+def _save(session: Any, t: Any, policy: Any, now: Any, comment: str | None) -> Any:
+    data = policy.model_dump(mode="json", exclude_none=True)
+    return save_policy(session, t, _actor(t.id), data, at=now, comment=comment)
 
 
 @app.command("show")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from arpolicy.cli import terminal
+from arpolicy.cli import common, terminal
 from arpolicy.cli.common import JsonOption, TenantOption, handle_errors, tenant_session
 from arpolicy.exceptions import ValidationError
 from arpolicy.ledger.exporter import export_csv
@@ -56,12 +57,35 @@ def import_command(
             fmt=fmt,
             parallel=True,
         )
+        assigned = _assign_owners(session, t, kind, report)
     if as_json:
-        terminal.print_json(report.to_dict())
+        terminal.print_json(report.to_dict() | ({"assignment": assigned} if assigned else {}))
     else:
         _show(report, file)
+        for r in assigned:
+            terminal.say(f"{r['role']} owners: {r['changed']} assigned by policy v{r['policy_version']}"
+                         + (f", {r['gaps_total']} with gaps" if r["gaps_total"] else ""))  # fmt: skip
     if not report.applied:
         raise typer.Exit(2)
+
+
+def _assign_owners(
+    session: Any, tenant: Any, kind: str, report: ImportReport
+) -> list[dict[str, Any]]:
+    """After customers are imported, the live assignment policies run over every customer
+    (owners are sticky: only new customers and those whose matching rule changed move)."""
+    if kind != "customers" or not report.applied or not (report.inserted or report.updated):
+        return []
+    import getpass
+
+    from arpolicy.audit import Actor
+    from arpolicy.kit.clock import local_today
+    from arpolicy.ownership.manage import assign_all
+
+    clock = common.clock()
+    reports = assign_all(session, tenant, Actor(tenant.id, f"cli:{getpass.getuser()} (import)"),
+                         as_of=local_today(clock, tenant.timezone), at=clock.now())  # fmt: skip
+    return [r.to_json(limit=0) for r in reports if r.note is None]
 
 
 def _show(report: ImportReport, file: Path) -> None:

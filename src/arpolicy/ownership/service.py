@@ -88,7 +88,7 @@ class RunReport:
         return {
             "role": self.role, "policy_version": self.policy_version, "dry_run": self.dry_run,
             "customers": self.customers, "changed": len(self.changes), "kept": self.kept,
-            "locked": self.locked, "gaps": self.gaps[: limit or None],
+            "locked": self.locked, "gaps": self.gaps if limit is None else self.gaps[:limit],
             "gaps_total": len(self.gaps), "changes": [c.to_json() for c in changes],
             "note": self.note,
         }  # fmt: skip
