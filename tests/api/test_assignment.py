@@ -26,7 +26,7 @@ def shop(api_engine, caller):
 
 
 def test_save_run_and_read_owners(client, shop, api_engine):
-    me, ann, ben, customers, policy = shop
+    me, ann, _ben, customers, policy = shop
     r = client.put(
         "/v1/assignment/policies/finance",
         headers=me.headers,
@@ -53,7 +53,7 @@ def test_save_run_and_read_owners(client, shop, api_engine):
 
 
 def test_lock_by_hand(client, shop):
-    me, ann, ben, customers, policy = shop
+    me, _ann, ben, customers, policy = shop
     client.put("/v1/assignment/policies/finance", headers=me.headers, json={"policy": policy})
     r = client.put(
         f"/v1/customers/{customers[0]}/owners/finance", headers=me.headers, json={"user_id": ben}
@@ -81,7 +81,7 @@ def test_invalid_policy_lists_problems(client, shop):
 
 
 def test_permissions_and_isolation(client, shop, caller):
-    me, ann, ben, customers, policy = shop
+    me, ann, _ben, customers, policy = shop
     sales = caller(UserRole.SALES, tenant_id=me.tenant_id)
     assert (
         client.put(

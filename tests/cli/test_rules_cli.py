@@ -40,8 +40,43 @@ def test_match_selects_in_the_database_and_explains(runner, shop):
     assert "days_past_due 29 >= 1: yes" in data["explanation"]["text"]
 
 
-def test_match_of_other_levels_and_unknown_documents_are_clear_errors(runner, shop):
-    res = runner.invoke(app, ["rules", "match", "outstanding > 1 USD", "--level", "customer"])
-    assert res.exit_code == 2 and "not available yet" in res.stderr
+def test_match_customers_with_their_figures_and_explain_one(runner, shop):
+    # as of 2026-06-30: A1 owes 150.00 (100.00 overdue); B2 20.00 less 5.00 unallocated
+    res = runner.invoke(app, ["rules", "match", "outstanding > 100 USD or overdue = 0 USD",
+                              "--level", "customer", *AS_OF, "--explain", "B2", "--json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["level"] == "customer" and data["customers"] == ["A1"] and data["matches"] == 1
+    assert data["explanation"]["customer"] == "B2" and data["explanation"]["verdict"] == "no"
+    assert "outstanding 15.00 USD > 100.00 USD: no" in data["explanation"]["text"]
+    res = runner.invoke(app, ["rules", "match", "unaccounted_payment > 0 USD", "-l", "customer"])
+    assert res.exit_code == 0, res.output
+    assert "1 customer(s) match" in res.stdout and "B2" in res.stdout
+
+
+def test_match_payment_profiles(runner, shop):
+    res = runner.invoke(app, ["rules", "match", "payment_attempts = 0 and monthly_dso is empty "
+                              "and customer.unaccounted_payment > 0 USD", "--level", "payment",
+                              *AS_OF, "--explain", "B2", "--json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["customers"] == ["B2"] and data["explanation"]["verdict"] == "yes"
+    assert "customer.unaccounted_payment 5.00 USD > 0.00 USD: yes" in data["explanation"]["text"]
+
+
+def test_match_invoices_by_their_customer_figures(runner, shop):
+    res = runner.invoke(app, ["rules", "match", "customer.overdue >= 100 USD and not has_p2p_date",
+                              *AS_OF, "--json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["documents"] == ["I-1", "I-2"]
+
+
+def test_match_errors_are_clear(runner, shop):
+    res = runner.invoke(app, ["rules", "match", "outstanding > 1 USD", "--level", "vendor"])
+    assert res.exit_code == 2 and "is not a rule level" in res.stderr
     res = runner.invoke(app, ["rules", "match", "paid", "--explain", "NOPE"])
     assert res.exit_code == 2 and "no document numbered 'NOPE'" in res.stderr
+    res = runner.invoke(
+        app, ["rules", "match", "overdue > 1 USD", "-l", "customer", "--explain", "NOPE"]
+    )
+    assert res.exit_code == 2 and "no customer with id 'NOPE'" in res.stderr

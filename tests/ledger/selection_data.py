@@ -71,8 +71,10 @@ CODES = {"currency": ["USD", "EUR", "JPY"], "country": ["DE", "US", "AT"],
 def instants() -> st.SearchStrategy[datetime]:
     """Instants around the as-of date, at Berlin's midnight (23:00 UTC) and midday."""
     return st.builds(
-        lambda d, h: datetime.combine(AS_OF + timedelta(days=d), datetime.min.time(), UTC)
-        + timedelta(hours=h),
+        lambda d, h: (
+            datetime.combine(AS_OF + timedelta(days=d), datetime.min.time(), UTC)
+            + timedelta(hours=h)
+        ),
         st.sampled_from(OFFSETS),
         st.sampled_from([-1, 0, 11, 22, 23]),
     )
@@ -220,9 +222,7 @@ def literal(f: Any) -> st.SearchStrategy[Any]:
     if f.type is Type.INTEGER:
         return st.builds(a.NumberLit, st.sampled_from(INTEGERS).map(Decimal))
     if f.type is Type.NUMBER:
-        return st.builds(
-            a.NumberLit, st.sampled_from(NUMBERS) | st.decimals(0, 150, places=2)
-        )
+        return st.builds(a.NumberLit, st.sampled_from(NUMBERS) | st.decimals(0, 150, places=2))
     if f.type in (Type.DATE, Type.DATETIME):
         with_days = sorted(a.RELATIVE_WITH_DAYS)
         relative = st.builds(a.RelativeDate, st.sampled_from(with_days), st.integers(0, 31))
@@ -257,7 +257,9 @@ def leaf(draw: st.DrawFn, fields: FieldSet) -> a.Leaf:
     elif f.type in (Type.CODE, Type.ENUM, Type.STRING):
         kinds += ["eq", "set", "set"]
     else:
-        kinds += ["cmp", "cmp", "between"] + (["range"] if f.type in (Type.DATE, Type.DATETIME) else [])
+        kinds += ["cmp", "cmp", "between"] + (
+            ["range"] if f.type in (Type.DATE, Type.DATETIME) else []
+        )
     kind = draw(st.sampled_from(kinds))
     lit = literal(f)
     if kind == "empty":

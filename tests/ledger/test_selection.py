@@ -1,5 +1,7 @@
 """Bulk selection: the database selects exactly the invoices the Python evaluator matches,
-on SQLite and PostgreSQL, for rules over invoice and customer fields."""
+on SQLite and PostgreSQL, for rules over invoice and customer fields (the other levels, the
+figures and the random-rule properties are in test_selection_levels.py,
+test_selection_property.py and test_selection_sql.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from arpolicy.exceptions import ValidationError
 from arpolicy.ledger.selection import invoice_records, select_invoices
 from arpolicy.models import DocumentType
 from arpolicy.rules import Catalogue, bind, check, explain, parse, to_python
@@ -36,6 +37,9 @@ RULES = [
     "balance between 100 EUR and 2000 EUR",
     "customer.last_email_at < 10 days ago",
     'location = "Berlin" or business_unit != "Retail"',
+    "customer.outstanding > 1000 USD or customer.outstanding_local > 1000 EUR",
+    "customer.overdue_local is empty and not has_p2p_date",
+    "customer.ageing_over_120 > 0 USD and payment_attempts = 0",
 ]
 
 
@@ -99,10 +103,3 @@ def test_headline_rule_selects_the_old_undisputed_invoices(session, ledger):
         if r["currency"] == "EUR" and r["balance"].amount == 1500
     )
     assert "balance 1500.00 EUR > 500.00 USD: unknown" in explain(bound, eur, fields).text()
-
-
-def test_fields_not_yet_in_bulk_are_a_clear_error(session, ledger):
-    fields = Catalogue.for_tenant("USD", ledger.ageing_bounds, []).level("invoice")
-    bound = bind(check(parse("customer.outstanding > 10 USD"), fields), AS_OF, tz="UTC")
-    with pytest.raises(ValidationError, match="cannot be evaluated in the database yet"):
-        select_invoices(session, ledger, bound, fields)

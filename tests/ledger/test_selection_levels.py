@@ -33,12 +33,12 @@ from arpolicy.ledger.documents import open_documents
 from arpolicy.ledger.selection import (
     customer_records,
     invoice_records,
+    level_source,
     payment_profile_records,
     records,
     select,
     select_customers,
     select_invoices,
-    source,
 )
 from arpolicy.models import (
     AttemptStatus,
@@ -252,7 +252,7 @@ def test_explain_reads_the_same_records(session, ledger):
 def compiled(session, t, level: str, text: str) -> str:
     fields = CATALOGUE.level(level)
     bound = bind(check(parse(text), fields), AS_OF, tz=t.timezone)
-    src = source(t, Level(level), AS_OF)
+    src = level_source(t, Level(level), AS_OF)
     columns = src.columns(used_columns(plan_of(bound, fields)))
     stmt = sa_select(src.key).select_from(src.joins.clause).where(to_sql(bound, fields, columns))
     return str(stmt.compile(session.get_bind()))

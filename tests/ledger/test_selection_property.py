@@ -12,8 +12,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from arpolicy.kit.money import Money
 from arpolicy.ledger.figures import customer_figures
 from arpolicy.ledger.selection import customer_records, records, select
+from arpolicy.ledger.selection.customers import figure_fields
 from arpolicy.rules import Catalogue, Level, bind, problems, to_python
 from tests.ledger.selection_data import AS_OF, CUSTOM, TZ, build, conditions, ledgers
 
@@ -58,41 +60,46 @@ def test_payment_selection_equals_python(session, spec, rules):
     check_level(session, Level.PAYMENT, spec, rules)
 
 
+def figure_money(amounts: Any, figure: str) -> Money | None:
+    if amounts is None:
+        return None
+    if figure.startswith("bucket"):
+        return Money.from_minor(amounts.buckets[int(figure[6:])], amounts.currency)
+    return amounts.money(figure)
+
+
 @settings(SETTINGS, max_examples=25)
 @given(ledgers)
-def test_customer_records_carry_the_figures(session, spec):
-    fields = CATALOGUE.level("customer")
-    payment = CATALOGUE.level("payment")
+def test_records_carry_the_customer_figures(session, spec):
+    """Every customer amount field (and its local twin), the mismatch, the next P2P date and
+    the payment figures equal the customer's figures (which test_figures_property.py checks
+    against a plain-Python reference)."""
+    fields, payment = CATALOGUE.level("customer"), CATALOGUE.level("payment")
     with session.begin_nested() as sp:
         tenant = build(session, spec)
         figs = {f.customer_id: f for f in customer_figures(session, tenant, AS_OF)}
         profiles = dict(records(session, tenant, payment, AS_OF))
         for cid, r in customer_records(session, tenant, fields, AS_OF):
-            f = figs[cid]
-            for name, figure in [("outstanding", "outstanding"), ("net_overdue", "net_overdue"),
-                                 ("open_issue_amount", "open_issue"), ("ageing_1_30", None)]:  # fmt: skip
-                want = f.base.money(figure) if figure else f.base.money("open_debits").__class__.from_minor(f.base.buckets[1], "USD")
-                assert r[name] == want, name
-                local = f.local.money(figure) if f.local and figure else None
-                if figure:
-                    assert r[f"{name}_local"] == local, name
+            f, p = figs[cid], profiles[cid]
+            for name, figure in figure_fields(tenant.ageing_bounds).items():
+                assert r[name] == figure_money(f.base, figure), name
+                assert r[f"{name}_local"] == figure_money(f.local, figure), name
+                assert p[f"customer.{name}"] == r[name]
             assert r["outstanding_mismatch"] == f.outstanding_mismatch
             assert r["next_p2p_date"] == f.next_p2p_date
-            p = profiles[cid]
             assert p["payment_attempts"] == f.payment_attempts
             assert p["average_payment_attempts"] == f.average_payment_attempts
             assert p["monthly_dso"] == f.dso_days
-            assert p["customer.outstanding"] == r["outstanding"]
         sp.rollback()
 
 
 @pytest.mark.parametrize("level", list(Level))
 def test_every_field_is_available_in_bulk(session, level):
     """No field of the catalogue is left to the record-by-record path."""
-    from arpolicy.ledger.selection import source
+    from arpolicy.ledger.selection import level_source
     from arpolicy.rules.to_sql import field_columns
 
     tenant = build(session, [])
-    available = set(source(tenant, level, AS_OF).builders)
+    available = set(level_source(tenant, level, AS_OF).builders)
     for f in CATALOGUE.level(level).values():
         assert field_columns(f) <= available, f.name

@@ -86,7 +86,7 @@ def test_a_run_assigns_by_the_first_matching_rule_and_records_why(session, shop)
 
 
 def test_a_second_run_changes_nothing_and_a_dry_run_writes_nothing(session, shop):
-    t, p, actor = shop
+    t, _p, actor = shop
     save_policy(session, t, actor, DACH_POLICY, at=AT)
     c = create_customer(session, t, language="de")
     dry = run(session, t, actor, role="finance", as_of=AS_OF, at=AT, dry_run=True)
@@ -171,7 +171,7 @@ def test_rebalance_evens_a_pool(session, shop):
 
 
 def test_owner_changes_queue_webhooks(session, shop):
-    t, p, actor = shop
+    t, _p, actor = shop
     session.add(WebhookEndpoint(tenant_id=t.id, url="https://example.com/h", events=["customer.owner_changed"],
                                 secret="whsec_x", active=True))  # fmt: skip
     save_policy(session, t, actor, DACH_POLICY, at=AT)

@@ -1,4 +1,8 @@
-"""``arpolicy rules check|match``: validate a rule, and see what it selects and why."""
+"""``arpolicy rules check|match``: validate a rule, and see what it selects and why.
+
+``match`` runs at every level: invoice rules select documents (shown by number), customer
+and payment rules select customers (shown by external id); ``--explain`` takes a document
+number or a customer id accordingly."""
 
 from __future__ import annotations
 
@@ -17,12 +21,13 @@ from arpolicy.cli.common import (
     parse_as_of,
     tenant_session,
 )
-from arpolicy.exceptions import NotFoundError, ValidationError
-from arpolicy.ledger.selection import invoice_records, select_invoices
-from arpolicy.models import CustomFieldDefinition, Document, Tenant
+from arpolicy.exceptions import NotFoundError
+from arpolicy.ledger import selection
+from arpolicy.models import Customer, CustomFieldDefinition, Document, Tenant
 from arpolicy.rules import (
     Catalogue,
     FieldSet,
+    Level,
     RuleError,
     bind,
     check,
@@ -87,19 +92,15 @@ def match_rule(
     level: str = LevelOption,
     tenant: str = TenantOption,
     as_of: str = AsOfOption,
-    explain_number: str = typer.Option(
-        None, "--explain", help="Explain the verdict for this document number."
+    explain_id: str = typer.Option(
+        None,
+        "--explain",
+        help="Explain the verdict for this document number (invoice level) or customer id.",
     ),
     limit: int = typer.Option(50, help="Show at most this many matches (0: all)."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Select the invoices a rule matches, in the database, as of a date."""
-    if level != "invoice":
-        raise ValidationError(
-            f"matching {level} rules in bulk is not available yet",
-            where="--level",
-            fix="use `arpolicy rules check` to validate it, or match an invoice-level rule",
-        )
+    """Select what a rule matches at its level, in the database, as of a date."""
     with tenant_session(tenant) as (session, t):
         on = parse_as_of(as_of, t)
         fields = catalogue_fields(session, t, level)
@@ -108,24 +109,22 @@ def match_rule(
         except RuleError as exc:
             _fail_rule(exc, as_json)
             return
-        ids = select_invoices(session, t, bound, fields)
+        ids = selection.select(session, t, bound, fields)
         shown = ids[:limit] if limit else ids
-        numbers = dict(
-            session.execute(
-                select(Document.id, Document.number).where(Document.id.in_(shown))
-            ).all()
-        )
-        explained = _explain(session, t, fields, bound, explain_number) if explain_number else None
+        labels = _labels(session, fields.level, shown)
+        explained = _explain(session, t, fields, bound, explain_id) if explain_id else None
+    invoices = fields.level is Level.INVOICE
     result: dict[str, Any] = {
-        "as_of": on.isoformat(), "rule": bound.to_json(), "matches": len(ids),
-        "documents": [numbers[i] for i in shown],
+        "as_of": on.isoformat(), "level": fields.level.value, "rule": bound.to_json(),
+        "matches": len(ids), "documents" if invoices else "customers": labels,
     }  # fmt: skip
     if explained is not None:
         result["explanation"] = explained
     if as_json:
         terminal.print_json(result)
         return
-    terminal.say(f"{len(ids)} invoice(s) match as of {on.isoformat()}: {to_text(bound.rule)}")
+    what = "invoice(s)" if invoices else "customer(s)"
+    terminal.say(f"{len(ids)} {what} match as of {on.isoformat()}: {to_text(bound.rule)}")
     for r in bound.resolutions:
         when = (
             r.start.isoformat()
@@ -134,23 +133,34 @@ def match_rule(
         )
         terminal.say(f"  {r.phrase} = {when}")
     if shown:
-        terminal.say(
-            "  " + ", ".join(result["documents"]) + (" ..." if len(shown) < len(ids) else "")
-        )
+        terminal.say("  " + ", ".join(labels) + (" ..." if len(shown) < len(ids) else ""))
     if explained is not None:
         terminal.say(explained["text"])
 
 
-def _explain(
-    session: Session, t: Tenant, fields: FieldSet, bound: Any, number: str
-) -> dict[str, Any]:
-    doc_id = session.scalar(
-        select(Document.id).where(Document.tenant_id == t.id, Document.number == number)
+def _labels(session: Session, level: Level, ids: list[int]) -> list[str]:
+    """Document numbers or customer external ids, in the order of ``ids``."""
+    model: Any = Document if level is Level.INVOICE else Customer
+    label = model.number if level is Level.INVOICE else model.external_id
+    found: dict[int, str] = dict(
+        session.execute(select(model.id, label).where(model.id.in_(ids))).all()
     )
-    if doc_id is None:
-        raise NotFoundError(
-            f"no document numbered {number!r}", where="--explain", fix="check the number"
+    return [found[i] for i in ids]
+
+
+def _explain(session: Session, t: Tenant, fields: FieldSet, bound: Any, key: str) -> dict[str, Any]:
+    if fields.level is Level.INVOICE:
+        found = session.scalar(
+            select(Document.id).where(Document.tenant_id == t.id, Document.number == key)
         )
-    ((_, record),) = invoice_records(session, t, fields, bound.as_of, [doc_id])
+        what, field = "document numbered", "number"
+    else:
+        found = session.scalar(
+            select(Customer.id).where(Customer.tenant_id == t.id, Customer.external_id == key)
+        )
+        what, field = "customer with id", "customer"
+    if found is None:
+        raise NotFoundError(f"no {what} {key!r}", where="--explain", fix=f"check the {field}")
+    ((_, record),) = selection.records(session, t, fields, bound.as_of, [found])
     exp = explain(bound, record, fields)
-    return {"number": number, "verdict": exp.verdict, "text": exp.text()}
+    return {field: key, "verdict": exp.verdict, "text": exp.text()}

@@ -23,8 +23,8 @@ Besides plain SQL expressions, ``columns`` may hold:
   the value is extracted and typed here (text; numbers and money amounts cast to NUMERIC;
   ISO dates as dates on PostgreSQL and as their ISO text on SQLite, which stores dates as
   ISO text; booleans), and a money value's currency is read from the same JSON object.
-  Numbers and money amounts from JSON compare exactly on PostgreSQL, and through SQLite's
-  8-byte floats there (exact up to 15 significant digits).
+  Numbers and money amounts from JSON compare exactly on PostgreSQL; SQLite compares them
+  as 8-byte floats (exact up to 15 significant digits).
 """
 
 from __future__ import annotations
@@ -271,7 +271,7 @@ def _scaled(p: LeafPlan, s: Scaled) -> ColumnElement[bool]:
         if up != down:  # never equal; k != k is FALSE, or NULL for a missing k
             return k != k if op == "==" else k == k
         return OPS[op](k, up)
-    return OPS[op](k, down if op in ("<", ">=") else up)
+    return OPS[op](k, up if op in ("<", ">=") else down)
 
 
 def _days(p: LeafPlan, d: DaysBefore) -> ColumnElement[bool]:

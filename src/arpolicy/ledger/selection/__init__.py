@@ -46,6 +46,7 @@ __all__ = [
     "customer_source",
     "invoice_records",
     "invoice_source",
+    "level_source",
     "payment_profile_records",
     "records",
     "select",
@@ -195,7 +196,7 @@ def records(
     return pick[fields.level](session, tenant, fields, as_of, ids)
 
 
-def source(tenant: Tenant, level: Level, as_of: date) -> Source:
+def level_source(tenant: Tenant, level: Level, as_of: date) -> Source:
     """The source of a level (to inspect the SQL a rule compiles to)."""
     if level is Level.INVOICE:
         return invoices(tenant, as_of)
