@@ -19,7 +19,9 @@ from arpolicy.rules import (
     FieldSet,
     Rule,
     RuleError,
+    bind,
     check,
+    explain,
     from_json,
     parse,
     to_json,
@@ -120,4 +122,59 @@ def validate_rule(body: RuleInput, api: Api = Depends(require("rules:read"))) ->
     return Validation(valid=True, level=body.level, text=to_text(rule), json_form=to_json(rule))
 
 
-_ = date  # preview (below) takes an as-of date
+class PreviewInput(RuleInput):
+    as_of: date | None = Field(
+        None, description="Evaluation date (default: today in the tenant's zone)."
+    )
+    limit: int = Field(100, ge=0, le=10_000, description="Ids to list (0: count only).")
+    explain_id: int | None = Field(
+        None, ge=1, le=2**31 - 1,
+        description="Explain the verdict for this record (a document id at invoice level, "
+        "a customer id otherwise).",
+    )  # fmt: skip
+
+
+class Preview(BaseModel):
+    level: LevelName
+    as_of: date
+    rule: dict[str, Any] = Field(
+        description="The bound rule: its constants and how relative dates resolved."
+    )
+    text: str
+    matches: int
+    ids: list[int] = Field(
+        description="Matching ids (documents at invoice level, customers otherwise), first `limit`."
+    )
+    explanation: dict[str, Any] | None = None
+
+
+@router.post("/preview", response_model=Preview)
+def preview_rule(body: PreviewInput, api: Api = Depends(require("rules:read"))) -> Any:
+    """What the rule selects as of a date, in the database, with the explanation of one
+    record (each condition's actual value and verdict). An invalid rule is a 422 listing
+    every problem."""
+    from arpolicy.exceptions import NotFoundError
+    from arpolicy.kit.clock import local_today
+    from arpolicy.ledger.selection import records, select
+
+    with api.read() as session:
+        tenant, fields = tenant_fields(session, api.tenant_id, body.level)
+        rule = read_rule(body.rule, fields)
+        on = body.as_of or local_today(api.clock, tenant.timezone)
+        bound = bind(rule, on, tz=tenant.timezone)
+        ids = select(session, tenant, bound, fields)
+        explanation = None
+        if body.explain_id is not None:
+            found = list(records(session, tenant, fields, on, [body.explain_id]))
+            if not found:
+                raise NotFoundError(f"no {'document' if body.level == 'invoice' else 'customer'} {body.explain_id}",
+                                    where="body.explain_id", fix="give an id of this tenant's records")  # fmt: skip
+            exp = explain(bound, found[0][1], fields)
+            explanation = {
+                "id": body.explain_id,
+                "verdict": exp.verdict,
+                "text": exp.text(),
+                "tree": exp.to_json(),
+            }
+    return Preview(level=body.level, as_of=on, rule=bound.to_json(), text=to_text(rule), matches=len(ids),
+                   ids=ids[: body.limit], explanation=explanation)  # fmt: skip

@@ -1,0 +1,92 @@
+"""The rule language over HTTP: fields, validation, preview with an explanation."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from arpolicy.kit.db import transaction
+from arpolicy.models import Tenant
+from tests.fixtures.factories import create_customer, create_document
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def ledger(api_engine, caller):
+    me = caller()
+    with transaction(api_engine) as s:
+        t = s.get(Tenant, me.tenant_id)
+        de = create_customer(s, t, country="DE", language="de")
+        us = create_customer(s, t, country="US")
+        old = create_document(s, t, de, "812.40", due_date=date(2026, 9, 1))
+        new = create_document(s, t, us, "100.00", due_date=date(2026, 12, 20))
+        ids = {"de": de.id, "us": us.id, "old": old.id, "new": new.id}
+    return me, ids
+
+
+def test_validate_answers_problems_with_where_and_fix(client, caller):
+    me = caller()
+    r = client.post(
+        "/v1/rules/validate", headers=me.headers, json={"rule": "balance > 500 USD and not disputd"}
+    )
+    body = r.json()
+    assert r.status_code == 200 and body["valid"] is False
+    assert (
+        body["problems"][0]["fix"] == "did you mean disputed?"
+        and body["problems"][0]["column"] == 27
+    )
+    ok = client.post("/v1/rules/validate", headers=me.headers,
+                     json={"rule": "balance > 500 USD and not disputed"}).json()  # fmt: skip
+    assert ok["valid"] and ok["text"] == "balance > 500 USD and not disputed"
+    again = client.post("/v1/rules/validate", headers=me.headers, json={"rule": ok["json"]}).json()
+    assert again["text"] == ok["text"]
+
+
+def test_fields_per_level(client, caller):
+    me = caller()
+    names = {
+        f["name"]
+        for f in client.get(
+            "/v1/rules/fields", headers=me.headers, params={"level": "customer"}
+        ).json()
+    }
+    assert {"outstanding", "finance_owner", "country"} <= names
+    assert (
+        client.get("/v1/rules/fields", headers=me.headers, params={"level": "owner"}).status_code
+        == 422
+    )
+
+
+def test_preview_invoices_and_explain_one(client, ledger):
+    me, ids = ledger
+    r = client.post("/v1/rules/preview", headers=me.headers, json={
+        "rule": "balance > 500 USD and due_date < 30 days ago", "as_of": "2026-11-23", "explain_id": ids["old"]})  # fmt: skip
+    body = r.json()
+    assert r.status_code == 200 and body["matches"] == 1 and body["ids"] == [ids["old"]]
+    assert body["rule"]["as_of"] == "2026-11-23"
+    assert (
+        body["explanation"]["verdict"] == "yes"
+        and "balance 812.40 USD > 500.00 USD: yes" in body["explanation"]["text"]
+    )
+
+
+def test_preview_customers(client, ledger):
+    me, ids = ledger
+    r = client.post("/v1/rules/preview", headers=me.headers, json={
+        "rule": "country includes (DE) and outstanding > 100 USD", "level": "customer", "as_of": "2026-11-23"})  # fmt: skip
+    assert r.status_code == 200 and r.json()["ids"] == [ids["de"]]
+
+
+def test_preview_errors(client, ledger, caller):
+    me, ids = ledger
+    r = client.post("/v1/rules/preview", headers=me.headers, json={"rule": "balanse > 1 USD"})
+    assert r.status_code == 422 and r.json()["problems"][0]["fix"].startswith("did you mean")
+    other = caller()
+    r = client.post(
+        "/v1/rules/preview",
+        headers=other.headers,
+        json={"rule": "balance > 1 USD", "explain_id": ids["old"]},
+    )
+    assert r.status_code == 404 and r.json()["where"] == "body.explain_id"
