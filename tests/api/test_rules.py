@@ -82,7 +82,7 @@ def test_preview_customers(client, ledger):
 def test_preview_errors(client, ledger, caller):
     me, ids = ledger
     r = client.post("/v1/rules/preview", headers=me.headers, json={"rule": "balanse > 1 USD"})
-    assert r.status_code == 422 and r.json()["problems"][0]["fix"].startswith("did you mean")
+    assert r.status_code == 422 and r.json()["errors"][0]["fix"].startswith("did you mean")
     other = caller()
     r = client.post(
         "/v1/rules/preview",

@@ -73,6 +73,11 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, RateLimited):
             extra["retry_after"] = exc.retry_after
         errors = getattr(exc, "errors", None)
+        problems = getattr(exc, "problems", None)  # a RuleError: every problem of the rule
+        if problems and not errors:
+            errors = [
+                {"where": p.where, "message": p.what, "fix": p.fix, **p.to_json()} for p in problems
+            ]
         if errors:
             extra["errors"] = errors
         return problem(request, exc.status, exc.type, exc.message, **extra)
