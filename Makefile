@@ -29,6 +29,7 @@ test: install
 bench: install
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench --rules
+	$(BIN)/python -m bench.api_load
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -17,6 +17,7 @@ from arpolicy.api.schemas import Problem
 from arpolicy.config import Settings
 from arpolicy.kit.clock import Clock, SystemClock
 from arpolicy.kit.db import make_engine
+from arpolicy.kit.logging import configure_logging
 from arpolicy.kit.migrate import is_current
 
 REQUEST_ID = "X-Request-Id"
@@ -25,6 +26,7 @@ REF_TEMPLATE = "#/components/schemas/{model}"
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
     engine = make_engine(settings.database_url, echo=settings.sql_echo)
     app = FastAPI(
         title="arpolicy",

@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     tenant: str = "demo"
     """The tenant CLI commands act on when ``--tenant`` is not given."""
     log_level: str = "info"
+    log_json: bool = False
+    """One JSON object per log line (default: key=value text)."""
     rate_limit_per_minute: int = 1200
     """Requests one API key may make per minute (per API process; a burst of the same size
     is allowed). Over it the service answers 429 with Retry-After."""

@@ -9,6 +9,9 @@ import json
 import pytest
 
 from arpolicy.models import AuditEvent, Customer, OutboxMessage, UserRole
+from tests.api.test_concurrency import server
+
+__all__ = ["server"]  # the uvicorn fixture of test_concurrency.py
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 C = "/v1/customers"
@@ -277,6 +280,17 @@ def test_list_filters_sorting_and_cursors(client, caller):
         if (cursor := page["next_cursor"]) is None:
             break
     assert seen == sorted(seen, reverse=True) and len(seen) == 5
+    reader = caller(tenant_id=me.tenant_id)  # a key of its own: stay under the rate limit
+    for sort in ("-external_id", "id", "-id"):
+        ids, cursor = [], None
+        while True:
+            params = {"limit": 2, "sort": sort, **({"cursor": cursor} if cursor else {})}
+            r = client.get(C, headers=reader.headers, params=params)
+            assert r.status_code == 200, (sort, r.text)
+            ids += [c["id"] for c in r.json()["items"]]
+            if (cursor := r.json()["next_cursor"]) is None:
+                break
+        assert len(ids) == len(set(ids)) == 5, sort
     got = client.get(C, headers=me.headers, params={"q": "ALP"}).json()["items"]
     assert [c["name"] for c in got] == ["alpha"]
     got = client.get(C, headers=me.headers, params={"segment": "smb", "sort": "external_id"}).json()
@@ -284,6 +298,7 @@ def test_list_filters_sorting_and_cursors(client, caller):
     assert client.get(C, headers=me.headers, params={"q": "%"}).json()["items"] == []
     forged = base64.urlsafe_b64encode(json.dumps([[1], "x", "name"]).encode()).decode().rstrip("=")
     for params in ({"cursor": forged, "sort": "name"}, {"cursor": "!!"}, {"sort": "secret"},
+                   {"sort": "created_at"},
                    {"limit": 0}, {"limit": 501}, {"parent_id": 2**40}, {"q": "a\x00b"}):  # fmt: skip
         r = client.get(C, headers=me.headers, params=params)
         assert r.status_code == 422, (params, r.text)
@@ -313,3 +328,20 @@ def test_stored_row_is_the_import_row(client, caller, stored):
     for column in [attr.key for attr in Customer.__mapper__.column_attrs]:
         if column not in ("name", "updated_at"):
             assert getattr(after, column) == getattr(before, column), column
+
+
+def test_concurrent_creates_of_one_key_make_one_record_and_409s(server, api_engine, caller):
+    """Without an Idempotency-Key, 20 POSTs of one external id at once: one 201, the rest
+    409 pointing at it -- never a silent update of the record another request just made."""
+    from tests.api.test_concurrency import CONCURRENT, at_once, count
+
+    me = caller()
+    results = at_once(server, C, me.headers, {"external_id": "RACE", "name": "Race"})
+    statuses = sorted(r.status_code for r in results)
+    assert statuses == [201] + [409] * (CONCURRENT - 1), [r.text[:200] for r in results]
+    created = next(r.json()["id"] for r in results if r.status_code == 201)
+    assert {r.json()["errors"][0]["existing_id"] for r in results if r.status_code == 409} == {
+        created
+    }
+    where = (Customer.tenant_id == me.tenant_id) & (Customer.external_id == "RACE")
+    assert count(api_engine, me.tenant_id, Customer, where) == 1

@@ -11,7 +11,7 @@ import pytest
 from arpolicy.models import AuditEvent, Customer, OutboxMessage, UserRole
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-I = "/v1/imports"
+IMPORTS = "/v1/imports"
 
 CUSTOMERS = b"external_id,name,currency\nC1,ACME,USD\nC2,Beta,EUR\n"
 BAD = b"external_id,name,currency\nC1,ACME,usd\nC2,,EUR\nC3,Gamma,USD\n"
@@ -20,7 +20,7 @@ BAD = b"external_id,name,currency\nC1,ACME,usd\nC2,,EUR\nC3,Gamma,USD\n"
 def upload(client, who, kind, content, name="file.csv", **form):
     files = {"file": (name, content, "application/octet-stream")}
     data = {k: str(v).lower() if isinstance(v, bool) else v for k, v in form.items()}
-    return client.post(f"{I}/{kind}", headers=who.headers, files=files, data=data)
+    return client.post(f"{IMPORTS}/{kind}", headers=who.headers, files=files, data=data)
 
 
 def test_csv_and_jsonl_give_the_cli_report(client, caller, stored, subscribe):
@@ -95,11 +95,14 @@ def test_file_problems(client, caller):
         assert r.status_code == 422, (content, r.text)
         if words:
             assert words in json.dumps(r.json()), (content, r.json())
-    r = client.post(f"{I}/customers", headers=me.headers, data={"partial": "true"})
+    r = client.post(f"{IMPORTS}/customers", headers=me.headers, data={"partial": "true"})
     assert r.status_code == 422 and r.json()["where"] == "body.file"
-    r = client.post(f"{I}/customers", headers=me.headers, json={"file": "x"})
+    r = client.post(f"{IMPORTS}/customers", headers=me.headers, json={"file": "x"})
     assert r.status_code == 422 and r.json()["where"] == "body.file"
     assert upload(client, me, "planets", CUSTOMERS).status_code == 422
+    two = [("file", ("a.csv", CUSTOMERS)), ("file", ("b.csv", CUSTOMERS))]
+    r = client.post(f"{IMPORTS}/customers", headers=me.headers, files=two)
+    assert r.status_code == 422 and r.json()["where"] == "body.file"
     r = upload(client, me, "customers", CUSTOMERS, name="x.bin", format="csv")
     assert r.status_code == 200
 
@@ -134,8 +137,8 @@ def test_documents_import_like_the_cli_and_repeat_by_idempotency_key(client, cal
     built = httpx.Request("POST", "http://x", files={"file": ("inv.csv", invoices, "text/csv")})
     headers = {**me.headers, "Idempotency-Key": "upload-1",
                "Content-Type": built.headers["content-type"]}  # fmt: skip
-    first = client.post(f"{I}/invoices", headers=headers, content=built.read())
-    again = client.post(f"{I}/invoices", headers=headers, content=built.read())
+    first = client.post(f"{IMPORTS}/invoices", headers=headers, content=built.read())
+    again = client.post(f"{IMPORTS}/invoices", headers=headers, content=built.read())
     assert first.status_code == again.status_code == 200, first.text
     assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
     docs = client.get("/v1/documents", headers=me.headers, params={"sort": "number"}).json()
@@ -152,3 +155,10 @@ def test_imports_stay_in_their_tenant(client, caller, stored):
     r = upload(client, a, "invoices", invoices)
     assert r.status_code == 422 and r.json()["errors"][0]["column"] == "customer"
     assert stored(a.tenant_id, Customer) == []
+
+
+def test_every_import_kind_can_be_uploaded():
+    from arpolicy.api.routes.imports import ImportKind
+    from arpolicy.ledger.importing.registry import KINDS
+
+    assert [k.value for k in ImportKind] == list(KINDS)

@@ -11,7 +11,7 @@ its own admin key. With A's key:
 - every list route (a GET answering a Page) holds none of B's rows, and a filter naming one
   of B's objects finds nothing;
 - every other read and every create that names one of B's objects in its body leaks none
-  of B's ids and never succeeds.
+  of B's ids and never succeeds; an uploaded file cannot reference B's records either.
 
 The routes are enumerated from the app: a new route with a path parameter must be added to
 OBJECT_ROUTES (or a new list route to LIST_ROUTES), or the coverage test fails.
@@ -20,6 +20,7 @@ OBJECT_ROUTES (or a new list route to LIST_ROUTES), or the coverage test fails.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -107,10 +108,14 @@ PARAM_MODELS: dict[str, type[Base]] = {
 
 OBJECT_ROUTES: dict[str, type[Base] | str] = {
     "/v1/allocations/{allocation_id}": Allocation,
+    "/v1/assignment/policies/{role}": "not an object: {role} is finance or sales, and the "
+    "policy read or saved is the caller's tenant's",
     "/v1/contacts/{contact_id}": Contact,
     "/v1/custom-fields/{field_id}": CustomFieldDefinition,
     "/v1/customers/{customer_id}": Customer,
     "/v1/customers/{customer_id}/figures": Customer,
+    "/v1/customers/{customer_id}/owners": Customer,
+    "/v1/customers/{customer_id}/owners/{role}": Customer,
     "/v1/disputes/{dispute_id}": Dispute,
     "/v1/documents/{document_id}": Document,
     "/v1/fx-rates/{rate_id}": FxRate,
@@ -130,9 +135,13 @@ OBJECT_ROUTES: dict[str, type[Base] | str] = {
     "/v1/webhooks/endpoints/{endpoint_id}/rotate-secret": WebhookEndpoint,
     "/v1/webhooks/endpoints/{endpoint_id}/test": WebhookEndpoint,
 }
-"""Every /v1 route with a path parameter -> the model of the object it addresses (its last
-path parameter; other path parameters are taken from that row, ``contact.customer_id``),
-or why the route addresses no object."""
+"""Every /v1 route with a path parameter -> the model of the object it addresses (the last
+path parameter naming that model; other ids are taken from that row,
+``contact.customer_id``; parameters that are not ids from FIXED_PARAMS), or why the route
+addresses no object."""
+
+FIXED_PARAMS: dict[str, str] = {"role": "finance", "kind": "customers"}
+"""Path parameters that are not ids, with a value to call the route with."""
 
 LIST_ROUTES: dict[str, type[Base]] = {
     "/v1/allocations": Allocation,
@@ -223,8 +232,10 @@ def test_every_route_with_a_path_parameter_has_an_isolation_check() -> None:
         f"routes with a path parameter but no isolation check: {missing}; add each to "
         "OBJECT_ROUTES in tests/api/test_isolation.py with the model of the object it addresses"
     )
-    unknown = sorted({p for o in ops if o.params for p in o.params[:-1] if p not in PARAM_MODELS})
-    assert not unknown, f"path parameters with no model in PARAM_MODELS: {unknown}"
+    unknown = sorted(
+        {p for o in ops for p in o.params if p not in PARAM_MODELS and p not in FIXED_PARAMS}
+    )
+    assert not unknown, f"path parameters in neither PARAM_MODELS nor FIXED_PARAMS: {unknown}"
     stale = sorted(set(OBJECT_ROUTES) - paths)
     assert not stale, f"OBJECT_ROUTES names routes that no longer exist: {stale}"
 
@@ -270,22 +281,56 @@ def seed_api_objects(client: TestClient, b: Caller) -> None:
     assert r.status_code == 201, r.text
     uid = r.json()["id"]
     assert client.patch(f"/v1/users/{uid}", headers=h, json={"team": "Iso"}).status_code == 200
-    for path, body in WEBHOOK_SEEDS:
-        if _route_exists(client.app, "POST", path):  # type: ignore[arg-type]
-            r = client.post(path, headers=h, json=body)
+    for method, path, body in API_SEEDS:
+        if _route_exists(client.app, method, path):  # type: ignore[arg-type]
+            r = client.request(method, path, headers=h, json=body)
             assert r.status_code in (200, 201), f"seeding {path}: {r.status_code} {r.text}"
 
 
-WEBHOOK_SEEDS = [
+ONLY_B = "ONLY-B-CUSTOMER"
+"""An external id only tenant B has (the two demo tenants share theirs)."""
+
+API_SEEDS: list[tuple[str, str, dict[str, Any]]] = [
     (
+        "POST",
         "/v1/webhooks/endpoints",
         {"url": "https://hooks.example.com/arpolicy", "events": ["customer.created"]},
     ),
+    (
+        "PUT",
+        "/v1/assignment/policies/finance",
+        {
+            "policy": {
+                "role": "finance",
+                "rules": [
+                    {
+                        "name": "All",
+                        "assign": {"strategy": "round_robin", "users": ["role:collector"]},
+                    }
+                ],
+            }
+        },
+    ),
+    ("POST", "/v1/assignment/runs", {"role": "finance", "dry_run": False}),
+    (
+        "POST",
+        "/v1/customers",
+        {
+            "external_id": ONLY_B,
+            "name": "B only",
+            "currency": "USD",
+            "custom_fields": {"tier": "SMB"},
+        },
+    ),
 ]
+"""Calls that fill the tables the demo leaves empty (when their routes exist)."""
 
 
 def _route_exists(app: FastAPI, method: str, path: str) -> bool:
-    return any(o.method == method and o.path == path for o in operations(app))
+    def matches(template: str) -> bool:
+        return re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", template), path) is not None
+
+    return any(o.method == method and matches(o.path) for o in operations(app))
 
 
 def seed_outbox(engine: Engine, tenant_id: int) -> None:
@@ -437,19 +482,21 @@ class Bodies:
         return "iso-" + "x" * max(0, int(schema.get("minLength", 1)) - 4)
 
 
-def object_path(op: Op, row_ids: dict[str, int]) -> str:
+def object_path(op: Op, row_ids: dict[str, Any]) -> str:
     path = op.path
     for p in op.params:
         path = path.replace("{" + p + "}", str(row_ids[p]))
     return path
 
 
-def b_object(api_engine: Engine, t: Tenants, op: Op) -> dict[str, int]:
-    """Ids of one of B's objects for ``op``'s path parameters: the addressed row, and its
-    parents read from that row (``contact.customer_id``) or else any row of B's."""
+def b_object(api_engine: Engine, t: Tenants, op: Op) -> dict[str, Any]:
+    """Values for ``op``'s path parameters naming one of B's objects: the addressed row,
+    its parents read from that row (``contact.customer_id``) or else any row of B's, and
+    FIXED_PARAMS for parameters that are not ids."""
     model = OBJECT_ROUTES[op.path]
     assert not isinstance(model, str)
-    leaf = op.params[-1]
+    ids_params = [p for p in op.params if p not in FIXED_PARAMS]
+    leaf = [p for p in ids_params if PARAM_MODELS.get(p) is model][-1]
     candidates = t.b_ids[model]
     if model is ApiKey:
         candidates = [t.b_spare_key_id]
@@ -458,11 +505,12 @@ def b_object(api_engine: Engine, t: Tenants, op: Op) -> dict[str, int]:
     with transaction(api_engine, write=False) as s:
         scope_tenant(s, t.b.tenant_id)
         row = s.get(model, candidates[-1])
-        ids = {leaf: row.id}
-        for p in op.params[:-1]:
-            parent = getattr(row, p, None)
-            ids[p] = parent if parent is not None else t.b_ids[PARAM_MODELS[p]][0]
-    return ids
+        values: dict[str, Any] = {leaf: row.id}
+        for p in ids_params:
+            if p != leaf:
+                parent = getattr(row, p, None)
+                values[p] = parent if parent is not None else t.b_ids[PARAM_MODELS[p]][0]
+    return {**values, **{p: FIXED_PARAMS[p] for p in op.params if p in FIXED_PARAMS}}
 
 
 def call(client: TestClient, op: Op, path: str, headers: dict[str, str], **kw: Any) -> Any:
@@ -616,3 +664,18 @@ def test_other_reads_and_creates_leak_nothing_of_another_tenant(client, api_engi
     after = fingerprint(api_engine, t.b.tenant_id)
     assert before == after, "A's calls changed B's rows"
     assert not problems, "\n".join(problems)
+
+
+def test_an_import_cannot_reference_another_tenants_records(client, api_engine, tenants):
+    """References in an uploaded file resolve within the caller's tenant: a document naming
+    a customer only B has is a row error, and nothing is stored."""
+    t = tenants
+    if not _route_exists(client.app, "POST", "/v1/imports/invoices"):
+        pytest.skip("no import route")
+    before = ids_of(api_engine, t.a.tenant_id)["documents"]
+    csv = f"number,customer,currency,amount,document_date,due_date\nISO-1,{ONLY_B},USD,10.00,2026-11-01,2026-12-01\n"
+    r = client.post("/v1/imports/invoices", headers=t.a.headers,
+                    files={"file": ("invoices.csv", csv.encode(), "text/csv")})  # fmt: skip
+    assert r.status_code == 422, r.text
+    assert [e["column"] for e in r.json()["errors"]] == ["customer"], r.text
+    assert ids_of(api_engine, t.a.tenant_id)["documents"] == before

@@ -201,3 +201,22 @@ def test_collectors_write_but_agents_only_read(client, caller, me):
         assert r.status_code == 403 and "ledger:write" in r.json()["detail"]
     collector = caller(UserRole.COLLECTOR, tenant_id=me.tenant_id)
     post(client, collector, CASES[0].path, CASES[0].body(me.customer, me.doc))
+
+
+def test_paging_by_an_instant_with_ties(client, me):
+    """Instants written by the import compare with the cursor's on both databases."""
+    at = ["2026-11-02T10:00:00Z", "2026-11-02T10:00:00Z", "2026-11-02T11:00:00+01:00",
+          "2026-11-01T23:59:59.5Z"]  # fmt: skip
+    for i, when in enumerate(at):
+        post(client, me, "/v1/payment-attempts", {"external_id": f"A{i}", "customer_id": me.customer,
+             "attempted_at": when, "status": "failure", "amount": money("1.00")})  # fmt: skip
+    for sort in ("attempted_at", "-attempted_at"):
+        seen, cursor = [], None
+        for _ in range(10):
+            params = {"limit": 1, "sort": sort, **({"cursor": cursor} if cursor else {})}
+            page = client.get("/v1/payment-attempts", headers=me.headers, params=params).json()
+            seen += [a["external_id"] for a in page["items"]]
+            if (cursor := page["next_cursor"]) is None:
+                break
+        expected = ["A3", "A0", "A1", "A2"] if sort == "attempted_at" else ["A2", "A1", "A0", "A3"]
+        assert seen == expected, sort

@@ -81,7 +81,9 @@ def test_tenant_figures(client, ledger):
 
 
 def test_reports_need_reports_read_and_stay_in_the_tenant(client, caller, ledger):
-    r = client.post("/v1/keys", headers=ledger.headers, json={"name": "l", "scopes": ["ledger:read"]})
+    r = client.post(
+        "/v1/keys", headers=ledger.headers, json={"name": "l", "scopes": ["ledger:read"]}
+    )
     narrow = {"Authorization": f"Bearer {r.json()['key']}"}
     for path in ("/v1/reports/ageing", "/v1/reports/figures"):
         r = client.get(path, headers=narrow)
@@ -90,4 +92,7 @@ def test_reports_need_reports_read_and_stay_in_the_tenant(client, caller, ledger
     empty = client.get("/v1/reports/ageing", headers=other.headers).json()
     assert empty["customers"] == [] and empty["totals"]["total"] == "0.00"
     for params in ({"as_of": "1066-10-14"}, {"as_of": "x"}, {"limit": 0}):
-        assert client.get("/v1/reports/ageing", headers=ledger.headers, params=params).status_code == 422
+        assert (
+            client.get("/v1/reports/ageing", headers=ledger.headers, params=params).status_code
+            == 422
+        )

@@ -82,10 +82,11 @@ class Resource:
     """The import kind."""
     model: Any
     path: str
-    read: Callable[[Any, str], BaseModel]
-    """The record as the API shows it, given the tenant's base currency."""
     key: dict[str, str]
     """Body fields of the record's key -> model attributes (unchangeable by PATCH)."""
+    read: Callable[[Any, str], BaseModel] | None = None
+    """The record as the API shows it (given the tenant's base currency): the webhook
+    events' data."""
     refs: dict[str, Ref] = field(default_factory=dict)
     money: tuple[str, ...] = ()
     """MoneyValue fields; their currency is the row's ``currency``."""
@@ -220,9 +221,10 @@ def run_import(session: Session, api: Api, res: Resource, row: dict[str, Any]) -
         report = import_rows(session, tenant, res.kind, [row])
     except TOO_LARGE:
         raise ValidationError(
-            "a value is too large to store",
+            "an amount is too large to store",
             where="body",
-            fix="amounts (and their base-currency equivalents) must stay below 10^15",
+            fix="give smaller amounts: at most 15 digits before the decimal point, and the "
+            "amount converted to the base currency must fit as well",
         ) from None
     if not report.ok:
         errors = [
@@ -367,6 +369,7 @@ def _audit(
 
 
 def _emit(session: Session, api: Api, name: str, res: Resource, obj: Any, key: str) -> None:
+    assert res.read is not None, f"{res.entity} emits {name} but has no read"
     data = res.read(obj, tenant_of(session, api).base_currency).model_dump(mode="json")
     emit(session, api.tenant_id, name, data, key=key, at=api.now())
 

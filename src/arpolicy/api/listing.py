@@ -22,7 +22,7 @@ from arpolicy.exceptions import ValidationError
 
 
 def _expected(column: Any) -> tuple[type, ...]:
-    kind = column.type
+    kind = getattr(column.type, "impl_instance", column.type)  # a TypeDecorator's own type
     if isinstance(kind, DateTime):
         return (datetime,)
     if isinstance(kind, Date):

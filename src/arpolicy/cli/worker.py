@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import signal
-import sys
 import threading
 from datetime import datetime
 from typing import Any
 
-import structlog
 import typer
 from sqlalchemy import select
 
 from arpolicy.api.context import scope_tenant
 from arpolicy.cli import common, terminal
+from arpolicy.kit.logging import configure_logging
 from arpolicy.models import OutboxMessage, OutboxStatus, WebhookEndpoint
 from arpolicy.webhooks import service
 from arpolicy.worker import run_forever, run_once
@@ -60,9 +59,8 @@ def worker(
 
 
 def _logs_to_stderr() -> None:
-    if not structlog.is_configured():
-        # sys.stderr looked up on each use, not once: it may be replaced (tests, redirects)
-        structlog.configure(logger_factory=lambda *_: structlog.PrintLogger(sys.stderr))
+    settings = common.settings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
 
 
 @webhooks_app.command("list")

@@ -117,17 +117,18 @@ def balance_due_clause() -> Any:
 
 
 # Partial covering index for dunning-style selections (select_invoices): the documents with
-# a balance, by currency (a money comparison always fixes it) and due date (what dunning
-# ranges over), carrying the balance and the dispute flag those rules test, and the id they
-# return (PostgreSQL needs it for an index-only scan; SQLite has it as the rowid anyway).
+# a balance, by currency (a money comparison always fixes it) and id, carrying the due date,
+# balance and dispute flag those rules test. Keyed by id, not due date: a dunning rule keeps
+# most overdue items, and reading them in id order spares sorting the ids it returns (on
+# 1,000,000 invoices, 190,137 matches: 40 ms less on SQLite; docs/benchmarks.md).
 Index(
     "ix_documents_balance_due",
     Document.tenant_id,
     Document.currency,
+    Document.id,
     Document.due_date,
     Document.balance_minor,
     Document.disputed,
     sqlite_where=balance_due_clause(),
     postgresql_where=balance_due_clause(),
-    postgresql_include=["id"],
 )

@@ -22,6 +22,7 @@ pool to the team of the customer's other owner (``sales_owner`` / ``finance_owne
 from __future__ import annotations
 
 import enum
+import json
 from typing import Any, Literal
 
 import yaml
@@ -155,6 +156,9 @@ class PolicyError(DomainValidationError):
 def parse_policy(data: Any, *, where: str = "") -> AssignmentPolicy:
     """A policy from its JSON-like form; PolicyError lists every problem with its path."""
     prefix = f"{where}." if where else ""
+    if "\\u0000" in json.dumps(data, default=str):
+        raise PolicyError([{"where": where or "policy", "what": "the policy contains a NUL character",
+                            "fix": "remove the NUL (\\u0000) characters"}])  # fmt: skip
     try:
         policy = AssignmentPolicy.model_validate(data)
     except ValidationError as exc:

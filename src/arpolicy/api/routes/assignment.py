@@ -3,16 +3,17 @@ real, rebalance), and each customer's owners with the rule and the explanation."
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arpolicy.api.context import Api, require
 from arpolicy.api.schemas import Input
+from arpolicy.api.types import AsOf, Day, Note, PathId, RefId
 from arpolicy.kit.clock import local_today
 from arpolicy.models import Tenant
 from arpolicy.ownership import repository as repo
@@ -36,7 +37,7 @@ class PolicyVersion(BaseModel):
 
 class PolicySave(Input):
     policy: AssignmentPolicy
-    comment: str | None = Field(default=None, max_length=500)
+    comment: Note | None = None
     active: bool = Field(
         default=True, description="False switches automatic assignment off for the role."
     )
@@ -46,16 +47,16 @@ class RunRequest(Input):
     role: Role | None = Field(default=None, description="One role (default: sales, then finance).")
     dry_run: bool = True
     rebalance: bool = False
-    as_of: date | None = None
+    as_of: Day | None = None
     limit: int = Field(
         default=100, ge=0, le=10_000, description="Changes listed per role (0: all)."
     )
 
 
 class OwnerSet(Input):
-    user_id: int | None = Field(description="The owner (null clears it).", ge=1, le=2**31 - 1)
+    user_id: RefId | None = Field(description="The owner (null clears it).")
     locked: bool = Field(default=True, description="Keep policies from changing this owner.")
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Note | None = None
 
 
 def _tenant(session: Session, api: Api) -> Tenant:
@@ -113,8 +114,8 @@ def run_assignment(body: RunRequest, api: Api = Depends(require("owners:write"))
 
 @router.get("/customers/{customer_id}/owners")
 def read_owners(
-    customer_id: int,
-    as_of: date | None = Query(None),
+    customer_id: PathId,
+    as_of: AsOf = None,
     api: Api = Depends(require("ledger:read")),
 ) -> Any:
     """Each role's owner, the rule that chose them and why, the lock, and what the live
@@ -128,7 +129,7 @@ def read_owners(
 
 @router.put("/customers/{customer_id}/owners/{role}")
 def put_owner(
-    customer_id: int, role: Role, body: OwnerSet, api: Api = Depends(require("owners:write"))
+    customer_id: PathId, role: Role, body: OwnerSet, api: Api = Depends(require("owners:write"))
 ) -> Any:
     """Set a customer's owner by hand, locked by default (policies then leave it alone)."""
     with api.write() as session:

@@ -130,14 +130,14 @@ def list_attempts(
     limit: Limit = 50,
     sort: Sort = None,
 ) -> Any:
-    """Payment attempts, filtered; sort by id, attempted_at or created_at."""
+    """Payment attempts, filtered; sort by id or attempted_at."""
     a = PaymentAttempt
     stmt = equal(select(a).where(a.tenant_id == api.tenant_id), {
         a.customer_id: customer_id, a.document_id: document_id, a.external_id: external_id,
         a.status: status, a.dunning_status: dunning_status, a.method: method,
     })  # fmt: skip
     stmt = between(stmt, a.attempted_at, attempted_from, attempted_to)
-    sortable = {"id": a.id, "attempted_at": a.attempted_at, "created_at": a.created_at}
+    sortable = {"id": a.id, "attempted_at": a.attempted_at}
     with api.read() as session:
         return page(session, stmt, a, AttemptRead, read, sort=sort, cursor=cursor, limit=limit,
                     sortable=sortable)  # fmt: skip

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
 from arpolicy.api.context import Api, require
 from arpolicy.api.pagination import DEFAULT_LIMIT, paginate
 from arpolicy.api.schemas import Output, Page
+from arpolicy.api.types import NO_NUL, Cursor, Limit, QueryInstant, QueryText
 from arpolicy.audit import list_events
 from arpolicy.models import AuditEvent
 
@@ -32,14 +33,21 @@ class AuditEventRead(Output):
 @router.get("", response_model=Page[AuditEventRead])
 def read_audit(
     api: Api = Depends(require("audit:read")),
-    entity: str | None = None,
-    entity_id: str | None = None,
-    action: str | None = None,
-    actor: str | None = Query(None, description="Part of the actor (an e-mail or key prefix)."),
-    since: datetime | None = None,
-    until: datetime | None = None,
-    cursor: str | None = None,
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=500),
+    entity: QueryText = None,
+    entity_id: QueryText = None,
+    action: QueryText = None,
+    actor: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            pattern=NO_NUL,
+            description="Part of the actor (an e-mail or key prefix).",
+        ),
+    ] = None,
+    since: QueryInstant = None,
+    until: QueryInstant = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
     sort: str | None = Query(None, description="-id (default, newest first) or id."),
 ) -> Any:
     stmt = list_events(

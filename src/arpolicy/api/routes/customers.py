@@ -197,7 +197,7 @@ def list_customers(
     sort: Sort = None,
 ) -> Any:
     """Customers, filtered (``q``: part of the name or external id); sort by id,
-    external_id, name, created_at or updated_at."""
+    external_id or name."""
     c = Customer
     stmt = equal(select(c).where(c.tenant_id == api.tenant_id), {
         c.external_id: external_id, c.currency: currency, c.country: country,
@@ -207,8 +207,7 @@ def list_customers(
     })  # fmt: skip
     if q:
         stmt = stmt.where(contains(c.name, c.external_id, text=q))
-    sortable = {"id": c.id, "external_id": c.external_id, "name": c.name,
-                "created_at": c.created_at, "updated_at": c.updated_at}  # fmt: skip
+    sortable = {"id": c.id, "external_id": c.external_id, "name": c.name}
     with api.read() as session:
         result = page(session, stmt, c, CustomerRead, read, sort=sort, cursor=cursor,
                       limit=limit, sortable=sortable)  # fmt: skip

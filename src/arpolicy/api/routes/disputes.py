@@ -111,14 +111,14 @@ def list_disputes(
     limit: Limit = 50,
     sort: Sort = None,
 ) -> Any:
-    """Disputes, filtered; sort by id, opened_on or created_at."""
+    """Disputes, filtered; sort by id or opened_on."""
     d = Dispute
     stmt = equal(select(d).where(d.tenant_id == api.tenant_id), {
         d.customer_id: customer_id, d.document_id: document_id, d.external_id: external_id,
         d.status: status,
     })  # fmt: skip
     stmt = between(stmt, d.opened_on, opened_from, opened_to)
-    sortable = {"id": d.id, "opened_on": d.opened_on, "created_at": d.created_at}
+    sortable = {"id": d.id, "opened_on": d.opened_on}
     with api.read() as session:
         base = ledger.tenant_of(session, api).base_currency
         return page(session, stmt, d, DisputeRead, lambda r: read(r, base), sort=sort,

@@ -162,7 +162,7 @@ def list_documents(
     sort: Sort = None,
 ) -> Any:
     """Documents, filtered (``q``: part of the number; date ranges inclusive); sort by id,
-    number, document_date, due_date, base_amount, base_balance, created_at or updated_at."""
+    number, document_date, due_date, base_amount or base_balance."""
     d = Document
     stmt = equal(select(d).where(d.tenant_id == api.tenant_id), {
         d.customer_id: customer_id, d.doc_type: type, d.number: number, d.currency: currency,
@@ -176,8 +176,7 @@ def list_documents(
     stmt = between(stmt, d.due_date, due_date_from, due_date_to)
     sortable = {"id": d.id, "number": d.number, "document_date": d.document_date,
                 "due_date": d.due_date, "base_amount": d.base_amount_minor,
-                "base_balance": d.base_balance_minor, "created_at": d.created_at,
-                "updated_at": d.updated_at}  # fmt: skip
+                "base_balance": d.base_balance_minor}  # fmt: skip
     with api.read() as session:
         base = ledger.tenant_of(session, api).base_currency
         return page(session, stmt, d, DocumentRead, lambda r: read(r, base), sort=sort,

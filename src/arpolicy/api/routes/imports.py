@@ -15,10 +15,11 @@ import enum
 from collections.abc import Iterator
 from typing import IO, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from arpolicy.api.context import Api, Forbidden, require
@@ -286,7 +287,8 @@ def _upload(api: Api, kind: str, file: UploadFile, given: str | None, partial: b
             raise ValidationError(
                 "the file holds a value the database cannot store",
                 where="body.file",
-                fix="keep amounts (and their base-currency equivalents) below 10^15",
+                fix="look for amounts too large to store (also once converted to the base "
+                "currency) and for text that is not valid Unicode (lone surrogates)",
             ) from None
         if not report.applied:
             raise _rejected(report)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import Field
 from sqlalchemy import select
 
 from arpolicy.api.context import Api, require
 from arpolicy.api.pagination import DEFAULT_LIMIT, paginate
 from arpolicy.api.schemas import Input, Output, Page
+from arpolicy.api.types import Cursor, Instant, Limit, PathId, QueryId, RefId, Sort, Text64, Text100
 from arpolicy.audit import snapshot
 from arpolicy.auth import keys
 from arpolicy.exceptions import NotFoundError
@@ -21,14 +22,14 @@ router = APIRouter(prefix="/keys", tags=["keys"])
 
 
 class KeyCreate(Input):
-    name: str = Field(min_length=1, max_length=100)
-    user_id: int | None = Field(
+    name: Text100
+    user_id: RefId | None = Field(
         default=None, description="Whose key (default: the caller). Needs keys:manage."
     )
-    scopes: list[str] | None = Field(
+    scopes: list[Text64] | None = Field(
         default=None, description="Permissions to narrow the key to (default: all of the role)."
     )
-    expires_at: datetime | None = None
+    expires_at: Instant | None = None
 
 
 class KeyRead(Output):
@@ -84,11 +85,11 @@ def create_key(body: KeyCreate, api: Api = Depends(require("keys:own"))) -> Any:
 @router.get("", response_model=Page[KeyRead])
 def list_keys(
     api: Api = Depends(require("keys:own")),
-    user_id: int | None = None,
+    user_id: QueryId = None,
     revoked: bool | None = None,
-    cursor: str | None = None,
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=500),
-    sort: str | None = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    sort: Sort = None,
 ) -> Any:
     """Keys of the caller, or of any user with keys:manage."""
     stmt = select(ApiKey).where(ApiKey.tenant_id == api.tenant_id)
@@ -109,7 +110,7 @@ def list_keys(
 
 
 @router.post("/{key_id}/revoke", response_model=KeyRead)
-def revoke_key(key_id: int, api: Api = Depends(require("keys:own"))) -> Any:
+def revoke_key(key_id: PathId, api: Api = Depends(require("keys:own"))) -> Any:
     """Revoke a key at once; revoking a revoked key changes nothing."""
 
     def work(session: Any) -> Any:

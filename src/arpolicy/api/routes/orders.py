@@ -102,14 +102,14 @@ def list_orders(
     limit: Limit = 50,
     sort: Sort = None,
 ) -> Any:
-    """Sales orders, filtered; sort by id, ordered_on or created_at."""
+    """Sales orders, filtered; sort by id or ordered_on."""
     o = SalesOrder
     stmt = equal(select(o).where(o.tenant_id == api.tenant_id), {
         o.customer_id: customer_id, o.external_id: external_id, o.status: status,
         o.currency: currency,
     })  # fmt: skip
     stmt = between(stmt, o.ordered_on, ordered_from, ordered_to)
-    sortable = {"id": o.id, "ordered_on": o.ordered_on, "created_at": o.created_at}
+    sortable = {"id": o.id, "ordered_on": o.ordered_on}
     with api.read() as session:
         return page(session, stmt, o, OrderRead, read, sort=sort, cursor=cursor, limit=limit,
                     sortable=sortable)  # fmt: skip

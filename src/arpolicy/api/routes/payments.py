@@ -123,7 +123,7 @@ def list_payments(
     limit: Limit = 50,
     sort: Sort = None,
 ) -> Any:
-    """Payments, filtered; sort by id, received_on, base_amount or created_at."""
+    """Payments, filtered; sort by id, received_on or base_amount."""
     p = Payment
     stmt = equal(select(p).where(p.tenant_id == api.tenant_id), {
         p.customer_id: customer_id, p.external_id: external_id, p.currency: currency,
@@ -132,8 +132,7 @@ def list_payments(
     if unallocated is not None:
         stmt = stmt.where((p.unallocated_minor != 0) if unallocated else (p.unallocated_minor == 0))
     stmt = between(stmt, p.received_on, received_from, received_to)
-    sortable = {"id": p.id, "received_on": p.received_on, "base_amount": p.base_amount_minor,
-                "created_at": p.created_at}  # fmt: skip
+    sortable = {"id": p.id, "received_on": p.received_on, "base_amount": p.base_amount_minor}
     with api.read() as session:
         base = ledger.tenant_of(session, api).base_currency
         return page(session, stmt, p, PaymentRead, lambda r: read(r, base), sort=sort,
@@ -210,7 +209,6 @@ ALLOCATIONS = ledger.Resource(
     kind="allocations",
     model=Allocation,
     path="/v1/allocations",
-    read=lambda a, base: a,
     key={"payment_id": "payment_id", "document_id": "document_id"},
     refs={
         "payment_id": ledger.Ref(

@@ -109,14 +109,14 @@ def list_promises(
     limit: Limit = 50,
     sort: Sort = None,
 ) -> Any:
-    """Promises to pay, filtered; sort by id, promised_on or created_at."""
+    """Promises to pay, filtered; sort by id or promised_on."""
     p = PromiseToPay
     stmt = equal(select(p).where(p.tenant_id == api.tenant_id), {
         p.customer_id: customer_id, p.document_id: document_id, p.external_id: external_id,
         p.status: status,
     })  # fmt: skip
     stmt = between(stmt, p.promised_on, promised_from, promised_to)
-    sortable = {"id": p.id, "promised_on": p.promised_on, "created_at": p.created_at}
+    sortable = {"id": p.id, "promised_on": p.promised_on}
     with api.read() as session:
         base = ledger.tenant_of(session, api).base_currency
         return page(session, stmt, p, PromiseRead, lambda r: read(r, base), sort=sort,

@@ -3,6 +3,7 @@ matches as of a date, with the explanation for one record)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any, Literal
 
@@ -81,6 +82,11 @@ class FieldInfo(BaseModel):
 
 def read_rule(value: str | dict[str, Any], fields: FieldSet) -> Rule:
     """Parse (text) or read (JSON) and check a rule; RuleError lists every problem."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    if "\x00" in text or "\\u0000" in text:
+        from arpolicy.rules.errors import fail
+
+        raise fail("$", None, "the rule contains a NUL character", "remove it")
     if isinstance(value, str):
         if len(value) > MAX_RULE_TEXT:
             from arpolicy.rules.errors import fail

@@ -100,13 +100,13 @@ def list_sources(
     limit: Limit = 50,
     sort: Sort = None,
 ) -> Any:
-    """Payment sources, filtered; sort by id, external_id or created_at."""
+    """Payment sources, filtered; sort by id or external_id."""
     s = PaymentSource
     stmt = equal(select(s).where(s.tenant_id == api.tenant_id), {
         s.customer_id: customer_id, s.external_id: external_id, s.kind: kind,
         s.status: status, s.role: role, s.gateway: gateway,
     })  # fmt: skip
-    sortable = {"id": s.id, "external_id": s.external_id, "created_at": s.created_at}
+    sortable = {"id": s.id, "external_id": s.external_id}
     with api.read() as session:
         return page(session, stmt, s, SourceRead, read, sort=sort, cursor=cursor, limit=limit,
                     sortable=sortable)  # fmt: skip

@@ -112,15 +112,14 @@ def list_subscriptions(
     limit: Limit = 50,
     sort: Sort = None,
 ) -> Any:
-    """Subscriptions, filtered; sort by id, started_on, next_billing_on or created_at."""
+    """Subscriptions, filtered; sort by id, started_on or next_billing_on."""
     s = Subscription
     stmt = equal(select(s).where(s.tenant_id == api.tenant_id), {
         s.customer_id: customer_id, s.external_id: external_id, s.status: status,
         s.plan: plan, s.currency: currency,
     })  # fmt: skip
     stmt = between(stmt, s.next_billing_on, next_billing_from, next_billing_to)
-    sortable = {"id": s.id, "started_on": s.started_on, "next_billing_on": s.next_billing_on,
-                "created_at": s.created_at}  # fmt: skip
+    sortable = {"id": s.id, "started_on": s.started_on, "next_billing_on": s.next_billing_on}
     with api.read() as session:
         return page(session, stmt, s, SubscriptionRead, read, sort=sort, cursor=cursor,
                     limit=limit, sortable=sortable)  # fmt: skip

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from arpolicy.api.context import Api, require
 from arpolicy.api.schemas import Input, Output
+from arpolicy.api.types import Locale, Text64, Text200
 from arpolicy.audit import snapshot
 from arpolicy.audit.service import changed
 from arpolicy.exceptions import ValidationError
@@ -36,9 +37,9 @@ class TenantRead(Output):
 class TenantUpdate(Input):
     """The base currency is fixed at creation: every stored base amount depends on it."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    timezone: str | None = Field(default=None, max_length=64, examples=["Europe/Berlin"])
-    locale: str | None = Field(default=None, max_length=16, examples=["de_DE"])
+    name: Text200 | None = None
+    timezone: Text64 | None = Field(default=None, examples=["Europe/Berlin"])
+    locale: Locale | None = Field(default=None, examples=["de_DE"])
     ageing_bounds: list[int] | None = Field(default=None, max_length=20, examples=[[30, 60, 90]])
 
 

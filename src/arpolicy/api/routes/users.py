@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import EmailStr, Field
+from pydantic import EmailStr
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from arpolicy.api.context import Api, require
 from arpolicy.api.pagination import DEFAULT_LIMIT, paginate
 from arpolicy.api.schemas import Input, Output, Page
+from arpolicy.api.types import (
+    NO_NUL,
+    Cursor,
+    Language,
+    Limit,
+    PathId,
+    QueryId,
+    QueryText,
+    RefId,
+    Sort,
+    Text100,
+    Text200,
+)
 from arpolicy.audit import snapshot
 from arpolicy.audit.service import changed
 from arpolicy.exceptions import ConflictError, NotFoundError, ValidationError
@@ -23,19 +36,19 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 class UserCreate(Input):
     email: EmailStr
-    name: str = Field(min_length=1, max_length=200)
+    name: Text200
     role: UserRole
-    team: str | None = Field(default=None, max_length=100)
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
-    manager_id: int | None = None
+    team: Text100 | None = None
+    language: Language | None = None
+    manager_id: RefId | None = None
 
 
 class UserUpdate(Input):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Text200 | None = None
     role: UserRole | None = None
-    team: str | None = Field(default=None, max_length=100)
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
-    manager_id: int | None = None
+    team: Text100 | None = None
+    language: Language | None = None
+    manager_id: RefId | None = None
     active: bool | None = None
 
 
@@ -77,12 +90,14 @@ def list_users(
     api: Api = Depends(require("users:read")),
     role: UserRole | None = None,
     active: bool | None = None,
-    team: str | None = None,
-    manager_id: int | None = None,
-    q: str | None = Query(None, description="Part of the name or e-mail."),
-    cursor: str | None = None,
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=500),
-    sort: str | None = None,
+    team: QueryText = None,
+    manager_id: QueryId = None,
+    q: Annotated[
+        str | None, Query(max_length=200, pattern=NO_NUL, description="Part of the name or e-mail.")
+    ] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    sort: Sort = None,
 ) -> Any:
     stmt = select(User).where(User.tenant_id == api.tenant_id)
     if role is not None:
@@ -106,7 +121,7 @@ def list_users(
 
 
 @router.get("/{user_id}", response_model=UserRead)
-def read_user(user_id: int, api: Api = Depends(require("users:read"))) -> Any:
+def read_user(user_id: PathId, api: Api = Depends(require("users:read"))) -> Any:
     with api.read() as session:
         return UserRead.model_validate(get_user(session, api.tenant_id, user_id))
 
@@ -136,7 +151,9 @@ def create_user(body: UserCreate, api: Api = Depends(require("users:manage"))) -
 
 
 @router.patch("/{user_id}", response_model=UserRead)
-def update_user(user_id: int, body: UserUpdate, api: Api = Depends(require("users:manage"))) -> Any:
+def update_user(
+    user_id: PathId, body: UserUpdate, api: Api = Depends(require("users:manage"))
+) -> Any:
     patch = body.model_dump(exclude_unset=True)
     for name in ("name", "role", "active"):
         if name in patch and patch[name] is None:
