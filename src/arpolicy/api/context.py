@@ -27,7 +27,7 @@ from arpolicy.api import idempotency
 from arpolicy.api.ratelimit import RateLimiter
 from arpolicy.audit import Actor
 from arpolicy.audit import record as audit_record
-from arpolicy.auth.keys import authenticate, touch
+from arpolicy.auth.keys import authenticate, stale, touch
 from arpolicy.auth.permissions import permissions_of
 from arpolicy.exceptions import ArpolicyError
 from arpolicy.kit.clock import Clock
@@ -165,10 +165,10 @@ def require(permission: str) -> Callable[..., Api]:
                     fix="check the key, or create a new one (`arpolicy keys create`)",
                 )
             key, user, tenant = found.key, found.user, found.tenant
-            stale = key.last_used_at is None or now - key.last_used_at >= _minute()
+            is_stale = stale(key, now)
         limiter: RateLimiter = state.rate_limiter
         limiter.hit(key.prefix)
-        if stale:
+        if is_stale:
             with transaction(state.engine, write=True) as session:
                 scope_tenant(session, tenant.id)
                 row = session.merge(key, load=True)
@@ -192,12 +192,6 @@ def require(permission: str) -> Callable[..., Api]:
         return api
 
     return dependency
-
-
-def _minute() -> Any:
-    from arpolicy.auth.keys import LAST_USED_RESOLUTION
-
-    return LAST_USED_RESOLUTION
 
 
 def _idempotency_key(request: Request) -> str | None:

@@ -131,8 +131,13 @@ def authenticate(session: Session, key: str, now: datetime) -> Authenticated | N
     return Authenticated(api_key, user, tenant)
 
 
+def stale(key: ApiKey, now: datetime) -> bool:
+    """Whether ``last_used_at`` is due to be written (at most once a minute)."""
+    return key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION
+
+
 def touch(session: Session, key: ApiKey, now: datetime) -> None:
-    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+    if stale(key, now):
         key.last_used_at = now
 
 

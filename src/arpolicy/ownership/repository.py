@@ -181,9 +181,3 @@ def upsert_assignments(
         ["tenant_id", "role", "customer_id"],
         old,
     )
-
-
-def _bind(name: str) -> Any:
-    from sqlalchemy import bindparam
-
-    return bindparam(name)

@@ -9,8 +9,8 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from arpolicy.models import OutboxMessage, OutboxStatus, WebhookEndpoint
-from arpolicy.webhooks.events import EVENTS, new_event_id
+from arpolicy.models import OutboxMessage, OutboxStatus
+from arpolicy.webhooks.events import new_event_id, subscribed
 
 
 def emit_many(
@@ -23,14 +23,7 @@ def emit_many(
 ) -> int:
     """Like :func:`arpolicy.webhooks.emit` for each ``(key, data)``, with one query for the
     endpoints and one bulk insert. Returns the number of messages queued."""
-    if event_type not in EVENTS:
-        raise ValueError(f"unknown event type {event_type!r}")
-    endpoints = session.scalars(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.active.is_(True)
-        )
-    ).all()
-    wanted = [e for e in endpoints if "*" in e.events or event_type in e.events]
+    wanted = subscribed(session, tenant_id, event_type)
     if not wanted or not events:
         return 0
     rows = []

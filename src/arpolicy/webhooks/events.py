@@ -45,14 +45,7 @@ def emit(
     again queues nothing more, so a retried job cannot send an event twice. Nothing is sent
     here; the worker delivers after the transaction commits.
     """
-    if event_type not in EVENTS:
-        raise ValueError(f"unknown event type {event_type!r}")
-    endpoints = session.scalars(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.active.is_(True)
-        )
-    ).all()
-    wanted = [e for e in endpoints if "*" in e.events or event_type in e.events]
+    wanted = subscribed(session, tenant_id, event_type)
     if not wanted:
         return []
     keys = {f"{key}@{e.id}": e for e in wanted}
@@ -71,6 +64,18 @@ def emit(
     ]
     session.add_all(messages)
     return messages
+
+
+def subscribed(session: Session, tenant_id: int, event_type: str) -> list[WebhookEndpoint]:
+    """The tenant's active endpoints that receive ``event_type`` (ValueError if unknown)."""
+    if event_type not in EVENTS:
+        raise ValueError(f"unknown event type {event_type!r}")
+    endpoints = session.scalars(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.active.is_(True)
+        )
+    ).all()
+    return [e for e in endpoints if "*" in e.events or event_type in e.events]
 
 
 def ping(session: Session, endpoint: WebhookEndpoint, *, at: datetime) -> OutboxMessage:

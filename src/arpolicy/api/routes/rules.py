@@ -28,6 +28,7 @@ from arpolicy.rules import (
     to_json,
     to_text,
 )
+from arpolicy.rules.errors import fail
 
 router = APIRouter(prefix="/rules", tags=["rules"])
 LevelName = Literal["customer", "invoice", "payment"]
@@ -84,13 +85,9 @@ def read_rule(value: str | dict[str, Any], fields: FieldSet) -> Rule:
     """Parse (text) or read (JSON) and check a rule; RuleError lists every problem."""
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     if "\x00" in text or "\\u0000" in text:
-        from arpolicy.rules.errors import fail
-
         raise fail("$", None, "the rule contains a NUL character", "remove it")
     if isinstance(value, str):
         if len(value) > MAX_RULE_TEXT:
-            from arpolicy.rules.errors import fail
-
             raise fail("$", None, f"the rule is longer than {MAX_RULE_TEXT} characters",
                        "split it, or use a decision table")  # fmt: skip
         rule = parse(value)
