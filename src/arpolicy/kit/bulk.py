@@ -38,24 +38,24 @@ def _rows(
         return [tuple(r) for r in rows]
     columns = list(zip(*rows, strict=True))
     for i, p in enumerate(processors):
-        if p is None:
-            continue
-        memo: dict[Any, Any] = {}
-        out: list[Any] = []
-        for v in columns[i]:
-            if v is None:
-                out.append(None)
-                continue
-            try:  # a run repeats the same instant, actor...: process each value once
-                found = memo.get(v, memo)
-            except TypeError:  # unhashable (a JSON dict)
-                out.append(p(v))
-                continue
-            if found is memo:
-                found = memo[v] = p(v)
-            out.append(found)
-        columns[i] = tuple(out)
+        if p is not None:
+            columns[i] = _processed(columns[i], p)
     return list(zip(*columns, strict=True))
+
+
+def _processed(values: Sequence[Any], process: Callable[[Any], Any]) -> tuple[Any, ...]:
+    """``process`` applied to each distinct value once (a run repeats the same instant,
+    actor, owner...); None stays None."""
+    try:
+        done = {v: process(v) for v in set(values) if v is not None}
+    except TypeError:  # unhashable (JSON dicts): once per object; ``values`` keeps each
+        by_id: dict[int, Any] = {}  # alive, so an id is not reused meanwhile
+        for v in values:
+            if v is not None and id(v) not in by_id:
+                by_id[id(v)] = process(v)
+        return tuple(None if v is None else by_id[id(v)] for v in values)
+    done[None] = None
+    return tuple(done[v] for v in values)
 
 
 def insert_many(

@@ -57,7 +57,8 @@ def current_owners(
     stmt = select(Customer.id, column).where(Customer.tenant_id == tenant_id)
     if ids is not None:
         stmt = stmt.where(Customer.id.in_(ids))
-    return dict(session.execute(stmt).all())
+    session.flush()  # Core rows (no ORM overhead) see pending changes too
+    return dict(session.connection().execute(stmt).all())
 
 
 def assignments(
@@ -68,7 +69,8 @@ def assignments(
     )
     if ids is not None:
         stmt = stmt.where(OwnerAssignment.customer_id.in_(ids))
-    return {c: (r, bool(lk)) for c, r, lk in session.execute(stmt)}
+    session.flush()  # Core rows (no ORM overhead) see pending changes too
+    return {c: (r, bool(lk)) for c, r, lk in session.connection().execute(stmt)}
 
 
 def customer_counts(session: Session, tenant_id: int, role: str) -> dict[int, int]:

@@ -289,7 +289,8 @@ def _amount(record: dict[str, Any]) -> Decimal:
 
 
 def _all_externals(session: Session, tenant_id: int) -> dict[int, str]:
-    rows = session.execute(
+    session.flush()  # Core rows (no ORM overhead) see pending changes too
+    rows = session.connection().execute(
         select(Customer.id, Customer.external_id).where(Customer.tenant_id == tenant_id)
     )
     return dict(rows.all())
@@ -361,9 +362,15 @@ def record_changes(
         "reason",
         "request_id",
     ]
+    shared: dict[tuple[str, str | None], dict[str, str | None]] = {}
+
+    def owner(role: str, email: str | None) -> dict[str, str | None]:
+        """One dict per (role, owner): the bulk insert serializes each object once."""
+        return shared.setdefault((role, email), {f"{role}_owner": email})
+
     insert_many(session, AuditEvent, columns, [
         (tenant_id, at, actor.label, "owner.assigned", "customer", str(c.customer_id),
-         {f"{c.role}_owner": c.before}, {f"{c.role}_owner": c.after}, c.reason, actor.request_id)
+         owner(c.role, c.before), owner(c.role, c.after), c.reason, actor.request_id)
         for c in changes
     ])  # fmt: skip
     from arpolicy.webhooks.bulk import emit_many
@@ -372,11 +379,11 @@ def record_changes(
         session,
         tenant_id,
         "customer.owner_changed",
-        [
+        (
             (f"owner:{c.customer_id}:{c.role}:{at.isoformat()}",
              {"customer_id": c.customer_id, "external_id": c.external_id, "role": c.role,
               "before": c.before, "after": c.after, "rule": c.rule})
             for c in changes
-        ],
+        ),
         at=at,
     )  # fmt: skip
