@@ -126,3 +126,50 @@ def test_one_idempotency_key_sent_20_times_at_once_creates_one_object(
     replayed = sum(r.headers.get("idempotent-replayed") == "true" for r in results)
     assert replayed == CONCURRENT - 1
     assert count(api_engine, me.tenant_id, model, where & (model.tenant_id == me.tenant_id)) == 1
+
+
+@pytest.mark.parametrize("strategy", ["round_robin", "least_loaded"])
+def test_fifty_customers_created_at_once_over_five_owners_get_ten_each(
+    server: str, api_engine: Engine, caller: Callable[..., Caller], strategy: str
+) -> None:
+    """Issue 5: 50 POST /v1/customers at once (10 threads x 5), a policy with a pool of 5
+    collectors: each gets exactly 10, because the hook runs in the create's transaction
+    and the pool's state is locked."""
+    from collections import Counter
+
+    from arpolicy.models import Tenant
+    from tests.fixtures.factories import create_user
+
+    me = caller()
+    with transaction(api_engine) as s:
+        t = s.get(Tenant, me.tenant_id)
+        pool = {create_user(s, t, email=f"p{i}-{t.slug}@x.example", team="Pool").id
+                for i in range(5)}  # fmt: skip
+    policy = {"role": "finance", "rules": [
+        {"name": "pool", "assign": {"strategy": strategy, "users": ["team:Pool"]}}]}  # fmt: skip
+    with httpx.Client(base_url=server, timeout=60) as client:
+        r = client.put("/v1/assignment/policies/finance", headers=me.headers,
+                       json={"policy": policy})  # fmt: skip
+        assert r.status_code == 200, r.text
+    barrier = threading.Barrier(10)
+    answers: list[Any] = []
+
+    def five(k: int) -> None:
+        with httpx.Client(base_url=server, timeout=60) as client:
+            barrier.wait()
+            for j in range(5):
+                try:
+                    answers.append(client.post("/v1/customers", headers=me.headers,
+                                               json={"external_id": f"F-{k}-{j}", "name": "F"}))  # fmt: skip
+                except Exception as exc:  # reported below
+                    answers.append(exc)
+
+    threads = [threading.Thread(target=five, args=(k,)) for k in range(10)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=120)
+    assert [getattr(a, "status_code", a) for a in answers] == [201] * 50
+    assert Counter(a.json()["finance_owner_id"] for a in answers) == Counter(
+        {u: 10 for u in pool}
+    )

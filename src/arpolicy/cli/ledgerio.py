@@ -74,18 +74,18 @@ def _assign_owners(
 ) -> list[dict[str, Any]]:
     """After customers are imported, the live assignment policies run over every customer
     (owners are sticky: only new customers and those whose matching rule changed move)."""
-    if kind != "customers" or not report.applied or not (report.inserted or report.updated):
+    if kind != "customers" or not report.applied:
         return []
     import getpass
 
     from arpolicy.audit import Actor
     from arpolicy.kit.clock import local_today
-    from arpolicy.ownership.manage import assign_all
+    from arpolicy.ownership.manage import after_import
 
     clock = common.clock()
-    reports = assign_all(session, tenant, Actor(tenant.id, f"cli:{getpass.getuser()} (import)"),
-                         as_of=local_today(clock, tenant.timezone), at=clock.now())  # fmt: skip
-    return [r.to_json(limit=0) for r in reports if r.note is None]
+    return after_import(session, tenant, Actor(tenant.id, f"cli:{getpass.getuser()} (import)"),
+                        inserted=report.inserted, updated=report.updated,
+                        as_of=local_today(clock, tenant.timezone), at=clock.now())  # fmt: skip
 
 
 def _show(report: ImportReport, file: Path) -> None:

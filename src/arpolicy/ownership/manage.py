@@ -54,12 +54,58 @@ def assign_customers(
     *,
     as_of: date,
     at: datetime,
+    roles: Sequence[str] = ROLES,
 ) -> list[RunReport]:
-    """Both roles for these customers: the hook run when customers are created or updated."""
+    """The live policies of ``roles`` for these customers: the hook run when customers are
+    created or updated, in the same transaction."""
     return [
         run(session, tenant, actor, role=r, as_of=as_of, at=at, customer_ids=customer_ids)
         for r in ROLES
+        if r in roles
     ]
+
+
+def mark_set_by_hand(
+    session: Session,
+    tenant: Tenant,
+    actor: Actor,
+    customer_id: int,
+    role: str,
+    *,
+    at: datetime,
+    reason: str,
+) -> None:
+    """Record that ``role``'s current owner was set by hand (a customer written with its
+    owner given): the provenance says so, and a lock already on it stays."""
+    owner = repo.current_owners(session, tenant.id, role, [customer_id]).get(customer_id)
+    _, locked = repo.assignments(session, tenant.id, role, [customer_id]).get(
+        customer_id, (None, False)
+    )
+    repo.upsert_assignments(
+        session, tenant.id, role,
+        [{"customer_id": customer_id, "user_id": owner, "rule": None, "reason": reason,
+          "policy_version": None, "locked": locked}],
+        at, actor.label,
+    )  # fmt: skip
+
+
+def after_import(
+    session: Session,
+    tenant: Tenant,
+    actor: Actor,
+    *,
+    inserted: int,
+    updated: int,
+    as_of: date,
+    at: datetime,
+) -> list[dict[str, Any]]:
+    """After customers are imported, the live policies run over every customer (owners are
+    sticky: only new customers and those whose matching rule changed move). The summary of
+    each role that has a live policy."""
+    if not (inserted or updated):
+        return []
+    reports = assign_all(session, tenant, actor, as_of=as_of, at=at)
+    return [r.to_json(limit=0) for r in reports if r.note is None]
 
 
 def assign_all(

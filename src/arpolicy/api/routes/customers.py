@@ -5,6 +5,11 @@ References are internal ids: ``parent_id`` (a customer), ``finance_owner_id`` an
 ``credit_check_exempt`` needs ``credit:write``. A read embeds the figures as of today (or
 ``as_of``) when the key may read reports; ``GET /v1/customers/{id}/figures`` gives them
 alone.
+
+Every create and update runs the live owner-assignment policies for the customer in the
+same transaction (docs/assignment.md): the answer already carries the owners they chose.
+An owner given in the body is the caller's choice: it is stored as set by hand and that
+role's policy is not run for this write.
 """
 
 from __future__ import annotations
@@ -43,7 +48,10 @@ from arpolicy.api.types import (
     Text300,
     money,
 )
+from arpolicy.kit.clock import local_today
 from arpolicy.models import Customer, User
+from arpolicy.ownership.manage import assign_customers, mark_set_by_hand
+from arpolicy.ownership.service import ROLES
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -244,7 +252,9 @@ def create_customer(body: CustomerCreate, api: Api = Depends(require("ledger:wri
     customers``."""
 
     def work(session: Session) -> Any:
-        return with_figures(session, api, ledger.create(session, api, CUSTOMERS, body))
+        customer = ledger.create(session, api, CUSTOMERS, body)
+        assign_owners(session, api, customer, body.model_fields_set)
+        return with_figures(session, api, customer)
 
     return api.created(work)
 
@@ -256,4 +266,22 @@ def update_customer(
     """Change the given fields; custom fields and the billing address key by key."""
     with api.write() as session:
         customer = ledger.update(session, api, CUSTOMERS, customer_id, body)
+        if body.model_fields_set - {"external_id"}:
+            assign_owners(session, api, customer, body.model_fields_set)
         return with_figures(session, api, customer)
+
+
+def assign_owners(session: Session, api: Api, customer: Customer, given: set[str]) -> None:
+    """The live assignment policies for ``customer`` (created or just changed), in the
+    write's transaction; a role whose owner the body gave is recorded as set by hand."""
+    tenant = ledger.tenant_of(session, api)
+    at = api.now()
+    hand = [r for r in ROLES if f"{r}_owner_id" in given]
+    for role in hand:
+        mark_set_by_hand(session, tenant, api.actor, customer.id, role, at=at,
+                         reason="set by hand through the API")  # fmt: skip
+    roles = [r for r in ROLES if r not in hand]
+    if roles:
+        assign_customers(session, tenant, api.actor, [customer.id], roles=roles,
+                         as_of=local_today(api.clock, tenant.timezone), at=at)  # fmt: skip
+    session.refresh(customer)  # the owners were written under the ORM

@@ -6,7 +6,8 @@ one bad row rejects the whole file: nothing is stored and the answer is a 422 pr
 ``errors`` list every bad row (line, column, value, reason, fix). With ``partial=true`` the
 good rows are stored and the bad ones listed in the report (200). Columns that set a
 customer's owners or credit exemption need owners:write / credit:write; importing users
-needs users:manage.
+needs users:manage. After customers are imported the live owner-assignment policies run
+over every customer in the same transaction (the report's ``assignment``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
@@ -27,11 +29,13 @@ from arpolicy.api.ledger import TOO_LARGE, RowsInvalid, tenant_of
 from arpolicy.api.schemas import Output
 from arpolicy.audit import record as audit_record
 from arpolicy.exceptions import ValidationError
+from arpolicy.kit.clock import local_today
 from arpolicy.ledger.importing.api import FORMATS, open_source
 from arpolicy.ledger.importing.importer import run_import
 from arpolicy.ledger.importing.reader import Record, Source
 from arpolicy.ledger.importing.registry import get_kind
 from arpolicy.ledger.importing.report import ImportReport
+from arpolicy.ownership.manage import after_import
 from arpolicy.webhooks.events import emit
 
 router = APIRouter(prefix="/imports", tags=["imports"])
@@ -93,6 +97,11 @@ class ImportReportRead(Output):
     rejects_path: str | None
     applied: bool
     ok: bool
+    assignment: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Customers only: what each live owner-assignment policy did after the "
+        "import (role, changed, kept, locked, gaps_total, policy_version).",
+    )
 
 
 def _format(upload: UploadFile, given: str | None) -> str:
@@ -292,6 +301,12 @@ def _upload(api: Api, kind: str, file: UploadFile, given: str | None, partial: b
             ) from None
         if not report.applied:
             raise _rejected(report)
+        assigned = (
+            after_import(session, tenant, api.actor, inserted=report.inserted,
+                         updated=report.updated, as_of=local_today(api.clock, tenant.timezone),
+                         at=api.now())
+            if kind == "customers" else []
+        )  # fmt: skip
         summary = {
             "kind": kind, "file": file.filename, "partial": partial, "rows": report.rows,
             "inserted": report.inserted, "updated": report.updated, "rejected": report.rejected,
@@ -302,6 +317,6 @@ def _upload(api: Api, kind: str, file: UploadFile, given: str | None, partial: b
         session.flush()
         emit(session, api.tenant_id, "import.completed", summary,
              key=f"import.completed:{event.id}", at=api.now())  # fmt: skip
-        return ImportReportRead.model_validate(report.to_dict())
+        return ImportReportRead.model_validate(report.to_dict() | {"assignment": assigned})
 
     return api.created(work, status=200)
