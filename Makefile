@@ -30,6 +30,7 @@ bench: install
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench --rules
 	$(BIN)/python -m bench.api_load
+	$(BIN)/python -m bench.assign_bench
 
 lint: install
 	$(BIN)/ruff check src tests bench

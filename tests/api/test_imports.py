@@ -31,7 +31,7 @@ def test_csv_and_jsonl_give_the_cli_report(client, caller, stored, subscribe):
     assert r.json() == {
         "kind": "customers", "partial": False, "rows": 2, "inserted": 2, "updated": 0,
         "rejected": 0, "errors": [], "errors_omitted": 0, "file_error": None,
-        "rejects_path": None, "applied": True, "ok": True,
+        "rejects_path": None, "applied": True, "ok": True, "assignment": [],
     }  # fmt: skip
     lines = [{"external_id": "C2", "name": "Beta GmbH"}, {"external_id": "C3", "name": "Gamma"}]
     content = "\n".join(json.dumps(x) for x in lines).encode()
