@@ -170,6 +170,4 @@ def test_fifty_customers_created_at_once_over_five_owners_get_ten_each(
     for th in threads:
         th.join(timeout=120)
     assert [getattr(a, "status_code", a) for a in answers] == [201] * 50
-    assert Counter(a.json()["finance_owner_id"] for a in answers) == Counter(
-        {u: 10 for u in pool}
-    )
+    assert Counter(a.json()["finance_owner_id"] for a in answers) == Counter({u: 10 for u in pool})
