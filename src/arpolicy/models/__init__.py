@@ -14,6 +14,18 @@ from arpolicy.models.collection import (
 )
 from arpolicy.models.customer import Contact, Customer
 from arpolicy.models.document import DEBIT_TYPES, Document, DocumentType, open_items_clause
+from arpolicy.models.engagement import (
+    CycleStatus,
+    Email,
+    EmailMode,
+    EmailStatus,
+    EngagementCycle,
+    EngagementSettings,
+    EngagementTask,
+    InboundEmail,
+    InboundKind,
+    TaskStatus,
+)
 from arpolicy.models.outbox import DeliveryAttempt, OutboxMessage, OutboxStatus, WebhookEndpoint
 from arpolicy.models.ownership import AssignmentCursor, AssignmentPolicyVersion, OwnerAssignment
 from arpolicy.models.payment import (
@@ -52,16 +64,25 @@ __all__ = [
     "Contact",
     "CustomFieldDefinition",
     "Customer",
+    "CycleStatus",
     "DeliveryAttempt",
     "Dispute",
     "DisputeStatus",
     "Document",
     "DocumentType",
     "DunningStatus",
+    "Email",
+    "EmailMode",
+    "EmailStatus",
+    "EngagementCycle",
+    "EngagementSettings",
+    "EngagementTask",
     "FieldEntity",
     "FieldType",
     "FxRate",
     "IdempotencyRecord",
+    "InboundEmail",
+    "InboundKind",
     "OrderStatus",
     "OutboxMessage",
     "OutboxStatus",
@@ -78,6 +99,7 @@ __all__ = [
     "SourceStatus",
     "Subscription",
     "SubscriptionStatus",
+    "TaskStatus",
     "Tenant",
     "User",
     "UserRole",
