@@ -22,4 +22,8 @@ class Settings(BaseSettings):
     is allowed). Over it the service answers 429 with Retry-After."""
     idempotency_ttl_hours: int = 48
     """How long a POST's Idempotency-Key and its response are kept (at least 24 hours)."""
+    mail_url: str = "maildir://./var/mail"
+    """Where reminder emails go: ``maildir://PATH`` (every email a file; the embedded
+    default), ``smtp://[user:password@]host[:port][?starttls=true]`` or
+    ``smtps://...`` (TLS from the start). See docs/mail.md."""
     sql_echo: bool = False

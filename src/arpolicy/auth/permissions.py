@@ -24,6 +24,8 @@ PERMISSIONS: dict[str, str] = {
     "webhooks:manage": "Register webhook endpoints and read their deliveries.",
     "audit:read": "Read the audit log.",
     "settings:manage": "Change the tenant's settings (base currency, time zone, ageing buckets).",
+    "emails:send": "Run engagement cycles for real, record emails sent by hand, close tasks.",
+    "mail:receive": "Post inbound email (replies and bounces) to arpolicy.",
 }
 
 _ALL = frozenset(PERMISSIONS)
@@ -32,8 +34,8 @@ _READ = frozenset({"ledger:read", "reports:read", "rules:read", "users:read", "k
 ROLE_PERMISSIONS: dict[UserRole, frozenset[str]] = {
     UserRole.ADMIN: _ALL,
     UserRole.FINANCE_MANAGER: _ALL - {"users:manage", "keys:manage", "settings:manage"},
-    UserRole.SUPERVISOR: _READ | {"ledger:write", "owners:write", "audit:read"},
-    UserRole.COLLECTOR: _READ | {"ledger:write"},
+    UserRole.SUPERVISOR: _READ | {"ledger:write", "owners:write", "audit:read", "emails:send"},
+    UserRole.COLLECTOR: _READ | {"ledger:write", "emails:send"},
     UserRole.SALES: _READ,
     UserRole.CUSTOMER_SUCCESS: _READ,
     UserRole.AGENT: frozenset({"ledger:read", "reports:read", "keys:own"}),
