@@ -17,6 +17,7 @@ from arpolicy.models.document import DEBIT_TYPES, Document, DocumentType, open_i
 from arpolicy.models.engagement import (
     CycleStatus,
     Email,
+    EmailDocument,
     EmailMode,
     EmailStatus,
     EngagementCycle,
@@ -72,6 +73,7 @@ __all__ = [
     "DocumentType",
     "DunningStatus",
     "Email",
+    "EmailDocument",
     "EmailMode",
     "EmailStatus",
     "EngagementCycle",

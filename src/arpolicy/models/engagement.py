@@ -142,6 +142,27 @@ class Email(TenantScoped, Base):
     replied_at: Mapped[datetime | None]
 
 
+class EmailDocument(TenantScoped, Base):
+    """Which documents an email was about, at which reminder: the history each invoice's
+    schedule is derived from (how many times each reminder reached it)."""
+
+    __tablename__ = "email_documents"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "email_id", "document_id"),
+        ForeignKeyConstraint(
+            ["tenant_id", "email_id"], ["emails.tenant_id", "emails.id"], ondelete="CASCADE"
+        ),
+        Index(None, "tenant_id", "cycle_id", "mode", "document_id"),
+    )
+
+    email_id: Mapped[int] = mapped_column(Integer)
+    document_id: Mapped[int] = mapped_column(Integer)
+    cycle_id: Mapped[int | None] = mapped_column(Integer)
+    mode: Mapped[EmailMode] = mapped_column(enum_column(EmailMode, "email_mode"))
+    reminder: Mapped[str | None] = mapped_column(String(100))
+    due_on: Mapped[date | None]
+
+
 class TaskStatus(enum.StrEnum):
     OPEN = "open"
     DONE = "done"
@@ -211,6 +232,7 @@ class InboundEmail(TenantScoped, Base):
 __all__ = [
     "CycleStatus",
     "Email",
+    "EmailDocument",
     "EmailMode",
     "EmailStatus",
     "EngagementCycle",

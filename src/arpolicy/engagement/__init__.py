@@ -1,0 +1,1 @@
+"""Engagement cycles: rule-driven reminder emails (docs/engagement.md)."""
