@@ -1,0 +1,80 @@
+"""Dates: reminder steps (calendar or business days, with the customer's country holidays)
+and the send window in the customer's time zone. Pure functions."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+
+import holidays as holidays_lib
+
+from arpolicy.engagement.config import WEEKDAYS, SendWindow
+from arpolicy.kit.clock import zone
+
+
+@lru_cache(maxsize=512)
+def _holidays(country: str, year: int) -> frozenset[date]:
+    try:
+        return frozenset(holidays_lib.country_holidays(country, years=year))
+    except (NotImplementedError, KeyError):  # a country the library does not know
+        return frozenset()
+
+
+def is_business_day(day: date, country: str | None) -> bool:
+    if day.weekday() >= 5:
+        return False
+    return not country or day not in _holidays(country.upper(), day.year)
+
+
+def next_business_day(day: date, country: str | None) -> date:
+    while not is_business_day(day, country):
+        day += timedelta(days=1)
+    return day
+
+
+def add_days(start: date, days: int, *, business: bool, country: str | None) -> date:
+    """``start`` + ``days`` (negative: before); in business days when ``business``, and then
+    a result on a non-business day moves to the next business day."""
+    if not business:
+        return start + timedelta(days=days)
+    step = 1 if days >= 0 else -1
+    day, left = start, abs(days)
+    while left:
+        day += timedelta(days=step)
+        if is_business_day(day, country):
+            left -= 1
+    return next_business_day(day, country)
+
+
+def step_dates(
+    anchor: date | None, offset: int, every: int | None, times: int, *, business: bool,
+    country: str | None, chained: bool = False,
+) -> list[date]:  # fmt: skip
+    """The dates of a reminder's occurrences (``times`` of them, ``every`` days apart).
+    ``chained``: the anchor is the previous email (only the next occurrence is known)."""
+    if anchor is None:
+        return []
+    first = add_days(anchor, offset, business=business, country=country)
+    if chained or every is None:
+        return [first] if times else []
+    return [add_days(first, every * k, business=business, country=country) for k in range(times)]
+
+
+def window_opening(
+    window: SendWindow, tz: str, not_before: datetime, day: date
+) -> tuple[datetime, bool]:
+    """The first instant at or after ``not_before`` (and not before ``day`` in ``tz``) that
+    lies in the send window, as (aware UTC instant, True when it is on ``day``)."""
+    zi = zone(tz)
+    allowed = {WEEKDAYS.index(d) for d in window.days}
+    local_now = not_before.astimezone(zi)
+    for n in range(0, 15):
+        d = day + timedelta(days=n)
+        if d.weekday() not in allowed:
+            continue
+        start = datetime.combine(d, window.start, tzinfo=zi)
+        end = datetime.combine(d, window.end, tzinfo=zi)
+        if local_now >= end:
+            continue
+        return max(start, local_now).astimezone(UTC), n == 0
+    raise AssertionError("a send window has at least one day a week")  # pragma: no cover

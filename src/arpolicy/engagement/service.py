@@ -1,0 +1,543 @@
+"""Engagement against the database: configure cycles, decide (pure, from the ledger and the
+history), then act (the emails, their outbox rows and audit events in one transaction),
+forecast and backtest.
+
+A run is idempotent: what a customer is due comes from what was already sent, and each
+email's key (cycle, reminder, customer, occurrence) is unique, so two runs of one day (two
+workers, a scheduler and a person) write each email once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from arpolicy.audit import Actor
+from arpolicy.audit import record as audit_record
+from arpolicy.audit.service import snapshot
+from arpolicy.engagement import facts
+from arpolicy.engagement.config import (
+    Cycle,
+    CycleError,
+    Settings,
+    TemplateText,
+    parse_cycle,
+    parse_settings,
+)
+from arpolicy.engagement.decide import Action, CompiledCycle, History, Outcome, decide, describe
+from arpolicy.engagement.schedule import window_opening
+from arpolicy.engagement.templates import (
+    InvoiceLine,
+    RenderContext,
+    builtin,
+    choose_language,
+    render,
+)
+from arpolicy.engagement.templates import validate as validate_templates
+from arpolicy.exceptions import NotFoundError, ValidationError
+from arpolicy.kit.bulk import insert_many
+from arpolicy.kit.clock import zone
+from arpolicy.models import (
+    AuditEvent,
+    CycleStatus,
+    Email,
+    EmailDocument,
+    EmailMode,
+    EmailStatus,
+    EngagementCycle,
+    EngagementSettings,
+    EngagementTask,
+    OutboxMessage,
+    OutboxStatus,
+    Tenant,
+)
+from arpolicy.rules import RuleError, check
+from arpolicy.rules.catalogue import Level
+
+RUN_STATUSES = (CycleStatus.LIVE, CycleStatus.TEST)
+MAX_LISTED = 2_000
+"""A report lists at most this many outcomes (the counts cover all)."""
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+def settings_of(session: Session, tenant: Tenant) -> Settings:
+    row = session.scalar(
+        select(EngagementSettings).where(EngagementSettings.tenant_id == tenant.id)
+    )
+    return parse_settings(row.config if row else {})
+
+
+def save_settings(
+    session: Session, tenant: Tenant, actor: Actor, data: Any, *, at: datetime
+) -> Settings:
+    parsed = parse_settings(data, where="settings")
+    _check_test_address(session, tenant, parsed)
+    row = session.scalar(
+        select(EngagementSettings).where(EngagementSettings.tenant_id == tenant.id)
+    )
+    config = parsed.model_dump(mode="json", exclude_none=True)
+    before = row.config if row else None
+    if row is None:
+        row = EngagementSettings(tenant_id=tenant.id, config=config, updated_by=actor.label)
+        session.add(row)
+    else:
+        row.config, row.updated_by = config, actor.label
+    session.flush()
+    audit_record(session, actor, "engagement.settings_saved", "engagement_settings", tenant.id,
+                 before=before, after=config, at=at)  # fmt: skip
+    return parsed
+
+
+def _check_test_address(session: Session, tenant: Tenant, settings: Settings) -> None:
+    if settings.test_address:
+        return
+    testing = session.scalars(select(EngagementCycle.name).where(
+        EngagementCycle.tenant_id == tenant.id, EngagementCycle.status == CycleStatus.TEST)).all()  # fmt: skip
+    if testing:
+        raise ValidationError(
+            f"cycle {testing[0]!r} is in test, and test emails need settings.test_address",
+            where="settings.test_address",
+            fix="give the internal address test emails go to, or set the cycle to draft",
+        )
+
+
+def validate_cycle(session: Session, tenant: Tenant, data: Any) -> Cycle:
+    """The cycle, checked against the tenant: its rules against the fields of their level,
+    its templates (syntax, variables, languages). CycleError lists every problem."""
+    cycle = parse_cycle(data)
+    cat = facts.catalogue(session, tenant)
+    problems: list[dict[str, str]] = []
+
+    def rule(where: str, value: Any, level: Level) -> None:
+        if value is None:
+            return
+        try:
+            check(facts.rule_of(value), cat.level(level))
+        except RuleError as exc:
+            problems.extend({"where": f"{where} {p.where}".strip(), "what": p.what, "fix": p.fix}
+                            for p in exc.problems)  # fmt: skip
+
+    rule("customer", cycle.customer, Level.CUSTOMER)
+    rule("invoice", cycle.invoice, Level.INVOICE)
+    rule("payment", cycle.payment, Level.PAYMENT)
+    for i, r in enumerate(cycle.reminders):
+        rule(f"reminders[{i}].when", r.when, Level.INVOICE)
+        for p in validate_templates(_templates(r.template)):
+            problems.append({"where": f"reminders[{i}].{p['where']}", "what": p["what"],
+                             "fix": p["fix"]})  # fmt: skip
+    if problems:
+        raise CycleError(problems)
+    return cycle
+
+
+def _templates(value: str | dict[str, TemplateText]) -> Any:
+    return value
+
+
+def save_cycle(
+    session: Session, tenant: Tenant, actor: Actor, data: Any, *, at: datetime,
+    status: str | None = None,
+) -> EngagementCycle:  # fmt: skip
+    """Create or replace the cycle named in ``data`` (validated, versioned, audited)."""
+    if status is not None and isinstance(data, dict):
+        data = {**data, "status": status}
+    cycle = validate_cycle(session, tenant, data)
+    if cycle.status == "test" and not settings_of(session, tenant).test_address:
+        raise ValidationError("a cycle in test needs the internal test address",
+                              where="status", fix="set settings.test_address first "
+                              "(arpolicy engage settings, PUT /v1/engagement/settings)")  # fmt: skip
+    config = cycle.model_dump(mode="json", exclude_none=True)
+    row = session.scalar(select(EngagementCycle).where(
+        EngagementCycle.tenant_id == tenant.id, EngagementCycle.name == cycle.name))  # fmt: skip
+    before = snapshot(row) if row else None
+    if row is None:
+        row = EngagementCycle(tenant_id=tenant.id, name=cycle.name, status=CycleStatus(cycle.status),
+                              priority=cycle.priority, version=1, config=config,
+                              updated_by=actor.label)  # fmt: skip
+        session.add(row)
+    else:
+        row.status, row.priority = CycleStatus(cycle.status), cycle.priority
+        row.config, row.version, row.updated_by = config, row.version + 1, actor.label
+    session.flush()
+    audit_record(session, actor, "engagement.cycle_saved", "engagement_cycle", row.id,
+                 before=before, after=snapshot(row), at=at)  # fmt: skip
+    return row
+
+
+def set_status(
+    session: Session, tenant: Tenant, actor: Actor, name: str, status: str, *, at: datetime
+) -> EngagementCycle:
+    row = get_cycle(session, tenant, name)
+    return save_cycle(session, tenant, actor, row.config, at=at, status=status)
+
+
+def get_cycle(session: Session, tenant: Tenant, name: str) -> EngagementCycle:
+    row = session.scalar(select(EngagementCycle).where(
+        EngagementCycle.tenant_id == tenant.id, EngagementCycle.name == name))  # fmt: skip
+    if row is None:
+        raise NotFoundError(f"no cycle named {name!r}",
+                            fix="list cycles with arpolicy engage cycles or GET /v1/engagement/cycles")  # fmt: skip
+    return row
+
+
+def delete_cycle(
+    session: Session, tenant: Tenant, actor: Actor, name: str, *, at: datetime
+) -> None:
+    """Remove a cycle that never sent anything; one with history can only go to draft."""
+    row = get_cycle(session, tenant, name)
+    sent = session.scalar(select(Email.id).where(Email.tenant_id == tenant.id,
+                                                 Email.cycle_id == row.id).limit(1))  # fmt: skip
+    if sent is not None:
+        raise ValidationError(f"cycle {name!r} has emails in its history", where="name",
+                              fix="set it to draft instead (the history stays)")  # fmt: skip
+    before = snapshot(row)
+    session.delete(row)
+    session.flush()
+    audit_record(session, actor, "engagement.cycle_deleted", "engagement_cycle", before["id"],
+                 before=before, at=at)  # fmt: skip
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+@dataclass
+class PlannedEmail:
+    outcome: Outcome
+    mode: EmailMode
+    key: str
+    message_id: str
+    to: list[str]
+    cc: list[str]
+    from_address: str
+    reply_to: str | None
+    subject: str
+    text: str
+    html: str | None
+    language: str
+    send_after: datetime
+    customer_external_id: str
+
+
+@dataclass
+class RunReport:
+    as_of: date
+    dry_run: bool
+    cycles: list[str]
+    customers: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    per_cycle: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    emails: list[dict[str, Any]] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    held: list[dict[str, Any]] = field(default_factory=list)
+    written: int = 0
+    """Emails written by this run (0 in a dry run; fewer than decided when another run
+    wrote some of them first)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(), "dry_run": self.dry_run, "cycles": self.cycles,
+            "customers": self.customers, "counts": dict(self.counts),
+            "per_cycle": {k: dict(v) for k, v in self.per_cycle.items()},
+            "written": self.written, "emails": self.emails, "tasks": self.tasks,
+            "held": self.held,
+        }  # fmt: skip
+
+
+def day_bounds(tenant: Tenant, day: date) -> tuple[datetime, datetime]:
+    tz = zone(tenant.timezone)
+    start = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+
+
+def message_id(key: str, tenant: Tenant) -> str:
+    digest = hashlib.sha256(f"{tenant.id}:{key}".encode()).hexdigest()[:32]
+    return f"<{digest}@{tenant.slug}.arpolicy>"
+
+
+def run(
+    session: Session,
+    tenant: Tenant,
+    actor: Actor,
+    *,
+    as_of: date,
+    now: datetime,
+    dry_run: bool = False,
+    cycles: Sequence[str] | None = None,
+    customer_ids: Sequence[int] | None = None,
+    include_drafts: bool = False,
+) -> RunReport:
+    """Decide what every customer is due on ``as_of`` and (unless ``dry_run``) write it."""
+    statuses = None if (include_drafts or cycles) else RUN_STATUSES
+    stored = facts.stored_cycles(session, tenant, statuses, cycles)
+    if cycles:
+        missing = set(cycles) - {s.cycle.name for s in stored}
+        if missing:
+            raise NotFoundError(f"no cycle named {sorted(missing)[0]!r}",
+                                fix="list cycles with arpolicy engage cycles")  # fmt: skip
+    report = RunReport(as_of, dry_run, [s.cycle.name for s in stored])
+    if not stored:
+        return report
+    if not dry_run:
+        serialize_runs(session, tenant)
+    settings = settings_of(session, tenant)
+    compiled = facts.compile_cycles(session, tenant, stored, as_of)
+    modes = {s.row.id: _mode(s.row.status) for s in stored}
+    outcomes = decide_all(session, tenant, compiled, modes, settings, as_of, now, customer_ids)
+    report.customers = len(outcomes)
+    act(session, tenant, actor, outcomes, settings, compiled, modes, as_of, now,
+                        report, dry_run=dry_run)  # fmt: skip
+    return report
+
+
+def serialize_runs(session: Session, tenant: Tenant) -> None:
+    """One real run per tenant at a time: on PostgreSQL a transaction-scoped advisory lock
+    (a second run waits, then decides from what the first wrote); SQLite's write
+    transaction (BEGIN IMMEDIATE) already serializes them."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:k, :t)"), {"k": ADVISORY_KEY, "t": tenant.id}
+        )
+
+
+ADVISORY_KEY = 6_0001
+"""The first key of the engagement runs' advisory locks (the second is the tenant id)."""
+
+
+def _mode(status: CycleStatus) -> EmailMode:
+    return EmailMode.TEST if status == CycleStatus.TEST else EmailMode.LIVE
+
+
+def decide_all(
+    session: Session, tenant: Tenant, compiled: Sequence[CompiledCycle],
+    modes: dict[int, EmailMode], settings: Settings, as_of: date, now: datetime,
+    customer_ids: Sequence[int] | None = None, histories: dict[int, History] | None = None,
+    as_of_balances: bool = False,
+) -> list[Outcome]:  # fmt: skip
+    """Every customer with open invoices: its outcome on ``as_of``."""
+    invoices = facts.open_invoices(
+        session, tenant, as_of, customer_ids, as_of_balances=as_of_balances
+    )
+    people = facts.customers(session, tenant, invoices.keys(), as_of, now)
+    if histories is None:
+        histories = {}
+        for mode in set(modes.values()):
+            ids = [c.id for c in compiled if modes[c.id] == mode]
+            histories.update(facts.history(session, tenant, ids, mode))
+    out = []
+    for cid in sorted(invoices):
+        out.append(decide(compiled, people[cid], invoices[cid], histories, settings, as_of))
+    return out
+
+
+def act(
+    session: Session, tenant: Tenant, actor: Actor, outcomes: Sequence[Outcome],
+    settings: Settings, compiled: Sequence[CompiledCycle], modes: dict[int, EmailMode],
+    as_of: date, now: datetime, report: RunReport, *, dry_run: bool,
+) -> tuple[list[PlannedEmail], list[dict[str, Any]]]:  # fmt: skip
+    """Apply the daily cap, find recipients, render, and (unless dry) write."""
+    start, end = day_bounds(tenant, as_of)
+    used = facts.emails_today(session, tenant, start, end)
+    room = max(settings.daily_cap - used, 0)
+    due = [o for o in outcomes if o.action is Action.EMAIL]
+    due.sort(key=lambda o: (o.due_on or as_of, o.customer_id))  # the oldest due first
+    admitted, capped = due[:room], due[room:]
+    for o in capped:
+        o.action = Action.WAIT
+        o.reason = (
+            f"the daily cap of {settings.daily_cap} emails is reached: waits for the next run"
+        )
+    for o in outcomes:
+        report.counts[o.action.value] += 1
+        if o.cycle is not None:
+            report.per_cycle[o.cycle.cycle.name][o.action.value] += 1
+        if o.action in (Action.WAIT, Action.PAUSED) and len(report.held) < MAX_LISTED:
+            report.held.append(describe(o))
+    ids = [o.customer_id for o in admitted]
+    book = facts.addresses(session, tenant, ids)
+    owners = facts.owners(session, tenant, ids)
+    people = facts.people(session, tenant)
+    customers = facts.customers(session, tenant, ids, as_of, now) if ids else {}
+    planned: list[PlannedEmail] = []
+    tasks: list[dict[str, Any]] = []
+    for o in admitted:
+        assert o.cycle is not None and o.reminder is not None
+        mode = modes[o.cycle.id]
+        key = f"{o.cycle.id}:{mode.value}:{o.reminder.name}:{o.customer_id}:{o.occurrence}"
+        c = customers[o.customer_id]
+        finance_id, sales_id = owners.get(o.customer_id, (None, None))
+        finance, sales = (
+            people.get(finance_id) if finance_id else None,
+            people.get(sales_id) if sales_id else None,
+        )
+        recipients = [a for a in book.get(o.customer_id, []) if a.billing] or [
+            a for a in book.get(o.customer_id, []) if a.primary]  # fmt: skip
+        if not recipients:
+            report.counts[Action.EMAIL.value] -= 1
+            report.counts[Action.TASK.value] += 1
+            report.per_cycle[o.cycle.cycle.name][Action.EMAIL.value] -= 1
+            report.per_cycle[o.cycle.cycle.name][Action.TASK.value] += 1
+            task = {"customer_id": o.customer_id, "external_id": c.external_id, "key": key,
+                    "user_id": finance.id if finance else None, "cycle": o.cycle.cycle.name,
+                    "reminder": o.reminder.name, "due_on": o.due_on,
+                    "detail": f"{o.reason}; the customer has no usable billing address "
+                              "(none, bounced or unsubscribed): contact it another way"}  # fmt: skip
+            tasks.append(task)
+            continue
+        sender = finance.email if finance else settings.from_address
+        if sender is None:
+            raise ValidationError(
+                f"customer {c.external_id} has no finance owner and no from address is set",
+                where="settings.from_address",
+                fix="set settings.from_address (arpolicy engage settings), or assign finance owners",
+            )
+        to = [a.email for a in recipients]
+        cc = _cc(o.reminder.cc, finance, sales)
+        ctx = RenderContext(
+            tenant_name=tenant.name, customer_name=c.name, customer_external_id=c.external_id,
+            contact_name=recipients[0].name, sender_name=(finance.name if finance else settings.from_name),
+            sender_email=sender, cycle=o.cycle.cycle.name, reminder=o.reminder.name, as_of=as_of,
+            invoices=[_line(inv, as_of) for inv, _ in o.invoices], test=mode is EmailMode.TEST,
+            statement=[_line(inv, as_of) for inv in facts.open_invoices(
+                session, tenant, as_of, [o.customer_id]).get(o.customer_id, [])]
+            if o.reminder.statement else None,
+        )  # fmt: skip
+        wanted = [recipients[0].language, c.language, c.locale, settings.default_language]
+        templates = o.reminder.template
+        locale = _locale(templates, wanted, c, settings)
+        rendered = render(templates, ctx, locale)
+        subject = rendered.subject
+        if mode is EmailMode.TEST:
+            subject, to, cc = f"[TEST] {subject}"[:998], [settings.test_address or ""], []
+        send_after, _ = window_opening(o.cycle.cycle.send_window, c.timezone or tenant.timezone,
+                                       max(now, start), as_of)  # fmt: skip
+        planned.append(PlannedEmail(
+            o, mode, key, message_id(key, tenant), to, cc,
+            _address(sender, finance.name if finance else settings.from_name), finance.email if finance else None,
+            subject, rendered.text, rendered.html, rendered.language, send_after, c.external_id,
+        ))  # fmt: skip
+    for p in planned[:MAX_LISTED]:
+        report.emails.append(describe(p.outcome) | {
+            "key": p.key, "to": p.to, "cc": p.cc, "subject": p.subject, "language": p.language,
+            "send_after": p.send_after.isoformat(), "mode": p.mode.value,
+            "external_id": p.customer_external_id})  # fmt: skip
+    report.tasks = [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in t.items()}
+                    for t in tasks[:MAX_LISTED]]  # fmt: skip
+    if not dry_run:
+        report.written = write(session, tenant, actor, planned, tasks, now)
+    return planned, tasks
+
+
+def _locale(templates: Any, wanted: list[str | None], c: Any, settings: Settings) -> str:
+    """The locale to render in: the first wanted language the templates have (else the
+    default), in the customer's country (de + AT: de_AT) unless its locale says more."""
+    languages = builtin(templates).keys() if isinstance(templates, str) else templates.keys()
+    lang = choose_language(languages, wanted, settings.default_language)
+    loc = c.locale if c.locale and c.locale.split("_")[0].lower() == lang else None
+    if loc is None and c.country:
+        loc = f"{lang}_{c.country.upper()}"
+    return loc or lang
+
+
+def _address(email: str, name: str | None) -> str:
+    from email.headerregistry import Address
+
+    if not name:
+        return email
+    local, _, domain = email.partition("@")
+    return str(Address(display_name=name, username=local, domain=domain))
+
+
+def _cc(wanted: Sequence[str], finance: Any, sales: Any) -> list[str]:
+    out: list[str] = []
+    for w in wanted:
+        email = (finance.email if finance else None) if w == "finance_owner" else (
+            (sales.email if sales else None) if w == "sales_owner" else w)  # fmt: skip
+        if email and email not in out:
+            out.append(email)
+    return out
+
+
+def _line(inv: Any, as_of: date) -> InvoiceLine:
+    return InvoiceLine(inv.number, inv.doc_type, inv.document_date, inv.due_date,
+                       max((as_of - inv.due_date).days, 0), inv.total, inv.balance)  # fmt: skip
+
+
+def write(
+    session: Session, tenant: Tenant, actor: Actor, planned: Sequence[PlannedEmail],
+    tasks: Sequence[dict[str, Any]], now: datetime,
+) -> int:  # fmt: skip
+    """The emails, their documents, outbox rows, tasks and audit events, in the caller's
+    transaction. Keys another run already wrote are skipped (they are unique)."""
+    if not planned and not tasks:
+        return 0
+    keys = [p.key for p in planned]
+    existing: set[str] = set()
+    for k in range(0, len(keys), facts.CHUNK):
+        existing |= set(session.scalars(select(Email.key).where(
+            Email.tenant_id == tenant.id, Email.key.in_(keys[k : k + facts.CHUNK]))))  # fmt: skip
+    fresh = [p for p in planned if p.key not in existing]
+    if fresh:
+        _insert_emails(session, tenant, actor, fresh, now)
+    task_keys = [t["key"] for t in tasks]
+    have = set(session.scalars(select(EngagementTask.key).where(
+        EngagementTask.tenant_id == tenant.id, EngagementTask.key.in_(task_keys)))) if task_keys else set()  # fmt: skip
+    new_tasks = [t for t in tasks if t["key"] not in have]
+    insert_many(session, EngagementTask,
+                ["tenant_id", "customer_id", "user_id", "key", "kind", "cycle", "reminder", "detail", "status", "due_on"],
+                [(tenant.id, t["customer_id"], t["user_id"], t["key"], "no_address", t["cycle"], t["reminder"],
+                  t["detail"], "open", t["due_on"]) for t in new_tasks])  # fmt: skip
+    audit = [(tenant.id, now, actor.label, "email.decided", "customer", str(p.outcome.customer_id),
+              None, {"key": p.key, "message_id": p.message_id, "to": p.to, "mode": p.mode.value},
+              p.outcome.reason, actor.request_id) for p in fresh]  # fmt: skip
+    audit += [(tenant.id, now, actor.label, "task.created", "customer", str(t["customer_id"]), None,
+               {"key": t["key"], "kind": "no_address", "user_id": t["user_id"]}, t["detail"], actor.request_id)
+              for t in new_tasks]  # fmt: skip
+    insert_many(session, AuditEvent, ["tenant_id", "at", "actor", "action", "entity", "entity_id",
+                                      "before", "after", "reason", "request_id"], audit)  # fmt: skip
+    return len(fresh)
+
+
+def _insert_emails(
+    session: Session, tenant: Tenant, actor: Actor, fresh: Sequence[PlannedEmail], now: datetime
+) -> None:
+    cols = ["tenant_id", "customer_id", "key", "message_id", "mode", "status", "cycle_id", "cycle",
+            "reminder", "occurrence", "due_on", "decided_at", "send_after", "language",
+            "from_address", "reply_to", "to", "cc", "subject", "text_body", "html_body",
+            "documents", "reason", "in_doubt", "attempts"]  # fmt: skip
+    rows = []
+    for p in fresh:
+        o = p.outcome
+        assert o.cycle is not None and o.reminder is not None
+        rows.append((tenant.id, o.customer_id, p.key, p.message_id, p.mode, EmailStatus.QUEUED,
+                     o.cycle.id, o.cycle.cycle.name, o.reminder.name, o.occurrence, o.due_on, now,
+                     p.send_after, p.language, p.from_address, p.reply_to, p.to, p.cc, p.subject,
+                     p.text, p.html, [inv.id for inv, _ in o.invoices], o.reason, False, 0))  # fmt: skip
+    insert_many(session, Email, cols, rows)
+    ids: dict[str, int] = {}
+    keys = [p.key for p in fresh]
+    for k in range(0, len(keys), facts.CHUNK):
+        ids.update(session.connection().execute(select(Email.key, Email.id).where(
+            Email.tenant_id == tenant.id, Email.key.in_(keys[k : k + facts.CHUNK]))).all())  # fmt: skip
+    insert_many(session, EmailDocument,
+                ["tenant_id", "email_id", "document_id", "cycle_id", "mode", "reminder", "due_on"],
+                [(tenant.id, ids[p.key], inv.id, p.outcome.cycle.id, p.mode, p.outcome.reminder.name, s.on)  # type: ignore[union-attr]
+                 for p in fresh for inv, s in p.outcome.invoices])  # fmt: skip
+    insert_many(session, OutboxMessage,
+                ["tenant_id", "kind", "event_type", "event_id", "dedupe_key", "endpoint_id", "payload",
+                 "status", "attempts", "next_attempt_at"],
+                [(tenant.id, "email", "email", p.message_id, p.key, None, {"email_id": ids[p.key]},
+                  OutboxStatus.PENDING, 0, p.send_after) for p in fresh])  # fmt: skip
+
+
+def new_manual_key() -> str:
+    return f"manual:{uuid.uuid4()}"
