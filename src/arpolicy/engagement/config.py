@@ -36,6 +36,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from arpolicy.engagement.templates import TemplateText
 from arpolicy.exceptions import ValidationError as DomainValidationError
 
 MAX_REMINDERS = 50
@@ -63,12 +64,6 @@ class Repeat(_Model):
     every_days: int = Field(ge=1, le=365)
     times: int = Field(ge=1, le=MAX_REPEAT)
     """How many emails this reminder sends in all (the first one included)."""
-
-
-class TemplateText(_Model):
-    subject: str = Field(min_length=1, max_length=998)
-    text: str = Field(min_length=1, max_length=100_000)
-    html: str | None = Field(default=None, max_length=200_000)
 
 
 class Reminder(_Model):

@@ -28,7 +28,6 @@ from arpolicy.engagement.config import (
     Cycle,
     CycleError,
     Settings,
-    TemplateText,
     parse_cycle,
     parse_settings,
 )
@@ -132,16 +131,12 @@ def validate_cycle(session: Session, tenant: Tenant, data: Any) -> Cycle:
     rule("payment", cycle.payment, Level.PAYMENT)
     for i, r in enumerate(cycle.reminders):
         rule(f"reminders[{i}].when", r.when, Level.INVOICE)
-        for p in validate_templates(_templates(r.template)):
+        for p in validate_templates(r.template, where="template"):
             problems.append({"where": f"reminders[{i}].{p['where']}", "what": p["what"],
                              "fix": p["fix"]})  # fmt: skip
     if problems:
         raise CycleError(problems)
     return cycle
-
-
-def _templates(value: str | dict[str, TemplateText]) -> Any:
-    return value
 
 
 def save_cycle(
