@@ -9,6 +9,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jinja2.exceptions import SecurityError, UndefinedError
 
 from arpolicy.engagement.templates import (
@@ -18,8 +20,11 @@ from arpolicy.engagement.templates import (
     RenderContext,
     TemplateBudgetError,
     TemplateText,
+    _money_layout,
     builtin,
     choose_language,
+    format_money,
+    parse_locale,
     render,
     sample_context,
     totals,
@@ -351,3 +356,31 @@ def test_choose_language(available, wanted, expected):
 
 def test_choose_language_default():
     assert choose_language(["fr", "de"], ["it"], default="de") == "de"
+
+
+# --- the fast money layout gives exactly what Babel gives -------------------------------
+
+LOCALE_CURRENCIES = [("en_US", "USD"), ("de_DE", "EUR"), ("fr_FR", "EUR"), ("de_CH", "CHF"),
+                     ("ja_JP", "JPY"), ("nl_NL", "EUR"), ("en", "KWD"), ("es_ES", "EUR"),
+                     ("ar_EG", "EGP"), ("he_IL", "ILS"), ("en_IN", "INR"), ("fr_CA", "CAD")]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(LOCALE_CURRENCIES), st.integers(-(10**15), 10**15))
+def test_fast_money_matches_babel(pair, minor):
+    from babel.numbers import format_currency
+
+    from arpolicy.kit.money import exponent
+
+    locale, currency = pair
+    loc = parse_locale(locale)
+    amount = Decimal(minor).scaleb(-exponent(currency))
+    want = format_currency(amount, currency, locale=loc, decimal_quantization=False)
+    assert format_money(Money(amount, currency), loc) == want
+
+
+def test_indian_grouping_goes_through_babel():
+    assert _money_layout("en_IN", "INR") is None
+    assert (
+        format_money(Money(Decimal("1234567.89"), "INR"), parse_locale("en_IN")) == "₹12,34,567.89"
+    )

@@ -19,9 +19,11 @@ quiet days).
 from __future__ import annotations
 
 import enum
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property, lru_cache
 from typing import Any
 
 from arpolicy.engagement.config import Anchor, Cycle, Reminder, Settings
@@ -39,7 +41,7 @@ class Action(enum.StrEnum):
     NOTHING = "nothing"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Invoice:
     id: int
     customer_id: int
@@ -47,13 +49,22 @@ class Invoice:
     doc_type: str
     document_date: date
     due_date: date
-    total: Money
-    balance: Money
+    currency: str
+    amount_minor: int
+    balance_minor: int
     disputed: bool = False
     promised_until: date | None = None
     """The latest date of the invoice's open promises to pay."""
     broken_promise_on: date | None = None
     """The date of its latest promise to pay that is now broken (the p2p_date anchor)."""
+
+    @property
+    def total(self) -> Money:
+        return Money.from_minor(self.amount_minor, self.currency)
+
+    @property
+    def balance(self) -> Money:
+        return Money.from_minor(self.balance_minor, self.currency)
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,11 @@ class CompiledCycle:
     reminder_ok: Sequence[Callable[[int], bool]]
     """Per reminder: does its ``when`` match the invoice?"""
 
+    @cached_property
+    def filtered(self) -> bool:
+        """Some reminder has a ``when``."""
+        return any(f is not _always for f in self.reminder_ok)
+
 
 @dataclass(frozen=True)
 class Step:
@@ -127,13 +143,34 @@ class Outcome:
     """1-based: the how-manieth email of this reminder to the customer (in the key)."""
     due_on: date | None = None
     invoices: list[tuple[Invoice, Step]] = field(default_factory=list)
-    reason: str = ""
-    skipped: list[str] = field(default_factory=list)
+    note: str = ""
+    """Why it waits or is paused (when set, the reason)."""
+    held: list[str] = field(default_factory=list)
+    """Invoices held back (promised), and other reminders due that wait."""
+    overtaken: dict[int, list[tuple[date, int, int]]] = field(default_factory=dict)
 
     @property
-    def key_part(self) -> str:
-        assert self.cycle is not None and self.reminder is not None
-        return f"{self.cycle.id}:{self.reminder.name}:{self.customer_id}:{self.occurrence}"
+    def reason(self) -> str:
+        """Why: the cycle, the reminder, and each invoice's step (built when asked: a run
+        of 100,000 customers decides first and explains only what it writes or shows)."""
+        if self.note or self.cycle is None or self.reminder is None:
+            return self.note
+        name = self.reminder.name
+        steps = ", ".join(f"{inv.number} ({_ordinal(s.occurrence + 1)} {name}, step of {s.on})"
+                          for inv, s in self.invoices)  # fmt: skip
+        return f"cycle {self.cycle.cycle.name}, reminder {name}: {steps}"
+
+    @reason.setter
+    def reason(self, value: str) -> None:
+        self.note = value
+
+    @property
+    def skipped(self) -> list[str]:
+        """The steps overtaken by the ones sent, and what is held back."""
+        names = [r.name for r in self.cycle.cycle.reminders] if self.cycle else []
+        out = [f"{inv.number}: {names[j]} of {on} overtaken"
+               for inv, _ in self.invoices for on, j, _k in self.overtaken.get(inv.id, ())]  # fmt: skip
+        return out + self.held
 
 
 def _pause(c: Customer, day: date, settings: Settings) -> str | None:
@@ -152,57 +189,109 @@ def _pause(c: Customer, day: date, settings: Settings) -> str | None:
     return None
 
 
+_ANCHORS = {a: i for i, a in enumerate(Anchor)}
+_DUE, _DOC, _P2P, _LAST, _ENTRY = range(5)
+_LATE = 1 << 30
+_ALL_TRUE = [(True,) * n for n in range(64)]
+
+
+def _plan(cycle: CompiledCycle) -> list[tuple[int, str, int, int, int | None, int, bool]]:
+    """The reminders as plain tuples (index, name, anchor, offset, every, times, business):
+    the loop below runs for every open invoice."""
+    return [(j, r.name, _ANCHORS[r.anchor], r.offset_days, r.repeat.every_days if r.repeat else None,
+             r.times, r.business_days) for j, r in enumerate(cycle.cycle.reminders)]  # fmt: skip
+
+
+Plan = list[tuple[int, str, int, int, int | None, int, bool]]
+
+
+@lru_cache(maxsize=256)
+def _traits_of(
+    plan: tuple[tuple[int, str, int, int, int | None, int, bool], ...],
+) -> tuple[bool, bool, bool, bool]:
+    anchors = {p[2] for p in plan}
+    return (
+        anchors <= {_DUE, _DOC, _P2P},
+        _DOC in anchors,
+        _P2P in anchors,
+        any(p[6] for p in plan),
+    )
+
+
+def _traits(plan: Plan) -> tuple[bool, bool, bool, bool]:
+    """(every step depends on the invoice's dates only, uses the document date, uses a
+    promise date, counts business days)."""
+    return _traits_of(tuple(plan))
+
+
 def steps_of(
-    cycle: CompiledCycle, inv: Invoice, c: Customer, history: History, day: date
-) -> list[Step]:
-    """Every step of ``inv`` in the cycle whose date is known, in order."""
-    out: list[Step] = []
-    for j, r in enumerate(cycle.cycle.reminders):
-        if not cycle.reminder_ok[j](inv.id):
-            continue
-        every = r.repeat.every_days if r.repeat else None
-        sent = history.invoice_counts.get((inv.id, r.name), 0)
-        anchor: date | None
-        chained = False
-        if r.anchor is Anchor.DUE_DATE:
-            anchor = inv.due_date
-        elif r.anchor is Anchor.DOCUMENT_DATE:
-            anchor = inv.document_date
-        elif r.anchor is Anchor.P2P_DATE:
-            anchor = inv.broken_promise_on or c.broken_promise_on
-        elif r.anchor is Anchor.LAST_EMAIL:
-            anchor, chained = history.invoice_last.get(inv.id), True
-        else:
-            anchor = history.customer_first.get(c.id, day)
-        if chained:  # only the next occurrence is known: from the last email
-            if sent < r.times and anchor is not None:
-                (on,) = step_dates(anchor, r.offset_days, None, 1, business=r.business_days,
-                                   country=c.country)  # fmt: skip
-                out.append(Step(j, sent, on))
-            out += [Step(j, k, date.min) for k in range(sent)]  # the ones sent, for the position
-            continue
-        dates = step_dates(anchor, r.offset_days, every, r.times, business=r.business_days,
-                           country=c.country)  # fmt: skip
-        out += [Step(j, k, on) for k, on in enumerate(dates)]
-    out.sort(key=lambda s: (s.on, s.reminder, s.occurrence))
-    return out
+    cycle: CompiledCycle, inv: Invoice, c: Customer, history: History, day: date,
+    plan: Plan | None = None, memo: dict[Any, list[tuple[date, int, int]]] | None = None,
+) -> tuple[list[tuple[date, int, int]], int]:  # fmt: skip
+    """Every step of ``inv`` in the cycle whose date is known, in order, as (date,
+    reminder, occurrence); and the position of the last one sent (-1: none).
+
+    Steps anchored on the invoice's own dates depend only on those dates, the reminders
+    that apply and (for business days) the country, so ``memo`` shares them between the
+    invoices of a run (a tenant has a few hundred distinct due dates)."""
+    plan = plan or _plan(cycle)
+    oks = cycle.reminder_ok
+    mask = tuple(f(inv.id) for f in oks) if cycle.filtered else _ALL_TRUE[len(oks)]
+    static, uses_doc, uses_p2p, uses_business = _traits(plan)
+    p2p = inv.broken_promise_on or c.broken_promise_on
+    key = (cycle.id, mask, inv.due_date, inv.document_date if uses_doc else None,
+           p2p if uses_p2p else None, c.country if uses_business else None)  # fmt: skip
+    out = memo.get(key) if (memo is not None and static) else None
+    if out is None:
+        out = []
+        for (j, _name, anchor_code, offset, every, times, business), ok in zip(
+            plan, mask, strict=True
+        ):
+            if not ok:
+                continue
+            country = c.country if business else None
+            if anchor_code == _LAST:  # only the next occurrence is known: from the last email
+                anchor = history.invoice_last.get(inv.id)
+                sent = history.invoice_counts.get((inv.id, _name), 0)
+                if sent < times and anchor is not None:
+                    out += [(on, j, sent) for on in step_dates(anchor, offset, None, 1,
+                                                               business=business, country=country)]  # fmt: skip
+                continue
+            if anchor_code == _DUE:
+                base: date | None = inv.due_date
+            elif anchor_code == _DOC:
+                base = inv.document_date
+            elif anchor_code == _P2P:
+                base = p2p
+            else:
+                base = history.customer_first.get(c.id, day)
+            dates = step_dates(base, offset, every, times, business=business, country=country)
+            out += [(on, j, k) for k, on in enumerate(dates)]
+        out.sort()
+        if memo is not None and static:
+            memo[key] = out
+    if inv.id not in history.invoice_last:
+        return out, -1
+    counts, names = history.invoice_counts, [p[1] for p in plan]
+    for i in range(len(out) - 1, -1, -1):
+        _on, j, k = out[i]
+        if plan[j][2] != _LAST and k < counts.get((inv.id, names[j]), 0):
+            return out, i
+    return out, -1
 
 
 def due_step(
-    cycle: CompiledCycle, inv: Invoice, c: Customer, history: History, day: date
-) -> tuple[Step | None, list[Step]]:
-    """(the invoice's due step or None, the due steps it overtakes)."""
-    steps = steps_of(cycle, inv, c, history, day)
-    names = [r.name for r in cycle.cycle.reminders]
-    sent = [
-        i for i, s in enumerate(steps)
-        if s.occurrence < history.invoice_counts.get((inv.id, names[s.reminder]), 0)
-    ]  # fmt: skip
-    position = max(sent) if sent else -1
-    due = [s for s in steps[position + 1 :] if s.on <= day and s.on != date.min]
-    if not due:
+    cycle: CompiledCycle, inv: Invoice, c: Customer, history: History, day: date,
+    plan: Plan | None = None, memo: dict[Any, list[tuple[date, int, int]]] | None = None,
+) -> tuple[Step | None, list[tuple[date, int, int]]]:  # fmt: skip
+    """(the invoice's due step or None, the due steps it overtakes as (date, reminder,
+    occurrence))."""
+    steps, position = steps_of(cycle, inv, c, history, day, plan, memo)
+    end = bisect_right(steps, (day, _LATE, _LATE))
+    if end <= position + 1:
         return None, []
-    return due[-1], due[:-1]
+    on, j, k = steps[end - 1]
+    return Step(j, k, on), steps[position + 1 : end - 1]
 
 
 def decide(
@@ -212,60 +301,89 @@ def decide(
     history: Mapping[int, History],
     settings: Settings,
     day: date,
+    memo: dict[Any, Any] | None = None,
 ) -> Outcome:
-    """The customer's outcome on ``day`` (before the daily cap and recipients)."""
+    """The customer's outcome on ``day`` (before the daily cap and recipients). ``memo``:
+    one dict per run, shared by the customers (the steps of common dates)."""
     cycle = next((k for k in cycles if k.customers(c.id)), None)
     if cycle is None:
-        return Outcome(c.id, Action.NOTHING, reason="in no cycle")
+        return Outcome(c.id, Action.NOTHING, note="in no cycle")
     hist = history[cycle.id]
     paused = _pause(c, day, settings)
     if paused:
-        return Outcome(c.id, Action.PAUSED, cycle, reason=paused)
+        return Outcome(c.id, Action.PAUSED, cycle, note=paused)
     reminders = cycle.cycle.reminders
+    plan = memo.get(("plan", cycle.id)) if memo is not None else None
+    if plan is None:
+        plan = _plan(cycle)
+        if memo is not None:
+            memo[("plan", cycle.id)] = plan
     due: dict[int, list[tuple[Invoice, Step]]] = {}
-    skipped: list[str] = []
+    held: list[str] = []
+    overtaken_of: dict[int, list[tuple[date, int, int]]] = {}
+    in_cycle = cycle.invoices
+    first: dict[int, date] = {}
+    static, uses_doc, uses_p2p, uses_business = _traits(plan)
+    # The common case: steps that depend on the due date alone (and the country, for
+    # business days): one list per distinct due date, shared by every invoice of the run.
+    by_due: dict[date, list[tuple[date, int, int]]] | None = None
+    if memo is not None and static and not uses_doc and not uses_p2p and not cycle.filtered:
+        by_due = memo.setdefault(("due", cycle.id, c.country if uses_business else None), {})
+    sent_before = hist.invoice_last
     for inv in invoices:
-        if not cycle.invoices(inv.id) or inv.balance.amount <= 0 or inv.disputed:
+        if inv.balance_minor <= 0 or inv.disputed or not in_cycle(inv.id):
             continue  # paid, fully credited, disputed: stopped
         if inv.promised_until is not None and inv.promised_until >= day:
-            skipped.append(f"{inv.number}: promised until {inv.promised_until}")
+            held.append(f"{inv.number}: promised until {inv.promised_until}")
             continue
-        step, overtaken = due_step(cycle, inv, c, hist, day)
-        if step is None:
-            continue
-        skipped += [f"{inv.number}: {reminders[s.reminder].name} of {s.on} overtaken"
-                    for s in overtaken]  # fmt: skip
-        due.setdefault(step.reminder, []).append((inv, step))
+        if by_due is not None and inv.id not in sent_before:
+            steps = by_due.get(inv.due_date)
+            if steps is None:
+                steps = by_due[inv.due_date] = steps_of(cycle, inv, c, hist, day, plan, memo)[0]
+            position = -1
+        else:
+            steps, position = steps_of(cycle, inv, c, hist, day, plan, memo)
+        end = bisect_right(steps, (day, _LATE, _LATE))
+        if end <= position + 1:
+            continue  # nothing due (yet, or any more)
+        on, j, k = steps[end - 1]
+        if end - 1 > position + 1:
+            overtaken_of[inv.id] = steps[position + 1 : end - 1]
+        pair = (inv, Step(j, k, on))
+        if j in due:
+            due[j].append(pair)
+            if on < first[j]:
+                first[j] = on
+        else:
+            due[j], first[j] = [pair], on
     if not due:
-        return Outcome(c.id, Action.NOTHING, cycle, reason="no reminder due", skipped=skipped)
-    j = min(due, key=lambda k: (min(s.on for _, s in due[k]), -k))
-    chosen = sorted(due[j], key=lambda x: (x[1].on, x[0].due_date, x[0].id))
+        return Outcome(c.id, Action.NOTHING, cycle, note="no reminder due", held=held)
+    if len(due) == 1:
+        (j,) = due
+    else:
+        j = min(due, key=lambda k: (first[k], -k))
+        held += [f"{reminders[k].name}: waits for a later run" for k in due if k != j]
+    chosen = due[j]
+    if len(chosen) > 1:
+        chosen.sort(key=lambda x: (x[1].on, x[0].due_date, x[0].id))
     reminder = reminders[j]
-    step_day = min(s.on for _, s in chosen)
-    others = [reminders[k].name for k in due if k != j]
-    last = max(
-        [d for d in (hist.customer_last.get(c.id),
-                     c.last_email_at.date() if c.last_email_at else None) if d is not None],
-        default=None,
-    )  # fmt: skip
     outcome = Outcome(
         c.id, Action.EMAIL, cycle, reminder, hist.customer_counts.get((c.id, reminder.name), 0) + 1,
-        step_day, chosen, skipped=skipped + [f"{n}: waits for a later run" for n in others],
+        first[j], chosen,
+        held=held, overtaken=overtaken_of,
     )  # fmt: skip
+    last = hist.customer_last.get(c.id)
+    if c.last_email_at is not None:
+        emailed = c.last_email_at.date()
+        last = emailed if last is None or emailed > last else last
     if (
         last is not None
         and settings.quiet_days
         and day < last + timedelta(days=settings.quiet_days)
     ):
         outcome.action = Action.WAIT
-        outcome.reason = (f"quiet days: the last email was on {last}; "
-                          f"next possible on {last + timedelta(days=settings.quiet_days)}")  # fmt: skip
-        return outcome
-    occurrences = ", ".join(
-        f"{inv.number} ({_ordinal(s.occurrence + 1)} {reminder.name}, step of {s.on})"
-        for inv, s in chosen
-    )
-    outcome.reason = f"cycle {cycle.cycle.name}, reminder {reminder.name}: {occurrences}"
+        outcome.note = (f"quiet days: the last email was on {last}; "
+                        f"next possible on {last + timedelta(days=settings.quiet_days)}")  # fmt: skip
     return outcome
 
 
@@ -273,10 +391,14 @@ def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
+def _always(_i: int) -> bool:
+    return True
+
+
 def matcher(ids: set[int] | None) -> Callable[[int], bool]:
     """Membership in a selected set (None: everything matches)."""
     if ids is None:
-        return lambda _i: True
+        return _always
     return ids.__contains__
 
 

@@ -5,17 +5,16 @@ of what was sent. Every query is scoped to the tenant."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import String, and_, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from arpolicy.engagement.config import Cycle, parse_cycle
 from arpolicy.engagement.decide import CompiledCycle, Customer, History, Invoice, matcher
-from arpolicy.kit.money import Money
 from arpolicy.ledger.selection import select_customers, select_invoices, select_payment_profiles
 from arpolicy.models import (
     DEBIT_TYPES,
@@ -40,6 +39,9 @@ from arpolicy.rules import Catalogue, bind, check, from_json, parse
 from arpolicy.rules.catalogue import Level
 
 CHUNK = 5_000
+WHOLE_TABLE = 20_000
+"""Above this many ids, read the tenant's whole table and keep the wanted rows (cheaper than
+IN lists)."""
 
 
 def catalogue(session: Session, tenant: Tenant) -> Catalogue:
@@ -118,6 +120,29 @@ def _rows(session: Session, stmt: Any) -> Sequence[Any]:
     return session.connection().execute(stmt).all()
 
 
+def _driver_rows(session: Session, stmt: Any) -> Sequence[Any]:
+    """The rows as the driver gives them (no SQLAlchemy result processing: on SQLite dates
+    stay ISO text): for the one query that reads every open invoice. Values are bound."""
+    conn = session.connection()
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    args = tuple(params[k] for k in compiled.positiontup or ()) if compiled.positional else params
+    return conn.exec_driver_sql(str(compiled), args).fetchall()
+
+
+def _dates() -> Callable[[Any], date]:
+    """ISO text (SQLite) or a date (PostgreSQL) as a date; each distinct text parsed once."""
+    seen: dict[Any, date] = {}
+
+    def convert(value: Any) -> date:
+        found = seen.get(value)
+        if found is None:
+            found = seen[value] = date.fromisoformat(value) if isinstance(value, str) else value
+        return found
+
+    return convert
+
+
 def open_invoices(
     session: Session, tenant: Tenant, day: date, customer_ids: Sequence[int] | None = None,
     *, as_of_balances: bool = False,
@@ -131,12 +156,12 @@ def open_invoices(
         where.append(d.document_date <= day)
     else:
         where.append(d.balance_minor > 0)
-    stmt = select(d.id, d.customer_id, d.number, d.doc_type, d.document_date, d.due_date,
-                  d.currency, d.amount_minor, d.balance_minor, d.disputed).where(*where)  # fmt: skip
+    stmt = select(d.id, d.customer_id, d.number, type_coerce(d.doc_type, String), d.document_date,
+                  d.due_date, d.currency, d.amount_minor, d.balance_minor, d.disputed).where(*where)  # fmt: skip
     rows: list[Any] = []
     for chunk in _chunks(customer_ids):
         q = stmt if chunk is None else stmt.where(d.customer_id.in_(chunk))
-        rows += _rows(session, q)
+        rows += _driver_rows(session, q)
     paid: dict[int, int] = {}
     if as_of_balances and rows:
         a = Allocation
@@ -146,16 +171,36 @@ def open_invoices(
             paid[doc] = int(total or 0)
     promised, broken = _promises(session, tenant, day)
     out: dict[int, list[Invoice]] = defaultdict(list)
+    as_date = _dates()
     for i, cid, number, doc_type, doc_date, due, ccy, amount, balance, disputed in rows:
         if as_of_balances:
             balance = amount - paid.get(i, 0)
             if balance <= 0:
                 continue
         out[cid].append(Invoice(
-            i, cid, number, str(getattr(doc_type, "value", doc_type)), doc_date, due,
-            Money.from_minor(amount, ccy), Money.from_minor(balance, ccy), bool(disputed),
-            promised.get(("d", i)), broken.get(("d", i)),
+            i, cid, number, doc_type, as_date(doc_date), as_date(due), ccy, amount, balance, bool(disputed),
+            promised.get(("d", i)) if promised else None, broken.get(("d", i)) if broken else None,
         ))  # fmt: skip
+    return out
+
+
+def open_items(
+    session: Session, tenant: Tenant, customer_ids: Sequence[int]
+) -> dict[int, list[Invoice]]:
+    """The statement of account of these customers: every open item (invoices, debit and
+    credit notes with a balance, not voided), by document date."""
+    d = Document
+    out: dict[int, list[Invoice]] = defaultdict(list)
+    for chunk in _chunks(list(customer_ids)):
+        stmt = select(d.id, d.customer_id, d.number, d.doc_type, d.document_date, d.due_date,
+                      d.currency, d.amount_minor, d.balance_minor, d.disputed).where(
+            d.tenant_id == tenant.id, d.customer_id.in_(chunk or []), d.voided.is_(False),
+            d.balance_minor != 0).order_by(d.customer_id, d.document_date, d.id)  # fmt: skip
+        for i, cid, number, doc_type, doc_date, due, ccy, amount, balance, disputed in _rows(
+            session, stmt
+        ):
+            out[cid].append(Invoice(i, cid, number, str(getattr(doc_type, "value", doc_type)), doc_date,
+                                    due, ccy, int(amount), int(balance), bool(disputed)))  # fmt: skip
     return out
 
 
@@ -198,11 +243,15 @@ def customers(
     manual = _last_manual(session, tenant)
     out: dict[int, Customer] = {}
     c = Row
-    for chunk in _chunks(ids):
+    wanted = set(ids)
+    for chunk in [None] if len(ids) > WHOLE_TABLE else _chunks(ids):
         stmt = select(c.id, c.external_id, c.name, c.country, c.timezone, c.language, c.locale,
-                      c.last_reply_at, c.last_email_at, c.auto_collection).where(
-            c.tenant_id == tenant.id, c.id.in_(chunk or []))  # fmt: skip
+                      c.last_reply_at, c.last_email_at, c.auto_collection).where(c.tenant_id == tenant.id)  # fmt: skip
+        if chunk is not None:
+            stmt = stmt.where(c.id.in_(chunk))
         for cid, ext, name, country, tz, lang, loc, reply, email, auto in _rows(session, stmt):
+            if cid not in wanted:
+                continue
             out[cid] = Customer(cid, ext, name, country, tz, lang, loc, reply, email,
                                 manual.get(cid), promised.get(("c", cid)), broken.get(("c", cid)),
                                 bool(auto) and cid in retrying)  # fmt: skip

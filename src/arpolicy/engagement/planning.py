@@ -22,6 +22,7 @@ from arpolicy.engagement import facts
 from arpolicy.engagement.decide import Action, History
 from arpolicy.engagement.service import _mode, decide_all, settings_of
 from arpolicy.exceptions import NotFoundError
+from arpolicy.kit.gcpause import paused_gc
 from arpolicy.models import CycleStatus, Tenant
 from arpolicy.models.engagement import EmailMode
 
@@ -30,6 +31,15 @@ MAX_LISTED = 2_000
 
 
 def _replay(
+    session: Session, tenant: Tenant, days: Sequence[date], cycles: Sequence[str] | None,
+    *, statuses: Any, real_history: bool, as_of_balances: bool, now: datetime | None,
+) -> dict[str, Any]:  # fmt: skip
+    with paused_gc():
+        return _days(session, tenant, days, cycles, statuses=statuses, real_history=real_history,
+                     as_of_balances=as_of_balances, now=now)  # fmt: skip
+
+
+def _days(
     session: Session, tenant: Tenant, days: Sequence[date], cycles: Sequence[str] | None,
     *, statuses: Any, real_history: bool, as_of_balances: bool, now: datetime | None,
 ) -> dict[str, Any]:  # fmt: skip

@@ -49,15 +49,25 @@ def add_days(start: date, days: int, *, business: bool, country: str | None) -> 
 def step_dates(
     anchor: date | None, offset: int, every: int | None, times: int, *, business: bool,
     country: str | None, chained: bool = False,
-) -> list[date]:  # fmt: skip
+) -> tuple[date, ...]:  # fmt: skip
     """The dates of a reminder's occurrences (``times`` of them, ``every`` days apart).
     ``chained``: the anchor is the previous email (only the next occurrence is known)."""
     if anchor is None:
-        return []
+        return ()
+    return _step_dates(anchor, offset, None if chained else every, times, business, country)
+
+
+@lru_cache(maxsize=65_536)
+def _step_dates(
+    anchor: date, offset: int, every: int | None, times: int, business: bool, country: str | None
+) -> tuple[date, ...]:
+    """Cached: a tenant's invoices share a few hundred due dates."""
     first = add_days(anchor, offset, business=business, country=country)
-    if chained or every is None:
-        return [first] if times else []
-    return [add_days(first, every * k, business=business, country=country) for k in range(times)]
+    if every is None:
+        return (first,) if times else ()
+    return tuple(
+        add_days(first, every * k, business=business, country=country) for k in range(times)
+    )
 
 
 def window_opening(

@@ -15,8 +15,10 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
+from babel import UnknownLocaleError
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -38,12 +40,14 @@ from arpolicy.engagement.templates import (
     RenderContext,
     builtin,
     choose_language,
+    parse_locale,
     render,
 )
 from arpolicy.engagement.templates import validate as validate_templates
 from arpolicy.exceptions import NotFoundError, ValidationError
 from arpolicy.kit.bulk import insert_many
 from arpolicy.kit.clock import zone
+from arpolicy.kit.gcpause import paused_gc
 from arpolicy.models import (
     AuditEvent,
     CycleStatus,
@@ -272,6 +276,23 @@ def run(
     include_drafts: bool = False,
 ) -> RunReport:
     """Decide what every customer is due on ``as_of`` and (unless ``dry_run``) write it."""
+    with paused_gc():
+        return _run(session, tenant, actor, as_of=as_of, now=now, dry_run=dry_run, cycles=cycles,
+                    customer_ids=customer_ids, include_drafts=include_drafts)  # fmt: skip
+
+
+def _run(
+    session: Session,
+    tenant: Tenant,
+    actor: Actor,
+    *,
+    as_of: date,
+    now: datetime,
+    dry_run: bool,
+    cycles: Sequence[str] | None,
+    customer_ids: Sequence[int] | None,
+    include_drafts: bool,
+) -> RunReport:
     statuses = None if (include_drafts or cycles) else RUN_STATUSES
     stored = facts.stored_cycles(session, tenant, statuses, cycles)
     if cycles:
@@ -328,10 +349,9 @@ def decide_all(
         for mode in set(modes.values()):
             ids = [c.id for c in compiled if modes[c.id] == mode]
             histories.update(facts.history(session, tenant, ids, mode))
-    out = []
-    for cid in sorted(invoices):
-        out.append(decide(compiled, people[cid], invoices[cid], histories, settings, as_of))
-    return out
+    memo: dict[Any, Any] = {}
+    return [decide(compiled, people[cid], invoices[cid], histories, settings, as_of, memo)
+            for cid in sorted(invoices)]  # fmt: skip
 
 
 def act(
@@ -362,6 +382,8 @@ def act(
     owners = facts.owners(session, tenant, ids)
     people = facts.people(session, tenant)
     customers = facts.customers(session, tenant, ids, as_of, now) if ids else {}
+    statements = facts.open_items(session, tenant, [o.customer_id for o in admitted
+                                                    if o.reminder is not None and o.reminder.statement])  # fmt: skip
     planned: list[PlannedEmail] = []
     tasks: list[dict[str, Any]] = []
     for o in admitted:
@@ -402,8 +424,7 @@ def act(
             contact_name=recipients[0].name, sender_name=(finance.name if finance else settings.from_name),
             sender_email=sender, cycle=o.cycle.cycle.name, reminder=o.reminder.name, as_of=as_of,
             invoices=[_line(inv, as_of) for inv, _ in o.invoices], test=mode is EmailMode.TEST,
-            statement=[_line(inv, as_of) for inv in facts.open_invoices(
-                session, tenant, as_of, [o.customer_id]).get(o.customer_id, [])]
+            statement=[_line(inv, as_of) for inv in statements.get(o.customer_id, [])]
             if o.reminder.statement else None,
         )  # fmt: skip
         wanted = [recipients[0].language, c.language, c.locale, settings.default_language]
@@ -437,10 +458,22 @@ def _locale(templates: Any, wanted: list[str | None], c: Any, settings: Settings
     default), in the customer's country (de + AT: de_AT) unless its locale says more."""
     languages = builtin(templates).keys() if isinstance(templates, str) else templates.keys()
     lang = choose_language(languages, wanted, settings.default_language)
-    loc = c.locale if c.locale and c.locale.split("_")[0].lower() == lang else None
+    loc = (
+        c.locale if c.locale and c.locale.replace("-", "_").split("_")[0].lower() == lang else None
+    )
     if loc is None and c.country:
         loc = f"{lang}_{c.country.upper()}"
-    return loc or lang
+    return loc if loc is not None and _known_locale(loc) else lang
+
+
+@lru_cache(maxsize=1024)
+def _known_locale(code: str) -> bool:
+    """Babel knows it (en_JP, say, is not a locale: English then falls back to plain en)."""
+    try:
+        parse_locale(code)
+    except (ValueError, UnknownLocaleError):
+        return False
+    return True
 
 
 def _address(email: str, name: str | None) -> str:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
+from decimal import Decimal
 from difflib import get_close_matches
 from functools import cache, lru_cache
 from importlib import resources
@@ -43,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from arpolicy.exceptions import ValidationError
 from arpolicy.kit.money import Money
+from arpolicy.kit.money import exponent as money_exponent
 
 BUILTINS = ("friendly", "firm", "final")
 PARTS = (("subject", "subject"), ("text", "txt"), ("html", "html"))
@@ -143,6 +145,7 @@ def choose_language(
     return keys[0] if keys else default
 
 
+@lru_cache(maxsize=1024)
 def parse_locale(code: str) -> Locale:
     """A Babel locale from "de", "de_AT" or "de-AT"; ValueError/UnknownLocaleError if none."""
     return Locale.parse(code.strip(), sep="-" if "-" in code else "_")
@@ -254,9 +257,50 @@ def money(value: Money | Iterable[Money]) -> str:
         if isinstance(value, str) or not isinstance(value, Iterable):
             raise TypeError(f"money() needs a Money or a list of Money, not {value!r}")
         return ", ".join(money(v) for v in value)
-    return format_currency(
-        value.amount, value.currency, locale=run.locale, decimal_quantization=False
-    )
+    return format_money(value, run.locale)
+
+
+def format_money(value: Money, locale: Locale) -> str:
+    """What Babel's ``format_currency`` gives, fast: the locale's layout for the currency
+    (prefix, separators, suffix) is learnt once from Babel's own output, then each amount
+    is laid out by hand. Layouts Babel builds differently (grouping other than by three,
+    digits other than 0-9) go through Babel itself."""
+    layout = _money_layout(str(locale), value.currency)
+    if layout is None:
+        return format_currency(
+            value.amount, value.currency, locale=locale, decimal_quantization=False
+        )
+    pre, suf, npre, nsuf, group, point, digits = layout
+    text = f"{abs(value.amount).quantize(_QUANTUM[digits]):f}"
+    whole, _, frac = text.partition(".")
+    head = len(whole) % 3 or 3
+    body = group.join([whole[:head], *(whole[i : i + 3] for i in range(head, len(whole), 3))])
+    if digits:
+        body += point + frac
+    return f"{npre}{body}{nsuf}" if value.amount < 0 else f"{pre}{body}{suf}"
+
+
+_QUANTUM = {d: Decimal(1).scaleb(-d) for d in range(0, 5)}
+_SAMPLE = re.compile(
+    r"(?P<pre>.*?)1(?P<g>[^0-9]+)234(?P=g)567(?:(?P<p>[^0-9]+)(?P<f>[0-9]+))?(?P<suf>.*)", re.S
+)
+
+
+@lru_cache(maxsize=4096)
+def _money_layout(locale: str, currency: str) -> tuple[str, str, str, str, str, str, int] | None:
+    loc = parse_locale(locale)
+    digits = money_exponent(currency)
+    if digits not in _QUANTUM or tuple(loc.currency_formats["standard"].grouping) != (3, 3):
+        return None
+    value = Decimal("1234567" + ("." + "891234"[:digits] if digits else ""))
+    pos = format_currency(value, currency, locale=loc, decimal_quantization=False)
+    neg = format_currency(-value, currency, locale=loc, decimal_quantization=False)
+    a, b = _SAMPLE.fullmatch(pos), _SAMPLE.fullmatch(neg)
+    if a is None or b is None or a["g"] != b["g"] or a["p"] != b["p"]:
+        return None
+    if (a["f"] or "") != "891234"[:digits] or (b["f"] or "") != "891234"[:digits]:
+        return None
+    return a["pre"], a["suf"], b["pre"], b["suf"], a["g"], a["p"] or "", digits
 
 
 def format_day(value: date | None, format: str = "medium") -> str:
@@ -266,7 +310,12 @@ def format_day(value: date | None, format: str = "medium") -> str:
         return "–"
     if not isinstance(value, date):
         raise TypeError(f"date() needs a date, not {value!r}")
-    return format_date(value, format, locale=run.locale)
+    return _format_date(value, format, str(run.locale))
+
+
+@lru_cache(maxsize=16_384)
+def _format_date(value: date, format: str, locale: str) -> str:
+    return format_date(value, format, locale=parse_locale(locale))
 
 
 def totals(lines: Iterable[InvoiceLine]) -> list[Money]:
@@ -301,7 +350,26 @@ _TH = "padding:6px 8px;border-bottom:2px solid #444444;font-weight:bold;"
 _TD = "padding:6px 8px;border-bottom:1px solid #dddddd;"
 
 
+@cache
+def _not_narrow() -> re.Pattern[str]:
+    """The characters not one column wide (combining, or wide and full-width East Asian),
+    as one character class built from ``unicodedata`` once per process."""
+    ranges: list[tuple[int, int]] = []
+    for i in range(0x300, 0x110000):
+        c = chr(i)
+        if unicodedata.combining(c) or unicodedata.east_asian_width(c) in "WF":
+            if ranges and ranges[-1][1] == i - 1:
+                ranges[-1] = (ranges[-1][0], i)
+            else:
+                ranges.append((i, i))
+    return re.compile(
+        "[" + "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges) + "]"
+    )
+
+
 def _width(text: str) -> int:
+    if text.isascii() or not _not_narrow().search(text):
+        return len(text)
     return sum(
         0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
         for c in text

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from arpolicy.audit import Actor
 from arpolicy.kit.bulk import insert_many
+from arpolicy.kit.gcpause import paused_gc
 from arpolicy.ledger.selection import customer_records
 from arpolicy.models import AuditEvent, Customer, CustomFieldDefinition, Tenant
 from arpolicy.ownership import repository as repo
@@ -174,6 +175,24 @@ def run(
     explain_all: bool = False,
 ) -> RunReport:
     """Assign ``role`` owners to ``customer_ids`` (all customers when None)."""
+    with paused_gc():
+        return _run(session, tenant, actor, role=role, as_of=as_of, at=at, customer_ids=customer_ids,
+                    dry_run=dry_run, rebalance_pools=rebalance_pools, explain_all=explain_all)  # fmt: skip
+
+
+def _run(
+    session: Session,
+    tenant: Tenant,
+    actor: Actor,
+    *,
+    role: str,
+    as_of: date,
+    at: datetime,
+    customer_ids: Sequence[int] | None,
+    dry_run: bool,
+    rebalance_pools: bool,
+    explain_all: bool,
+) -> RunReport:
     live = repo.live_policy(session, tenant.id, role)
     if live is None or not live.active:
         return RunReport(role, live.version if live else None, dry_run,
