@@ -50,7 +50,16 @@ from arpolicy.models import (
     DeliveryAttempt,
     Dispute,
     Document,
+    Email,
+    EmailDocument,
+    EmailMode,
+    EmailStatus,
+    EngagementCycle,
+    EngagementSettings,
+    EngagementTask,
     FxRate,
+    InboundEmail,
+    InboundKind,
     OutboxMessage,
     Payment,
     PaymentAttempt,
@@ -103,6 +112,8 @@ PARAM_MODELS: dict[str, type[Base]] = {
     "finance_owner_id": User,
     "sales_owner_id": User,
     "owner_id": User,
+    "email_id": Email,
+    "task_id": EngagementTask,
 }
 """What an ``<x>_id`` (in a path, a query or a body) names."""
 
@@ -113,11 +124,17 @@ OBJECT_ROUTES: dict[str, type[Base] | str] = {
     "/v1/contacts/{contact_id}": Contact,
     "/v1/custom-fields/{field_id}": CustomFieldDefinition,
     "/v1/customers/{customer_id}": Customer,
+    "/v1/customers/{customer_id}/emails": Customer,
     "/v1/customers/{customer_id}/figures": Customer,
+    "/v1/customers/{customer_id}/manual-emails": Customer,
     "/v1/customers/{customer_id}/owners": Customer,
     "/v1/customers/{customer_id}/owners/{role}": Customer,
     "/v1/disputes/{dispute_id}": Dispute,
     "/v1/documents/{document_id}": Document,
+    "/v1/emails/{email_id}": Email,
+    "/v1/engagement/cycles/{name}": "addressed by name: the name is looked up among the caller's "
+    "tenant's cycles only (another tenant's cycle of that name is 404: tests/api/test_engagement.py)",
+    "/v1/engagement/cycles/{name}/status": "addressed by name, as /v1/engagement/cycles/{name}",
     "/v1/fx-rates/{rate_id}": FxRate,
     "/v1/imports/{kind}": "not an object: {kind} names a file format, and the rows it "
     "imports land in the caller's tenant (references resolve there too)",
@@ -128,6 +145,7 @@ OBJECT_ROUTES: dict[str, type[Base] | str] = {
     "/v1/payments/{payment_id}": Payment,
     "/v1/promises/{promise_id}": PromiseToPay,
     "/v1/subscriptions/{subscription_id}": Subscription,
+    "/v1/tasks/{task_id}/done": EngagementTask,
     "/v1/users/{user_id}": User,
     "/v1/webhooks/deliveries/{delivery_id}": OutboxMessage,
     "/v1/webhooks/deliveries/{delivery_id}/retry": OutboxMessage,
@@ -140,7 +158,7 @@ path parameter naming that model; other ids are taken from that row,
 ``contact.customer_id``; parameters that are not ids from FIXED_PARAMS), or why the route
 addresses no object."""
 
-FIXED_PARAMS: dict[str, str] = {"role": "finance", "kind": "customers"}
+FIXED_PARAMS: dict[str, str] = {"role": "finance", "kind": "customers", "name": "Standard"}
 """Path parameters that are not ids, with a value to call the route with."""
 
 LIST_ROUTES: dict[str, type[Base]] = {
@@ -151,7 +169,9 @@ LIST_ROUTES: dict[str, type[Base]] = {
     "/v1/customers": Customer,
     "/v1/disputes": Dispute,
     "/v1/documents": Document,
+    "/v1/emails": Email,
     "/v1/fx-rates": FxRate,
+    "/v1/inbound-emails": InboundEmail,
     "/v1/keys": ApiKey,
     "/v1/orders": SalesOrder,
     "/v1/payment-attempts": PaymentAttempt,
@@ -159,6 +179,7 @@ LIST_ROUTES: dict[str, type[Base]] = {
     "/v1/payments": Payment,
     "/v1/promises": PromiseToPay,
     "/v1/subscriptions": Subscription,
+    "/v1/tasks": EngagementTask,
     "/v1/users": User,
     "/v1/webhooks/deliveries": OutboxMessage,
     "/v1/webhooks/endpoints": WebhookEndpoint,
@@ -353,6 +374,39 @@ def seed_outbox(engine: Engine, tenant_id: int) -> None:
                               status_code=500, error="seeded", duration_ms=12))  # fmt: skip
 
 
+def seed_engagement(engine: Engine, tenant_id: int) -> None:
+    """An email, an inbound message and a task for B (and a cycle and the sending settings
+    when the API made none): the demo writes no engagement rows."""
+    with transaction(engine) as s:
+        scope_tenant(s, tenant_id)
+        customer_id = s.scalar(select(Customer.id).where(Customer.tenant_id == tenant_id))
+        if (
+            s.scalar(select(EngagementCycle.id).where(EngagementCycle.tenant_id == tenant_id))
+            is None
+        ):
+            s.add(EngagementCycle(tenant_id=tenant_id, name="Iso", config={}, updated_by="seed"))
+        if (
+            s.scalar(select(EngagementSettings.id).where(EngagementSettings.tenant_id == tenant_id))
+            is None
+        ):
+            s.add(EngagementSettings(tenant_id=tenant_id, config={}, updated_by="seed"))
+        email = Email(tenant_id=tenant_id, customer_id=customer_id, key=f"iso:{uuid.uuid4()}",
+                      message_id=f"<{uuid.uuid4().hex}@iso.example>", mode=EmailMode.LIVE, status=EmailStatus.SENT,
+                      decided_at=NOW, from_address="ar@b.example", to=["x@b.example"],
+                      subject="Seeded", text_body="Seeded", cc=[], documents=[])  # fmt: skip
+        s.add(email)
+        s.flush()
+        document_id = s.scalar(select(Document.id).where(Document.tenant_id == tenant_id))
+        if s.scalar(select(EmailDocument.id).where(EmailDocument.tenant_id == tenant_id)) is None:
+            s.add(EmailDocument(tenant_id=tenant_id, email_id=email.id, document_id=document_id,
+                                mode=EmailMode.LIVE))  # fmt: skip
+        s.add(InboundEmail(tenant_id=tenant_id, message_id=f"<{uuid.uuid4().hex}@in.example>",
+                           kind=InboundKind.REPLY, received_at=NOW, customer_id=customer_id,
+                           email_id=email.id, matched_by="in_reply_to"))  # fmt: skip
+        s.add(EngagementTask(tenant_id=tenant_id, customer_id=customer_id,
+                             key=f"iso:{uuid.uuid4()}", kind="no_address", detail="Seeded"))  # fmt: skip
+
+
 def tenant_tables() -> list[Any]:
     return [t for t in Base.metadata.sorted_tables if "tenant_id" in t.c]
 
@@ -387,6 +441,7 @@ def tenants(api_engine: Engine, client: TestClient) -> Tenants:
     spare = client.post("/v1/keys", headers=b.headers, json={"name": "spare"})
     assert spare.status_code == 201, spare.text
     seed_outbox(api_engine, b.tenant_id)
+    seed_engagement(api_engine, b.tenant_id)
     found = Tenants(a=a, b=b, b_spare_key_id=spare.json()["id"])
     by_table = ids_of(api_engine, b.tenant_id)
     empty = sorted(t for t, ids in by_table.items() if not ids)

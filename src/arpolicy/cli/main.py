@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from arpolicy.cli import access, assign, customers, db, demo, ledgerio, report, rules, setup
+from arpolicy.cli import (
+    access,
+    assign,
+    customers,
+    db,
+    demo,
+    engage,
+    ledgerio,
+    report,
+    rules,
+    setup,
+)
+from arpolicy.cli.mail import app as mail_app
 from arpolicy.cli.worker import register as register_worker
 
 app = typer.Typer(
@@ -24,6 +36,8 @@ app.add_typer(report.app, name="report")
 app.add_typer(rules.app, name="rules")
 app.add_typer(db.app, name="db")
 app.add_typer(assign.app, name="assign")
+app.add_typer(engage.app, name="engage")
+app.add_typer(mail_app, name="mail")
 
 
 def main() -> None:

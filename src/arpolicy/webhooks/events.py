@@ -21,6 +21,9 @@ EVENTS: dict[str, str] = {
     "promise.created": "A promise to pay was recorded.",
     "dispute.created": "A dispute was opened.",
     "reminder.sent": "An engagement-cycle reminder e-mail was sent.",
+    "email.replied": "A customer replied to an email (matched by In-Reply-To, References or "
+    "the sender's address); the customer's last reply date moved.",
+    "email.bounced": "An email bounced: the email is marked bounced and the failed contacts too.",
     "order.credit_checked": "An order was checked against the customer's credit.",
     "approval.requested": "An approval was requested.",
     "import.completed": "A bulk import through the API finished.",

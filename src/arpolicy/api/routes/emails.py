@@ -1,0 +1,335 @@
+"""Emails (every one decided, with its delivery status), inbound messages, tasks, and
+emails sent by hand.
+
+Reading needs ``ledger:read``; recording a hand-sent email and closing a task need
+``emails:send``. A customer's last email and last reply dates are the rule fields
+``last_email_at`` and ``last_reply_at``: a reply received (``POST /v1/inbound-email``) or an
+email recorded here moves them, and the reminders pause after them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import Field, StringConstraints
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arpolicy.api.context import Api, require
+from arpolicy.api.ledger import tenant_of
+from arpolicy.api.listing import equal, page, rows
+from arpolicy.api.schemas import Input, Output, Page
+from arpolicy.api.types import (
+    INT32,
+    NO_NUL,
+    Cursor,
+    Email,
+    Instant,
+    Limit,
+    Note,
+    PathId,
+    QueryId,
+    QueryText,
+    Sort,
+)
+from arpolicy.engagement.service import message_id
+from arpolicy.exceptions import NotFoundError, ValidationError
+from arpolicy.models import Contact, Customer, EngagementTask, InboundEmail, TaskStatus
+from arpolicy.models import Email as EmailRow
+from arpolicy.models.engagement import EmailMode, EmailStatus, InboundKind
+
+router = APIRouter(tags=["emails"])
+EmailId = Annotated[int, Path(ge=1, le=INT32, description="The email's id.")]
+TaskId = Annotated[int, Path(ge=1, le=INT32, description="The task's id.")]
+Subject = Annotated[str, StringConstraints(min_length=1, max_length=998, pattern=NO_NUL)]
+FUTURE_SLACK = timedelta(minutes=5)
+
+
+class EmailRead(Output):
+    id: int
+    customer_id: int
+    key: str = Field(description="<cycle id>:<reminder>:<customer id>:<occurrence>, or "
+                     "manual:<uuid> for an email recorded by hand.")  # fmt: skip
+    message_id: str
+    mode: EmailMode
+    status: EmailStatus
+    in_doubt: bool = Field(description="Handed to the transport again after a crash: it may "
+                           "have arrived twice (same Message-ID).")  # fmt: skip
+    cycle_id: int | None
+    cycle: str | None
+    reminder: str | None
+    occurrence: int
+    due_on: date | None
+    decided_at: datetime
+    send_after: datetime | None
+    sent_at: datetime | None
+    language: str | None
+    from_address: str
+    reply_to: str | None
+    to: list[str]
+    cc: list[str]
+    subject: str
+    documents: list[int] = Field(description="Ids of the documents the email is about.")
+    attempts: int
+    last_error: str | None
+    bounced_at: datetime | None
+    replied_at: datetime | None = Field(description="When the first reply arrived.")
+    created_at: datetime | None
+
+
+class EmailDetail(EmailRead):
+    reason: str | None = Field(description="Why it was decided: the rules, explained.")
+    text_body: str
+    html_body: str | None
+
+
+class CustomerEmails(Page[EmailRead]):
+    """The customer's emails, newest first, with its last email and last reply dates."""
+
+    customer_id: int
+    last_email_at: datetime | None
+    last_reply_at: datetime | None
+
+
+class InboundEmailRead(Output):
+    id: int
+    message_id: str
+    kind: InboundKind
+    received_at: datetime
+    from_address: str | None
+    subject: str | None
+    customer_id: int | None
+    email_id: int | None
+    matched_by: str | None
+    detail: str | None
+
+
+class TaskRead(Output):
+    id: int
+    customer_id: int
+    user_id: int | None = Field(description="The finance owner it is for (null: the admins).")
+    key: str
+    kind: str
+    cycle: str | None
+    reminder: str | None
+    detail: str
+    status: TaskStatus
+    due_on: date | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class ManualEmailCreate(Input):
+    subject: Subject
+    sent_at: Instant | None = Field(None, description="When it was sent (default: now).")
+    note: Note | None = Field(None, description="What it said, or a note about it.")
+    from_address: Email | None = Field(None, description="Default: the caller's address.")
+    to: list[Email] | None = Field(
+        None, max_length=50, description="Default: the customer's billing contacts."
+    )
+
+
+def _email_read(e: EmailRow) -> EmailRead:
+    return EmailRead.model_validate(e)
+
+
+def _not_found(what: str, ident: int, path: str) -> NotFoundError:
+    return NotFoundError(f"no {what} {ident}", where="path", fix=f"list them with GET {path}")
+
+
+def _customer(session: Session, api: Api, customer_id: int) -> Customer:
+    found = session.scalar(
+        select(Customer).where(Customer.tenant_id == api.tenant_id, Customer.id == customer_id)
+    )
+    if found is None:
+        raise _not_found("customer", customer_id, "/v1/customers")
+    return found
+
+
+@router.get("/emails", response_model=Page[EmailRead])
+def list_emails(
+    api: Api = Depends(require("ledger:read")),
+    customer_id: QueryId = None,
+    status: EmailStatus | None = None,
+    cycle: QueryText = None,
+    mode: EmailMode | None = None,
+    in_doubt: bool | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+    sort: Sort = None,
+) -> Any:
+    """Every email decided, sent, bounced or recorded by hand (without bodies: read one
+    for them); ``cycle`` is the cycle's name. Sort by id (default -id: newest first),
+    decided_at or sent_at."""
+    e = EmailRow
+    stmt = equal(select(e).where(e.tenant_id == api.tenant_id), {
+        e.customer_id: customer_id, e.status: status, e.cycle: cycle, e.mode: mode,
+        e.in_doubt: in_doubt,
+    })  # fmt: skip
+    sortable = {"id": e.id, "decided_at": e.decided_at, "sent_at": e.sent_at}
+    with api.read() as session:
+        return page(session, stmt, e, EmailRead, _email_read, sort=sort, cursor=cursor,
+                    limit=limit, sortable=sortable, default="-id")  # fmt: skip
+
+
+@router.get("/emails/{email_id}", response_model=EmailDetail)
+def read_email(email_id: EmailId, api: Api = Depends(require("ledger:read"))) -> Any:
+    """One email in full: headers, status, the in-doubt flag, why it was decided, bodies."""
+    with api.read() as session:
+        found = session.scalar(
+            select(EmailRow).where(EmailRow.tenant_id == api.tenant_id, EmailRow.id == email_id)
+        )
+        if found is None:
+            raise _not_found("email", email_id, "/v1/emails")
+        return EmailDetail.model_validate(found)
+
+
+@router.get("/customers/{customer_id}/emails", response_model=CustomerEmails)
+def customer_emails(
+    customer_id: PathId,
+    api: Api = Depends(require("ledger:read")),
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Any:
+    """The customer's emails, newest first, with its ``last_email_at`` and
+    ``last_reply_at`` (the rule fields of those names)."""
+    e = EmailRow
+    with api.read() as session:
+        customer = _customer(session, api, customer_id)
+        stmt = select(e).where(e.tenant_id == api.tenant_id, e.customer_id == customer.id)
+        found, nxt = rows(session, stmt, e, sort="-decided_at", cursor=cursor, limit=limit,
+                          sortable={"decided_at": e.decided_at})  # fmt: skip
+        return CustomerEmails(
+            items=[_email_read(r) for r in found], next_cursor=nxt, customer_id=customer.id,
+            last_email_at=customer.last_email_at, last_reply_at=customer.last_reply_at,
+        )  # fmt: skip
+
+
+@router.get("/inbound-emails", response_model=Page[InboundEmailRead])
+def list_inbound_emails(
+    api: Api = Depends(require("ledger:read")),
+    customer_id: QueryId = None,
+    email_id: QueryId = None,
+    kind: InboundKind | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+    sort: Sort = None,
+) -> Any:
+    """Messages received: replies, bounces, automatic answers and unmatched ones. Sort by
+    id (default -id: newest first) or received_at."""
+    i = InboundEmail
+    stmt = equal(select(i).where(i.tenant_id == api.tenant_id),
+                 {i.customer_id: customer_id, i.email_id: email_id, i.kind: kind})  # fmt: skip
+    with api.read() as session:
+        return page(session, stmt, i, InboundEmailRead, InboundEmailRead.model_validate,
+                    sort=sort, cursor=cursor, limit=limit, default="-id",
+                    sortable={"id": i.id, "received_at": i.received_at})  # fmt: skip
+
+
+@router.get("/tasks", response_model=Page[TaskRead])
+def list_tasks(
+    api: Api = Depends(require("ledger:read")),
+    status: TaskStatus | None = None,
+    customer_id: QueryId = None,
+    user_id: QueryId = None,
+    kind: QueryText = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+    sort: Sort = None,
+) -> Any:
+    """Work for a person instead of an email (a customer the cycle could not email). Sort
+    by id (default), due_on or created_at."""
+    t = EngagementTask
+    stmt = equal(select(t).where(t.tenant_id == api.tenant_id), {
+        t.status: status, t.customer_id: customer_id, t.user_id: user_id, t.kind: kind,
+    })  # fmt: skip
+    with api.read() as session:
+        return page(session, stmt, t, TaskRead, TaskRead.model_validate, sort=sort,
+                    cursor=cursor, limit=limit,
+                    sortable={"id": t.id, "due_on": t.due_on, "created_at": t.created_at})  # fmt: skip
+
+
+@router.post("/tasks/{task_id}/done", response_model=TaskRead)
+def task_done(task_id: TaskId, api: Api = Depends(require("emails:send"))) -> Any:
+    """Close a task (closing a closed task changes nothing)."""
+
+    def work(session: Session) -> Any:
+        task = session.scalar(
+            select(EngagementTask).where(
+                EngagementTask.tenant_id == api.tenant_id, EngagementTask.id == task_id
+            )
+        )
+        if task is None:
+            raise _not_found("task", task_id, "/v1/tasks")
+        if task.status != TaskStatus.DONE:
+            task.status = TaskStatus.DONE
+            session.flush()
+            api.audit(session, "task.done", "engagement_task", task.id,
+                      before={"status": "open"}, after={"status": "done"})  # fmt: skip
+            session.refresh(task)
+        return TaskRead.model_validate(task)
+
+    return api.created(work, status=200)
+
+
+@router.post("/customers/{customer_id}/manual-emails", status_code=201,
+             response_model=EmailDetail)  # fmt: skip
+def record_manual_email(
+    customer_id: PathId, body: ManualEmailCreate, api: Api = Depends(require("emails:send"))
+) -> Any:
+    """Record an email sent by hand outside arpolicy. It is listed with the others (mode
+    ``manual``, status ``sent``) and moves the customer's ``last_email_at``, so the
+    reminders pause after it as after one of theirs. ``to`` defaults to the customer's
+    billing contacts, ``from_address`` to the caller's address."""
+
+    def work(session: Session) -> Any:
+        customer = _customer(session, api, customer_id)
+        email = manual_email(session, api, customer, body)
+        return EmailDetail.model_validate(email)
+
+    return api.created(work)
+
+
+def manual_email(session: Session, api: Api, customer: Customer, body: ManualEmailCreate) -> Any:
+    now = api.now()
+    sent_at = body.sent_at or now
+    if sent_at > now + FUTURE_SLACK:
+        raise ValidationError("sent_at is in the future", where="body.sent_at",
+                              fix="give the time the email was sent, or leave it out for now")  # fmt: skip
+    to = body.to if body.to is not None else _billing_addresses(session, customer)
+    key = f"manual:{uuid.uuid4()}"
+    email = EmailRow(
+        tenant_id=api.tenant_id, customer_id=customer.id, key=key,
+        message_id=message_id(key, tenant_of(session, api)), mode=EmailMode.MANUAL,
+        status=EmailStatus.SENT, occurrence=1, decided_at=sent_at, sent_at=sent_at,
+        from_address=(body.from_address or api.user_email).lower(),
+        to=[a.lower() for a in to], cc=[], subject=body.subject, text_body=body.note or "",
+        documents=[], reason=f"sent by hand; recorded by {api.actor.label}",
+        in_doubt=False, attempts=0, language=customer.language,
+    )  # fmt: skip
+    session.add(email)
+    session.flush()
+    api.audit(session, "email.recorded", "email", email.id,
+              after={"customer_id": customer.id, "subject": email.subject,
+                     "sent_at": sent_at, "to": email.to, "mode": "manual"})  # fmt: skip
+    if customer.last_email_at is None or customer.last_email_at < sent_at:
+        before = customer.last_email_at
+        customer.last_email_at = sent_at
+        api.audit(session, "customer.emailed", "customer", customer.id,
+                  before={"last_email_at": before},
+                  after={"last_email_at": sent_at, "email_id": email.id})  # fmt: skip
+    session.flush()
+    session.refresh(email)
+    return email
+
+
+def _billing_addresses(session: Session, customer: Customer) -> list[str]:
+    c = Contact
+    found = session.scalars(
+        select(c.email).where(c.tenant_id == customer.tenant_id, c.customer_id == customer.id,
+                              c.is_billing.is_(True), c.email.is_not(None)).order_by(c.id)
+    )  # fmt: skip
+    return [a for a in found if a]

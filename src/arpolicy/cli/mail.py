@@ -1,0 +1,379 @@
+"""``arpolicy mail``: replies and bounces from an IMAP mailbox or a file, and the emails of a
+customer (docs/inbound-email.md)."""
+
+from __future__ import annotations
+
+import getpass
+import imaplib
+import re
+import ssl
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import typer
+from sqlalchemy import select
+
+from arpolicy.audit import Actor
+from arpolicy.cli import common, terminal
+from arpolicy.engagement.inbound import InboundResult, receive
+from arpolicy.exceptions import ArpolicyError, NotFoundError, ValidationError
+from arpolicy.kit.logging import configure_logging
+from arpolicy.models import Customer, Email
+from arpolicy.models.engagement import EmailStatus
+
+app = typer.Typer(
+    help="Inbound email (replies, bounces) and the emails sent to customers.",
+    no_args_is_help=True,
+)
+TIMEOUT = 30
+URL_FIX = "write imaps://user:password@host[:port]/MAILBOX (imap:// for plain, local servers)"
+
+
+def _logging() -> None:
+    """Log events to stderr (stdout stays for the output)."""
+    settings = common.settings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+
+
+def _actor(tenant_id: int, what: str) -> Actor:
+    return Actor(tenant_id=tenant_id, label=f"cli:{getpass.getuser()} ({what})")
+
+
+def _print_result(result: InboundResult, label: str) -> None:
+    match = f"customer {result.customer_id}" if result.customer_id else "no customer"
+    via = f" by {result.matched_by}" if result.matched_by else ""
+    dup = " (duplicate: already received)" if result.duplicate else ""
+    effects = f": {', '.join(result.effects)}" if result.effects else ""
+    terminal.say(f"{label}: {result.kind}, {match}{via}{dup}{effects}")
+
+
+@app.command("receive")
+@common.handle_errors
+def receive_cmd(
+    path: Path = typer.Argument(..., help="A .eml file: one raw MIME message."),
+    tenant: str | None = common.TenantOption,
+    as_json: bool = common.JsonOption,
+) -> None:
+    """Receive one message from a file, as if it had arrived by POST /v1/inbound-email."""
+    if not path.is_file():
+        raise ValidationError(f"{path} does not exist", where="FILE", fix="check the path")
+    raw = path.read_bytes()
+    _logging()
+    with common.tenant_session(tenant, write=True) as (session, t):
+        result = receive(session, t, raw, at=common.clock().now(), actor=_actor(t.id, "file"))
+    if as_json:
+        terminal.print_json(result.to_json())
+    else:
+        _print_result(result, path.name)
+
+
+# --- IMAP ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImapUrl:
+    secure: bool
+    host: str
+    port: int
+    user: str
+    password: str
+    mailbox: str
+
+    def shown(self) -> str:
+        scheme = "imaps" if self.secure else "imap"
+        return f"{scheme}://{self.user}@{self.host}:{self.port}/{self.mailbox}"
+
+
+def parse_imap_url(url: str) -> ImapUrl:
+    """``imaps://user:password@host[:port]/MAILBOX`` (user and password %-encoded)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise ValidationError("the IMAP URL cannot be read", where="--imap", fix=URL_FIX) from None
+    if parts.scheme not in ("imap", "imaps"):
+        raise ValidationError(f"the IMAP URL's scheme is {parts.scheme or 'missing'!r}",
+                              where="--imap", fix=URL_FIX)  # fmt: skip
+    if not parts.hostname or parts.username is None or parts.password is None:
+        raise ValidationError("the IMAP URL needs a host, a user and a password",
+                              where="--imap", fix=URL_FIX)  # fmt: skip
+    secure = parts.scheme == "imaps"
+    return ImapUrl(
+        secure=secure, host=parts.hostname, port=port or (993 if secure else 143),
+        user=unquote(parts.username), password=unquote(parts.password),
+        mailbox=unquote(parts.path.lstrip("/")) or "INBOX",
+    )  # fmt: skip
+
+
+class ImapError(ArpolicyError):
+    status = 502
+    type = "imap-error"
+
+
+def _connect(url: ImapUrl) -> imaplib.IMAP4:
+    try:
+        if url.secure:
+            conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(
+                url.host, url.port, ssl_context=ssl.create_default_context(), timeout=TIMEOUT
+            )
+        else:
+            conn = imaplib.IMAP4(url.host, url.port, timeout=TIMEOUT)
+    except (OSError, imaplib.IMAP4.error) as exc:
+        raise ImapError(f"cannot connect to {url.host}:{url.port}: {exc}", where="--imap",
+                        fix="check the host and port, and that the server speaks IMAP "
+                        "(imaps:// for TLS on 993, imap:// for plain on 143)") from None  # fmt: skip
+    try:
+        conn.login(url.user, url.password)
+    except imaplib.IMAP4.error as exc:
+        _close(conn)
+        raise ImapError(f"the IMAP server refused the login of {url.user}: {_text(exc)}",
+                        where="--imap", fix="check the user and password (%-encode special "
+                        "characters in the URL; some providers need an app password)") from None  # fmt: skip
+    status, data = conn.select(_quote(url.mailbox))
+    if status != "OK":
+        _close(conn)
+        raise ImapError(f"no mailbox {url.mailbox!r}: {_text(data)}", where="--imap",
+                        fix="name an existing mailbox after the host (…/INBOX)")  # fmt: skip
+    return conn
+
+
+def _quote(mailbox: str) -> str:
+    return mailbox if re.fullmatch(r"[A-Za-z0-9._/-]+", mailbox) else '"' + mailbox.replace(
+        "\\", "\\\\").replace('"', '\\"') + '"'  # fmt: skip
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        value = b" ".join(v for v in value if isinstance(v, bytes))
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _close(conn: imaplib.IMAP4) -> None:
+    with suppress(OSError, imaplib.IMAP4.error):
+        conn.logout()
+
+
+def _search(conn: imaplib.IMAP4, since: date | None) -> list[str]:
+    criteria = ["UNSEEN"] + (["SINCE", since.strftime("%d-%b-%Y")] if since else [])
+    status, data = conn.uid("SEARCH", *criteria)
+    if status != "OK":
+        raise ImapError(f"the IMAP search failed: {_text(data)}", where="--imap",
+                        fix="check the server's log")  # fmt: skip
+    return [u.decode() for chunk in data if isinstance(chunk, bytes) for u in chunk.split()]
+
+
+def _fetch(conn: imaplib.IMAP4, uid: str) -> bytes | None:
+    status, data = conn.uid("FETCH", uid, "(RFC822)")
+    if status != "OK":
+        return None
+    for item in data:
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
+            return item[1]
+    return None
+
+
+def _done(conn: imaplib.IMAP4, uid: str, move_to: str | None) -> None:
+    """Mark the message seen, or move it (COPY, flag deleted, expunge)."""
+    if move_to is None:
+        conn.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+        return
+    status, data = conn.uid("COPY", uid, _quote(move_to))
+    if status != "OK":
+        raise ImapError(f"cannot move the message to {move_to!r}: {_text(data)}",
+                        where="--move-to", fix="create the folder first, or use --mark-seen")  # fmt: skip
+    conn.uid("STORE", uid, "+FLAGS", "(\\Seen \\Deleted)")
+    if "UIDPLUS" in conn.capabilities:
+        conn.uid("EXPUNGE", uid)
+    else:
+        conn.expunge()
+
+
+def _since(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"{value!r} is not a date", where="--since",
+                              fix="write dates as YYYY-MM-DD") from None  # fmt: skip
+
+
+@app.command("fetch")
+@common.handle_errors
+def fetch_cmd(
+    imap: str | None = typer.Option(
+        None,
+        "--imap",
+        envvar="ARPOLICY_IMAP_URL",
+        show_envvar=True,
+        help="imaps://user:password@host[:port]/MAILBOX (default: $ARPOLICY_IMAP_URL).",
+    ),
+    since: str | None = typer.Option(None, "--since", help="Only messages since this date."),
+    move_to: str | None = typer.Option(
+        None, "--move-to", help="Move each message received to this folder."
+    ),
+    mark_seen: bool = typer.Option(
+        True, "--mark-seen/--no-mark-seen", help="Flag each message received \\Seen (default)."
+    ),
+    tenant: str | None = common.TenantOption,
+    as_json: bool = common.JsonOption,
+) -> None:
+    """Receive the unseen messages of an IMAP mailbox: each is matched and recorded in its
+    own transaction, then flagged seen (or moved). A message that cannot be read is left
+    unseen and reported; the command then exits with 1."""
+    if not imap:
+        raise ValidationError("no IMAP mailbox given", where="--imap",
+                              fix=f"pass --imap or set ARPOLICY_IMAP_URL; {URL_FIX}")  # fmt: skip
+    url = parse_imap_url(imap)
+    _logging()
+    with common.tenant_session(tenant) as (_, t):
+        tenant_slug = t.slug
+    conn = _connect(url)
+    results: list[dict[str, Any]] = []
+    try:
+        for uid in _search(conn, _since(since)):
+            results.append(_one(conn, uid, tenant_slug, move_to, mark_seen))
+    finally:
+        _close(conn)
+    failed = [r for r in results if "error" in r]
+    if as_json:
+        terminal.print_json({"mailbox": url.shown(), "messages": results, "failed": len(failed)})
+    else:
+        terminal.say(f"{url.shown()}: {len(results)} message(s), {len(failed)} failed")
+        for r in results:
+            if "error" in r:
+                terminal.note(f"uid {r['uid']}: error: {r['error']}")
+            else:
+                _print_result(InboundResult(**{k: v for k, v in r.items() if k != "uid"}),
+                              f"uid {r['uid']}")  # fmt: skip
+    if failed:
+        raise typer.Exit(1)
+
+
+def _one(conn: imaplib.IMAP4, uid: str, slug: str, move_to: str | None, seen: bool) -> Any:
+    label = uid
+    raw = _fetch(conn, uid)
+    if raw is None:
+        return {"uid": label, "error": "the server returned no message"}
+    try:
+        with common.tenant_session(slug, write=True) as (session, t):
+            result = receive(session, t, raw, at=common.clock().now(),
+                             actor=_actor(t.id, "mail fetch"))  # fmt: skip
+    except ArpolicyError as exc:
+        return {"uid": label, "error": str(exc)}
+    try:
+        if move_to is not None or seen:
+            _done(conn, uid, move_to)
+    except (OSError, imaplib.IMAP4.error) as exc:
+        return {"uid": label, **result.to_json(), "error": f"received, but: {exc}"}
+    return {"uid": label, **result.to_json()}
+
+
+# --- listing ---------------------------------------------------------------------------------
+
+
+def _email_row(e: Email) -> dict[str, Any]:
+    return {
+        "id": e.id, "customer_id": e.customer_id, "mode": e.mode.value,
+        "status": e.status.value, "in_doubt": e.in_doubt, "cycle": e.cycle,
+        "reminder": e.reminder, "decided_at": e.decided_at, "sent_at": e.sent_at,
+        "to": e.to, "subject": e.subject, "replied_at": e.replied_at,
+        "bounced_at": e.bounced_at,
+    }  # fmt: skip
+
+
+def _status(value: str | None) -> EmailStatus | None:
+    if value is None:
+        return None
+    try:
+        return EmailStatus(value)
+    except ValueError:
+        raise ValidationError(f"{value!r} is not an email status", where="--status",
+                              fix=", ".join(s.value for s in EmailStatus)) from None  # fmt: skip
+
+
+def _iso(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+@app.command("list")
+@common.handle_errors
+def list_cmd(
+    customer: str | None = typer.Option(None, "--customer", "-c", help="A customer's external id."),
+    status: str | None = typer.Option(None, "--status", help="queued, sent, bounced..."),
+    limit: int = typer.Option(100, help="Newest first, at most this many (0: all)."),
+    tenant: str | None = common.TenantOption,
+    as_json: bool = common.JsonOption,
+) -> None:
+    """Emails, newest first, with their status; for one customer also its last email and
+    last reply dates."""
+    wanted = _status(status)
+    with common.tenant_session(tenant) as (session, t):
+        stmt = select(Email).where(Email.tenant_id == t.id)
+        shown: dict[str, Any] = {}
+        if customer is not None:
+            c = session.scalar(select(Customer).where(Customer.tenant_id == t.id,
+                                                      Customer.external_id == customer))  # fmt: skip
+            if c is None:
+                raise NotFoundError(f"no customer {customer!r}", where="--customer",
+                                    fix="give the customer's external id")  # fmt: skip
+            stmt = stmt.where(Email.customer_id == c.id)
+            shown["customer"] = {"id": c.id, "external_id": c.external_id, "name": c.name,
+                                 "last_email_at": c.last_email_at, "last_reply_at": c.last_reply_at}  # fmt: skip
+        if wanted is not None:
+            stmt = stmt.where(Email.status == wanted)
+        stmt = stmt.order_by(Email.decided_at.desc(), Email.id.desc())
+        emails = [_email_row(e) for e in session.scalars(stmt.limit(limit or None))]
+    shown["emails"] = emails
+    if as_json:
+        terminal.print_json(shown)
+        return
+    if "customer" in shown:
+        c = shown["customer"]
+        terminal.say(f"{c['external_id']} {c['name']}: last email {_iso(c['last_email_at'])}, "
+                     f"last reply {_iso(c['last_reply_at'])}")  # fmt: skip
+    columns = ("id", "decided", "mode", "status", "in doubt", "to", "subject", "replied",
+               "bounced")  # fmt: skip
+    terminal.table(None, [(h, "left") for h in columns],
+                   [[e["id"], _iso(e["decided_at"]), e["mode"], e["status"],
+                     "yes" if e["in_doubt"] else "", ", ".join(e["to"]), e["subject"],
+                     _iso(e["replied_at"]), _iso(e["bounced_at"])] for e in emails])  # fmt: skip
+
+
+@app.command("show")
+@common.handle_errors
+def show_cmd(
+    email_id: int = typer.Argument(..., help="The email's id (see `arpolicy mail list`)."),
+    tenant: str | None = common.TenantOption,
+    as_json: bool = common.JsonOption,
+) -> None:
+    """One email: headers, status, the in-doubt flag, why it was decided, the bodies."""
+    with common.tenant_session(tenant) as (session, t):
+        e = session.scalar(select(Email).where(Email.tenant_id == t.id, Email.id == email_id))
+        if e is None:
+            raise NotFoundError(f"no email {email_id}", where="ID",
+                                fix="list them with `arpolicy mail list`")  # fmt: skip
+        shown = {**_email_row(e), "key": e.key, "message_id": e.message_id,
+                 "from_address": e.from_address, "reply_to": e.reply_to, "cc": e.cc,
+                 "documents": e.documents, "attempts": e.attempts, "last_error": e.last_error,
+                 "reason": e.reason, "text_body": e.text_body, "html_body": e.html_body}  # fmt: skip
+    if as_json:
+        terminal.print_json(shown)
+        return
+    for name in ("id", "message_id", "key", "mode", "status", "in_doubt", "cycle", "reminder",
+                 "decided_at", "sent_at", "from_address", "reply_to", "to", "cc", "subject",
+                 "documents", "attempts", "last_error", "replied_at", "bounced_at", "reason"):  # fmt: skip
+        value = shown[name]
+        value = ", ".join(map(str, value)) if isinstance(value, list) else value
+        terminal.say(f"{name}: {'-' if value is None else value}")
+    terminal.say("")
+    terminal.say(shown["text_body"])
+    if shown["html_body"]:
+        terminal.say("\n--- html ---")
+        terminal.say(shown["html_body"])

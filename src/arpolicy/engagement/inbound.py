@@ -1,0 +1,291 @@
+"""Replies and bounces: :func:`receive` one raw inbound message (``POST /v1/inbound-email``,
+``arpolicy mail fetch``, ``arpolicy mail receive``), match it to an email sent to a
+customer and record what it means. docs/inbound-email.md describes it for users.
+
+Matching, first hit wins: the message's In-Reply-To, then its References (newest first),
+then for a bounce the Message-ID of the returned message, each against ``emails.message_id``
+of the tenant. Without such an email: the customer whose contact has the sender's address
+(a bounce: the failed recipient's address). Nothing found: ``unmatched``.
+
+Effects (only the facts; the decision engine pauses reminders from them):
+
+- reply: ``emails.replied_at`` (the first reply) and ``customers.last_reply_at`` (the
+  latest), and ``documents.last_reply_at`` of the documents the email was about;
+- bounce: the email's status becomes ``bounced`` and every contact of the customer whose
+  address failed is marked ``bounced``;
+- automatic answer (out of office, a delayed-delivery notice): recorded, nothing else.
+
+Every message is stored once as an ``InboundEmail``: a message received again (same
+Message-ID; one without gets a Message-ID derived from a hash of its bytes) is a duplicate
+and changes nothing. Each effect is audited and the webhooks ``email.replied`` and
+``email.bounced`` are queued in the same transaction. The caller commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from arpolicy.audit import Actor, record
+from arpolicy.engagement.inbound_parse import Parsed, clean, parse
+from arpolicy.kit.clock import ensure_aware
+from arpolicy.models import (
+    Contact,
+    Customer,
+    Document,
+    Email,
+    EmailStatus,
+    InboundEmail,
+    InboundKind,
+    Tenant,
+)
+from arpolicy.webhooks.events import emit
+
+log = structlog.get_logger("arpolicy.engagement")
+
+
+@dataclass
+class InboundResult:
+    """What :func:`receive` did with one message."""
+
+    inbound_email_id: int
+    message_id: str
+    kind: str
+    customer_id: int | None
+    email_id: int | None
+    matched_by: str | None
+    """in_reply_to, references, original_message_id, from_address, failed_recipient."""
+    duplicate: bool = False
+    """Received before: nothing was changed this time."""
+    effects: list[str] = field(default_factory=list)
+    """What changed: ``email.replied``, ``customer.replied``, ``email.bounced``,
+    ``contact.bounced:<contact id>``..."""
+    detail: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Match:
+    email: Email | None = None
+    customer_id: int | None = None
+    by: str | None = None
+    note: str | None = None
+
+
+def receive(
+    session: Session, tenant: Tenant, raw: bytes, *, at: datetime, actor: Actor
+) -> InboundResult:
+    """Parse, match, record and apply one raw MIME message received at ``at``."""
+    at = ensure_aware(at)
+    parsed = parse(raw)
+    stored = _stored(session, tenant.id, parsed.message_id)
+    if stored is not None:
+        return _duplicate(stored)
+    match = _match(session, tenant.id, parsed)
+    kind = parsed.kind if match.customer_id is not None else InboundKind.UNMATCHED.value
+    inbound = InboundEmail(
+        tenant_id=tenant.id, message_id=parsed.message_id, kind=InboundKind(kind),
+        received_at=at, from_address=parsed.from_address, subject=parsed.subject,
+        customer_id=match.customer_id, email_id=match.email.id if match.email else None,
+        matched_by=match.by, detail=_detail(parsed, match),
+    )  # fmt: skip
+    try:
+        with session.begin_nested():  # claims the Message-ID (a concurrent copy waits here)
+            session.add(inbound)
+            session.flush()
+    except IntegrityError:
+        stored = _stored(session, tenant.id, parsed.message_id)
+        if stored is None:
+            raise
+        return _duplicate(stored)
+    result = InboundResult(
+        inbound_email_id=inbound.id, message_id=inbound.message_id, kind=kind,
+        customer_id=match.customer_id, email_id=inbound.email_id, matched_by=match.by,
+        detail=inbound.detail,
+    )  # fmt: skip
+    record(session, actor, "inbound_email.received", "inbound_email", inbound.id, at=at,
+           after={"kind": kind, "message_id": inbound.message_id, "from": parsed.from_address,
+                  "customer_id": match.customer_id, "email_id": result.email_id,
+                  "matched_by": match.by})  # fmt: skip
+    if kind == InboundKind.REPLY:
+        _replied(session, tenant, actor, parsed, match, inbound, at, result)
+    elif kind == InboundKind.BOUNCE:
+        _bounced(session, tenant, actor, parsed, match, inbound, at, result)
+    log.info("inbound_email.received", tenant_id=tenant.id, inbound_email_id=inbound.id,
+             kind=kind, customer_id=match.customer_id, email_id=result.email_id,
+             matched_by=match.by, effects=len(result.effects))  # fmt: skip
+    return result
+
+
+def _stored(session: Session, tenant_id: int, message_id: str) -> InboundEmail | None:
+    return session.scalar(
+        select(InboundEmail).where(
+            InboundEmail.tenant_id == tenant_id, InboundEmail.message_id == message_id
+        )
+    )
+
+
+def _duplicate(stored: InboundEmail) -> InboundResult:
+    return InboundResult(
+        inbound_email_id=stored.id, message_id=stored.message_id, kind=stored.kind.value,
+        customer_id=stored.customer_id, email_id=stored.email_id, matched_by=stored.matched_by,
+        duplicate=True, detail=stored.detail,
+    )  # fmt: skip
+
+
+def _detail(parsed: Parsed, match: _Match) -> str | None:
+    parts = []
+    if parsed.kind == "bounce":
+        parts.append(f"failed: {', '.join(parsed.failed_recipients) or 'unknown recipient'}")
+        if parsed.diagnostic:
+            parts.append(f"diagnostic: {parsed.diagnostic}")
+    if parsed.why:
+        parts.append(f"classified by {parsed.why}")
+    if match.note:
+        parts.append(match.note)
+    return clean("; ".join(parts), 4000) if parts else None
+
+
+# --- matching --------------------------------------------------------------------------------
+
+
+def _match(session: Session, tenant_id: int, parsed: Parsed) -> _Match:
+    candidates = [(i, "in_reply_to") for i in parsed.in_reply_to]
+    candidates += [(i, "references") for i in reversed(parsed.references)]
+    if parsed.original_message_id:  # a bounce or a delivery-delay notice
+        candidates.append((parsed.original_message_id, "original_message_id"))
+    emails = _emails_by_id(session, tenant_id, [c for c, _ in candidates])
+    for message_id, by in candidates:
+        found = emails.get(_bare(message_id))
+        if found is not None:
+            return _Match(email=found, customer_id=found.customer_id, by=by)
+    if parsed.kind == "bounce":
+        return _by_address(session, tenant_id, parsed.failed_recipients, "failed_recipient")
+    sender = [parsed.from_address] if parsed.from_address else []
+    return _by_address(session, tenant_id, sender, "from_address")
+
+
+def _bare(message_id: str) -> str:
+    return message_id.strip().strip("<>").lower()
+
+
+def _emails_by_id(session: Session, tenant_id: int, ids: list[str]) -> dict[str, Email]:
+    """The tenant's emails with one of ``ids`` (stored with or without angle brackets)."""
+    if not ids:
+        return {}
+    forms = {f for i in ids for f in (f"<{i.strip('<>')}>", i.strip("<>"))}
+    found = session.scalars(
+        select(Email).where(Email.tenant_id == tenant_id, Email.message_id.in_(forms))
+    )
+    return {_bare(e.message_id): e for e in found}
+
+
+def _by_address(session: Session, tenant_id: int, addresses: list[str], by: str) -> _Match:
+    if not addresses:
+        return _Match(note="no email of ours referenced and no address to match a contact")
+    customers = sorted(
+        set(
+            session.scalars(
+                select(Contact.customer_id).where(
+                    Contact.tenant_id == tenant_id,
+                    Contact.email.in_([a.lower() for a in addresses]),
+                )
+            )
+        )
+    )
+    if len(customers) == 1:
+        return _Match(customer_id=customers[0], by=by)
+    if customers:
+        return _Match(note=f"{', '.join(addresses)} is a contact of {len(customers)} customers "
+                      f"({', '.join(map(str, customers[:10]))}): not matched")  # fmt: skip
+    return _Match(note=f"no email of ours referenced and no contact with {', '.join(addresses)}")
+
+
+# --- effects ---------------------------------------------------------------------------------
+
+
+def _replied(
+    session: Session, tenant: Tenant, actor: Actor, parsed: Parsed, match: _Match,
+    inbound: InboundEmail, at: datetime, result: InboundResult,
+) -> None:  # fmt: skip
+    email = match.email
+    if email is not None and email.replied_at is None:
+        email.replied_at = at
+        record(session, actor, "email.replied", "email", email.id, at=at,
+               before={"replied_at": None}, after={"replied_at": at,
+                                                    "inbound_email_id": inbound.id})  # fmt: skip
+        result.effects.append("email.replied")
+    customer = _customer(session, tenant.id, match.customer_id)
+    if customer.last_reply_at is None or customer.last_reply_at < at:
+        before = customer.last_reply_at
+        customer.last_reply_at = at
+        record(session, actor, "customer.replied", "customer", customer.id, at=at,
+               before={"last_reply_at": before},
+               after={"last_reply_at": at, "inbound_email_id": inbound.id})  # fmt: skip
+        result.effects.append("customer.replied")
+    if email is not None and email.documents:
+        d = Document
+        session.execute(
+            update(d)
+            .where(d.tenant_id == tenant.id, d.customer_id == customer.id,
+                   d.id.in_(email.documents), (d.last_reply_at.is_(None)) | (d.last_reply_at < at))
+            .values(last_reply_at=at)
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+    emit(session, tenant.id, "email.replied",
+         {"inbound_email_id": inbound.id, "customer_id": customer.id,
+          "email_id": email.id if email else None, "matched_by": match.by,
+          "from": parsed.from_address, "subject": parsed.subject, "replied_at": at.isoformat()},
+         key=f"email.replied:{inbound.id}", at=at)  # fmt: skip
+
+
+def _bounced(
+    session: Session, tenant: Tenant, actor: Actor, parsed: Parsed, match: _Match,
+    inbound: InboundEmail, at: datetime, result: InboundResult,
+) -> None:  # fmt: skip
+    email = match.email
+    failed = set(parsed.failed_recipients)
+    if not failed and email is not None and len(email.to) == 1:
+        failed = {email.to[0].lower()}  # a bounce that does not say who: the one recipient
+    if email is not None and email.status != EmailStatus.BOUNCED:
+        before = {"status": email.status, "bounced_at": email.bounced_at}
+        email.status = EmailStatus.BOUNCED
+        email.bounced_at = email.bounced_at or at
+        record(session, actor, "email.bounced", "email", email.id, at=at, before=before,
+               after={"status": email.status, "bounced_at": email.bounced_at,
+                      "failed_recipients": sorted(failed), "inbound_email_id": inbound.id})  # fmt: skip
+        result.effects.append("email.bounced")
+    contacts = session.scalars(
+        select(Contact).where(
+            Contact.tenant_id == tenant.id, Contact.customer_id == match.customer_id,
+            Contact.email.in_(sorted(failed)), Contact.bounced.is_(False),
+        ).order_by(Contact.id)
+    ).all() if failed else []  # fmt: skip
+    for contact in contacts:
+        contact.bounced = True
+        record(session, actor, "contact.bounced", "contact", contact.id, at=at,
+               before={"bounced": False}, after={"bounced": True, "email": contact.email,
+                                                 "inbound_email_id": inbound.id})  # fmt: skip
+        result.effects.append(f"contact.bounced:{contact.id}")
+    emit(session, tenant.id, "email.bounced",
+         {"inbound_email_id": inbound.id, "customer_id": match.customer_id,
+          "email_id": email.id if email else None, "matched_by": match.by,
+          "failed_recipients": sorted(failed), "contacts_bounced": [c.id for c in contacts],
+          "diagnostic": parsed.diagnostic, "bounced_at": at.isoformat()},
+         key=f"email.bounced:{inbound.id}", at=at)  # fmt: skip
+
+
+def _customer(session: Session, tenant_id: int, customer_id: int | None) -> Customer:
+    customer = session.scalar(
+        select(Customer).where(Customer.tenant_id == tenant_id, Customer.id == customer_id)
+    )
+    assert customer is not None  # matched through the tenant's own rows
+    return customer
