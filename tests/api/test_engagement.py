@@ -59,7 +59,10 @@ def test_save_run_and_read_back(client, shop, api_engine):
     assert email["to"] == ["ap@kunde.example"] and email["language"] == "de"
     assert "1.234,56" in email["subject"] or email["reminder"] == "overdue"
     with transaction(api_engine, write=False) as s:
-        assert s.scalar(select(func.count()).select_from(Email).where(Email.tenant_id == me.tenant_id)) == 0
+        assert (
+            s.scalar(select(func.count()).select_from(Email).where(Email.tenant_id == me.tenant_id))
+            == 0
+        )
     real = client.post("/v1/engagement/runs", headers=me.headers, json={"dry_run": False})
     assert real.status_code == 200 and real.json()["written"] == 1
     twice = client.post("/v1/engagement/runs", headers=me.headers, json={"dry_run": False})
@@ -85,24 +88,38 @@ def test_invalid_cycles_list_every_problem(client, shop):
     r = client.put("/v1/engagement/cycles/Standard", headers=me.headers,
                    json={"cycle": {**CYCLE, "reminders": []}})  # fmt: skip
     assert r.status_code == 422
-    r = client.post("/v1/engagement/backtest", headers=me.headers, json={"from": "2026-02-01", "to": "2026-01-01"})
+    r = client.post(
+        "/v1/engagement/backtest",
+        headers=me.headers,
+        json={"from": "2026-02-01", "to": "2026-01-01"},
+    )
     assert r.status_code == 422
 
 
 def test_status_test_mode_and_delete(client, shop):
     me, *_ = shop
     client.put("/v1/engagement/cycles/Standard", headers=me.headers, json={"cycle": CYCLE})
-    r = client.post("/v1/engagement/cycles/Standard/status", headers=me.headers, json={"status": "test"})
+    r = client.post(
+        "/v1/engagement/cycles/Standard/status", headers=me.headers, json={"status": "test"}
+    )
     assert r.status_code == 422 and "test_address" in r.json()["fix"]  # no test address yet
     _setup(client, me)
-    r = client.post("/v1/engagement/cycles/Standard/status", headers=me.headers, json={"status": "test"})
+    r = client.post(
+        "/v1/engagement/cycles/Standard/status", headers=me.headers, json={"status": "test"}
+    )
     assert r.status_code == 200 and r.json()["status"] == "test"
     dry = client.post("/v1/engagement/runs", headers=me.headers, json={}).json()
-    assert dry["emails"][0]["to"] == ["qa@shop.example"] and dry["emails"][0]["subject"].startswith("[TEST]")
+    assert dry["emails"][0]["to"] == ["qa@shop.example"] and dry["emails"][0]["subject"].startswith(
+        "[TEST]"
+    )
     client.post("/v1/engagement/runs", headers=me.headers, json={"dry_run": False})
     gone = client.delete("/v1/engagement/cycles/Standard", headers=me.headers)
     assert gone.status_code == 422  # it has history: draft it instead
-    client.put("/v1/engagement/cycles/Spare", headers=me.headers, json={"cycle": {**CYCLE, "name": "Spare"}})
+    client.put(
+        "/v1/engagement/cycles/Spare",
+        headers=me.headers,
+        json={"cycle": {**CYCLE, "name": "Spare"}},
+    )
     assert client.delete("/v1/engagement/cycles/Spare", headers=me.headers).status_code == 204
     assert client.get("/v1/engagement/cycles/Spare", headers=me.headers).status_code == 404
 
@@ -122,4 +139,6 @@ def test_permissions_and_isolation(client, shop, caller):
     other = caller()
     assert client.get("/v1/engagement/cycles/Standard", headers=other.headers).status_code == 404
     assert client.get("/v1/engagement/cycles", headers=other.headers).json() == []
-    assert client.post("/v1/engagement/runs", headers=other.headers, json={}).json()["customers"] == 0
+    assert (
+        client.post("/v1/engagement/runs", headers=other.headers, json={}).json()["customers"] == 0
+    )

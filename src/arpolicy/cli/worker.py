@@ -1,4 +1,4 @@
-"""``arpolicy worker`` (deliver the outbox) and ``arpolicy webhooks`` (endpoints and
+"""``arpolicy worker`` (deliver the outbox: webhooks and reminder emails) and ``arpolicy webhooks`` (endpoints and
 deliveries of a tenant, read-only: change them through the API)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import signal
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import typer
@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from arpolicy.api.context import scope_tenant
 from arpolicy.cli import common, terminal
+from arpolicy.engagement.mail import open_transport
 from arpolicy.kit.logging import configure_logging
 from arpolicy.models import OutboxMessage, OutboxStatus, WebhookEndpoint
 from arpolicy.webhooks import service
@@ -27,35 +28,58 @@ webhooks_app = typer.Typer(
 
 def worker(
     once: bool = typer.Option(False, "--once", help="One pass, then exit (cron, tests)."),
+    until_idle: bool = typer.Option(
+        False, "--until-idle", help="Pass after pass until nothing is due, then exit."
+    ),
     interval: float = typer.Option(
         5.0, "--interval", min=0.1, help="Seconds to wait when there is nothing to deliver."
     ),
     limit: int = typer.Option(
         20, "--limit", min=1, max=1000, help="Messages claimed per pass (per worker)."
     ),
+    mail: str | None = typer.Option(
+        None,
+        "--mail",
+        help="Mail URL (default $ARPOLICY_MAIL_URL): maildir://PATH, "
+        "smtp://[user:password@]host[:port][?starttls=true] or smtps://...",
+    ),
+    lease: float | None = typer.Option(
+        None,
+        "--lease",
+        min=1.0,
+        help="Seconds a claimed batch stays hidden from other "
+        "workers (default: 5 minutes or more for big batches). Shorten only for tests.",
+    ),
     as_json: bool = common.JsonOption,
 ) -> None:
-    """Deliver queued webhooks (signed, retried with backoff) and purge expired
-    Idempotency-Keys. Run any number of workers on PostgreSQL; run one on SQLite.
-    Logs go to stderr; stop with Ctrl-C or SIGTERM (the current pass finishes first)."""
+    """Deliver queued webhooks (signed, retried with backoff) and reminder emails (each
+    once; see docs/mail.md) and purge expired Idempotency-Keys. Run any number of workers
+    on PostgreSQL; run one on SQLite. Logs go to stderr; stop with Ctrl-C or SIGTERM (the
+    current pass finishes first)."""
     _logs_to_stderr()
     settings = common.settings()
+    mail_url = mail or settings.mail_url
+    transport = open_transport(mail_url)  # a bad URL is reported before any work
     engine = common.engine()
     clock = common.clock()
     ttl = settings.idempotency_ttl_hours
+    held = timedelta(seconds=lease) if lease is not None else None
     if once:
-        report = run_once(engine, clock, limit=limit, idempotency_ttl_hours=ttl)
+        report = run_once(engine, clock, limit=limit, idempotency_ttl_hours=ttl,
+                          mail=transport, lease=held)  # fmt: skip
         data = {k: v for k, v in dataclasses.asdict(report).items() if k != "counts"}
         if as_json:
             terminal.print_json(data)
         else:
-            terminal.say(", ".join(f"{k} {v}" for k, v in data.items() if v is not None))
+            flat = {k: v for k, v in data.items() if k != "mail"}
+            flat |= {f"emails {k}": v for k, v in data["mail"].items() if v}
+            terminal.say(", ".join(f"{k} {v}" for k, v in flat.items() if v is not None))
         return
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     run_forever(engine, clock, interval=interval, limit=limit, idempotency_ttl_hours=ttl,
-                stop=stop)  # fmt: skip
+                stop=stop, mail_url=mail_url, lease=held, until_idle=until_idle)  # fmt: skip
 
 
 def _logs_to_stderr() -> None:

@@ -28,6 +28,7 @@ from arpolicy.models import OutboxMessage, OutboxStatus
 LEASE = timedelta(minutes=5)
 """How long a claimed message stays invisible to other workers."""
 KIND = "webhook"
+"""The kind claimed unless told otherwise (``email`` messages: :mod:`arpolicy.worker.emails`)."""
 
 
 @dataclass(frozen=True)
@@ -39,32 +40,38 @@ class Claim:
 
 
 def claim_due(
-    session: Session, now: datetime, limit: int, *, lease: timedelta = LEASE
+    session: Session, now: datetime, limit: int, *, lease: timedelta = LEASE, kind: str = KIND
 ) -> list[Claim]:
-    """Claim up to ``limit`` webhook messages of any tenant that are due at ``now``
-    (pending, ``next_attempt_at <= now``), oldest due first. Email messages are left alone.
+    """Claim up to ``limit`` messages of ``kind`` (webhooks unless told) of any tenant that
+    are due at ``now`` (pending, ``next_attempt_at <= now``), oldest due first. Messages of
+    other kinds are left alone.
 
     On PostgreSQL row-level security hides every row until a tenant is set: the tenants
     with due messages come from a SECURITY DEFINER lookup (the longest waiting first), and
     each one's messages are claimed with the transaction scoped to it."""
     if not on_postgres(session):
-        return _claim(session, now, limit, lease)
+        return _claim(session, now, limit, lease, kind)
     claims: list[Claim] = []
-    for tenant_id in tenants_with_due_outbox(session, now, kind=KIND, limit=limit):
+    for tenant_id in tenants_with_due_outbox(session, now, kind=kind, limit=limit):
         if len(claims) >= limit:
             break
         scope_tenant(session, tenant_id)
-        claims += _claim(session, now, limit - len(claims), lease, tenant_id)
+        claims += _claim(session, now, limit - len(claims), lease, kind, tenant_id)
     return claims
 
 
 def _claim(
-    session: Session, now: datetime, limit: int, lease: timedelta, tenant_id: int | None = None
+    session: Session,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    kind: str,
+    tenant_id: int | None = None,
 ) -> list[Claim]:
     pick = (
         select(OutboxMessage.tenant_id, OutboxMessage.id)
         .where(
-            OutboxMessage.kind == KIND,
+            OutboxMessage.kind == kind,
             OutboxMessage.status == OutboxStatus.PENDING,
             OutboxMessage.next_attempt_at <= now,
         )

@@ -1,8 +1,9 @@
 """The background worker: claim due outbox messages, deliver them, keep house.
 
-``run_once`` is one pass; ``run_forever`` repeats it until told to stop, going straight on
-while there is a backlog and waiting ``interval`` seconds when there is none. Any number of
-workers may run against PostgreSQL; on SQLite run one.
+``run_once`` is one pass (due webhooks, then due emails through the mail transport);
+``run_forever`` repeats it until told to stop, going straight on while there is a backlog
+and waiting ``interval`` seconds when there is none. Any number of workers may run against
+PostgreSQL; on SQLite run one.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ import httpx
 import structlog
 from sqlalchemy import Engine
 
+from arpolicy.config import Settings
+from arpolicy.engagement.mail import Transport, open_transport
 from arpolicy.kit.clock import Clock
 from arpolicy.kit.db import transaction
 from arpolicy.webhooks.delivery import new_client
 from arpolicy.worker.claims import LEASE, claim_due, purge_idempotency
 from arpolicy.worker.deliveries import deliver
+from arpolicy.worker.emails import DispatchReport, dispatch_due
 
 log = structlog.get_logger("arpolicy.worker")
 
@@ -49,7 +53,14 @@ class Report:
     skipped: int = 0
     purged: int | None = None
     """Idempotency records forgotten, or None when this pass did not purge."""
+    mail: DispatchReport = field(default_factory=DispatchReport)
+    """The emails of this pass (claimed, sent, retried, failed, suppressed, in_doubt...)."""
     counts: dict[str, int] = field(default_factory=dict, repr=False)
+
+    @property
+    def busy(self) -> bool:
+        """Whether this pass found something to deliver (webhooks or emails)."""
+        return self.claimed > 0 or self.mail.claimed > 0
 
 
 def run_once(
@@ -62,21 +73,44 @@ def run_once(
     idempotency_ttl_hours: int = 48,
     lease: timedelta | None = None,
     rand: Callable[[], float] = random.random,
+    mail: Transport | str | None = None,
 ) -> Report:
     """One pass: purge expired idempotency keys (at most hourly per ``state``), claim up to
-    ``limit`` due webhook messages and deliver them. Give the same ``state`` to every pass
-    of one worker; without it every call purges. The lease is long enough to send the whole
-    batch one by one: ``max(LEASE, limit x 15 s)`` unless given."""
+    ``limit`` due webhook messages and deliver them, then, when ``mail`` is given (a
+    transport or a mail URL), up to ``limit`` due emails and send them through it. Give
+    the same ``state`` to every pass of one worker; without it every call purges. The
+    webhook lease is long enough to send the whole batch one by one: ``max(LEASE, limit x
+    15 s)`` unless given (the email lease likewise, see :mod:`arpolicy.worker.emails`)."""
     report = Report()
     state = state if state is not None else WorkerState()
     report.purged = _maybe_purge(engine, clock, state, idempotency_ttl_hours)
+    _webhooks(engine, clock, report, limit, client, lease, rand)
+    if mail is not None:
+        transport = open_transport(mail) if isinstance(mail, str) else mail  # connects lazily
+        report.mail = dispatch_due(engine, transport, clock, limit, lease=lease, rand=rand)
+    if report.busy:
+        log.info("worker.pass", claimed=report.claimed, delivered=report.delivered,
+                 retrying=report.retrying, failed=report.failed, skipped=report.skipped,
+                 emails_claimed=report.mail.claimed, emails_sent=report.mail.sent)  # fmt: skip
+    return report
+
+
+def _webhooks(
+    engine: Engine,
+    clock: Clock,
+    report: Report,
+    limit: int,
+    client: httpx.Client | None,
+    lease: timedelta | None,
+    rand: Callable[[], float],
+) -> None:
     with transaction(engine, write=True) as session:
         claims = claim_due(
             session, clock.now(), limit, lease=lease or max(LEASE, limit * PER_MESSAGE)
         )
     report.claimed = len(claims)
     if not claims:
-        return report
+        return
     own = client is None
     http = client if client is not None else new_client()
     try:
@@ -89,9 +123,6 @@ def run_once(
     report.retrying = counts.get("retrying", 0)
     report.failed = counts.get("failed", 0)
     report.skipped = counts.get("skipped", 0)
-    log.info("worker.pass", claimed=report.claimed, delivered=report.delivered,
-             retrying=report.retrying, failed=report.failed, skipped=report.skipped)  # fmt: skip
-    return report
 
 
 def _maybe_purge(engine: Engine, clock: Clock, state: WorkerState, ttl_hours: int) -> int | None:
@@ -115,23 +146,34 @@ def run_forever(
     idempotency_ttl_hours: int = 48,
     stop: threading.Event | None = None,
     on_pass: Callable[[Report], None] | None = None,
+    mail_url: str | None = None,
+    lease: timedelta | None = None,
+    until_idle: bool = False,
 ) -> None:
-    """Pass after pass until ``stop`` is set. A pass that fails (the database is down...)
-    is logged and tried again after ``interval``; the worker does not exit on it."""
+    """Pass after pass until ``stop`` is set (or, with ``until_idle``, until a pass finds
+    nothing due). A pass that fails (the database is down...) is logged and tried again
+    after ``interval``; the worker does not exit on it. Emails go to ``mail_url``
+    (default ``Settings().mail_url``), one transport (connection) per pass."""
     stop = stop or threading.Event()
     state = WorkerState()
-    log.info("worker.started", interval=interval, limit=limit, database=engine.dialect.name)
+    url = mail_url or Settings().mail_url
+    transport = open_transport(url)  # a bad URL stops the worker at once
+    log.info("worker.started", interval=interval, limit=limit, database=engine.dialect.name,
+             mail=transport.url)  # fmt: skip
     with new_client() as client:
         while not stop.is_set():
             try:
                 report = run_once(engine, clock, limit=limit, client=client, state=state,
-                                  idempotency_ttl_hours=idempotency_ttl_hours)  # fmt: skip
+                                  idempotency_ttl_hours=idempotency_ttl_hours,
+                                  mail=transport, lease=lease)  # fmt: skip
             except Exception:
                 log.exception("worker.pass_failed")
                 stop.wait(interval)
                 continue
             if on_pass is not None:
                 on_pass(report)
-            if report.claimed < limit:
+            if until_idle and not report.busy:
+                break
+            if report.claimed < limit and report.mail.claimed < limit:
                 stop.wait(interval)
     log.info("worker.stopped")

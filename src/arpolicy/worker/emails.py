@@ -1,0 +1,539 @@
+"""Deliver queued reminder emails, each exactly once, or flagged ``in_doubt`` when the
+worker cannot know.
+
+The decision side wrote, in one transaction, an :class:`Email` (status ``queued``) and an
+outbox row (``kind = "email"``, ``payload = {"email_id": ...}``, due when the send window
+opens). For each claimed row (a lease, see :mod:`arpolicy.worker.claims`):
+
+a. *prepare*, in a short transaction: reload both rows and check the claim is still ours
+   (the fencing token); suppress the email when every To address is a contact of its
+   customer that bounced or unsubscribed; when an earlier attempt was handed over but
+   never recorded (``attempts > 0``, no ``last_error``) flag it ``in_doubt``; count the
+   attempt; commit.
+b. *send*: hand the message to the transport, outside any transaction.
+c. *record*, in a transaction: sent (and the customer's and documents' ``last_email_at``)
+   or, on a failure, the error and the next try (the webhook backoff) or the end.
+
+(a) commits before (b), so a worker killed anywhere loses nothing: a kill before (b) or
+after (c) costs nothing, a kill between (b) and (c) hands the same message (same
+Message-ID, so receivers and threading see one message) over once more, flagged in_doubt.
+Every transaction is scoped to the claim's tenant (row-level security on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import parseaddr
+from functools import partial
+
+import structlog
+from sqlalchemy import Engine, bindparam, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from arpolicy.engagement.mail import MailError, Transport, build_message
+from arpolicy.exceptions import ValidationError
+from arpolicy.kit.clock import Clock, FixedClock
+from arpolicy.kit.db import transaction
+from arpolicy.kit.rls import scope_tenant
+from arpolicy.models import (
+    Contact,
+    Customer,
+    Document,
+    Email,
+    EmailStatus,
+    OutboxMessage,
+    OutboxStatus,
+)
+from arpolicy.webhooks.schedule import SCHEDULE, after_attempt
+from arpolicy.worker.claims import LEASE, Claim, claim_due
+
+log = structlog.get_logger("arpolicy.worker")
+
+KIND = "email"
+DEFAULT_LIMIT = 50
+PER_EMAIL = timedelta(seconds=5)
+"""Time a lease allows per claimed email (hand-over is one SMTP exchange)."""
+
+
+@dataclass
+class DispatchReport:
+    """What one dispatch pass did."""
+
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    """Failed for now (4xx, no connection, ...); tried again later."""
+    failed: int = 0
+    """Refused for good (5xx), out of retries, or unbuildable."""
+    suppressed: int = 0
+    in_doubt: int = 0
+    """Handed over again after a worker stopped between hand-over and record (among sent,
+    retried and failed)."""
+    skipped: int = 0
+    """No longer ours (the lease ran out, someone else recorded it) or no longer queued."""
+    released: int = 0
+    """Not tried: the transport was unusable, put back to be tried shortly."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An email ready for hand-over, and what recording it needs."""
+
+    claim: Claim
+    email_id: int
+    message: EmailMessage
+    in_doubt: bool
+    message_id: str
+    customer_id: int
+    documents: tuple[int, ...]
+    attempts: int
+
+
+def dispatch_due(
+    engine: Engine,
+    transport: Transport,
+    now: datetime | Clock,
+    limit: int = DEFAULT_LIMIT,
+    *,
+    lease: timedelta | None = None,
+    rand: Callable[[], float] = random.random,
+) -> DispatchReport:
+    """Claim up to ``limit`` due emails of any tenant and deliver them through
+    ``transport`` (entered here: one connection for the batch). ``now`` is an instant, or
+    a clock read at each step."""
+    clock = FixedClock(now) if isinstance(now, datetime) else now
+    with transaction(engine, write=True) as session:
+        claims = claim_due(session, clock.now(), limit, kind=KIND,
+                           lease=lease or max(LEASE, limit * PER_EMAIL))  # fmt: skip
+    report = DispatchReport(claimed=len(claims))
+    if not claims:
+        return report
+    with transport:
+        _batch(engine, transport, clock, claims, report, rand)
+    log.info("mail.pass", **{k: v for k, v in vars(report).items() if v})
+    return report
+
+
+Record = Callable[[Session], str]
+"""Step (c) of the email handed over last, run in the transaction of the next step (a)."""
+
+
+def _batch(
+    engine: Engine,
+    transport: Transport,
+    clock: Clock,
+    claims: list[Claim],
+    report: DispatchReport,
+    rand: Callable[[], float],
+) -> None:
+    """One claim after another. Step (c) of an email and step (a) of the next share one
+    transaction (one commit per email instead of two): the record still commits before
+    the next hand-over, so the protocol, and what a kill costs, are unchanged."""
+    carry: tuple[int, Record] | None = None
+    rest: list[Claim] = []
+    ready = _prefetch(engine, claims)
+    for i, claim in enumerate(claims):
+        if clock.now() >= claim.until:
+            log.warning("mail.lease_expired", tenant_id=claim.tenant_id,
+                        outbox_id=claim.message_id)  # fmt: skip
+            report.skipped += 1
+            continue
+        fast = ready.get((claim.tenant_id, claim.message_id))
+        message = _message(fast, clock) if fast is not None else None
+        with transaction(engine, write=True) as session:
+            if carry is not None:
+                _count(report, _run(session, carry))
+                carry = None
+            scope_tenant(session, claim.tenant_id)
+            quick = None
+            if fast is not None and message is not None:
+                quick = _claim_attempt(session, claim, fast, message)
+            # anything unusual takes the careful path (rows reloaded and locked)
+            prepared = quick if quick is not None else _prepare(session, clock, claim)
+        if isinstance(prepared, str):
+            _count(report, prepared)
+            continue
+        report.in_doubt += prepared.in_doubt
+        try:
+            note = transport.send(prepared.message)
+        except MailError as exc:
+            carry = (claim.tenant_id, partial(_record_failure, clock=clock, prepared=prepared,
+                                              error=exc, u=rand()))  # fmt: skip
+            if exc.connection:  # the transport is unusable: put the rest back
+                rest = claims[i + 1 :]
+                break
+            continue
+        carry = (claim.tenant_id, partial(_record_sent, clock=clock, prepared=prepared, note=note))
+    if carry is not None:
+        with transaction(engine, write=True) as session:
+            _count(report, _run(session, carry))
+    report.released += _release(engine, clock, rest)
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """An email read ahead for the batch (detached), deliverable as far as the read saw."""
+
+    email: Email
+    outbox_attempts: int
+
+
+def _prefetch(engine: Engine, claims: list[Claim]) -> dict[tuple[int, int], _Ready]:
+    """The batch's outbox rows and emails in a few queries (per tenant), keeping those that
+    look deliverable: queued, and some To address not bounced or unsubscribed. Step (a)
+    then only has to confirm, with guarded UPDATEs, that nothing changed meanwhile."""
+    out: dict[tuple[int, int], _Ready] = {}
+    by_tenant: dict[int, list[Claim]] = {}
+    for c in claims:
+        by_tenant.setdefault(c.tenant_id, []).append(c)
+    for tenant_id, mine in by_tenant.items():
+        with transaction(engine, write=False) as session:
+            scope_tenant(session, tenant_id)
+            rows = session.execute(
+                select(OutboxMessage.id, OutboxMessage.payload, OutboxMessage.status,
+                       OutboxMessage.next_attempt_at, OutboxMessage.attempts)
+                .where(OutboxMessage.tenant_id == tenant_id,
+                       OutboxMessage.id.in_([c.message_id for c in mine]))
+            ).all()  # fmt: skip
+            until = {c.message_id: c.until for c in mine}
+            wanted = {
+                r.payload.get("email_id"): r for r in rows
+                if r.status == OutboxStatus.PENDING and r.next_attempt_at == until[r.id]
+                and isinstance((r.payload or {}).get("email_id"), int)
+            }  # fmt: skip
+            emails = session.scalars(
+                select(Email).where(Email.tenant_id == tenant_id, Email.id.in_(list(wanted)))
+            ).all()
+            blocked = _blocked_addresses(session, tenant_id, {e.customer_id for e in emails})
+            session.expunge_all()
+        for e in emails:
+            to = {_address(a) for a in e.to if a and a.strip()}
+            if e.status != EmailStatus.QUEUED or (to and to <= blocked.get(e.customer_id, set())):
+                continue  # the careful path suppresses or skips it
+            row = wanted[e.id]
+            out[(tenant_id, row.id)] = _Ready(e, row.attempts)
+    return out
+
+
+def _blocked_addresses(
+    session: Session, tenant_id: int, customers: set[int]
+) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = {}
+    if not customers:
+        return found
+    for cid, address in session.execute(
+        select(Contact.customer_id, func.lower(Contact.email)).where(
+            Contact.tenant_id == tenant_id, Contact.customer_id.in_(list(customers)),
+            or_(Contact.bounced.is_(True), Contact.unsubscribed.is_(True)),
+            Contact.email.is_not(None))
+    ):  # fmt: skip
+        found.setdefault(cid, set()).add(address)
+    return found
+
+
+def _message(ready: _Ready, clock: Clock) -> EmailMessage | None:
+    try:
+        return build_message(ready.email, date=clock.now())
+    except (ValidationError, ValueError):
+        return None  # the careful path records why
+
+
+_ATTEMPT_OUTBOX = (
+    update(OutboxMessage)
+    .where(OutboxMessage.tenant_id == bindparam("t"), OutboxMessage.id == bindparam("o"),
+           OutboxMessage.status == OutboxStatus.PENDING,
+           OutboxMessage.next_attempt_at == bindparam("until"))
+    .values(attempts=bindparam("n"))
+    .execution_options(synchronize_session=False)
+)  # fmt: skip
+_ATTEMPT_EMAIL = (
+    update(Email)
+    .where(Email.tenant_id == bindparam("t"), Email.id == bindparam("e"),
+           Email.status == EmailStatus.QUEUED, Email.attempts == bindparam("seen"))
+    .values(attempts=bindparam("n"), last_error=None, in_doubt=bindparam("doubt"))
+    .execution_options(synchronize_session=False)
+)  # fmt: skip
+
+
+def _claim_attempt(
+    session: Session, claim: Claim, ready: _Ready, message: EmailMessage
+) -> Prepared | None:
+    """Step (a) for an email read ahead: count the attempt (and flag it in doubt) only if
+    the claim is still ours and the email unchanged since the read; else None (the careful
+    path decides)."""
+    e = ready.email
+    in_doubt = bool(e.in_doubt) or (e.attempts > 0 and e.last_error is None)
+    n = e.attempts + 1
+    # The outbox row first: if the claim is no longer ours nothing has changed. If the
+    # email changed meanwhile only the outbox's attempt count moved, which the careful path
+    # then sets again.
+    outbox_rows = session.execute(_ATTEMPT_OUTBOX, {"t": claim.tenant_id, "o": claim.message_id,
+                                                    "until": claim.until, "n": n})  # fmt: skip
+    if outbox_rows.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    email_rows = session.execute(_ATTEMPT_EMAIL, {"t": claim.tenant_id, "e": e.id, "seen": e.attempts,
+                                                  "n": n, "doubt": in_doubt})  # fmt: skip
+    if email_rows.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    fresh_doubt = e.attempts > 0 and e.last_error is None
+    if fresh_doubt:
+        log.warning("mail.in_doubt", tenant_id=claim.tenant_id, email_id=e.id,
+                    message_id=e.message_id, attempts=e.attempts)  # fmt: skip
+    documents = tuple(d for d in e.documents or [] if isinstance(d, int))
+    return Prepared(claim, e.id, message, fresh_doubt, e.message_id, e.customer_id, documents, n)
+
+
+def _run(session: Session, carry: tuple[int, Record]) -> str:
+    tenant_id, record = carry
+    scope_tenant(session, tenant_id)
+    return record(session)
+
+
+def _count(report: DispatchReport, outcome: str) -> None:
+    setattr(report, outcome, getattr(report, outcome) + 1)
+
+
+def prepare(engine: Engine, clock: Clock, claim: Claim) -> Prepared | str:
+    """Step (a) in a transaction of its own (see :func:`_prepare`)."""
+    with transaction(engine, write=True) as session:
+        scope_tenant(session, claim.tenant_id)
+        return _prepare(session, clock, claim)
+
+
+def record_sent(engine: Engine, clock: Clock, prepared: Prepared, note: str | None) -> str:
+    """Step (c) after a hand-over, in a transaction of its own (see :func:`_record_sent`)."""
+    with transaction(engine, write=True) as session:
+        scope_tenant(session, prepared.claim.tenant_id)
+        return _record_sent(session, clock=clock, prepared=prepared, note=note)
+
+
+def record_failure(
+    engine: Engine, clock: Clock, prepared: Prepared, error: MailError, u: float
+) -> str:
+    """Step (c) after a refusal, in a transaction of its own (see :func:`_record_failure`)."""
+    with transaction(engine, write=True) as session:
+        scope_tenant(session, prepared.claim.tenant_id)
+        return _record_failure(session, clock=clock, prepared=prepared, error=error, u=u)
+
+
+def _prepare(session: Session, clock: Clock, claim: Claim) -> Prepared | str:
+    """Step (a): what to hand over for ``claim``, or what became of it instead
+    (``skipped``, ``suppressed``, ``failed``). The session is scoped to the tenant."""
+    now = clock.now()
+    row = _outbox(session, claim)
+    if row is None or not _still_ours(row, claim):
+        return "skipped"
+    email = _email(session, row)
+    context = {"tenant_id": claim.tenant_id, "outbox_id": row.id}
+    if email is None:
+        _close(row, OutboxStatus.FAILED, now, "the email row is gone")
+        log.error("mail.email_missing", **context)
+        return "failed"
+    context["email_id"] = email.id
+    if email.status != EmailStatus.QUEUED:  # suppressed or sent meanwhile by other means
+        _close(row, OutboxStatus.DELIVERED, now)
+        return "suppressed" if email.status == EmailStatus.SUPPRESSED else "skipped"
+    if _all_blocked(session, email):
+        email.status = EmailStatus.SUPPRESSED
+        email.last_error = "every recipient bounced or unsubscribed"
+        _close(row, OutboxStatus.DELIVERED, now)
+        log.info("mail.suppressed", **context)
+        return "suppressed"
+    try:
+        message = build_message(email, date=now)
+    except (ValidationError, ValueError) as exc:
+        email.status = EmailStatus.FAILED
+        email.last_error = f"cannot build the message: {exc}"
+        _close(row, OutboxStatus.FAILED, now, email.last_error)
+        log.error("mail.unbuildable", error=str(exc), **context)
+        return "failed"
+    in_doubt = email.attempts > 0 and email.last_error is None
+    if in_doubt:
+        email.in_doubt = True
+        log.warning("mail.in_doubt", message_id=email.message_id, attempts=email.attempts,
+                    **context)  # fmt: skip
+    email.attempts += 1
+    email.last_error = None  # cleared: an attempt that is never recorded stays visible
+    row.attempts = email.attempts
+    documents = tuple(d for d in email.documents or [] if isinstance(d, int))
+    return Prepared(claim, email.id, message, in_doubt, email.message_id, email.customer_id,
+                    documents, email.attempts)  # fmt: skip
+
+
+def _record_sent(session: Session, *, clock: Clock, prepared: Prepared, note: str | None) -> str:
+    """Step (c) after a hand-over: the email sent, its outbox row delivered, the
+    customer's and the documents' ``last_email_at`` moved on. Recorded even when the
+    lease ran out meanwhile (the message did go; a later claim then finds it done).
+    Plain UPDATEs: this runs once per email and nothing needs loading."""
+    claim, now = prepared.claim, clock.now()
+    session.execute(_SENT_OUTBOX, {"t": claim.tenant_id, "o": claim.message_id, "now": now})
+    mine = (Email.tenant_id == claim.tenant_id) & (Email.id == prepared.email_id)
+    sent = session.execute(_SENT_EMAIL, {"t": claim.tenant_id, "e": prepared.email_id, "now": now,
+                                         "note": note})  # fmt: skip
+    if not sent.rowcount:  # type: ignore[attr-defined]
+        # Recorded already by a worker that claimed it after our lease ran out (it went
+        # twice), or no longer queued (suppressed meanwhile: it went all the same).
+        session.execute(
+            update(Email).where(mine).values(in_doubt=True)
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+        log.warning("mail.sent_twice", tenant_id=claim.tenant_id, email_id=prepared.email_id)
+        return "sent"
+    _touch(session, claim.tenant_id, prepared.customer_id, prepared.documents, now)
+    log.info("mail.sent", tenant_id=claim.tenant_id, email_id=prepared.email_id,
+             message_id=prepared.message_id, attempts=prepared.attempts,
+             in_doubt=prepared.in_doubt, refused=note)  # fmt: skip
+    return "sent"
+
+
+_SENT_OUTBOX = (
+    update(OutboxMessage)
+    .where(OutboxMessage.tenant_id == bindparam("t"), OutboxMessage.id == bindparam("o"),
+           OutboxMessage.status == OutboxStatus.PENDING)
+    .values(status=OutboxStatus.DELIVERED, delivered_at=bindparam("now"),
+            next_attempt_at=bindparam("now"), last_error=None)
+    .execution_options(synchronize_session=False)
+)  # fmt: skip
+_SENT_EMAIL = (
+    update(Email)
+    .where(Email.tenant_id == bindparam("t"), Email.id == bindparam("e"),
+           Email.status == EmailStatus.QUEUED)
+    .values(status=EmailStatus.SENT, sent_at=bindparam("now"), last_error=bindparam("note"))
+    .execution_options(synchronize_session=False)
+)  # fmt: skip
+"""Prebuilt statements (SQLAlchemy compiles each once): step (c) runs once per email."""
+
+
+def _record_failure(
+    session: Session, *, clock: Clock, prepared: Prepared, error: MailError, u: float
+) -> str:
+    """Step (c) after a refusal: ``failed`` for a permanent error or the last retry,
+    otherwise ``retried`` (pending until the next try of the webhook schedule)."""
+    claim, now = prepared.claim, clock.now()
+    row = _outbox(session, claim)
+    if row is None or not _still_ours(row, claim):
+        return "skipped"  # a newer claim owns it now: it records its own attempt
+    email = _email(session, row)
+    if email is None or email.status != EmailStatus.QUEUED:
+        return "skipped"
+    email.last_error = error.detail
+    row.last_error = error.detail
+    context = {"tenant_id": claim.tenant_id, "email_id": email.id,
+               "attempts": email.attempts, "error": error.detail}  # fmt: skip
+    step = after_attempt(email.attempts, False, now, u)
+    if error.permanent or step.status == OutboxStatus.FAILED:
+        email.status = EmailStatus.FAILED
+        _close(row, OutboxStatus.FAILED, now, error.detail)
+        log.error("mail.failed", permanent=error.permanent, **context)
+        return "failed"
+    row.next_attempt_at = step.next_attempt_at
+    log.warning("mail.retrying", next_attempt_at=step.next_attempt_at.isoformat(), **context)
+    return "retried"
+
+
+def _release(engine: Engine, clock: Clock, claims: list[Claim]) -> int:
+    """Put back claims not tried (the transport is unusable): due again after the first
+    retry delay, attempts unchanged."""
+    released = 0
+    again = clock.now() + SCHEDULE[0]
+    for claim in claims:
+        with transaction(engine, write=True) as session:
+            scope_tenant(session, claim.tenant_id)
+            row = _outbox(session, claim)
+            if row is not None and _still_ours(row, claim):
+                row.next_attempt_at = again
+                released += 1
+    return released
+
+
+def _outbox(session: Session, claim: Claim) -> OutboxMessage | None:
+    return session.scalar(
+        select(OutboxMessage)
+        .where(OutboxMessage.tenant_id == claim.tenant_id, OutboxMessage.id == claim.message_id)
+        .with_for_update()
+    )
+
+
+def _email(session: Session, row: OutboxMessage) -> Email | None:
+    email_id = (row.payload or {}).get("email_id")
+    if not isinstance(email_id, int):
+        return None
+    return session.scalar(
+        select(Email)
+        .where(Email.tenant_id == row.tenant_id, Email.id == email_id)
+        .with_for_update()
+    )
+
+
+def _still_ours(row: OutboxMessage, claim: Claim) -> bool:
+    return row.status == OutboxStatus.PENDING and row.next_attempt_at == claim.until
+
+
+def _close(
+    row: OutboxMessage, status: OutboxStatus, now: datetime, error: str | None = None
+) -> None:
+    row.status = status
+    row.next_attempt_at = now
+    row.last_error = error
+    if status == OutboxStatus.DELIVERED:
+        row.delivered_at = now
+
+
+def _all_blocked(session: Session, email: Email) -> bool:
+    """Whether every To address is a contact of the email's customer that bounced or
+    unsubscribed (case-insensitive). Cc addresses are copies and do not count."""
+    addresses = {_address(a) for a in email.to if a and a.strip()}
+    if not addresses:
+        return False
+    blocked = set(
+        session.scalars(
+            select(func.lower(Contact.email)).where(
+                Contact.tenant_id == email.tenant_id,
+                Contact.customer_id == email.customer_id,
+                or_(Contact.bounced.is_(True), Contact.unsubscribed.is_(True)),
+                func.lower(Contact.email).in_(addresses),
+            )
+        )
+    )
+    return addresses <= blocked
+
+
+def _address(value: str) -> str:
+    """The bare address of ``Name <addr>`` or ``addr``, lower-cased."""
+    return (parseaddr(value)[1] or value.strip()).lower()
+
+
+def _touch(
+    session: Session, tenant_id: int, customer_id: int, documents: tuple[int, ...], now: datetime
+) -> None:
+    """``last_email_at`` of the customer and of the documents the email is about: moved
+    forward to ``now``, never back."""
+    session.execute(_TOUCH_CUSTOMER, {"t": tenant_id, "c": customer_id, "now": now})
+    if documents:
+        session.execute(
+            update(Document)
+            .where(
+                Document.tenant_id == tenant_id,
+                Document.id.in_(documents),
+                or_(Document.last_email_at.is_(None), Document.last_email_at < now),
+            )
+            .values(last_email_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+_TOUCH_CUSTOMER = (
+    update(Customer)
+    .where(Customer.tenant_id == bindparam("t"), Customer.id == bindparam("c"),
+           or_(Customer.last_email_at.is_(None), Customer.last_email_at < bindparam("now")))
+    .values(last_email_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)  # fmt: skip
+
+
+__all__ = ["DispatchReport", "Prepared", "dispatch_due", "prepare", "record_failure",
+           "record_sent"]  # fmt: skip
