@@ -50,10 +50,18 @@ def worker(
         help="Seconds a claimed batch stays hidden from other "
         "workers (default: 5 minutes or more for big batches). Shorten only for tests.",
     ),
+    engage_every: float = typer.Option(
+        3600.0,
+        "--engage-every",
+        min=0.0,
+        help="Seconds between runs of every tenant's live and test engagement cycles "
+        "(the first at start; 0: never, e.g. when cron runs `arpolicy engage run`).",
+    ),
     as_json: bool = common.JsonOption,
 ) -> None:
-    """Deliver queued webhooks (signed, retried with backoff) and reminder emails (each
-    once; see docs/mail.md) and purge expired Idempotency-Keys. Run any number of workers
+    """Run the tenants' engagement cycles on a schedule, deliver queued webhooks (signed,
+    retried with backoff) and reminder emails (each once; see docs/mail.md), and purge
+    expired Idempotency-Keys (--once: one delivery pass, no cycles). Run any number of workers
     on PostgreSQL; run one on SQLite. Logs go to stderr; stop with Ctrl-C or SIGTERM (the
     current pass finishes first)."""
     _logs_to_stderr()
@@ -79,7 +87,8 @@ def worker(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     run_forever(engine, clock, interval=interval, limit=limit, idempotency_ttl_hours=ttl,
-                stop=stop, mail_url=mail_url, lease=held, until_idle=until_idle)  # fmt: skip
+                stop=stop, mail_url=mail_url, lease=held, until_idle=until_idle,
+                engage_every=timedelta(seconds=engage_every) if engage_every else None)  # fmt: skip
 
 
 def _logs_to_stderr() -> None:

@@ -40,6 +40,7 @@ class WorkerState:
     """What a long-running worker remembers between passes."""
 
     last_purge_at: datetime | None = None
+    last_engage_at: datetime | None = None
 
 
 @dataclass
@@ -137,6 +138,21 @@ def _maybe_purge(engine: Engine, clock: Clock, state: WorkerState, ttl_hours: in
     return purged
 
 
+def _maybe_engage(
+    engine: Engine, clock: Clock, state: WorkerState, every: timedelta | None
+) -> None:
+    """The engagement cycles of every tenant, every ``every`` (None: never)."""
+    now = clock.now()
+    if every is None or (state.last_engage_at is not None and now - state.last_engage_at < every):
+        return
+    from arpolicy.engagement.scheduler import run_all
+
+    state.last_engage_at = now
+    result = run_all(engine, clock)
+    log.info("engage.scheduled", tenants=result.tenants, written=result.written,
+             failed=len(result.failed))  # fmt: skip
+
+
 def run_forever(
     engine: Engine,
     clock: Clock,
@@ -149,11 +165,14 @@ def run_forever(
     mail_url: str | None = None,
     lease: timedelta | None = None,
     until_idle: bool = False,
+    engage_every: timedelta | None = None,
 ) -> None:
     """Pass after pass until ``stop`` is set (or, with ``until_idle``, until a pass finds
     nothing due). A pass that fails (the database is down...) is logged and tried again
     after ``interval``; the worker does not exit on it. Emails go to ``mail_url``
-    (default ``Settings().mail_url``), one transport (connection) per pass."""
+    (default ``Settings().mail_url``), one transport (connection) per pass. With
+    ``engage_every``, the engagement cycles of every tenant run first and then at that
+    interval (their emails then go out in the following passes)."""
     stop = stop or threading.Event()
     state = WorkerState()
     url = mail_url or Settings().mail_url
@@ -163,6 +182,7 @@ def run_forever(
     with new_client() as client:
         while not stop.is_set():
             try:
+                _maybe_engage(engine, clock, state, engage_every)
                 report = run_once(engine, clock, limit=limit, client=client, state=state,
                                   idempotency_ttl_hours=idempotency_ttl_hours,
                                   mail=transport, lease=lease)  # fmt: skip
