@@ -401,3 +401,22 @@ def test_concurrent_runs_write_each_email_once(db_engine):
     assert sorted(written) == [0, 0, 0, 20]
     with transaction(db_engine, write=False) as s:
         assert _emails(s, s.get(Tenant, tenant_id)) == 20
+
+
+def test_the_documented_example_is_the_one_the_demo_installs(session):
+    """docs/engagement.md shows example.yaml verbatim, and it loads on a fresh tenant."""
+    from pathlib import Path
+
+    from arpolicy.engagement.config import example_text, load_yaml
+
+    doc = (Path(__file__).parents[2] / "docs" / "engagement.md").read_text(encoding="utf-8")
+    block = doc.split("```yaml\n", 1)[1].split("\n```", 1)[0]
+    assert block == example_text().rstrip()
+    t = create_tenant(session)
+    cycles, settings = load_yaml(example_text())
+    service.save_settings(
+        session, t, Actor(t.id, "t"), settings.model_dump(mode="json"), at=_at(DUE)
+    )
+    for c in cycles:
+        service.save_cycle(session, t, Actor(t.id, "t"), c.model_dump(mode="json"), at=_at(DUE))
+    assert [c.name for c in cycles] == ["Standard", "Key accounts"]

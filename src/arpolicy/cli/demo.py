@@ -59,6 +59,7 @@ def demo(
             return
         _check_free(session, tenant)
         write(session, tenant, data, progress=advance)
+        cycles = install_example(session, tenant, on)
     seconds = time.perf_counter() - started
     summary = {"tenant": tenant, "customers": customers, "seed": seed, "today": on.isoformat()}
     if as_json:
@@ -72,8 +73,29 @@ def demo(
     )
     terminal.say(
         f"loaded demo tenant {tenant}: {customers} customers as of {on.isoformat()} "
-        f"(seed {seed}) in {seconds:.1f}s"
+        f"(seed {seed}) in {seconds:.1f}s; engagement cycles {', '.join(cycles)} "
+        "(arpolicy engage run --dry-run)"
     )
+
+
+def install_example(session: Session, slug: str, on: date) -> list[str]:
+    """The example engagement cycles and settings (docs/engagement.md) for the demo."""
+    from datetime import UTC, datetime, time
+
+    from arpolicy.audit import Actor
+    from arpolicy.engagement import service
+    from arpolicy.engagement.config import example_text, load_yaml
+    from arpolicy.ledger.tenants import get_tenant
+
+    tenant = get_tenant(session, slug)
+    at = datetime.combine(on, time(0), tzinfo=UTC)
+    actor = Actor(tenant.id, "system:demo")
+    cycles, settings = load_yaml(example_text())
+    if settings is not None:
+        service.save_settings(session, tenant, actor, settings.model_dump(mode="json"), at=at)
+    for cycle in cycles:
+        service.save_cycle(session, tenant, actor, cycle.model_dump(mode="json"), at=at)
+    return [c.name for c in cycles]
 
 
 def _today(value: str | None) -> date:

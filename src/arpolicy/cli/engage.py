@@ -14,7 +14,7 @@ import typer
 from arpolicy.audit import Actor
 from arpolicy.cli import common, terminal
 from arpolicy.engagement import service
-from arpolicy.engagement.config import CycleError, load_yaml
+from arpolicy.engagement.config import CycleError, example_text, load_yaml
 from arpolicy.engagement.facts import stored_cycles
 from arpolicy.engagement.planning import backtest, forecast
 from arpolicy.exceptions import ValidationError
@@ -218,6 +218,12 @@ def _plan(out: dict[str, Any], as_json: bool) -> None:
     rows = [[d["day"], c, str(n)] for d in out["days"] for c, n in d["per_cycle"].items()]
     if rows:
         terminal.table(None, [("day", "left"), ("cycle", "left"), ("emails", "right")], rows)
+
+
+@app.command("example")
+def example_cmd() -> None:
+    """Print the example cycles (friendly, firm, final in en/de/fr) to start from."""
+    terminal.say(example_text().rstrip())
 
 
 @app.command("show")

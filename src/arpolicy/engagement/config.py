@@ -241,3 +241,12 @@ def load_yaml(text: str) -> tuple[list[Cycle], Settings | None]:
                                     fix="give every cycle its own name")  # fmt: skip
     settings = parse_settings(data["settings"], where="settings") if "settings" in data else None
     return cycles, settings
+
+
+def example_text() -> str:
+    """The example cycles and settings (docs/engagement.md; ``arpolicy demo`` installs them)."""
+    from importlib import resources
+
+    return (resources.files(__package__ or "arpolicy.engagement") / "example.yaml").read_text(
+        "utf-8"
+    )
