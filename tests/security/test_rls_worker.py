@@ -61,17 +61,23 @@ def test_purge_reaches_every_tenant_as_the_service_role(rls_db):
     old = datetime(2025, 1, 1, tzinfo=UTC)
     g = seed(rls_db.app, f"rls-g-{suffix}", 7, idempotency_at=old)
     h = seed(rls_db.app, f"rls-h-{suffix}", 8, idempotency_at=old)
+
+    def left() -> dict[int, int]:
+        with rls_db.truth.connect() as conn:
+            return dict(
+                conn.execute(
+                    text(
+                        "SELECT tenant_id, count(*) FROM idempotency_records "
+                        "WHERE tenant_id IN (:g, :h, :a) GROUP BY tenant_id"
+                    ),
+                    {"g": g.tenant_id, "h": h.tenant_id, "a": rls_db.a.tenant_id},
+                ).all()
+            )
+
+    before = left()  # A's keys: its seeded one, and any other test on this database made
+    assert before[g.tenant_id] == before[h.tenant_id] == 1 and before[rls_db.a.tenant_id] >= 1
     with transaction(rls_db.app) as s:
         purged = purge_idempotency(s, datetime(2025, 6, 1, tzinfo=UTC))
     assert purged >= 2
-    with rls_db.truth.connect() as conn:
-        left = dict(
-            conn.execute(
-                text(
-                    "SELECT tenant_id, count(*) FROM idempotency_records "
-                    "WHERE tenant_id IN (:g, :h, :a) GROUP BY tenant_id"
-                ),
-                {"g": g.tenant_id, "h": h.tenant_id, "a": rls_db.a.tenant_id},
-            ).all()
-        )
-    assert left == {rls_db.a.tenant_id: 1}  # A's keys are younger: kept
+    # G's and H's old keys are gone; A's are younger: all kept
+    assert left() == {rls_db.a.tenant_id: before[rls_db.a.tenant_id]}
