@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from arpolicy.audit import Actor
 from arpolicy.engagement import service
-from arpolicy.engagement.config import CycleError
+from arpolicy.engagement.config import CycleError, parse_cycle
 from arpolicy.engagement.schedule import window_opening
 from arpolicy.models import (
     AuditEvent,
@@ -263,7 +263,7 @@ def test_send_windows_across_time_zones(session, shop):
     # Tokyo: 15:00 on Friday, inside the window: it may go at once
     assert sent[tokyo.id] == datetime(2026, 3, 13, 6, 0, tzinfo=UTC)
     # decided at 18:00 in Berlin (02:00 on Saturday in Tokyo): Monday 09:00 JST
-    window = service.parse_cycle(CYCLE).send_window
+    window = parse_cycle(CYCLE).send_window
     opening, _ = window_opening(window, "Asia/Tokyo", _at(day, 18), day)
     assert opening == datetime(2026, 3, 16, 0, 0, tzinfo=UTC)
 

@@ -19,19 +19,22 @@ from functools import lru_cache
 from typing import Any
 
 from babel import UnknownLocaleError
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from arpolicy.audit import Actor
-from arpolicy.audit import record as audit_record
-from arpolicy.audit.service import snapshot
 from arpolicy.engagement import facts
 from arpolicy.engagement.config import (
-    Cycle,
-    CycleError,
     Settings,
-    parse_cycle,
-    parse_settings,
+)
+from arpolicy.engagement.cycles import (
+    delete_cycle,
+    get_cycle,
+    save_cycle,
+    save_settings,
+    set_status,
+    settings_of,
+    validate_cycle,
 )
 from arpolicy.engagement.decide import Action, CompiledCycle, History, Outcome, decide, describe
 from arpolicy.engagement.schedule import window_opening
@@ -43,188 +46,22 @@ from arpolicy.engagement.templates import (
     parse_locale,
     render,
 )
-from arpolicy.engagement.templates import validate as validate_templates
+from arpolicy.engagement.writing import PlannedEmail, write
 from arpolicy.exceptions import NotFoundError, ValidationError
-from arpolicy.kit.bulk import insert_many
 from arpolicy.kit.clock import zone
 from arpolicy.kit.gcpause import paused_gc
 from arpolicy.models import (
-    AuditEvent,
     CycleStatus,
-    Email,
-    EmailDocument,
     EmailMode,
-    EmailStatus,
-    EngagementCycle,
-    EngagementSettings,
-    EngagementTask,
-    OutboxMessage,
-    OutboxStatus,
     Tenant,
 )
-from arpolicy.rules import RuleError, check
-from arpolicy.rules.catalogue import Level
 
 RUN_STATUSES = (CycleStatus.LIVE, CycleStatus.TEST)
 MAX_LISTED = 2_000
 """A report lists at most this many outcomes (the counts cover all)."""
 
 
-# --- configuration -------------------------------------------------------------------------
-
-
-def settings_of(session: Session, tenant: Tenant) -> Settings:
-    row = session.scalar(
-        select(EngagementSettings).where(EngagementSettings.tenant_id == tenant.id)
-    )
-    return parse_settings(row.config if row else {})
-
-
-def save_settings(
-    session: Session, tenant: Tenant, actor: Actor, data: Any, *, at: datetime
-) -> Settings:
-    parsed = parse_settings(data, where="settings")
-    _check_test_address(session, tenant, parsed)
-    row = session.scalar(
-        select(EngagementSettings).where(EngagementSettings.tenant_id == tenant.id)
-    )
-    config = parsed.model_dump(mode="json", exclude_none=True)
-    before = row.config if row else None
-    if row is None:
-        row = EngagementSettings(tenant_id=tenant.id, config=config, updated_by=actor.label)
-        session.add(row)
-    else:
-        row.config, row.updated_by = config, actor.label
-    session.flush()
-    audit_record(session, actor, "engagement.settings_saved", "engagement_settings", tenant.id,
-                 before=before, after=config, at=at)  # fmt: skip
-    return parsed
-
-
-def _check_test_address(session: Session, tenant: Tenant, settings: Settings) -> None:
-    if settings.test_address:
-        return
-    testing = session.scalars(select(EngagementCycle.name).where(
-        EngagementCycle.tenant_id == tenant.id, EngagementCycle.status == CycleStatus.TEST)).all()  # fmt: skip
-    if testing:
-        raise ValidationError(
-            f"cycle {testing[0]!r} is in test, and test emails need settings.test_address",
-            where="settings.test_address",
-            fix="give the internal address test emails go to, or set the cycle to draft",
-        )
-
-
-def validate_cycle(session: Session, tenant: Tenant, data: Any) -> Cycle:
-    """The cycle, checked against the tenant: its rules against the fields of their level,
-    its templates (syntax, variables, languages). CycleError lists every problem."""
-    cycle = parse_cycle(data)
-    cat = facts.catalogue(session, tenant)
-    problems: list[dict[str, str]] = []
-
-    def rule(where: str, value: Any, level: Level) -> None:
-        if value is None:
-            return
-        try:
-            check(facts.rule_of(value), cat.level(level))
-        except RuleError as exc:
-            problems.extend({"where": f"{where} {p.where}".strip(), "what": p.what, "fix": p.fix}
-                            for p in exc.problems)  # fmt: skip
-
-    rule("customer", cycle.customer, Level.CUSTOMER)
-    rule("invoice", cycle.invoice, Level.INVOICE)
-    rule("payment", cycle.payment, Level.PAYMENT)
-    for i, r in enumerate(cycle.reminders):
-        rule(f"reminders[{i}].when", r.when, Level.INVOICE)
-        for p in validate_templates(r.template, where="template"):
-            problems.append({"where": f"reminders[{i}].{p['where']}", "what": p["what"],
-                             "fix": p["fix"]})  # fmt: skip
-    if problems:
-        raise CycleError(problems)
-    return cycle
-
-
-def save_cycle(
-    session: Session, tenant: Tenant, actor: Actor, data: Any, *, at: datetime,
-    status: str | None = None,
-) -> EngagementCycle:  # fmt: skip
-    """Create or replace the cycle named in ``data`` (validated, versioned, audited)."""
-    if status is not None and isinstance(data, dict):
-        data = {**data, "status": status}
-    cycle = validate_cycle(session, tenant, data)
-    if cycle.status == "test" and not settings_of(session, tenant).test_address:
-        raise ValidationError("a cycle in test needs the internal test address",
-                              where="status", fix="set settings.test_address first "
-                              "(arpolicy engage settings, PUT /v1/engagement/settings)")  # fmt: skip
-    config = cycle.model_dump(mode="json", exclude_none=True)
-    row = session.scalar(select(EngagementCycle).where(
-        EngagementCycle.tenant_id == tenant.id, EngagementCycle.name == cycle.name))  # fmt: skip
-    before = snapshot(row) if row else None
-    if row is None:
-        row = EngagementCycle(tenant_id=tenant.id, name=cycle.name, status=CycleStatus(cycle.status),
-                              priority=cycle.priority, version=1, config=config,
-                              updated_by=actor.label)  # fmt: skip
-        session.add(row)
-    else:
-        row.status, row.priority = CycleStatus(cycle.status), cycle.priority
-        row.config, row.version, row.updated_by = config, row.version + 1, actor.label
-    session.flush()
-    audit_record(session, actor, "engagement.cycle_saved", "engagement_cycle", row.id,
-                 before=before, after=snapshot(row), at=at)  # fmt: skip
-    return row
-
-
-def set_status(
-    session: Session, tenant: Tenant, actor: Actor, name: str, status: str, *, at: datetime
-) -> EngagementCycle:
-    row = get_cycle(session, tenant, name)
-    return save_cycle(session, tenant, actor, row.config, at=at, status=status)
-
-
-def get_cycle(session: Session, tenant: Tenant, name: str) -> EngagementCycle:
-    row = session.scalar(select(EngagementCycle).where(
-        EngagementCycle.tenant_id == tenant.id, EngagementCycle.name == name))  # fmt: skip
-    if row is None:
-        raise NotFoundError(f"no cycle named {name!r}",
-                            fix="list cycles with arpolicy engage cycles or GET /v1/engagement/cycles")  # fmt: skip
-    return row
-
-
-def delete_cycle(
-    session: Session, tenant: Tenant, actor: Actor, name: str, *, at: datetime
-) -> None:
-    """Remove a cycle that never sent anything; one with history can only go to draft."""
-    row = get_cycle(session, tenant, name)
-    sent = session.scalar(select(Email.id).where(Email.tenant_id == tenant.id,
-                                                 Email.cycle_id == row.id).limit(1))  # fmt: skip
-    if sent is not None:
-        raise ValidationError(f"cycle {name!r} has emails in its history", where="name",
-                              fix="set it to draft instead (the history stays)")  # fmt: skip
-    before = snapshot(row)
-    session.delete(row)
-    session.flush()
-    audit_record(session, actor, "engagement.cycle_deleted", "engagement_cycle", before["id"],
-                 before=before, at=at)  # fmt: skip
-
-
 # --- running ---------------------------------------------------------------------------------
-
-
-@dataclass
-class PlannedEmail:
-    outcome: Outcome
-    mode: EmailMode
-    key: str
-    message_id: str
-    to: list[str]
-    cc: list[str]
-    from_address: str
-    reply_to: str | None
-    subject: str
-    text: str
-    html: str | None
-    language: str
-    send_after: datetime
-    customer_external_id: str
 
 
 @dataclass
@@ -500,72 +337,10 @@ def _line(inv: Any, as_of: date) -> InvoiceLine:
                        max((as_of - inv.due_date).days, 0), inv.total, inv.balance)  # fmt: skip
 
 
-def write(
-    session: Session, tenant: Tenant, actor: Actor, planned: Sequence[PlannedEmail],
-    tasks: Sequence[dict[str, Any]], now: datetime,
-) -> int:  # fmt: skip
-    """The emails, their documents, outbox rows, tasks and audit events, in the caller's
-    transaction. Keys another run already wrote are skipped (they are unique)."""
-    if not planned and not tasks:
-        return 0
-    keys = [p.key for p in planned]
-    existing: set[str] = set()
-    for k in range(0, len(keys), facts.CHUNK):
-        existing |= set(session.scalars(select(Email.key).where(
-            Email.tenant_id == tenant.id, Email.key.in_(keys[k : k + facts.CHUNK]))))  # fmt: skip
-    fresh = [p for p in planned if p.key not in existing]
-    if fresh:
-        _insert_emails(session, tenant, actor, fresh, now)
-    task_keys = [t["key"] for t in tasks]
-    have = set(session.scalars(select(EngagementTask.key).where(
-        EngagementTask.tenant_id == tenant.id, EngagementTask.key.in_(task_keys)))) if task_keys else set()  # fmt: skip
-    new_tasks = [t for t in tasks if t["key"] not in have]
-    insert_many(session, EngagementTask,
-                ["tenant_id", "customer_id", "user_id", "key", "kind", "cycle", "reminder", "detail", "status", "due_on"],
-                [(tenant.id, t["customer_id"], t["user_id"], t["key"], "no_address", t["cycle"], t["reminder"],
-                  t["detail"], "open", t["due_on"]) for t in new_tasks])  # fmt: skip
-    audit = [(tenant.id, now, actor.label, "email.decided", "customer", str(p.outcome.customer_id),
-              None, {"key": p.key, "message_id": p.message_id, "to": p.to, "mode": p.mode.value},
-              p.outcome.reason, actor.request_id) for p in fresh]  # fmt: skip
-    audit += [(tenant.id, now, actor.label, "task.created", "customer", str(t["customer_id"]), None,
-               {"key": t["key"], "kind": "no_address", "user_id": t["user_id"]}, t["detail"], actor.request_id)
-              for t in new_tasks]  # fmt: skip
-    insert_many(session, AuditEvent, ["tenant_id", "at", "actor", "action", "entity", "entity_id",
-                                      "before", "after", "reason", "request_id"], audit)  # fmt: skip
-    return len(fresh)
-
-
-def _insert_emails(
-    session: Session, tenant: Tenant, actor: Actor, fresh: Sequence[PlannedEmail], now: datetime
-) -> None:
-    cols = ["tenant_id", "customer_id", "key", "message_id", "mode", "status", "cycle_id", "cycle",
-            "reminder", "occurrence", "due_on", "decided_at", "send_after", "language",
-            "from_address", "reply_to", "to", "cc", "subject", "text_body", "html_body",
-            "documents", "reason", "in_doubt", "attempts"]  # fmt: skip
-    rows = []
-    for p in fresh:
-        o = p.outcome
-        assert o.cycle is not None and o.reminder is not None
-        rows.append((tenant.id, o.customer_id, p.key, p.message_id, p.mode, EmailStatus.QUEUED,
-                     o.cycle.id, o.cycle.cycle.name, o.reminder.name, o.occurrence, o.due_on, now,
-                     p.send_after, p.language, p.from_address, p.reply_to, p.to, p.cc, p.subject,
-                     p.text, p.html, [inv.id for inv, _ in o.invoices], o.reason, False, 0))  # fmt: skip
-    insert_many(session, Email, cols, rows)
-    ids: dict[str, int] = {}
-    keys = [p.key for p in fresh]
-    for k in range(0, len(keys), facts.CHUNK):
-        ids.update(session.connection().execute(select(Email.key, Email.id).where(
-            Email.tenant_id == tenant.id, Email.key.in_(keys[k : k + facts.CHUNK]))).all())  # fmt: skip
-    insert_many(session, EmailDocument,
-                ["tenant_id", "email_id", "document_id", "cycle_id", "mode", "reminder", "due_on"],
-                [(tenant.id, ids[p.key], inv.id, p.outcome.cycle.id, p.mode, p.outcome.reminder.name, s.on)  # type: ignore[union-attr]
-                 for p in fresh for inv, s in p.outcome.invoices])  # fmt: skip
-    insert_many(session, OutboxMessage,
-                ["tenant_id", "kind", "event_type", "event_id", "dedupe_key", "endpoint_id", "payload",
-                 "status", "attempts", "next_attempt_at"],
-                [(tenant.id, "email", "email", p.message_id, p.key, None, {"email_id": ids[p.key]},
-                  OutboxStatus.PENDING, 0, p.send_after) for p in fresh])  # fmt: skip
-
-
 def new_manual_key() -> str:
     return f"manual:{uuid.uuid4()}"
+
+
+__all__ = ["RUN_STATUSES", "RunReport", "act", "decide_all", "delete_cycle", "get_cycle",
+           "message_id", "run", "save_cycle", "save_settings", "set_status", "settings_of",
+           "validate_cycle", "write"]  # fmt: skip

@@ -1,0 +1,166 @@
+"""Engagement configuration: the tenant's sending settings and its cycles (validated
+against the tenant, versioned, audited)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arpolicy.audit import Actor
+from arpolicy.audit import record as audit_record
+from arpolicy.audit.service import snapshot
+from arpolicy.engagement import facts
+from arpolicy.engagement.config import (
+    Cycle,
+    CycleError,
+    Settings,
+    parse_cycle,
+    parse_settings,
+)
+from arpolicy.engagement.templates import validate as validate_templates
+from arpolicy.exceptions import NotFoundError, ValidationError
+from arpolicy.models import (
+    CycleStatus,
+    Email,
+    EngagementCycle,
+    EngagementSettings,
+    Tenant,
+)
+from arpolicy.rules import RuleError, check
+from arpolicy.rules.catalogue import Level
+
+
+def settings_of(session: Session, tenant: Tenant) -> Settings:
+    row = session.scalar(
+        select(EngagementSettings).where(EngagementSettings.tenant_id == tenant.id)
+    )
+    return parse_settings(row.config if row else {})
+
+
+def save_settings(
+    session: Session, tenant: Tenant, actor: Actor, data: Any, *, at: datetime
+) -> Settings:
+    parsed = parse_settings(data, where="settings")
+    _check_test_address(session, tenant, parsed)
+    row = session.scalar(
+        select(EngagementSettings).where(EngagementSettings.tenant_id == tenant.id)
+    )
+    config = parsed.model_dump(mode="json", exclude_none=True)
+    before = row.config if row else None
+    if row is None:
+        row = EngagementSettings(tenant_id=tenant.id, config=config, updated_by=actor.label)
+        session.add(row)
+    else:
+        row.config, row.updated_by = config, actor.label
+    session.flush()
+    audit_record(session, actor, "engagement.settings_saved", "engagement_settings", tenant.id,
+                 before=before, after=config, at=at)  # fmt: skip
+    return parsed
+
+
+def _check_test_address(session: Session, tenant: Tenant, settings: Settings) -> None:
+    if settings.test_address:
+        return
+    testing = session.scalars(select(EngagementCycle.name).where(
+        EngagementCycle.tenant_id == tenant.id, EngagementCycle.status == CycleStatus.TEST)).all()  # fmt: skip
+    if testing:
+        raise ValidationError(
+            f"cycle {testing[0]!r} is in test, and test emails need settings.test_address",
+            where="settings.test_address",
+            fix="give the internal address test emails go to, or set the cycle to draft",
+        )
+
+
+def validate_cycle(session: Session, tenant: Tenant, data: Any) -> Cycle:
+    """The cycle, checked against the tenant: its rules against the fields of their level,
+    its templates (syntax, variables, languages). CycleError lists every problem."""
+    cycle = parse_cycle(data)
+    cat = facts.catalogue(session, tenant)
+    problems: list[dict[str, str]] = []
+
+    def rule(where: str, value: Any, level: Level) -> None:
+        if value is None:
+            return
+        try:
+            check(facts.rule_of(value), cat.level(level))
+        except RuleError as exc:
+            problems.extend({"where": f"{where} {p.where}".strip(), "what": p.what, "fix": p.fix}
+                            for p in exc.problems)  # fmt: skip
+
+    rule("customer", cycle.customer, Level.CUSTOMER)
+    rule("invoice", cycle.invoice, Level.INVOICE)
+    rule("payment", cycle.payment, Level.PAYMENT)
+    for i, r in enumerate(cycle.reminders):
+        rule(f"reminders[{i}].when", r.when, Level.INVOICE)
+        for p in validate_templates(r.template, where="template"):
+            problems.append({"where": f"reminders[{i}].{p['where']}", "what": p["what"],
+                             "fix": p["fix"]})  # fmt: skip
+    if problems:
+        raise CycleError(problems)
+    return cycle
+
+
+def save_cycle(
+    session: Session, tenant: Tenant, actor: Actor, data: Any, *, at: datetime,
+    status: str | None = None,
+) -> EngagementCycle:  # fmt: skip
+    """Create or replace the cycle named in ``data`` (validated, versioned, audited)."""
+    if status is not None and isinstance(data, dict):
+        data = {**data, "status": status}
+    cycle = validate_cycle(session, tenant, data)
+    if cycle.status == "test" and not settings_of(session, tenant).test_address:
+        raise ValidationError("a cycle in test needs the internal test address",
+                              where="status", fix="set settings.test_address first "
+                              "(arpolicy engage settings, PUT /v1/engagement/settings)")  # fmt: skip
+    config = cycle.model_dump(mode="json", exclude_none=True)
+    row = session.scalar(select(EngagementCycle).where(
+        EngagementCycle.tenant_id == tenant.id, EngagementCycle.name == cycle.name))  # fmt: skip
+    before = snapshot(row) if row else None
+    if row is None:
+        row = EngagementCycle(tenant_id=tenant.id, name=cycle.name, status=CycleStatus(cycle.status),
+                              priority=cycle.priority, version=1, config=config,
+                              updated_by=actor.label)  # fmt: skip
+        session.add(row)
+    else:
+        row.status, row.priority = CycleStatus(cycle.status), cycle.priority
+        row.config, row.version, row.updated_by = config, row.version + 1, actor.label
+    session.flush()
+    audit_record(session, actor, "engagement.cycle_saved", "engagement_cycle", row.id,
+                 before=before, after=snapshot(row), at=at)  # fmt: skip
+    return row
+
+
+def set_status(
+    session: Session, tenant: Tenant, actor: Actor, name: str, status: str, *, at: datetime
+) -> EngagementCycle:
+    row = get_cycle(session, tenant, name)
+    return save_cycle(session, tenant, actor, row.config, at=at, status=status)
+
+
+def get_cycle(session: Session, tenant: Tenant, name: str) -> EngagementCycle:
+    row = session.scalar(select(EngagementCycle).where(
+        EngagementCycle.tenant_id == tenant.id, EngagementCycle.name == name))  # fmt: skip
+    if row is None:
+        raise NotFoundError(f"no cycle named {name!r}",
+                            fix="list cycles with arpolicy engage cycles or GET /v1/engagement/cycles")  # fmt: skip
+    return row
+
+
+def delete_cycle(
+    session: Session, tenant: Tenant, actor: Actor, name: str, *, at: datetime
+) -> None:
+    """Remove a cycle that never sent anything; one with history can only go to draft."""
+    row = get_cycle(session, tenant, name)
+    sent = session.scalar(select(Email.id).where(Email.tenant_id == tenant.id,
+                                                 Email.cycle_id == row.id).limit(1))  # fmt: skip
+    if sent is not None:
+        raise ValidationError(f"cycle {name!r} has emails in its history", where="name",
+                              fix="set it to draft instead (the history stays)")  # fmt: skip
+    before = snapshot(row)
+    session.delete(row)
+    session.flush()
+    audit_record(session, actor, "engagement.cycle_deleted", "engagement_cycle", before["id"],
+                 before=before, at=at)  # fmt: skip
