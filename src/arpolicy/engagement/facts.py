@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import String, and_, func, or_, select, type_coerce
+from sqlalchemy import String, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from arpolicy.engagement.config import Cycle, parse_cycle
@@ -281,13 +281,20 @@ def history(
     session: Session, tenant: Tenant, cycle_ids: Sequence[int], mode: EmailMode,
     customer_ids: Sequence[int] | None = None,
 ) -> dict[int, History]:  # fmt: skip
-    """What each cycle sent in ``mode`` (suppressed emails count: they were decided)."""
+    """What each cycle decided in ``mode`` (suppressed emails count: they were decided):
+    per open invoice and reminder the number of emails and the last one's day (one
+    covering index, ``ix_email_documents_history``; documents no longer open are left
+    out, so the work follows the open items, not the years of history); per customer and
+    reminder the number of emails and the first and last day."""
     out = {i: History() for i in cycle_ids}
     if not cycle_ids:
         return out
-    ed, e = EmailDocument, Email
-    docs = select(ed.cycle_id, ed.document_id, ed.reminder, func.count(), func.max(ed.due_on)).where(
-        ed.tenant_id == tenant.id, ed.mode == mode, ed.cycle_id.in_(cycle_ids)
+    ed, e, d = EmailDocument, Email, Document
+    still_open = select(d.id).where(d.tenant_id == tenant.id, d.balance_minor > 0,
+                                    d.voided.is_(False))  # fmt: skip
+    docs = select(ed.cycle_id, ed.document_id, ed.reminder, func.count(), func.max(ed.decided_on)).where(
+        ed.tenant_id == tenant.id, ed.mode == mode, ed.cycle_id.in_(cycle_ids),
+        ed.document_id.in_(still_open),
     ).group_by(ed.cycle_id, ed.document_id, ed.reminder)  # fmt: skip
     mails = select(e.cycle_id, e.customer_id, e.reminder, func.count(), func.min(e.decided_at),
                    func.max(e.decided_at)).where(
@@ -295,14 +302,14 @@ def history(
     ).group_by(e.cycle_id, e.customer_id, e.reminder)  # fmt: skip
     if customer_ids is not None:
         mails = mails.where(e.customer_id.in_(customer_ids))
-    for cycle, doc, reminder, n, _last_due in _rows(session, docs):
-        out[cycle].invoice_counts[(doc, reminder)] = int(n)
-    for cycle, doc, last in _rows(session, select(ed.cycle_id, ed.document_id, func.max(e.decided_at))
-                                  .join(e, and_(e.tenant_id == ed.tenant_id, e.id == ed.email_id))
-                                  .where(ed.tenant_id == tenant.id, ed.mode == mode,
-                                         ed.cycle_id.in_(cycle_ids))
-                                  .group_by(ed.cycle_id, ed.document_id)):  # fmt: skip
-        out[cycle].invoice_last[doc] = _day(last, tenant)
+    as_date = _dates()
+    for cycle, doc, reminder, n, last in _driver_rows(session, docs):
+        h = out[cycle]
+        h.invoice_counts[(doc, reminder)] = int(n)
+        if last is not None:
+            day = as_date(last)
+            if day > h.invoice_last.get(doc, date.min):
+                h.invoice_last[doc] = day
     for cycle, cid, reminder, n, first, last in _rows(session, mails):
         h = out[cycle]
         h.customer_counts[(cid, reminder)] = int(n)

@@ -276,7 +276,7 @@ def act(
         planned.append(PlannedEmail(
             o, mode, key, message_id(key, tenant), to, cc,
             _address(sender, finance.name if finance else settings.from_name), finance.email if finance else None,
-            subject, rendered.text, rendered.html, rendered.language, send_after, c.external_id,
+            subject, rendered.text, rendered.html, rendered.language, send_after, c.external_id, as_of,
         ))  # fmt: skip
     for p in planned[:MAX_LISTED]:
         report.emails.append(describe(p.outcome) | {

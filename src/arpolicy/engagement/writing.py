@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -44,6 +44,8 @@ class PlannedEmail:
     language: str
     send_after: datetime
     customer_external_id: str
+    day: date
+    """The day of the run (in the tenant's zone): the invoices' last email."""
 
 
 def write(
@@ -103,8 +105,8 @@ def _insert_emails(
         ids.update(session.connection().execute(select(Email.key, Email.id).where(
             Email.tenant_id == tenant.id, Email.key.in_(keys[k : k + facts.CHUNK]))).all())  # fmt: skip
     insert_many(session, EmailDocument,
-                ["tenant_id", "email_id", "document_id", "cycle_id", "mode", "reminder", "due_on"],
-                [(tenant.id, ids[p.key], inv.id, p.outcome.cycle.id, p.mode, p.outcome.reminder.name, s.on)  # type: ignore[union-attr]
+                ["tenant_id", "email_id", "document_id", "cycle_id", "mode", "reminder", "due_on", "decided_on"],
+                [(tenant.id, ids[p.key], inv.id, p.outcome.cycle.id, p.mode, p.outcome.reminder.name, s.on, p.day)  # type: ignore[union-attr]
                  for p in fresh for inv, s in p.outcome.invoices])  # fmt: skip
     insert_many(session, OutboxMessage,
                 ["tenant_id", "kind", "event_type", "event_id", "dedupe_key", "endpoint_id", "payload",

@@ -100,6 +100,7 @@ class Email(TenantScoped, Base):
         Index(None, "tenant_id", "customer_id", "decided_at"),
         Index(None, "tenant_id", "cycle_id", "reminder"),
         Index(None, "tenant_id", "status"),
+        Index(None, "tenant_id", "mode", "customer_id"),
     )
 
     customer_id: Mapped[int] = mapped_column(Integer)
@@ -152,7 +153,15 @@ class EmailDocument(TenantScoped, Base):
         ForeignKeyConstraint(
             ["tenant_id", "email_id"], ["emails.tenant_id", "emails.id"], ondelete="CASCADE"
         ),
-        Index(None, "tenant_id", "cycle_id", "mode", "document_id"),
+        Index(
+            "ix_email_documents_history",
+            "tenant_id",
+            "cycle_id",
+            "mode",
+            "document_id",
+            "reminder",
+            "decided_on",
+        ),
     )
 
     email_id: Mapped[int] = mapped_column(Integer)
@@ -161,6 +170,8 @@ class EmailDocument(TenantScoped, Base):
     mode: Mapped[EmailMode] = mapped_column(enum_column(EmailMode, "email_mode"))
     reminder: Mapped[str | None] = mapped_column(String(100))
     due_on: Mapped[date | None]
+    decided_on: Mapped[date | None]
+    """The day (in the tenant's zone) the email was decided: the invoice's last email."""
 
 
 class TaskStatus(enum.StrEnum):
