@@ -1,0 +1,153 @@
+"""What templates are given and give back (the data of a render), the languages, and the
+state of the render in progress (its locale, its budget)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any, Protocol
+
+from babel import Locale
+from jinja2.exceptions import SecurityError
+from pydantic import BaseModel, ConfigDict, Field
+
+from arpolicy.kit.money import Money
+
+BUILTINS = ("friendly", "firm", "final")
+PARTS = (("subject", "subject"), ("text", "txt"), ("html", "html"))
+"""Template parts: the key in a cycle's JSON and the suffix of a built-in's file."""
+MAX_SUBJECT = 998
+MAX_OUTPUT = 5_000_000
+"""Most characters one part may render (a statement of thousands of items fits)."""
+MAX_SECONDS = 2.0
+"""Longest a part may take to render."""
+_WIDTH = 10_000
+"""Largest padding, precision or repetition a template may ask of ``%``, format or a filter."""
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLine:
+    number: str
+    document_type: str
+    issued_on: date
+    due_on: date | None
+    days_overdue: int
+    """Days past the due date (zero or negative: not yet due)."""
+    total: Money
+    balance: Money
+
+
+@dataclass(frozen=True, slots=True)
+class RenderContext:
+    tenant_name: str
+    customer_name: str
+    customer_external_id: str
+    contact_name: str | None
+    sender_name: str | None
+    sender_email: str | None
+    cycle: str
+    reminder: str
+    as_of: date
+    invoices: list[InvoiceLine]
+    statement: list[InvoiceLine] | None = None
+    """Every open item of the customer, when the reminder asks for a statement of account."""
+    test: bool = False
+    """A cycle in test: the caller marks the subject and sends to the test address."""
+
+
+class TemplateText(BaseModel):
+    """One language's templates, as a cycle stores them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    subject: str = Field(min_length=1, max_length=MAX_SUBJECT)
+    text: str = Field(min_length=1, max_length=100_000)
+    html: str | None = Field(default=None, max_length=200_000)
+
+
+class TemplateLike(Protocol):
+    @property
+    def subject(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def html(self) -> str | None: ...
+
+
+TemplateSet = Mapping[str, TemplateLike]
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str | None
+    language: str
+
+
+class TemplateBudgetError(SecurityError):
+    """A template that ran too long or wrote too much."""
+
+
+# ---------------------------------------------------------------------------- languages
+def _norm(code: str) -> str:
+    return code.strip().replace("-", "_").lower()
+
+
+def choose_language(
+    available: Iterable[str], wanted: Sequence[str | None], default: str = "en"
+) -> str:
+    """The first wanted language or locale available ("de_AT" and "de-AT" match "de", "de"
+    matches "de_CH"), else ``default`` if available, else the first available."""
+    keys = list(available)
+    by_norm = {_norm(k): k for k in reversed(keys)}
+    by_base = {_norm(k).split("_")[0]: k for k in reversed(keys)}
+    for w in [*wanted, default]:
+        if not w or not w.strip():
+            continue
+        n = _norm(w)
+        found = by_norm.get(n) or by_norm.get(n.split("_")[0]) or by_base.get(n.split("_")[0])
+        if found:
+            return found
+    return keys[0] if keys else default
+
+
+@lru_cache(maxsize=1024)
+def parse_locale(code: str) -> Locale:
+    """A Babel locale from "de", "de_AT" or "de-AT"; ValueError/UnknownLocaleError if none."""
+    return Locale.parse(code.strip(), sep="-" if "-" in code else "_")
+
+
+# ------------------------------------------------------------------------- per render run
+@dataclass(slots=True)
+class _Run:
+    locale: Locale
+    language: str
+    deadline: float
+
+
+_RUN: ContextVar[_Run | None] = ContextVar("arpolicy_template_run", default=None)
+
+
+def _run() -> _Run:
+    run = _RUN.get()
+    if run is None:
+        raise RuntimeError("template helpers are only available while rendering")
+    if time.monotonic() > run.deadline:
+        raise TemplateBudgetError(f"the template ran longer than {MAX_SECONDS:g} seconds")
+    return run
+
+
+def _sized(value: Any) -> Any:
+    """``value``, unless it is a text or list larger than a whole email may be."""
+    if isinstance(value, str | list | tuple | dict) and len(value) > MAX_OUTPUT:
+        raise TemplateBudgetError(f"the template built a value of more than {MAX_OUTPUT} items")
+    return value
+
+
+def _big(n: Any) -> bool:
+    return isinstance(n, int) and abs(n) > _WIDTH
