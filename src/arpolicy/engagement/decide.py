@@ -270,14 +270,21 @@ def steps_of(
         out.sort()
         if memo is not None and static:
             memo[key] = out
-    if inv.id not in history.invoice_last:
-        return out, -1
-    counts, names = history.invoice_counts, [p[1] for p in plan]
-    for i in range(len(out) - 1, -1, -1):
-        _on, j, k = out[i]
-        if plan[j][2] != _LAST and k < counts.get((inv.id, names[j]), 0):
-            return out, i
-    return out, -1
+    return out, position_of(out, inv.id, history, plan)
+
+
+def position_of(
+    steps: list[tuple[date, int, int]], invoice_id: int, history: History, plan: Plan
+) -> int:
+    """The index in ``steps`` of the invoice's last step sent (-1: none)."""
+    if invoice_id not in history.invoice_last:
+        return -1
+    counts = history.invoice_counts
+    for i in range(len(steps) - 1, -1, -1):
+        _on, j, k = steps[i]
+        if plan[j][2] != _LAST and k < counts.get((invoice_id, plan[j][1]), 0):
+            return i
+    return -1
 
 
 def due_step(
@@ -336,11 +343,11 @@ def decide(
         if inv.promised_until is not None and inv.promised_until >= day:
             held.append(f"{inv.number}: promised until {inv.promised_until}")
             continue
-        if by_due is not None and inv.id not in sent_before:
+        if by_due is not None:
             steps = by_due.get(inv.due_date)
             if steps is None:
                 steps = by_due[inv.due_date] = steps_of(cycle, inv, c, hist, day, plan, memo)[0]
-            position = -1
+            position = -1 if inv.id not in sent_before else position_of(steps, inv.id, hist, plan)
         else:
             steps, position = steps_of(cycle, inv, c, hist, day, plan, memo)
         end = bisect_right(steps, (day, _LATE, _LATE))

@@ -33,12 +33,15 @@ from arpolicy.models import (
     PromiseToPay,
     Tenant,
     User,
+    open_items_clause,
 )
 from arpolicy.models.payment import DunningStatus
 from arpolicy.rules import Catalogue, bind, check, from_json, parse
 from arpolicy.rules.catalogue import Level
 
 CHUNK = 5_000
+PROBE_ABOVE = 3
+"""Invoice history rows per open invoice above which the history is read by probing."""
 WHOLE_TABLE = 20_000
 """Above this many ids, read the tenant's whole table and keep the wanted rows (cheaper than
 IN lists)."""
@@ -90,9 +93,13 @@ class Selector:
         if key not in self.memo:
             fields = self.cat.level(level)
             bound = bind(check(rule_of(rule), fields), self.day, tz=self.tenant.timezone)
-            pick = {Level.CUSTOMER: select_customers, Level.INVOICE: select_invoices,
-                    Level.PAYMENT: select_payment_profiles}[level]  # fmt: skip
-            self.memo[key] = set(pick(self.session, self.tenant, bound, fields))
+            if level is Level.INVOICE:  # only invoices with a balance are ever reminded
+                ids = select_invoices(self.session, self.tenant, bound, fields, open_only=True)
+            elif level is Level.CUSTOMER:
+                ids = select_customers(self.session, self.tenant, bound, fields)
+            else:
+                ids = select_payment_profiles(self.session, self.tenant, bound, fields)
+            self.memo[key] = set(ids)
         return self.memo[key]
 
 
@@ -279,23 +286,33 @@ def _last_manual(session: Session, tenant: Tenant) -> dict[int, datetime]:
 
 def history(
     session: Session, tenant: Tenant, cycle_ids: Sequence[int], mode: EmailMode,
-    customer_ids: Sequence[int] | None = None,
+    customer_ids: Sequence[int] | None = None, open_ids: set[int] | None = None,
 ) -> dict[int, History]:  # fmt: skip
     """What each cycle decided in ``mode`` (suppressed emails count: they were decided):
-    per open invoice and reminder the number of emails and the last one's day (one
-    covering index, ``ix_email_documents_history``; documents no longer open are left
-    out, so the work follows the open items, not the years of history); per customer and
-    reminder the number of emails and the first and last day."""
+    per open invoice and reminder the number of emails and the last one's day (from one
+    covering index, ``ix_email_documents_history``), per customer and reminder the number
+    of emails and the first and last day.
+
+    ``open_ids``, the open invoices of the run, keeps the invoice history to them: read
+    whole while it is small next to them (one index scan), and by probing the index for
+    each open invoice once it has grown past a few rows per open invoice (years of
+    history then cost nothing)."""
     out = {i: History() for i in cycle_ids}
     if not cycle_ids:
         return out
     ed, e, d = EmailDocument, Email, Document
-    still_open = select(d.id).where(d.tenant_id == tenant.id, d.balance_minor > 0,
-                                    d.voided.is_(False))  # fmt: skip
+    where = [ed.tenant_id == tenant.id, ed.mode == mode, ed.cycle_id.in_(cycle_ids)]
+    if open_ids is not None:
+        rows = (
+            session.connection()
+            .execute(select(func.count()).select_from(ed).where(*where))
+            .scalar()
+        )
+        if int(rows or 0) > PROBE_ABOVE * max(len(open_ids), 1):
+            where.append(ed.document_id.in_(
+                select(d.id).where(d.tenant_id == tenant.id, open_items_clause(), d.balance_minor > 0)))  # fmt: skip
     docs = select(ed.cycle_id, ed.document_id, ed.reminder, func.count(), func.max(ed.decided_on)).where(
-        ed.tenant_id == tenant.id, ed.mode == mode, ed.cycle_id.in_(cycle_ids),
-        ed.document_id.in_(still_open),
-    ).group_by(ed.cycle_id, ed.document_id, ed.reminder)  # fmt: skip
+        *where).group_by(ed.cycle_id, ed.document_id, ed.reminder)  # fmt: skip
     mails = select(e.cycle_id, e.customer_id, e.reminder, func.count(), func.min(e.decided_at),
                    func.max(e.decided_at)).where(
         e.tenant_id == tenant.id, e.mode == mode, e.cycle_id.in_(cycle_ids)
@@ -304,16 +321,26 @@ def history(
         mails = mails.where(e.customer_id.in_(customer_ids))
     as_date = _dates()
     for cycle, doc, reminder, n, last in _driver_rows(session, docs):
+        if open_ids is not None and doc not in open_ids:
+            continue
         h = out[cycle]
         h.invoice_counts[(doc, reminder)] = int(n)
         if last is not None:
             day = as_date(last)
             if day > h.invoice_last.get(doc, date.min):
                 h.invoice_last[doc] = day
-    for cycle, cid, reminder, n, first, last in _rows(session, mails):
+    days: dict[Any, date] = {}  # a run stamps all its emails with one instant: few values
+
+    def local_day(at: Any) -> date:
+        found = days.get(at)
+        if found is None:
+            found = days[at] = _day(at, tenant)
+        return found
+
+    for cycle, cid, reminder, n, first, last in _driver_rows(session, mails):
         h = out[cycle]
         h.customer_counts[(cid, reminder)] = int(n)
-        f, la = _day(first, tenant), _day(last, tenant)
+        f, la = local_day(first), local_day(last)
         h.customer_first[cid] = min(f, h.customer_first.get(cid, f))
         h.customer_last[cid] = max(la, h.customer_last.get(cid, la))
     return out

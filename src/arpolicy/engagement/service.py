@@ -182,10 +182,11 @@ def decide_all(
     )
     people = facts.customers(session, tenant, invoices.keys(), as_of, now)
     if histories is None:
+        open_ids = {inv.id for items in invoices.values() for inv in items}
         histories = {}
         for mode in set(modes.values()):
             ids = [c.id for c in compiled if modes[c.id] == mode]
-            histories.update(facts.history(session, tenant, ids, mode))
+            histories.update(facts.history(session, tenant, ids, mode, open_ids=open_ids))
     memo: dict[Any, Any] = {}
     return [decide(compiled, people[cid], invoices[cid], histories, settings, as_of, memo)
             for cid in sorted(invoices)]  # fmt: skip

@@ -67,7 +67,7 @@ def _level(fields: FieldSet, level: Level) -> None:
 
 
 def select_invoices(
-    session: Session, tenant: Tenant, bound: BoundRule, fields: FieldSet
+    session: Session, tenant: Tenant, bound: BoundRule, fields: FieldSet, *, open_only: bool = False
 ) -> list[int]:
     """Ids of the tenant's documents the rule matches, selected by the database.
 
@@ -76,7 +76,8 @@ def select_invoices(
     ``balance_minor != 0``: the same rows, and SQLite then uses the partial index
     ``ix_documents_balance_due``, which it does only when the WHERE repeats the index's
     predicate (tests/ledger/test_query_plan.py). ``not paid`` does not imply it: a voided
-    document with no balance is not paid."""
+    document with no balance is not paid. ``open_only``: only documents with a balance
+    (the caller wants no others: engagement cycles), read through the same index."""
     # Imported here to keep this index-specific step in one place (issue 3).
     from dataclasses import replace
 
@@ -99,7 +100,7 @@ def select_invoices(
     _level(fields, Level.INVOICE)
     source = invoices(tenant, bound.as_of)
     plan = plan_of(bound, fields)
-    if any(map(excludes_zero, plan.items if isinstance(plan, AllPlan) else (plan,))):
+    if open_only or any(map(excludes_zero, plan.items if isinstance(plan, AllPlan) else (plan,))):
         source = replace(source, scope=and_(source.scope, balance_due_clause()))
     return select_ids(session, source, bound, fields)
 
