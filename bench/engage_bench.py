@@ -12,7 +12,8 @@ each run. Measured side by side in one process:
 - dry run: decide, then recipients and rendering of every email (nothing written);
 - first run: decide, render and write every email with its outbox row and audit event, on
   a tenant that has never sent anything (every overdue customer is due: the worst day);
-- next day: the run of the following day, with that history.
+- next day: the run of the following day, with that history;
+- decide two and three days on: the steady state (the history of the runs before).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ import argparse
 import shutil
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
+from typing import Any
 
 from arpolicy.audit import Actor
 from arpolicy.engagement import facts, service
@@ -100,6 +102,25 @@ def build(path: Path, customers: int, invoices: int) -> None:
     )
 
 
+def _decide(engine: Any, day: date, now: datetime, label: str) -> float:
+    """Everything up to the list of emails due, timed as service.run runs it."""
+    with transaction(engine, write=False) as s, paused_gc():
+        tenant = get_tenant(s, "bench")
+        t0 = time.perf_counter()
+        stored = facts.stored_cycles(s, tenant, service.RUN_STATUSES)
+        compiled = facts.compile_cycles(s, tenant, stored, day)
+        t_rules = time.perf_counter() - t0
+        modes = {c.row.id: service._mode(CycleStatus(c.row.status)) for c in stored}
+        outcomes = service.decide_all(
+            s, tenant, compiled, modes, service.settings_of(s, tenant), day, now
+        )
+        took = time.perf_counter() - t0
+    due = sum(o.action is Action.EMAIL for o in outcomes)
+    print(f"{label}: {took:.2f} s ({t_rules:.2f} s of it the cycles' rules as SQL): "
+          f"{len(outcomes):,} customers with open items, {due:,} emails due")  # fmt: skip
+    return took
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -122,23 +143,7 @@ def main() -> int:
     now = datetime.combine(today, dtime(6), tzinfo=UTC)
     results: dict[str, float] = {}
 
-    with transaction(engine, write=False) as s:
-        tenant = get_tenant(s, "bench")
-        t0 = time.perf_counter()
-        pause = paused_gc()  # as service.run does
-        pause.__enter__()
-        stored = facts.stored_cycles(s, tenant, service.RUN_STATUSES)
-        compiled = facts.compile_cycles(s, tenant, stored, today)
-        t_rules = time.perf_counter() - t0
-        modes = {c.row.id: service._mode(CycleStatus(c.row.status)) for c in stored}
-        outcomes = service.decide_all(
-            s, tenant, compiled, modes, service.settings_of(s, tenant), today, now
-        )
-        results["decide"] = time.perf_counter() - t0
-        pause.__exit__(None, None, None)
-        due = sum(o.action is Action.EMAIL for o in outcomes)
-        print(f"decide: {results['decide']:.2f} s ({t_rules:.2f} s of it the cycles' rules as SQL): "
-              f"{len(outcomes):,} customers with open items, {due:,} emails due")  # fmt: skip
+    results["decide"] = _decide(engine, today, now, "decide (empty history)")
     runs = () if args.decide_only else (("dry run (decide + render)", True, today),
                             ("first run (decide + render + write)", False, today),
                             ("next day", False, today + timedelta(days=1)))  # fmt: skip
@@ -153,9 +158,15 @@ def main() -> int:
         c = rep.counts
         print(f"{label}: {took:.2f} s: {c.get('email', 0):,} emails, {c.get('task', 0):,} tasks, "
               f"{c.get('wait', 0):,} waiting, {c.get('paused', 0):,} paused; written {rep.written:,}")  # fmt: skip
-    ok = results["decide"] < TARGET_S
+    if not args.decide_only:
+        for k in (2, 3):  # with the history of the runs above
+            day = today + timedelta(days=k)
+            results[f"decide {k}"] = _decide(engine, day, now + (day - today),
+                                              f"decide {k} days on (with history)")  # fmt: skip
+    worst = max(v for key, v in results.items() if key.startswith("decide"))
+    ok = worst < TARGET_S
     print(
-        f"target: decide under {TARGET_S:.0f} s: {'ok' if ok else 'MISSED'} ({results['decide']:.2f} s)"
+        f"target: decide under {TARGET_S:.0f} s: {'ok' if ok else 'MISSED'} (slowest {worst:.2f} s)"
     )
     return 0 if ok else 1
 
