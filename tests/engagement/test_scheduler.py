@@ -14,7 +14,7 @@ from arpolicy.engagement import service
 from arpolicy.engagement.scheduler import run_all
 from arpolicy.kit.clock import FixedClock
 from arpolicy.kit.db import transaction
-from arpolicy.models import Email, EmailStatus, Tenant
+from arpolicy.models import Email, EmailStatus, OutboxMessage, Tenant, WebhookEndpoint
 from arpolicy.worker.runner import run_forever
 from tests.engagement.test_cycles import CYCLE, SETTINGS, customer_with_invoice
 from tests.fixtures.factories import create_tenant, create_user
@@ -58,6 +58,9 @@ def test_run_all_runs_live_and_test_cycles_once_a_day(db_engine):
 
 def test_the_worker_decides_then_delivers_to_a_maildir(db_engine, tmp_path):
     tenant_id = _tenant(db_engine, "live", 4)
+    with transaction(db_engine) as s:  # a subscriber (unreachable: its deliveries just retry)
+        s.add(WebhookEndpoint(tenant_id=tenant_id, url="https://127.0.0.1:9/hook",
+                              events=["reminder.sent"], secret="whsec_x", active=True))  # fmt: skip
     box = tmp_path / "mail"
     stop = threading.Event()
     run_forever(db_engine, FixedClock(NOW), interval=0.1, stop=stop, mail_url=f"maildir://{box}",
@@ -77,6 +80,13 @@ def test_the_worker_decides_then_delivers_to_a_maildir(db_engine, tmp_path):
         stamped = s.scalar(select(func.count()).select_from(Customer).where(
             Customer.tenant_id == tenant_id, Customer.last_email_at == NOW))  # fmt: skip
     assert stamped == 4  # the rule field last_email_at follows what was sent
+    with transaction(db_engine, write=False) as s:
+        hooks = s.scalars(select(OutboxMessage).where(
+            OutboxMessage.tenant_id == tenant_id, OutboxMessage.event_type == "reminder.sent")).all()  # fmt: skip
+    assert sorted(h.payload["data"]["message_id"] for h in hooks) == sorted(
+        e.message_id for e in emails
+    )
+    assert {h.payload["data"]["reminder"] for h in hooks} == {"overdue"}
 
 
 def _slug(engine, tenant_id: int) -> str:

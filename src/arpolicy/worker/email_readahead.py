@@ -37,6 +37,17 @@ class Prepared:
     customer_id: int
     documents: tuple[int, ...]
     attempts: int
+    event: dict[str, object] | None = None
+    """The ``reminder.sent`` webhook's data (None: an email sent by hand)."""
+
+
+def reminder_event(email: Email) -> dict[str, object] | None:
+    if email.cycle_id is None:
+        return None
+    return {"email_id": email.id, "customer_id": email.customer_id, "message_id": email.message_id,
+            "cycle": email.cycle, "reminder": email.reminder, "occurrence": email.occurrence,
+            "mode": str(getattr(email.mode, "value", email.mode)), "to": list(email.to or []),
+            "documents": list(email.documents or [])}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -149,7 +160,8 @@ def _claim_attempt(
         log.warning("mail.in_doubt", tenant_id=claim.tenant_id, email_id=e.id,
                     message_id=e.message_id, attempts=e.attempts)  # fmt: skip
     documents = tuple(d for d in e.documents or [] if isinstance(d, int))
-    return Prepared(claim, e.id, message, fresh_doubt, e.message_id, e.customer_id, documents, n)
+    return Prepared(claim, e.id, message, fresh_doubt, e.message_id, e.customer_id, documents, n,
+                    reminder_event(e))  # fmt: skip
 
 
 def _address(value: str) -> str:

@@ -46,9 +46,17 @@ from arpolicy.models import (
     OutboxMessage,
     OutboxStatus,
 )
+from arpolicy.webhooks.events import emit
 from arpolicy.webhooks.schedule import SCHEDULE, after_attempt
 from arpolicy.worker.claims import LEASE, Claim, claim_due
-from arpolicy.worker.email_readahead import Prepared, _address, _claim_attempt, _message, _prefetch
+from arpolicy.worker.email_readahead import (
+    Prepared,
+    _address,
+    _claim_attempt,
+    _message,
+    _prefetch,
+    reminder_event,
+)
 
 log = structlog.get_logger("arpolicy.worker")
 
@@ -233,7 +241,7 @@ def _prepare(session: Session, clock: Clock, claim: Claim) -> Prepared | str:
     row.attempts = email.attempts
     documents = tuple(d for d in email.documents or [] if isinstance(d, int))
     return Prepared(claim, email.id, message, in_doubt, email.message_id, email.customer_id,
-                    documents, email.attempts)  # fmt: skip
+                    documents, email.attempts, reminder_event(email))  # fmt: skip
 
 
 def _record_sent(session: Session, *, clock: Clock, prepared: Prepared, note: str | None) -> str:
@@ -256,6 +264,10 @@ def _record_sent(session: Session, *, clock: Clock, prepared: Prepared, note: st
         log.warning("mail.sent_twice", tenant_id=claim.tenant_id, email_id=prepared.email_id)
         return "sent"
     _touch(session, claim.tenant_id, prepared.customer_id, prepared.documents, now)
+    if prepared.event is not None:
+        emit(session, claim.tenant_id, "reminder.sent",
+             {**prepared.event, "sent_at": now.isoformat(), "in_doubt": prepared.in_doubt},
+             key=f"reminder.sent:{prepared.email_id}", at=now)  # fmt: skip
     log.info("mail.sent", tenant_id=claim.tenant_id, email_id=prepared.email_id,
              message_id=prepared.message_id, attempts=prepared.attempts,
              in_doubt=prepared.in_doubt, refused=note)  # fmt: skip
