@@ -420,3 +420,36 @@ def test_the_documented_example_is_the_one_the_demo_installs(session):
     for c in cycles:
         service.save_cycle(session, t, Actor(t.id, "t"), c.model_dump(mode="json"), at=_at(DUE))
     assert [c.name for c in cycles] == ["Standard", "Key accounts"]
+
+
+def test_the_forecast_predicts_what_the_runs_then_decide(session, shop):
+    from arpolicy.engagement.planning import forecast
+
+    t, actor, owner = shop
+    customer_with_invoice(session, t, owner)
+    predicted = forecast(session, t, start=date(2026, 2, 20), days=100, now=_at(date(2026, 2, 20)))
+    days = [
+        (date.fromisoformat(d["day"]), d["per_cycle"]) for d in predicted["days"] if d["emails"]
+    ]
+    assert days == [(d, {"Standard": 1}) for d, _, _ in FULL]
+    assert [
+        (date.fromisoformat(e["day"]), e["reminder"], e["occurrence"]) for e in predicted["emails"]
+    ] == FULL
+    assert _emails(session, t) == 0  # a forecast writes nothing
+    assert walk(session, t, actor, date(2026, 2, 20), date(2026, 5, 31)) == FULL
+
+
+def test_a_backtest_replays_the_past_balances(session, shop):
+    from arpolicy.engagement.planning import backtest
+    from tests.fixtures.factories import create_payment
+
+    t, _actor, owner = shop
+    c, inv = customer_with_invoice(session, t, owner)
+    create_payment(session, t, c, "500.00", currency="EUR", received_on=date(2026, 3, 16),
+                   allocations={inv: "500.00"})  # fmt: skip
+    inv.balance_minor = 0  # paid today: a live run would send nothing
+    session.flush()
+    replay = backtest(session, t, start=date(2026, 3, 1), end=date(2026, 4, 30))
+    got = [(date.fromisoformat(e["day"]), e["reminder"], e["occurrence"]) for e in replay["emails"]]
+    assert got == FULL[:2]  # friendly and the first overdue; the payment of the 16th stops it
+    assert replay["cycles"] == ["Standard"] and _emails(session, t) == 0

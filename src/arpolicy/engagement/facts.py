@@ -93,8 +93,8 @@ class Selector:
         if key not in self.memo:
             fields = self.cat.level(level)
             bound = bind(check(rule_of(rule), fields), self.day, tz=self.tenant.timezone)
-            if level is Level.INVOICE:  # only invoices with a balance are ever reminded
-                ids = select_invoices(self.session, self.tenant, bound, fields, open_only=True)
+            if level is Level.INVOICE:
+                ids = self.invoices(bound, fields)
             elif level is Level.CUSTOMER:
                 ids = select_customers(self.session, self.tenant, bound, fields)
             else:
@@ -102,11 +102,47 @@ class Selector:
             self.memo[key] = set(ids)
         return self.memo[key]
 
+    def invoices(self, bound: Any, fields: Any) -> Iterable[int]:
+        """Only invoices with a balance are ever reminded: the rule runs over those."""
+        return select_invoices(self.session, self.tenant, bound, fields, open_only=True)
+
+
+class PastSelector(Selector):
+    """For backtests: invoice rules judged on each day's balances. The rule runs in Python
+    over the invoices open that day (``open_on``: id -> balance in minor units), with
+    ``balance`` and ``paid`` as they were; every other field reads today's ledger."""
+
+    def __init__(
+        self, session: Session, tenant: Tenant, day: date, open_on: dict[int, tuple[int, str]]
+    ) -> None:
+        super().__init__(session, tenant, day)
+        self.open_on = open_on
+
+    def invoices(self, bound: Any, fields: Any) -> Iterable[int]:
+        from arpolicy.kit.money import Money
+        from arpolicy.ledger.selection import invoice_records
+        from arpolicy.rules import to_python
+
+        matches = to_python(bound, fields)
+        out = []
+        for i, record in invoice_records(
+            self.session, self.tenant, fields, self.day, sorted(self.open_on)
+        ):
+            minor, currency = self.open_on[i]
+            if "balance" in record:
+                record["balance"] = Money.from_minor(minor, currency)
+            if "paid" in record:
+                record["paid"] = minor == 0
+            if matches(record):
+                out.append(i)
+        return out
+
 
 def compile_cycles(
-    session: Session, tenant: Tenant, stored: Sequence[StoredCycle], day: date
-) -> list[CompiledCycle]:
-    sel = Selector(session, tenant, day)
+    session: Session, tenant: Tenant, stored: Sequence[StoredCycle], day: date,
+    selector: Selector | None = None,
+) -> list[CompiledCycle]:  # fmt: skip
+    sel = selector or Selector(session, tenant, day)
     out = []
     for s in stored:
         c = s.cycle

@@ -3,9 +3,10 @@ day with a simulated history, writing nothing.
 
 A forecast starts from the real history and today's ledger and assumes nothing is paid
 meanwhile. A backtest starts from an empty history and takes each day's balances from the
-ledger (the documents issued by then, less the allocations made by then); the cycles'
-rules themselves read the ledger's current figures, so a rule on a figure that changed
-since (a balance, a dispute) is judged on today's value.
+ledger (the documents issued by then, less the allocations made by then); the invoice
+rules see those balances (``balance``, ``paid``), every other field (and the customer and
+payment rules) today's figures, so a rule on something else that changed since (a
+dispute, a customer's outstanding) is judged on today's value.
 """
 
 from __future__ import annotations
@@ -65,7 +66,14 @@ def _days(
     listed: list[dict[str, Any]] = []
     total = 0
     for day in days:
-        compiled = facts.compile_cycles(session, tenant, stored, day)
+        selector = None
+        if as_of_balances:  # the invoice rules see the balances of that day
+            past = facts.open_invoices(session, tenant, day, as_of_balances=True)
+            open_on = {
+                i.id: (i.balance_minor, i.currency) for items in past.values() for i in items
+            }
+            selector = facts.PastSelector(session, tenant, day, open_on)
+        compiled = facts.compile_cycles(session, tenant, stored, day, selector)
         at = (
             now
             if now is not None and day == days[0]
