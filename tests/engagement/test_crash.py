@@ -11,9 +11,11 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from arpolicy.kit.db import make_engine, transaction
@@ -52,8 +54,24 @@ def _pending(engine) -> tuple[int, datetime | None]:
     return int(count), latest
 
 
-def test_kill_9_at_random_points_loses_nothing_and_flags_every_duplicate(tmp_path):
-    url = f"sqlite:///{tmp_path / 'crash.db'}"
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def crash_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, int]]:
+    """(database URL, workers run at once): one worker on SQLite; two on PostgreSQL, killed
+    together, so that each email is claimed by one of them."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'crash.db'}", 1
+        return
+    from tests.conftest import new_pg_database
+
+    url, drop = new_pg_database()
+    try:
+        yield url, 2
+    finally:
+        drop()
+
+
+def test_kill_9_at_random_points_loses_nothing_and_flags_every_duplicate(tmp_path, crash_db):
+    url, workers = crash_db
     engine = make_engine(url)
     upgrade(engine)
     tenant, customer = new_customer(engine)
@@ -64,12 +82,16 @@ def test_kill_9_at_random_points_loses_nothing_and_flags_every_duplicate(tmp_pat
         env = os.environ | {"ARPOLICY_DATABASE_URL": url, "ARPOLICY_MAIL_URL": sink.url(),
                             "ARPOLICY_LOG_LEVEL": "info"}  # fmt: skip
         for run in range(KILLS):
-            log = tmp_path / f"run{run}.log"
-            proc = _worker(env, log)
-            _wait_started(proc, log)
-            time.sleep(rng.uniform(0.0, 0.5))  # the random kill point
-            proc.send_signal(signal.SIGKILL)
-            assert proc.wait(timeout=10) == -signal.SIGKILL
+            procs = []
+            for w in range(workers):
+                log = tmp_path / f"run{run}-{w}.log"
+                procs.append(proc := _worker(env, log))
+                _wait_started(proc, log)
+            for proc in procs:
+                time.sleep(rng.uniform(0.0, 0.5 / workers))  # the random kill points
+                proc.send_signal(signal.SIGKILL)
+            for proc in procs:
+                assert proc.wait(timeout=10) == -signal.SIGKILL
         sent_before_final = len(sink.received)
         for final in range(3):  # until nothing is pending (waiting out a dead worker's lease)
             count, latest = _pending(engine)
@@ -88,7 +110,7 @@ def test_kill_9_at_random_points_loses_nothing_and_flags_every_duplicate(tmp_pat
     flagged = {r.message_id for r in rows if r.in_doubt}
     duplicates = {m for m, n in arrived.items() if n > 1}
     lost = expected - set(arrived)
-    print(f"\ncrash test: {EMAILS} emails, {KILLS} kills, {sent_before_final} delivered before "
+    print(f"\ncrash test ({engine.dialect.name}, {workers} worker(s) at once): {EMAILS} emails, {KILLS * workers} kills, {sent_before_final} delivered before "
           f"the final run, lost {len(lost)}, duplicates {len(duplicates)}, in doubt "
           f"{len(flagged)}, unexplained duplicates {len(duplicates - flagged)}")  # fmt: skip
     assert sent_before_final > 0
