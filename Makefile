@@ -31,6 +31,7 @@ bench: install
 	$(BIN)/python -m bench --rules
 	$(BIN)/python -m bench.api_load
 	$(BIN)/python -m bench.assign_bench
+	$(BIN)/python -m bench.engage_bench
 	$(BIN)/python -m bench.dispatch_bench
 
 lint: install

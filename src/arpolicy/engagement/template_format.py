@@ -141,8 +141,8 @@ def _not_narrow() -> re.Pattern[str]:
 
 
 def _width(text: str) -> int:
-    if text.isascii() or not _not_narrow().search(text):
-        return len(text)
+    if text.isascii() or max(text) < "\u0300" or not _not_narrow().search(text):
+        return len(text)  # below U+0300 (Latin): no combining or wide characters
     return sum(
         0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
         for c in text
@@ -150,20 +150,21 @@ def _width(text: str) -> int:
 
 
 def _table_rows(lines: Iterable[InvoiceLine], detailed: bool) -> list[list[str]]:
-    kinds = _KINDS.get(_run().language.split("_")[0], _KINDS["en"])
-    rows = []
-    for ln in lines:
-        number = (
-            f"{ln.number} ({kinds[ln.document_type]})" if ln.document_type in kinds else ln.number
-        )
-        overdue = ln.days_overdue > 0 and ln.balance.amount > 0
-        days = str(ln.days_overdue) if overdue else "–"
-        due, balance = format_day(ln.due_on), money(ln.balance)
-        if detailed:
-            rows.append([number, format_day(ln.issued_on), due, days, money(ln.total), balance])
-        else:
-            rows.append([number, due, days, balance])
-    return rows
+    run = _run()
+    return [list(_cells(ln, detailed, str(run.locale), run.language)) for ln in lines]
+
+
+@lru_cache(maxsize=8192)
+def _cells(ln: InvoiceLine, detailed: bool, locale: str, language: str) -> tuple[str, ...]:
+    """One line's cells (the text and the HTML part of an email lay out the same lines)."""
+    kinds = _KINDS.get(language.split("_")[0], _KINDS["en"])
+    number = f"{ln.number} ({kinds[ln.document_type]})" if ln.document_type in kinds else ln.number
+    overdue = ln.days_overdue > 0 and ln.balance.amount > 0
+    days = str(ln.days_overdue) if overdue else "–"
+    due, balance = format_day(ln.due_on), money(ln.balance)
+    if detailed:
+        return number, format_day(ln.issued_on), due, days, money(ln.total), balance
+    return number, due, days, balance
 
 
 def _html_table(heads: Sequence[str], rows: list[list[str]], right: list[bool]) -> Markup:
@@ -187,16 +188,21 @@ def _html_table(heads: Sequence[str], rows: list[list[str]], right: list[bool]) 
 
 
 def _text_table(heads: Sequence[str], rows: list[list[str]], right: list[bool]) -> str:
-    widths = [max(_width(c) for c in col) for col in zip(heads, *rows, strict=True)]
+    table = [list(heads), *rows]
+    sizes = [[_width(c) for c in row] for row in table]  # each cell measured once
+    widths = [max(col) for col in zip(*sizes, strict=True)]
 
-    def line(cells: Sequence[str]) -> str:
+    def line(cells: Sequence[str], have: Sequence[int]) -> str:
         padded = [
-            " " * (w - _width(c)) + c if r else c + " " * (w - _width(c))
-            for c, w, r in zip(cells, widths, right, strict=True)
+            " " * (w - n) + c if r else c + " " * (w - n)
+            for c, n, w, r in zip(cells, have, widths, right, strict=True)
         ]
         return "  ".join(padded).rstrip()
 
-    return "\n".join([line(heads), line(["-" * w for w in widths]), *map(line, rows)])
+    rule = ["-" * w for w in widths]
+    out = [line(table[0], sizes[0]), line(rule, widths)]
+    out += [line(row, size) for row, size in zip(table[1:], sizes[1:], strict=True)]
+    return "\n".join(out)
 
 
 @pass_eval_context
