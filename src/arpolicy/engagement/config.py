@@ -28,16 +28,15 @@ validated (docs/engagement.md has a complete example).
 from __future__ import annotations
 
 import enum
-import json
 import re
 from datetime import time
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from arpolicy.engagement.templates import TemplateText
 from arpolicy.exceptions import ValidationError as DomainValidationError
+from arpolicy.kit.datafile import ProblemsError, validated, yaml_data
 
 MAX_REMINDERS = 50
 MAX_REPEAT = 100
@@ -172,55 +171,22 @@ class Settings(_Model):
         return v
 
 
-class CycleError(DomainValidationError):
+class CycleError(ProblemsError):
     type = "invalid-cycle"
-
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        first = errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(first["what"] + more, where=first["where"], fix=first["fix"])
-        self.errors = errors
-
-
-def _parse(model: type[_Model], data: Any, where: str) -> Any:
-    prefix = f"{where}." if where else ""
-    if "\\u0000" in json.dumps(data, default=str):
-        raise CycleError([{"where": where or "body", "what": "the text contains a NUL character",
-                           "fix": "remove the NUL (\\u0000) characters"}])  # fmt: skip
-    try:
-        parsed = model.model_validate(data)
-    except ValidationError as exc:
-        raise CycleError([
-            {"where": prefix + ".".join(str(p) for p in e["loc"]), "what": e["msg"],
-             "fix": "see docs/engagement.md for the format"}
-            for e in exc.errors()
-        ]) from None  # fmt: skip
-    problems = parsed.problems() if isinstance(parsed, Cycle) else []
-    if problems:
-        raise CycleError(
-            [{"where": prefix + w, "what": what, "fix": fix} for w, what, fix in problems]
-        )
-    return parsed
 
 
 def parse_cycle(data: Any, *, where: str = "") -> Cycle:
     """A cycle from its JSON-like form; CycleError lists every problem with its path."""
-    return _parse(Cycle, data, where)
+    return validated(Cycle, data, where=where, error=CycleError, docs="docs/engagement.md")
 
 
 def parse_settings(data: Any, *, where: str = "") -> Settings:
-    return _parse(Settings, data or {}, where)
+    return validated(Settings, data or {}, where=where, error=CycleError, docs="docs/engagement.md")
 
 
 def load_yaml(text: str) -> tuple[list[Cycle], Settings | None]:
     """``cycles: [...]`` and optional ``settings: {...}`` (or one cycle) from YAML text."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the file"
-        raise DomainValidationError(f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                                    where=where, fix="fix the YAML syntax") from None  # fmt: skip
+    data = yaml_data(text)
     if not isinstance(data, dict):
         raise DomainValidationError("the file holds no cycle", where="the file",
                                     fix="give cycles: [...] (and settings: {...})")  # fmt: skip

@@ -31,16 +31,8 @@ MAX_DAYS = 366
 MAX_LISTED = 2_000
 
 
+@paused_gc()
 def _replay(
-    session: Session, tenant: Tenant, days: Sequence[date], cycles: Sequence[str] | None,
-    *, statuses: Any, real_history: bool, as_of_balances: bool, now: datetime | None,
-) -> dict[str, Any]:  # fmt: skip
-    with paused_gc():
-        return _days(session, tenant, days, cycles, statuses=statuses, real_history=real_history,
-                     as_of_balances=as_of_balances, now=now)  # fmt: skip
-
-
-def _days(
     session: Session, tenant: Tenant, days: Sequence[date], cycles: Sequence[str] | None,
     *, statuses: Any, real_history: bool, as_of_balances: bool, now: datetime | None,
 ) -> dict[str, Any]:  # fmt: skip

@@ -100,6 +100,7 @@ def message_id(key: str, tenant: Tenant) -> str:
     return f"<{digest}@{tenant.slug}.arpolicy>"
 
 
+@paused_gc()
 def run(
     session: Session,
     tenant: Tenant,
@@ -113,23 +114,6 @@ def run(
     include_drafts: bool = False,
 ) -> RunReport:
     """Decide what every customer is due on ``as_of`` and (unless ``dry_run``) write it."""
-    with paused_gc():
-        return _run(session, tenant, actor, as_of=as_of, now=now, dry_run=dry_run, cycles=cycles,
-                    customer_ids=customer_ids, include_drafts=include_drafts)  # fmt: skip
-
-
-def _run(
-    session: Session,
-    tenant: Tenant,
-    actor: Actor,
-    *,
-    as_of: date,
-    now: datetime,
-    dry_run: bool,
-    cycles: Sequence[str] | None,
-    customer_ids: Sequence[int] | None,
-    include_drafts: bool,
-) -> RunReport:
     statuses = None if (include_drafts or cycles) else RUN_STATUSES
     stored = facts.stored_cycles(session, tenant, statuses, cycles)
     if cycles:

@@ -22,13 +22,12 @@ pool to the team of the customer's other owner (``sales_owner`` / ``finance_owne
 from __future__ import annotations
 
 import enum
-import json
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from arpolicy.exceptions import ValidationError as DomainValidationError
+from arpolicy.kit.datafile import ProblemsError, validated, yaml_data
 
 MAX_RULES = 200
 MAX_POOL = 1000
@@ -143,50 +142,20 @@ class AssignmentPolicy(_Model):
         return out
 
 
-class PolicyError(DomainValidationError):
+class PolicyError(ProblemsError):
     type = "invalid-policy"
-
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        first = errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(first["what"] + more, where=first["where"], fix=first["fix"])
-        self.errors = errors
 
 
 def parse_policy(data: Any, *, where: str = "") -> AssignmentPolicy:
     """A policy from its JSON-like form; PolicyError lists every problem with its path."""
-    prefix = f"{where}." if where else ""
-    if "\\u0000" in json.dumps(data, default=str):
-        raise PolicyError([{"where": where or "policy", "what": "the policy contains a NUL character",
-                            "fix": "remove the NUL (\\u0000) characters"}])  # fmt: skip
-    try:
-        policy = AssignmentPolicy.model_validate(data)
-    except ValidationError as exc:
-        raise PolicyError([
-            {"where": prefix + ".".join(str(p) for p in e["loc"]), "what": e["msg"],
-             "fix": "see docs/assignment.md for the policy format"}
-            for e in exc.errors()
-        ]) from None  # fmt: skip
-    problems = policy.problems()
-    if problems:
-        raise PolicyError(
-            [{"where": prefix + w, "what": what, "fix": fix} for w, what, fix in problems]
-        )
-    return policy
+    return validated(
+        AssignmentPolicy, data, where=where, error=PolicyError, docs="docs/assignment.md"
+    )
 
 
 def load_yaml(text: str) -> list[AssignmentPolicy]:
     """One policy, or ``policies: [...]`` (one per role), from YAML text."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the file"
-        raise DomainValidationError(
-            f"not valid YAML: {getattr(exc, 'problem', exc)}",
-            where=where,
-            fix="fix the YAML syntax",
-        ) from None
+    data = yaml_data(text)
     if isinstance(data, dict) and "policies" in data:
         items = data["policies"]
         if not isinstance(items, list) or not items:

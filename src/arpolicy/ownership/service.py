@@ -161,6 +161,7 @@ def _needed(policy: AssignmentPolicy, role: str, fields: FieldSet) -> FieldSet:
     )
 
 
+@paused_gc()
 def run(
     session: Session,
     tenant: Tenant,
@@ -175,24 +176,6 @@ def run(
     explain_all: bool = False,
 ) -> RunReport:
     """Assign ``role`` owners to ``customer_ids`` (all customers when None)."""
-    with paused_gc():
-        return _run(session, tenant, actor, role=role, as_of=as_of, at=at, customer_ids=customer_ids,
-                    dry_run=dry_run, rebalance_pools=rebalance_pools, explain_all=explain_all)  # fmt: skip
-
-
-def _run(
-    session: Session,
-    tenant: Tenant,
-    actor: Actor,
-    *,
-    role: str,
-    as_of: date,
-    at: datetime,
-    customer_ids: Sequence[int] | None,
-    dry_run: bool,
-    rebalance_pools: bool,
-    explain_all: bool,
-) -> RunReport:
     live = repo.live_policy(session, tenant.id, role)
     if live is None or not live.active:
         return RunReport(role, live.version if live else None, dry_run,
