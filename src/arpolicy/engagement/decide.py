@@ -148,6 +148,8 @@ class Outcome:
     held: list[str] = field(default_factory=list)
     """Invoices held back (promised), and other reminders due that wait."""
     overtaken: dict[int, list[tuple[date, int, int]]] = field(default_factory=dict)
+    customer: Customer | None = None
+    """The customer's facts (set on emails: writing them needs the name, zone, language)."""
 
     @property
     def reason(self) -> str:
@@ -377,7 +379,7 @@ def decide(
     outcome = Outcome(
         c.id, Action.EMAIL, cycle, reminder, hist.customer_counts.get((c.id, reminder.name), 0) + 1,
         first[j], chosen,
-        held=held, overtaken=overtaken_of,
+        held=held, overtaken=overtaken_of, customer=c,
     )  # fmt: skip
     last = hist.customer_last.get(c.id)
     if c.last_email_at is not None:

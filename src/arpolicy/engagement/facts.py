@@ -26,7 +26,6 @@ from arpolicy.models import (
     Email,
     EmailDocument,
     EmailMode,
-    EmailStatus,
     EngagementCycle,
     PaymentAttempt,
     PromiseStatus,
@@ -105,37 +104,6 @@ class Selector:
     def invoices(self, bound: Any, fields: Any) -> Iterable[int]:
         """Only invoices with a balance are ever reminded: the rule runs over those."""
         return select_invoices(self.session, self.tenant, bound, fields, open_only=True)
-
-
-class PastSelector(Selector):
-    """For backtests: invoice rules judged on each day's balances. The rule runs in Python
-    over the invoices open that day (``open_on``: id -> balance in minor units), with
-    ``balance`` and ``paid`` as they were; every other field reads today's ledger."""
-
-    def __init__(
-        self, session: Session, tenant: Tenant, day: date, open_on: dict[int, tuple[int, str]]
-    ) -> None:
-        super().__init__(session, tenant, day)
-        self.open_on = open_on
-
-    def invoices(self, bound: Any, fields: Any) -> Iterable[int]:
-        from arpolicy.kit.money import Money
-        from arpolicy.ledger.selection import invoice_records
-        from arpolicy.rules import to_python
-
-        matches = to_python(bound, fields)
-        out = []
-        for i, record in invoice_records(
-            self.session, self.tenant, fields, self.day, sorted(self.open_on)
-        ):
-            minor, currency = self.open_on[i]
-            if "balance" in record:
-                record["balance"] = Money.from_minor(minor, currency)
-            if "paid" in record:
-                record["paid"] = minor == 0
-            if matches(record):
-                out.append(i)
-        return out
 
 
 def compile_cycles(
@@ -450,6 +418,3 @@ def addresses(session: Session, tenant: Tenant, ids: Sequence[int]) -> dict[int,
             if email and email.strip():
                 out[cid].append(Address(email.strip(), name, lang, bool(billing), bool(primary)))
     return out
-
-
-SENT_STATES = (EmailStatus.QUEUED, EmailStatus.SENT)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -24,11 +24,41 @@ from arpolicy.engagement.decide import Action, History
 from arpolicy.engagement.service import _mode, decide_all, settings_of
 from arpolicy.exceptions import NotFoundError
 from arpolicy.kit.gcpause import paused_gc
+from arpolicy.kit.money import Money
+from arpolicy.ledger.selection import invoice_records
 from arpolicy.models import CycleStatus, Tenant
 from arpolicy.models.engagement import EmailMode
+from arpolicy.rules import to_python
 
 MAX_DAYS = 366
 MAX_LISTED = 2_000
+
+
+class PastSelector(facts.Selector):
+    """For backtests: invoice rules judged on each day's balances. The rule runs in Python
+    over the invoices open that day (``open_on``: id -> balance in minor units), with
+    ``balance`` and ``paid`` as they were; every other field reads today's ledger."""
+
+    def __init__(
+        self, session: Session, tenant: Tenant, day: date, open_on: dict[int, tuple[int, str]]
+    ) -> None:
+        super().__init__(session, tenant, day)
+        self.open_on = open_on
+
+    def invoices(self, bound: Any, fields: Any) -> Iterable[int]:
+        matches = to_python(bound, fields)
+        out = []
+        for i, record in invoice_records(
+            self.session, self.tenant, fields, self.day, sorted(self.open_on)
+        ):
+            minor, currency = self.open_on[i]
+            if "balance" in record:
+                record["balance"] = Money.from_minor(minor, currency)
+            if "paid" in record:
+                record["paid"] = minor == 0
+            if matches(record):
+                out.append(i)
+        return out
 
 
 @paused_gc()
@@ -58,13 +88,13 @@ def _replay(
     listed: list[dict[str, Any]] = []
     total = 0
     for day in days:
-        selector = None
+        selector, past = None, None
         if as_of_balances:  # the invoice rules see the balances of that day
             past = facts.open_invoices(session, tenant, day, as_of_balances=True)
             open_on = {
                 i.id: (i.balance_minor, i.currency) for items in past.values() for i in items
             }
-            selector = facts.PastSelector(session, tenant, day, open_on)
+            selector = PastSelector(session, tenant, day, open_on)
         compiled = facts.compile_cycles(session, tenant, stored, day, selector)
         at = (
             now
@@ -72,7 +102,8 @@ def _replay(
             else datetime.combine(day, time(12), tzinfo=UTC)
         )
         outcomes = decide_all(session, tenant, compiled, modes, settings, day, at,
-                              histories=histories, as_of_balances=as_of_balances)  # fmt: skip
+                              histories=histories, as_of_balances=as_of_balances,
+                              invoices=past)  # fmt: skip
         due = sorted((o for o in outcomes if o.action is Action.EMAIL),
                      key=lambda o: (o.due_on or day, o.customer_id))[: settings.daily_cap]  # fmt: skip
         per_cycle: Counter[str] = Counter()

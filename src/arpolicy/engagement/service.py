@@ -10,7 +10,6 @@ workers, a scheduler and a person) write each email once.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,7 +35,15 @@ from arpolicy.engagement.cycles import (
     settings_of,
     validate_cycle,
 )
-from arpolicy.engagement.decide import Action, CompiledCycle, History, Outcome, decide, describe
+from arpolicy.engagement.decide import (
+    Action,
+    CompiledCycle,
+    History,
+    Invoice,
+    Outcome,
+    decide,
+    describe,
+)
 from arpolicy.engagement.schedule import window_opening
 from arpolicy.engagement.templates import (
     InvoiceLine,
@@ -158,12 +165,14 @@ def decide_all(
     session: Session, tenant: Tenant, compiled: Sequence[CompiledCycle],
     modes: dict[int, EmailMode], settings: Settings, as_of: date, now: datetime,
     customer_ids: Sequence[int] | None = None, histories: dict[int, History] | None = None,
-    as_of_balances: bool = False,
+    as_of_balances: bool = False, invoices: dict[int, list[Invoice]] | None = None,
 ) -> list[Outcome]:  # fmt: skip
-    """Every customer with open invoices: its outcome on ``as_of``."""
-    invoices = facts.open_invoices(
-        session, tenant, as_of, customer_ids, as_of_balances=as_of_balances
-    )
+    """Every customer with open invoices (``invoices``, when the caller has read them):
+    its outcome on ``as_of``."""
+    if invoices is None:
+        invoices = facts.open_invoices(
+            session, tenant, as_of, customer_ids, as_of_balances=as_of_balances
+        )
     people = facts.customers(session, tenant, invoices.keys(), as_of, now)
     if histories is None:
         open_ids = {inv.id for items in invoices.values() for inv in items}
@@ -203,7 +212,6 @@ def act(
     book = facts.addresses(session, tenant, ids)
     owners = facts.owners(session, tenant, ids)
     people = facts.people(session, tenant)
-    customers = facts.customers(session, tenant, ids, as_of, now) if ids else {}
     statements = facts.open_items(session, tenant, [o.customer_id for o in admitted
                                                     if o.reminder is not None and o.reminder.statement])  # fmt: skip
     planned: list[PlannedEmail] = []
@@ -212,7 +220,8 @@ def act(
         assert o.cycle is not None and o.reminder is not None
         mode = modes[o.cycle.id]
         key = f"{o.cycle.id}:{mode.value}:{o.reminder.name}:{o.customer_id}:{o.occurrence}"
-        c = customers[o.customer_id]
+        c = o.customer
+        assert c is not None  # an email outcome carries its customer
         finance_id, sales_id = owners.get(o.customer_id, (None, None))
         finance, sales = (
             people.get(finance_id) if finance_id else None,
@@ -320,10 +329,6 @@ def _cc(wanted: Sequence[str], finance: Any, sales: Any) -> list[str]:
 def _line(inv: Any, as_of: date) -> InvoiceLine:
     return InvoiceLine(inv.number, inv.doc_type, inv.document_date, inv.due_date,
                        max((as_of - inv.due_date).days, 0), inv.total, inv.balance)  # fmt: skip
-
-
-def new_manual_key() -> str:
-    return f"manual:{uuid.uuid4()}"
 
 
 __all__ = ["RUN_STATUSES", "RunReport", "act", "decide_all", "delete_cycle", "get_cycle",
