@@ -10,6 +10,7 @@ tuples to the driver. Values are always bound, never formatted into SQL.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Table
@@ -46,6 +47,8 @@ def _rows(
 def _processed(values: Sequence[Any], process: Callable[[Any], Any]) -> tuple[Any, ...]:
     """``process`` applied to each distinct value once (a run repeats the same instant,
     actor, owner...); None stays None."""
+    if any(isinstance(v, Decimal) for v in values):  # 1.2 == 1.20: one key, two texts
+        return tuple(None if v is None else process(v) for v in values)
     try:
         done = {v: process(v) for v in set(values) if v is not None}
     except TypeError:  # unhashable (JSON dicts): once per object; ``values`` keeps each

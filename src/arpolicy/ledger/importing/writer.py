@@ -56,16 +56,11 @@ def _sqlite_date(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-_DECIMAL_TEXT: dict[Any, str] = {}
-
-
 def _decimal_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if len(_DECIMAL_TEXT) > 10_000:
-        _DECIMAL_TEXT.clear()
-    text = _DECIMAL_TEXT[value] = str(value)
-    return text
+    """The decimal as written (1.2 stays 1.2 and 1.20 stays 1.20). Not cached by value:
+    equal decimals of different exponents are one dict key, so a cache keyed by value
+    handed out another row's text."""
+    return None if value is None else str(value)
 
 
 Converter = tuple[Callable[..., Any], Callable[[Any], Any] | None]
@@ -82,7 +77,7 @@ def converters(kind: Kind, names: list[str], dialect: str) -> dict[str, Converte
         if isinstance(column_type, JSON):
             out[name] = (_json, None)
         elif isinstance(column_type, DecimalText):
-            out[name] = (_decimal_text, _DECIMAL_TEXT.get)
+            out[name] = (_decimal_text, None)
         elif dialect == "sqlite" and isinstance(column_type, UTCDateTime):
             out[name] = (_sqlite_instant, None)
         elif dialect == "sqlite" and isinstance(column_type, Date):
