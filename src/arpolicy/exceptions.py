@@ -50,6 +50,13 @@ class NotFoundError(ArpolicyError):
     type = "not-found"
 
 
+class PermissionDeniedError(ArpolicyError):
+    """The caller is known but may not do this (HTTP 403)."""
+
+    status = 403
+    type = "forbidden"
+
+
 class ConflictError(ArpolicyError):
     status = 409
     type = "conflict"

@@ -29,7 +29,7 @@ from arpolicy.audit import Actor
 from arpolicy.audit import record as audit_record
 from arpolicy.auth.keys import authenticate, stale, touch
 from arpolicy.auth.permissions import permissions_of
-from arpolicy.exceptions import ArpolicyError
+from arpolicy.exceptions import ArpolicyError, PermissionDeniedError
 from arpolicy.kit.clock import Clock
 from arpolicy.kit.db import transaction
 from arpolicy.kit.rls import scope_tenant as scope_tenant  # re-exported for the routes
@@ -40,9 +40,8 @@ class Unauthorized(ArpolicyError):
     type = "unauthorized"
 
 
-class Forbidden(ArpolicyError):
-    status = 403
-    type = "forbidden"
+class Forbidden(PermissionDeniedError):
+    pass
 
 
 @dataclass
@@ -63,6 +62,11 @@ class Api:
     request_hash: str = ""
     settings: Any = None
     _session: Session | None = field(default=None, repr=False)
+
+    @property
+    def principal(self) -> str:
+        """Who is calling, for what only they may get back (idempotent replays)."""
+        return f"key:{self.key_id}"
 
     @property
     def actor(self) -> Actor:
@@ -109,18 +113,21 @@ class Api:
         *,
         status: int = 201,
         headers: dict[str, str] | None = None,
+        secrets: tuple[str, ...] = (),
     ) -> JSONResponse:
         """Run ``work`` in one write transaction and answer with its result. With an
         ``Idempotency-Key`` the first response is stored in the same transaction, and a
-        repeat (even a concurrent one) gets that response back instead of running again."""
+        repeat by the same caller (even a concurrent one) gets that response back instead
+        of running again. ``secrets`` names the fields shown once: they are never stored,
+        so a replay carries ``null`` there (docs/api.md, "Idempotent requests")."""
         with self.write() as session:
             if self.idempotency_key:
-                replay = idempotency.claim(session, self)
+                replay = idempotency.claim(session, self, secrets)
                 if replay is not None:
                     return replay
             body = jsonable_encoder(work(session))
             if self.idempotency_key:
-                idempotency.store(session, self, status, body)
+                idempotency.store(session, self, status, body, secrets)
         return JSONResponse(body, status_code=status, headers=headers)
 
 

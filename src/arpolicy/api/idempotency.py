@@ -7,6 +7,13 @@ repeats serialize on the unique key: on SQLite writers queue at ``BEGIN IMMEDIAT
 PostgreSQL the second INSERT waits for the first transaction and then fails the unique
 check, and the repeat answers with the stored response. Keys are kept for
 ``Settings.idempotency_ttl_hours`` (48 h by default, at least 24).
+
+A stored response goes back only to the principal that sent the first request (the same API
+key; the same user in the app): another principal repeating the key gets a 422, so a
+response meant for one caller (a new API key, a webhook secret) never reaches another. A
+secret shown once is not stored at all: the replay carries ``null`` in its place and the
+header ``Idempotent-Secret-Withheld`` names the field. Every replay is written to the audit
+log (``request.replayed``).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ if TYPE_CHECKING:
 
 MAX_KEY = 255
 REPLAYED = "Idempotent-Replayed"
+WITHHELD = "Idempotent-Secret-Withheld"
 
 
 def check_key(key: str) -> str:
@@ -54,21 +62,49 @@ def _find(session: Session, api: Api) -> IdempotencyRecord | None:
     )
 
 
-def _replay(found: IdempotencyRecord, api: Api) -> JSONResponse:
+def _replay(
+    session: Session, found: IdempotencyRecord, api: Api, secrets: tuple[str, ...]
+) -> JSONResponse:
+    if found.principal is None or found.principal != api.principal:
+        raise ValidationError(
+            "this Idempotency-Key was already used by another API key or user of the tenant; "
+            "a stored response goes back only to whoever sent the first request",
+            where="header Idempotency-Key",
+            fix="let each client make its own keys: a fresh UUID per intended operation",
+        )
     if found.request_hash != api.request_hash:
         raise ValidationError(
             "this Idempotency-Key was already used with a different request",
             where="header Idempotency-Key",
             fix="send a new key for a new request; repeat a request only byte for byte",
         )
-    return JSONResponse(
-        found.response,
-        status_code=found.status_code or 200,
-        headers={REPLAYED: "true"},
+    headers = {REPLAYED: "true"}
+    withheld = [n for n in secrets if isinstance(found.response, dict) and n in found.response]
+    if withheld:
+        headers[WITHHELD] = ", ".join(withheld)
+    api.audit(
+        session,
+        "request.replayed",
+        "idempotency_key",
+        found.id,
+        after={
+            "key": found.key,
+            "status": found.status_code,
+            "secrets_withheld": withheld,
+        },
+        reason="a repeated request with the same Idempotency-Key got the stored response",
     )
+    return JSONResponse(found.response, status_code=found.status_code or 200, headers=headers)
 
 
-def claim(session: Session, api: Api) -> JSONResponse | None:
+def withhold(body: Any, secrets: tuple[str, ...]) -> Any:
+    """The response as stored for replays: each secret field (shown once) set to None."""
+    if not secrets or not isinstance(body, dict):
+        return body
+    return {k: (None if k in secrets else v) for k, v in body.items()}
+
+
+def claim(session: Session, api: Api, secrets: tuple[str, ...] = ()) -> JSONResponse | None:
     """The stored response of an earlier request with this key, or None after claiming
     the key for this request."""
     found = _find(session, api)
@@ -78,7 +114,7 @@ def claim(session: Session, api: Api) -> JSONResponse | None:
         session.flush()
         found = None
     if found is not None:
-        return _replay(found, api)
+        return _replay(session, found, api, secrets)
     try:
         with session.begin_nested():
             session.add(
@@ -86,6 +122,7 @@ def claim(session: Session, api: Api) -> JSONResponse | None:
                     tenant_id=api.tenant_id,
                     key=api.idempotency_key,
                     request_hash=api.request_hash,
+                    principal=api.principal,
                     created_at=now,
                 )
             )
@@ -94,7 +131,7 @@ def claim(session: Session, api: Api) -> JSONResponse | None:
         found = _find(session, api)
         if found is None:  # pragma: no cover - it committed, so it is visible now
             raise
-        return _replay(found, api)
+        return _replay(session, found, api, secrets)
     return None
 
 
@@ -102,11 +139,13 @@ def _expired(created: datetime, now: datetime, api: Api) -> bool:
     return now - created > _ttl(api)
 
 
-def store(session: Session, api: Api, status: int, body: Any) -> None:
+def store(
+    session: Session, api: Api, status: int, body: Any, secrets: tuple[str, ...] = ()
+) -> None:
     found = _find(session, api)
     assert found is not None
     found.status_code = status
-    found.response = body
+    found.response = withhold(body, secrets)
 
 
 def purge(session: Session, before: datetime) -> int:

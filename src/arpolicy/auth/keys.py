@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arpolicy.auth.permissions import PERMISSIONS, ROLE_PERMISSIONS
-from arpolicy.exceptions import NotFoundError, ValidationError
+from arpolicy.exceptions import NotFoundError, PermissionDeniedError, ValidationError
 from arpolicy.kit.rls import on_postgres, scope_tenant, tenant_of_key
 from arpolicy.models import ApiKey, Tenant, User
 
@@ -37,9 +37,29 @@ def generate_key() -> tuple[str, str]:
     return f"{prefix}_{secrets.token_urlsafe(32)}", prefix
 
 
-def check_scopes(scopes: list[str] | None, user: User) -> list[str] | None:
+def check_scopes(
+    scopes: list[str] | None, user: User, granter: frozenset[str] | None = None
+) -> list[str] | None:
+    """The scopes to store for a new key of ``user``: within the user's role and, when the
+    key is minted by another key, within what that key may do (``granter``).
+
+    ``None`` means "all of the user's role" (the key follows later role changes). A key can
+    never mint a key that may do more than itself: with no scopes asked for, a minting
+    key whose permissions are narrower than the user's role gives the new key its own
+    permissions as explicit scopes; scopes beyond the minting key's are refused (403).
+    """
+    role = ROLE_PERMISSIONS[user.role]
     if scopes is None:
-        return None
+        if granter is None or role <= granter:
+            return None
+        inherited = sorted(role & granter)
+        if not inherited:
+            raise PermissionDeniedError(
+                f"this key holds none of the permissions of {user.email} ({user.role})",
+                where="scopes",
+                fix="mint the key with a key that holds some of that user's permissions",
+            )
+        return inherited
     unknown = sorted(set(scopes) - set(PERMISSIONS))
     if unknown:
         raise ValidationError(
@@ -54,6 +74,15 @@ def check_scopes(scopes: list[str] | None, user: User) -> list[str] | None:
             where="scopes",
             fix="a key can only narrow its user's permissions; drop these scopes",
         )
+    if granter is not None:
+        above = sorted(set(scopes) - granter)
+        if above:
+            raise PermissionDeniedError(
+                f"this key may not grant {', '.join(above)}: it does not hold them itself",
+                where="scopes",
+                fix="a key can only mint keys within its own scopes; drop these scopes or "
+                "create the key with a key (or `arpolicy keys create`) that holds them",
+            )
     return sorted(set(scopes))
 
 
@@ -64,8 +93,11 @@ def create_api_key(
     *,
     scopes: list[str] | None = None,
     expires_at: datetime | None = None,
+    granter: frozenset[str] | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new key for ``user``: (the row, the key in clear, to show once)."""
+    """A new key for ``user``: (the row, the key in clear, to show once). ``granter`` is
+    what the minting key may do (None for the operator's command line): the new key never
+    gets more (:func:`check_scopes`)."""
     if not name.strip():
         raise ValidationError("a key needs a name", where="name", fix="e.g. 'billing sync'")
     if not user.active:
@@ -79,7 +111,7 @@ def create_api_key(
         name=name.strip(),
         prefix=prefix,
         key_hash=hash_key(key),
-        scopes=check_scopes(scopes, user),
+        scopes=check_scopes(scopes, user, granter),
         expires_at=expires_at,
     )
     session.add(row)

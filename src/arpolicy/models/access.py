@@ -75,6 +75,8 @@ class IdempotencyRecord(TenantScoped, Base):
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
     """SHA-256 of method, path and body: a repeat with another body is refused."""
+    principal: Mapped[str | None] = mapped_column(String(64))
+    """Who sent the first request (``key:<id>``, ``user:<id>``): only they get the replay."""
     status_code: Mapped[int | None] = mapped_column(Integer)
     response: Mapped[Any] = mapped_column(JSON, nullable=True)
 

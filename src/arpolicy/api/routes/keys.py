@@ -27,7 +27,10 @@ class KeyCreate(Input):
         default=None, description="Whose key (default: the caller). Needs keys:manage."
     )
     scopes: list[Text64] | None = Field(
-        default=None, description="Permissions to narrow the key to (default: all of the role)."
+        default=None,
+        description="Permissions to narrow the key to, within the user's role and within the "
+        "calling key's own permissions (default: all of the role, or the calling key's "
+        "permissions when they are narrower; see docs/security.md).",
     )
     expires_at: Instant | None = None
 
@@ -45,7 +48,11 @@ class KeyRead(Output):
 
 
 class KeyCreated(KeyRead):
-    key: str = Field(description="The key itself. Shown only in this response: store it now.")
+    key: str | None = Field(
+        description="The key itself. Shown only in this response: store it now. An idempotent "
+        "replay of the request carries null here (header Idempotent-Secret-Withheld: key): "
+        "the key is never stored, so revoke it and create another if it was lost."
+    )
 
 
 def _may_touch(api: Api, user_id: int) -> None:
@@ -74,12 +81,17 @@ def create_key(body: KeyCreate, api: Api = Depends(require("keys:own"))) -> Any:
         if user is None:
             raise NotFoundError(f"no user {user_id}", where="body.user_id", fix="GET /v1/users")
         row, key = keys.create_api_key(
-            session, user, body.name, scopes=body.scopes, expires_at=body.expires_at
+            session,
+            user,
+            body.name,
+            scopes=body.scopes,
+            expires_at=body.expires_at,
+            granter=api.permissions,
         )
         api.audit(session, "api_key.created", "api_key", row.id, after=snapshot(row))
         return KeyCreated.model_validate({**KeyRead.model_validate(row).model_dump(), "key": key})
 
-    return api.created(work)
+    return api.created(work, secrets=("key",))
 
 
 @router.get("", response_model=Page[KeyRead])

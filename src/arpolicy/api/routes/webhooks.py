@@ -60,9 +60,10 @@ class EndpointRead(Output):
 
 
 class EndpointWithSecret(EndpointRead):
-    secret: str = Field(
+    secret: str | None = Field(
         description="The Standard Webhooks signing secret (whsec_...). Shown only in this "
-        "response: store it now."
+        "response: store it now. An idempotent replay carries null here (header "
+        "Idempotent-Secret-Withheld: secret): rotate the secret if it was lost."
     )
 
 
@@ -122,7 +123,7 @@ def create_endpoint(body: EndpointCreate, api: Api = Depends(require(PERMISSION)
                   after=snapshot(endpoint))  # fmt: skip
         return _with_secret(endpoint, secret)
 
-    return api.created(work)
+    return api.created(work, secrets=("secret",))
 
 
 @router.get("/endpoints", response_model=Page[EndpointRead])
@@ -196,7 +197,7 @@ def rotate_secret(endpoint_id: EndpointId, api: Api = Depends(require(PERMISSION
         api.audit(session, "webhook_endpoint.secret_rotated", "webhook_endpoint", endpoint.id)
         return _with_secret(endpoint, secret)
 
-    return api.created(work, status=200)
+    return api.created(work, status=200, secrets=("secret",))
 
 
 @router.post("/endpoints/{endpoint_id}/test", status_code=202, response_model=DeliveryRead)
