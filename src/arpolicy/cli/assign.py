@@ -16,8 +16,8 @@ from arpolicy.exceptions import NotFoundError, ValidationError
 from arpolicy.models import Customer, User
 from arpolicy.ownership import repository as repo
 from arpolicy.ownership.config import PolicyError, load_yaml
-from arpolicy.ownership.manage import owners_of, save_policy, set_owner
-from arpolicy.ownership.service import ROLES, run
+from arpolicy.ownership.manage import owners_of, run_roles, save_policy, set_owner
+from arpolicy.ownership.service import ROLES
 
 app = typer.Typer(
     help="Owner assignment: finance and sales owners chosen by rules.", no_args_is_help=True
@@ -111,12 +111,11 @@ def run_cmd(
 ) -> None:
     """Re-evaluate every customer against the live policies and write the changes."""
     now = common.clock().now()
-    reports = []
-    with common.tenant_session(tenant, write=not dry_run) as (session, t):
+    roles = _roles(role)
+    with common.tenant_session(tenant, write=not dry_run or len(roles) > 1) as (session, t):
         on = common.parse_as_of(as_of, t)
-        for r in _roles(role):
-            reports.append(run(session, t, _actor(t.id), role=r, as_of=on, at=now, dry_run=dry_run,
-                               rebalance_pools=rebalance))  # fmt: skip
+        reports = run_roles(session, t, _actor(t.id), roles, as_of=on, at=now, dry_run=dry_run,
+                            rebalance_pools=rebalance)  # fmt: skip
     if as_json:
         terminal.print_json([rep.to_json(limit or None) for rep in reports])
         return

@@ -115,6 +115,40 @@ def assign_all(
     return [run(session, tenant, actor, role=r, as_of=as_of, at=at) for r in ROLES]
 
 
+def run_roles(
+    session: Session,
+    tenant: Tenant,
+    actor: Actor,
+    roles: Sequence[str],
+    *,
+    as_of: date,
+    at: datetime,
+    dry_run: bool = False,
+    rebalance_pools: bool = False,
+) -> list[RunReport]:
+    """Run ``roles`` in order (sales before finance), as ``arpolicy assign run`` and
+    ``POST /v1/assignment/runs`` do.
+
+    A dry run reports exactly what the run would do. With one role it only reads. With
+    several, a later role's rules may read the owner an earlier role assigns in the same
+    run (a finance rule on ``sales_owner``), so the dry run makes the real run inside a
+    savepoint and rolls it back: its writes, audit events and webhooks never commit. The
+    session must then be a write transaction (SQLite takes its write lock at the start).
+    """
+    ordered = [r for r in ROLES if r in roles]
+    kw: dict[str, Any] = {"as_of": as_of, "at": at, "rebalance_pools": rebalance_pools}
+    if not dry_run or len(ordered) < 2:
+        return [run(session, tenant, actor, role=r, dry_run=dry_run, **kw) for r in ordered]
+    savepoint = session.begin_nested()
+    try:
+        reports = [run(session, tenant, actor, role=r, **kw) for r in ordered]
+    finally:
+        savepoint.rollback()
+    for report in reports:
+        report.dry_run = True
+    return reports
+
+
 def set_owner(
     session: Session,
     tenant: Tenant,

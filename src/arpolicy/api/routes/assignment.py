@@ -18,8 +18,8 @@ from arpolicy.kit.clock import local_today
 from arpolicy.models import Tenant
 from arpolicy.ownership import repository as repo
 from arpolicy.ownership.config import AssignmentPolicy
-from arpolicy.ownership.manage import owners_of, save_policy, set_owner
-from arpolicy.ownership.service import ROLES, run
+from arpolicy.ownership.manage import owners_of, run_roles, save_policy, set_owner
+from arpolicy.ownership.service import ROLES
 
 router = APIRouter(tags=["assignment"])
 Role = Literal["finance", "sales"]
@@ -102,12 +102,12 @@ def run_assignment(body: RunRequest, api: Api = Depends(require("owners:write"))
     def work(session: Session) -> Any:
         tenant = _tenant(session, api)
         on = body.as_of or local_today(api.clock, tenant.timezone)
-        reports = [run(session, tenant, api.actor, role=r, as_of=on, at=api.now(), dry_run=body.dry_run,
-                       rebalance_pools=body.rebalance) for r in roles]  # fmt: skip
+        reports = run_roles(session, tenant, api.actor, roles, as_of=on, at=api.now(),
+                            dry_run=body.dry_run, rebalance_pools=body.rebalance)  # fmt: skip
         return [r.to_json(body.limit or None) for r in reports]
 
-    if body.dry_run:
-        with api.read() as session:
+    if body.dry_run:  # several roles dry-run in a savepoint: a write transaction
+        with api.write() if len(roles) > 1 else api.read() as session:
             return work(session)
     return api.created(work, status=200)
 
