@@ -149,7 +149,8 @@ class MaildirTransport:
     def send(self, message: EmailMessage) -> str | None:
         try:
             if self._box is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                for sub in ("tmp", "new", "cur"):  # also in a folder made beforehand, empty
+                    (self.path / sub).mkdir(parents=True, exist_ok=True)
                 self._box = mailbox.Maildir(self.path, create=True)
             self._box.add(message.as_bytes())  # written to tmp/, then renamed into new/
         except OSError as exc:
