@@ -15,7 +15,7 @@ from arpolicy.api.context import new_request_id
 from arpolicy.api.ratelimit import RateLimiter
 from arpolicy.api.schemas import Problem
 from arpolicy.config import Settings
-from arpolicy.kit.clock import Clock, SystemClock
+from arpolicy.kit.clock import Clock, settings_clock
 from arpolicy.kit.db import make_engine
 from arpolicy.kit.logging import configure_logging
 from arpolicy.kit.migrate import is_current
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.clock = clock or SystemClock()
+    app.state.clock = clock or settings_clock(settings.now)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     errors.install(app)
 

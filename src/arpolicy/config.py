@@ -26,4 +26,8 @@ class Settings(BaseSettings):
     """Where reminder emails go: ``maildir://PATH`` (every email a file; the embedded
     default), ``smtp://[user:password@]host[:port][?starttls=true]`` or
     ``smtps://...`` (TLS from the start). See docs/mail.md."""
+    now: str | None = None
+    """Fix the clock at this aware ISO instant (``2026-12-01T09:30:00+01:00``) for the
+    CLI, the worker and the API: rehearsals and support only, it never moves (the
+    ``--now`` option of a command wins). Unset in production."""
     sql_echo: bool = False

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from arpolicy.cli import terminal
 from arpolicy.config import Settings
 from arpolicy.exceptions import ArpolicyError, ConfigurationError
-from arpolicy.kit.clock import Clock, SystemClock
+from arpolicy.kit.clock import FIXED_NOTE, Clock, clock_at
 from arpolicy.kit.db import make_engine, transaction
 from arpolicy.kit.migrate import is_current
 from arpolicy.ledger.tenants import get_tenant
@@ -32,8 +32,24 @@ def settings() -> Settings:
     return Settings()
 
 
-def clock() -> Clock:
-    return SystemClock()
+NowOption = typer.Option(
+    None,
+    "--now",
+    help="Fix the clock at this aware ISO instant, e.g. 2026-12-01T09:30:00+01:00 "
+    "(rehearsals, support; default $ARPOLICY_NOW, else the real time).",
+)
+_announced: set[str] = set()
+
+
+def clock(now: str | None = None) -> Clock:
+    """The real clock, or a fixed one (``--now``, else ``$ARPOLICY_NOW``), announced on
+    stderr so nobody works on a frozen clock without knowing."""
+    where, value = ("--now", now) if now else ("ARPOLICY_NOW", settings().now)
+    fixed = clock_at(value, where=where)
+    if value and value not in _announced:
+        _announced.add(value)
+        terminal.note(f"note: {where} {fixed.now().isoformat()}: {FIXED_NOTE}")
+    return fixed
 
 
 def engine(check_schema: bool = True) -> Engine:
@@ -73,18 +89,26 @@ AsOfOption = typer.Option(
 )
 
 
-def parse_as_of(value: str | None, tenant: Tenant) -> Any:
-    """The ``--as-of`` date, or the tenant's local today from the injected clock."""
+def parse_as_of(value: str | None, tenant: Tenant, on: Clock | None = None) -> Any:
+    """The ``--as-of`` date, or the tenant's local today from the injected clock (``on``,
+    default :func:`clock`)."""
     from datetime import date
 
     from arpolicy.exceptions import ValidationError
     from arpolicy.kit.clock import local_today
 
     if value is None:
-        return local_today(clock(), tenant.timezone)
+        return local_today(on or clock(), tenant.timezone)
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ValidationError(
             f"{value!r} is not a date", where="--as-of", fix="write dates as YYYY-MM-DD"
         ) from None
+    if not date(1900, 1, 1) <= day <= date(2999, 12, 31):
+        raise ValidationError(
+            f"{value} is outside the dates arpolicy works with",
+            where="--as-of",
+            fix="give a date from 1900-01-01 to 2999-12-31",
+        )
+    return day

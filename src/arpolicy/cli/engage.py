@@ -18,6 +18,7 @@ from arpolicy.engagement.config import CycleError, example_text, load_yaml
 from arpolicy.engagement.facts import stored_cycles
 from arpolicy.engagement.planning import backtest, forecast
 from arpolicy.exceptions import ValidationError
+from arpolicy.kit.clock import local_today
 
 app = typer.Typer(help="Engagement cycles: rule-driven reminder emails.", no_args_is_help=True)
 CycleOption = typer.Option(None, "--cycle", "-c", help="Only this cycle (repeatable).")
@@ -154,12 +155,17 @@ def run_cmd(
     ),
     cycle: list[str] = CycleOption,
     limit: int = typer.Option(50, help="Emails to list (0: all)."),
+    now: str | None = common.NowOption,
     as_json: bool = common.JsonOption,
 ) -> None:
-    """Run the live and test cycles once (or the named ones, drafts included)."""
-    clock = common.clock()
+    """Run the live and test cycles once (or the named ones, drafts included). A past
+    --as-of decides that day; its emails go out at the next send window after now."""
+    clock = common.clock(now)
     with common.tenant_session(tenant, write=not dry_run) as (session, t):
-        on = common.parse_as_of(as_of, t)
+        on = common.parse_as_of(as_of, t, clock)
+        if on < local_today(clock, t.timezone):
+            terminal.note(f"note: {on} is past: its emails go out at the next send window "
+                          "after now (docs/engagement.md, Past days)")  # fmt: skip
         rep = service.run(session, t, _actor(t.id), as_of=on, now=clock.now(), dry_run=dry_run,
                           cycles=cycle or None).to_json()  # fmt: skip
     if as_json:
@@ -174,12 +180,14 @@ def forecast_cmd(
     days: int = typer.Option(14, min=1, max=366, help="How many days ahead."),
     tenant: str | None = common.TenantOption,
     cycle: list[str] = CycleOption,
+    now: str | None = common.NowOption,
     as_json: bool = common.JsonOption,
 ) -> None:
-    """What will be sent in the next DAYS days, per day and per cycle."""
-    clock = common.clock()
+    """What will be sent in the next DAYS days (from today, or the day of --now), per day
+    and per cycle."""
+    clock = common.clock(now)
     with common.tenant_session(tenant) as (session, t):
-        start = common.parse_as_of(None, t)
+        start = common.parse_as_of(None, t, clock)
         out = forecast(session, t, start=start, days=days, now=clock.now(), cycles=cycle or None)
     _plan(out, as_json)
 

@@ -57,19 +57,21 @@ def worker(
         help="Seconds between runs of every tenant's live and test engagement cycles "
         "(the first at start; 0: never, e.g. when cron runs `arpolicy engage run`).",
     ),
+    now: str | None = common.NowOption,
     as_json: bool = common.JsonOption,
 ) -> None:
     """Run the tenants' engagement cycles on a schedule, deliver queued webhooks (signed,
     retried with backoff) and reminder emails (each once; see docs/mail.md), and purge
     expired Idempotency-Keys (--once: one delivery pass, no cycles). Run any number of workers
     on PostgreSQL; run one on SQLite. Logs go to stderr; stop with Ctrl-C or SIGTERM (the
-    current pass finishes first)."""
+    current pass finishes first). --now (or $ARPOLICY_NOW) fixes the clock for a
+    rehearsal: it does not move, so use it with --once or --until-idle."""
     _logs_to_stderr()
     settings = common.settings()
     mail_url = mail or settings.mail_url
     transport = open_transport(mail_url)  # a bad URL is reported before any work
     engine = common.engine()
-    clock = common.clock()
+    clock = common.clock(now)
     ttl = settings.idempotency_ttl_hours
     held = timedelta(seconds=lease) if lease is not None else None
     if once:

@@ -9,6 +9,7 @@ from functools import lru_cache
 import holidays as holidays_lib
 
 from arpolicy.engagement.config import WEEKDAYS, SendWindow
+from arpolicy.exceptions import ValidationError
 from arpolicy.kit.clock import zone
 
 
@@ -74,17 +75,28 @@ def window_opening(
     window: SendWindow, tz: str, not_before: datetime, day: date
 ) -> tuple[datetime, bool]:
     """The first instant at or after ``not_before`` (and not before ``day`` in ``tz``) that
-    lies in the send window, as (aware UTC instant, True when it is on ``day``)."""
+    lies in the send window, as (aware UTC instant, True when it is on ``day``).
+
+    The search starts on the later of ``day`` and the date of ``not_before`` in ``tz``: a
+    day already past (a run as of an earlier day, catching up) gets the next opening after
+    ``not_before``, however long ago the day was."""
     zi = zone(tz)
-    allowed = {WEEKDAYS.index(d) for d in window.days}
+    allowed = {WEEKDAYS.index(d) for d in window.days} if window.start < window.end else set()
     local_now = not_before.astimezone(zi)
-    for n in range(0, 15):
-        d = day + timedelta(days=n)
+    first = max(day, local_now.date())
+    for n in range(8 if allowed else 0):  # the first day (its window may be over), a week
+        d = first + timedelta(days=n)
         if d.weekday() not in allowed:
             continue
         start = datetime.combine(d, window.start, tzinfo=zi)
         end = datetime.combine(d, window.end, tzinfo=zi)
         if local_now >= end:
             continue
-        return max(start, local_now).astimezone(UTC), n == 0
-    raise AssertionError("a send window has at least one day a week")  # pragma: no cover
+        return max(start, local_now).astimezone(UTC), d == day
+    raise ValidationError(
+        f"the send window {window.start:%H:%M}-{window.end:%H:%M} on "
+        f"{', '.join(window.days) or 'no day'} never opens",
+        where="send_window",
+        fix="give at least one day and a start before the end, e.g. 09:00-17:00 mon-fri, "
+        "and save the cycle again",
+    )

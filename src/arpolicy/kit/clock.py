@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import structlog
+
 from arpolicy.exceptions import ValidationError
 
 
@@ -62,3 +64,53 @@ def zone(name: str) -> ZoneInfo:
 def local_today(clock: Clock, tz: str) -> date:
     """The date it is now in time zone ``tz``."""
     return clock.now().astimezone(zone(tz)).date()
+
+
+FIXED_NOTE = (
+    "the clock is fixed: every decision, due time and lease uses this instant and it does "
+    "not move (rehearsals and support only; unset it for real work)"
+)
+
+
+def parse_instant(text: str, *, where: str) -> datetime:
+    """An aware ISO 8601 instant (``2026-12-01T09:30:00+01:00`` or ``...Z``), in UTC. A date
+    or a time without an offset is refused: the same text would mean another instant on a
+    host or tenant in another zone."""
+    example = "e.g. 2026-12-01T09:30:00+01:00 or 2026-12-01T08:30:00Z"
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationError(
+            f"{text!r} is not an ISO 8601 instant", where=where, fix=f"give one, {example}"
+        ) from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(
+            f"{text!r} has no UTC offset, so it names no single instant",
+            where=where,
+            fix=f"add the offset, {example}",
+        )
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(
+            f"{text!r} is outside the range of instants", where=where, fix=example
+        ) from None
+
+
+def clock_at(fixed: str | None, *, where: str) -> Clock:
+    """A :class:`FixedClock` at ``fixed`` (an aware ISO instant, from ``where``: an option or
+    a setting), or the system clock when it is empty."""
+    if not fixed:
+        return SystemClock()
+    return FixedClock(parse_instant(fixed, where=where))
+
+
+def settings_clock(fixed: str | None) -> Clock:
+    """The clock of a long-running process from the ``now`` setting (``ARPOLICY_NOW``): a
+    fixed one is logged as a warning at start, so nobody serves on a frozen clock unaware."""
+    clock = clock_at(fixed, where="ARPOLICY_NOW")
+    if isinstance(clock, FixedClock):
+        structlog.get_logger("arpolicy.clock").warning(
+            "clock.fixed", now=clock.now().isoformat(), note=FIXED_NOTE
+        )
+    return clock

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from arpolicy.config import Settings
 from arpolicy.engagement.mail import Transport, open_transport
-from arpolicy.kit.clock import Clock
+from arpolicy.kit.clock import FIXED_NOTE, Clock, FixedClock
 from arpolicy.kit.db import transaction
 from arpolicy.webhooks.delivery import new_client
 from arpolicy.worker.claims import LEASE, claim_due, purge_idempotency
@@ -179,6 +179,8 @@ def run_forever(
     transport = open_transport(url)  # a bad URL stops the worker at once
     log.info("worker.started", interval=interval, limit=limit, database=engine.dialect.name,
              mail=transport.url)  # fmt: skip
+    if isinstance(clock, FixedClock):
+        log.warning("worker.clock_fixed", now=clock.now().isoformat(), note=FIXED_NOTE)
     with new_client() as client:
         while not stop.is_set():
             try:
