@@ -213,8 +213,9 @@ class Money:
     def __ge__(self, other: Money) -> bool:
         return self.amount >= self._same(other).amount
 
-    def __bool__(self) -> bool:
-        return bool(self.amount)
+    @property
+    def is_zero(self) -> bool:
+        return not self.amount
 
     def multiply(self, factor: Decimal | int) -> Money:
         """``self * factor`` rounded once to the currency."""
