@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,3 +34,21 @@ class Settings(BaseSettings):
     CLI, the worker and the API: rehearsals and support only, it never moves (the
     ``--now`` option of a command wins). Unset in production."""
     sql_echo: bool = False
+    webhook_allow_networks: str = ""
+    """Comma-separated networks (``10.20.0.0/16,fd00:1::/64``) webhooks may be sent to
+    although they are private, loopback or link-local: a self-hosted receiver. Empty (the
+    default): public addresses only. Cloud metadata addresses are never allowed. See
+    docs/security.md, "Webhook destinations"."""
+
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _allow_networks(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not a network: give CIDRs separated by commas, "
+                    "e.g. 10.20.0.0/16,fd00:1::/64"
+                ) from None
+        return value

@@ -9,16 +9,28 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from arpolicy.app import create_app
+from arpolicy.config import Settings
 from arpolicy.kit.db import transaction
 from arpolicy.models import UserRole, WebhookEndpoint
-from arpolicy.webhooks import EVENTS, emit
-from arpolicy.worker import run_once
-from tests.webhooks.support import private_engine, receiver, settle
+from arpolicy.webhooks import EVENTS, destinations, emit
+from arpolicy.webhooks.destinations import ALLOW_SETTING
+from arpolicy.worker import deliveries, run_once
+from arpolicy.worker.claims import LEASE
+from arpolicy.worker.deliveries import UNFINISHED
+from tests.webhooks.support import (
+    loopback_allowed,
+    offline_resolver,
+    private_engine,
+    receiver,
+    settle,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-__all__ = ["receiver"]
+__all__ = ["loopback_allowed", "receiver"]
 E = "/v1/webhooks/endpoints"
 D = "/v1/webhooks/deliveries"
 
@@ -35,6 +47,12 @@ def webhook_db(request, tmp_path_factory):
 def api_engine(webhook_db):
     yield webhook_db
     settle(webhook_db)
+
+
+@pytest.fixture(autouse=True)
+def _receivers_on_loopback(loopback_allowed):
+    """The test receivers listen on 127.0.0.1: the app (created after this) and the worker
+    allow loopback, as an operator would for a self-hosted receiver."""
 
 
 def _create(client, who, url="https://hooks.example.com/ar", events=("*",), **kw):
@@ -223,3 +241,80 @@ def test_ids_out_of_range_are_422_not_500(client, caller):
     me = caller()
     assert client.get(f"{E}/99999999999", headers=me.headers).status_code == 422
     assert client.get(f"{D}/0", headers=me.headers).status_code == 422
+
+
+def test_internal_destinations_are_refused_by_default(api_engine, clock, caller, monkeypatch):
+    """An app with the default setting (no network allowed): create and change refuse a
+    URL whose host is or resolves to an internal address; nothing is stored."""
+    monkeypatch.delenv(ALLOW_SETTING)
+    monkeypatch.setattr(destinations, "system_resolver", offline_resolver)
+    app = create_app(Settings(database_url=api_engine.url.render_as_string(hide_password=False)),
+                     clock=clock)  # fmt: skip
+    me = caller()
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for url in ("https://169.254.169.254/latest/meta-data/", "https://10.0.0.1/",
+                    "https://[::1]/", "https://metadata.google.internal/", "http://127.0.0.1:9/h",
+                    "https://inside.example/hook"):  # fmt: skip
+            r = client.post(E, headers=me.headers, json={"url": url, "events": ["*"]})
+            assert r.status_code == 422 and r.json()["where"] == "body.url", (url, r.text)
+            assert "ARPOLICY_WEBHOOK_ALLOW_NETWORKS" in r.json()["fix"], url
+        assert client.get(E, headers=me.headers).json()["items"] == []
+        hook = _create(client, me)
+        r = client.patch(
+            f"{E}/{hook['id']}", headers=me.headers, json={"url": "https://loop.example/"}
+        )
+        assert r.status_code == 422 and "loop.example resolves to 127.0.0.1" in r.json()["detail"]
+        assert client.get(f"{E}/{hook['id']}", headers=me.headers).json()["url"] == hook["url"]
+    app.state.engine.dispose()
+
+
+def test_a_blocked_delivery_fails_at_once_with_its_reason(client, caller, clock, monkeypatch):
+    me = caller()
+    hook = _create(client, me, url="https://rebinding.example/hook")
+    _emit(client.app.state.engine, clock, me)
+    monkeypatch.delenv(ALLOW_SETTING)  # the worker's rule: the default
+    monkeypatch.setattr(destinations, "system_resolver", lambda host, port: ["127.0.0.1"])
+    assert run_once(client.app.state.engine, clock, rand=lambda: 0.5).failed == 1
+    [delivery] = client.get(D, headers=me.headers, params={"endpoint_id": hook["id"]}).json()[
+        "items"
+    ]
+    assert delivery["status"] == "failed" and delivery["attempts"] == 1
+    assert delivery["last_error"].startswith("blocked: rebinding.example resolves to 127.0.0.1")
+    detail = client.get(f"{D}/{delivery['id']}", headers=me.headers).json()
+    assert [a["error"] for a in detail["attempt_log"]] == [delivery["last_error"]]
+
+
+def test_a_delivery_whose_outcome_was_lost_is_shown_in_doubt(client, caller, clock, receiver,
+                                                              monkeypatch):  # fmt: skip
+    """The worker stops right after handing the event over: the attempt shows without an
+    outcome; the next claim sends the same webhook-id again and the delivery is in doubt."""
+    me = caller()
+    hook = _create(client, me, url="https://placeholder.example/", events=["customer.created"])
+    url = receiver.expect("/doubt", hook["secret"])
+    client.patch(f"{E}/{hook['id']}", headers=me.headers, json={"url": url})
+    engine = client.app.state.engine
+    _emit(engine, clock, me)
+
+    class Killed(BaseException):
+        pass
+
+    def killed(*args, **kwargs):
+        raise Killed
+
+    with monkeypatch.context() as m, pytest.raises(Killed):
+        m.setattr(deliveries, "record", killed)
+        run_once(engine, clock, rand=lambda: 0.5)
+    [delivery] = client.get(D, headers=me.headers).json()["items"]
+    detail = client.get(f"{D}/{delivery['id']}", headers=me.headers).json()
+    assert (detail["attempts"], detail["in_doubt"], detail["status"]) == (1, False, "pending")
+    assert [(a["status_code"], a["error"]) for a in detail["attempt_log"]] == [(None, None)]
+    clock.advance(LEASE)
+    assert run_once(engine, clock, rand=lambda: 0.5).delivered == 1
+    [doubt] = client.get(D, headers=me.headers, params={"in_doubt": True}).json()["items"]
+    assert doubt["id"] == delivery["id"] and doubt["in_doubt"] and doubt["status"] == "delivered"
+    assert client.get(D, headers=me.headers, params={"in_doubt": False}).json()["items"] == []
+    detail = client.get(f"{D}/{delivery['id']}", headers=me.headers).json()
+    assert [(a["status_code"], a["error"]) for a in detail["attempt_log"]] == [
+        (None, UNFINISHED), (200, None)]  # fmt: skip
+    assert {g.headers["webhook-id"] for g in receiver.at("/doubt")} == {detail["event_id"]}
+    assert len(receiver.at("/doubt")) == 2

@@ -1,3 +1,3 @@
-from tests.webhooks.support import clock, db, receiver, wh_engine
+from tests.webhooks.support import clock, db, loopback_allowed, receiver, wh_engine
 
-__all__ = ["clock", "db", "receiver", "wh_engine"]
+__all__ = ["clock", "db", "loopback_allowed", "receiver", "wh_engine"]

@@ -4,11 +4,16 @@ Webhooks signatures, databases of their own, and small factories.
 The worker claims due messages of *every* tenant, so its tests must not share a database
 with tests that leave messages behind: :func:`private_engine` gives each test module its own
 migrated SQLite file or PostgreSQL database.
+
+The receivers listen on 127.0.0.1, a loopback address webhooks are refused by default: the
+tests that use them allow loopback explicitly (:data:`LOOPBACK`, :func:`loopback_allowed`),
+as an operator would for a self-hosted receiver.
 """
 
 from __future__ import annotations
 
 import itertools
+import socket
 import threading
 import time
 import uuid
@@ -31,9 +36,36 @@ from arpolicy.kit.db import make_engine, transaction
 from arpolicy.kit.migrate import upgrade
 from arpolicy.ledger.tenants import create_tenant
 from arpolicy.models import OutboxMessage, OutboxStatus
+from arpolicy.webhooks.destinations import ALLOW_SETTING, Destinations, parse_networks
 from arpolicy.webhooks.service import create_endpoint
 
 _seq = itertools.count(1)
+NAMES: dict[str, list[str]] = {
+    "hooks.example.com": ["93.184.215.14"],
+    "example.com": ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"],
+    "localhost": ["127.0.0.1", "::1"],
+    "inside.example": ["10.1.2.3"],
+    "mixed.example": ["93.184.215.14", "192.168.1.1"],
+    "loop.example": ["127.0.0.1"],
+}
+"""What :func:`offline_resolver` answers for names (no test asks a real DNS server)."""
+
+
+def offline_resolver(host: str, port: int) -> list[str]:
+    """Numeric hosts in any form the system accepts (``2130706433``, ``[::1]``...) as the
+    system reads them; names from :data:`NAMES`; anything else does not resolve."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
+    except socket.gaierror:
+        if host in NAMES:
+            return NAMES[host]
+        raise socket.gaierror(socket.EAI_NONAME, f"{host}: Name or service not known") from None
+    return list(dict.fromkeys(str(info[4][0]) for info in found))
+
+
+LOOPBACK_NETWORKS = "127.0.0.0/8,::1/128"
+LOOPBACK = Destinations(parse_networks(LOOPBACK_NETWORKS), resolve=offline_resolver)
+"""Where the test receivers are: allowed explicitly (the default refuses loopback)."""
 
 
 @dataclass
@@ -177,10 +209,16 @@ def new_tenant(engine: Engine) -> int:
 
 
 def new_endpoint(
-    engine: Engine, tenant_id: int, url: str, events: list[str] | None = None
+    engine: Engine,
+    tenant_id: int,
+    url: str,
+    events: list[str] | None = None,
+    destinations: Destinations = LOOPBACK,
 ) -> tuple[int, str]:
     with transaction(engine) as s:
-        endpoint, secret = create_endpoint(s, tenant_id, url, events or ["*"])
+        endpoint, secret = create_endpoint(
+            s, tenant_id, url, events or ["*"], destinations=destinations
+        )
         return endpoint.id, secret
 
 
@@ -227,8 +265,18 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def receiver(clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
-    """A live receiver whose signature checks use the test clock."""
+def loopback_allowed(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The operator's setting allows loopback (the test receivers): for the worker's own
+    client and for apps created after this fixture."""
+    monkeypatch.setenv(ALLOW_SETTING, LOOPBACK_NETWORKS)
+    return LOOPBACK_NETWORKS
+
+
+@pytest.fixture
+def receiver(
+    clock: FixedClock, monkeypatch: pytest.MonkeyPatch, loopback_allowed: str
+) -> Iterator[Receiver]:
+    """A live receiver (on 127.0.0.1, allowed) whose signature checks use the test clock."""
     verify_as_of(monkeypatch, clock)
     with Receiver(clock) as r:
         yield r

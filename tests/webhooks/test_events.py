@@ -9,9 +9,13 @@ from sqlalchemy import select
 from arpolicy.kit.db import transaction
 from arpolicy.models import OutboxMessage, OutboxStatus
 from arpolicy.webhooks import emit
+from arpolicy.webhooks.destinations import Destinations
 from arpolicy.webhooks.events import EVENTS, ping
 from arpolicy.webhooks.service import create_endpoint, get_endpoint
 from tests.webhooks.support import message_ids, new_tenant
+
+PUBLIC = Destinations()
+"""The default rule (public addresses only); these tests never send."""
 
 
 def _messages(engine, tenant_id):
@@ -28,7 +32,9 @@ def _messages(engine, tenant_id):
 def test_the_same_key_twice_queues_one_message(db, clock):
     tenant = new_tenant(db)
     with transaction(db) as s:
-        create_endpoint(s, tenant, "https://example.com/h", ["customer.created"])
+        create_endpoint(
+            s, tenant, "https://example.com/h", ["customer.created"], destinations=PUBLIC
+        )
     for _ in range(2):
         with transaction(db) as s:
             emit(s, tenant, "customer.created", {"id": 1}, key="customer.created:1",
@@ -48,10 +54,12 @@ def test_the_same_key_twice_queues_one_message(db, clock):
 def test_only_active_subscribed_endpoints_get_a_message(db, clock):
     tenant = new_tenant(db)
     with transaction(db) as s:
-        star, _ = create_endpoint(s, tenant, "https://a.example/h", ["*"])
-        exact, _ = create_endpoint(s, tenant, "https://b.example/h", ["customer.created"])
-        create_endpoint(s, tenant, "https://c.example/h", ["payment.created"])
-        create_endpoint(s, tenant, "https://d.example/h", ["*"], active=False)
+        star, _ = create_endpoint(s, tenant, "https://a.example/h", ["*"], destinations=PUBLIC)
+        exact, _ = create_endpoint(
+            s, tenant, "https://b.example/h", ["customer.created"], destinations=PUBLIC
+        )
+        create_endpoint(s, tenant, "https://c.example/h", ["payment.created"], destinations=PUBLIC)
+        create_endpoint(s, tenant, "https://d.example/h", ["*"], active=False, destinations=PUBLIC)
     with transaction(db) as s:
         queued = emit(s, tenant, "customer.created", {"id": 9}, key="k9", at=clock.now())
     assert sorted(m.endpoint_id for m in queued) == sorted([star.id, exact.id])
@@ -61,7 +69,7 @@ def test_only_active_subscribed_endpoints_get_a_message(db, clock):
 def test_a_rolled_back_change_queues_nothing(db, clock):
     tenant = new_tenant(db)
     with transaction(db) as s:
-        create_endpoint(s, tenant, "https://example.com/h", ["*"])
+        create_endpoint(s, tenant, "https://example.com/h", ["*"], destinations=PUBLIC)
     with pytest.raises(RuntimeError), transaction(db) as s:
         emit(s, tenant, "customer.created", {"id": 1}, key="k", at=clock.now())
         raise RuntimeError("the change failed")
@@ -71,7 +79,7 @@ def test_a_rolled_back_change_queues_nothing(db, clock):
 def test_other_tenants_endpoints_get_nothing(db, clock):
     mine, other = new_tenant(db), new_tenant(db)
     with transaction(db) as s:
-        create_endpoint(s, other, "https://other.example/h", ["*"])
+        create_endpoint(s, other, "https://other.example/h", ["*"], destinations=PUBLIC)
     with transaction(db) as s:
         assert emit(s, mine, "customer.created", {}, key="k", at=clock.now()) == []
 
@@ -85,8 +93,10 @@ def test_unknown_event_types_are_refused(db, clock):
 def test_a_ping_goes_to_one_endpoint_whatever_it_subscribes_to(db, clock):
     tenant = new_tenant(db)
     with transaction(db) as s:
-        target, _ = create_endpoint(s, tenant, "https://a.example/h", ["payment.created"])
-        create_endpoint(s, tenant, "https://b.example/h", ["*"])
+        target, _ = create_endpoint(
+            s, tenant, "https://a.example/h", ["payment.created"], destinations=PUBLIC
+        )
+        create_endpoint(s, tenant, "https://b.example/h", ["*"], destinations=PUBLIC)
     for _ in range(2):
         with transaction(db) as s:
             ping(s, get_endpoint(s, tenant, target.id), at=clock.now())

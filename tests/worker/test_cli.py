@@ -19,7 +19,7 @@ from arpolicy.models import EmailStatus
 from arpolicy.webhooks import emit
 from arpolicy.webhooks.service import create_endpoint
 from tests.engagement.helpers import load_email, mail_engine, mdb, new_customer, queue_email, sink
-from tests.webhooks.support import Receiver
+from tests.webhooks.support import LOOPBACK, LOOPBACK_NETWORKS, Receiver
 
 __all__ = ["mail_engine", "mdb", "sink"]  # fixtures
 DUE_AT = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # the send window opens: 09:00 in Berlin
@@ -31,12 +31,15 @@ def shop(tmp_path, monkeypatch):
     monkeypatch.setenv("ARPOLICY_DATABASE_URL", url)
     monkeypatch.setenv("ARPOLICY_TENANT", "shop")
     monkeypatch.setenv("COLUMNS", "200")  # tables are not squeezed
+    monkeypatch.setenv("ARPOLICY_WEBHOOK_ALLOW_NETWORKS", LOOPBACK_NETWORKS)  # the receiver
     engine = make_engine(url)
     upgrade(engine)
     with Receiver() as receiver:
         with transaction(engine) as s:
             tenant = create_tenant(s, "shop")
-            _, secret = create_endpoint(s, tenant.id, receiver.url("/cli"), ["*"])
+            _, secret = create_endpoint(
+                s, tenant.id, receiver.url("/cli"), ["*"], destinations=LOOPBACK
+            )
             receiver.expect("/cli", secret)
             emit(s, tenant.id, "customer.created", {"id": 1}, key="c:1", at=datetime.now(UTC))
         yield receiver

@@ -13,7 +13,7 @@ from arpolicy.webhooks import emit
 from arpolicy.webhooks.schedule import MAX_ATTEMPTS, SCHEDULE
 from arpolicy.webhooks.service import get_endpoint, update_endpoint
 from arpolicy.worker import run_once
-from tests.webhooks.support import load, message_ids, new_endpoint, new_tenant
+from tests.webhooks.support import LOOPBACK, load, message_ids, new_endpoint, new_tenant
 
 EXACT = {"rand": lambda: 0.5}  # no jitter
 
@@ -131,7 +131,13 @@ def test_deactivating_through_the_service_fails_pending_messages_at_once(db, clo
     _point(db, clock, tenant, receiver.expect("/off2", secret))
     [mid] = _emit(db, clock, tenant)
     with transaction(db) as s:
-        update_endpoint(s, get_endpoint(s, tenant, endpoint), {"active": False}, clock.now())
+        update_endpoint(
+            s,
+            get_endpoint(s, tenant, endpoint),
+            {"active": False},
+            clock.now(),
+            destinations=LOOPBACK,
+        )
     assert load(db, OutboxMessage, mid).status == OutboxStatus.FAILED
     assert run_once(db, clock).claimed == 0 and receiver.at("/off2") == []
 
@@ -160,7 +166,7 @@ def test_email_messages_are_left_for_the_mail_worker(db, clock):
     assert row.status == OutboxStatus.PENDING and row.next_attempt_at == clock.now()
 
 
-def test_an_unreachable_endpoint_records_the_error(db, clock):
+def test_an_unreachable_endpoint_records_the_error(db, clock, loopback_allowed):
     import socket
 
     with socket.socket() as sock:
@@ -194,4 +200,4 @@ def _point(engine, clock, tenant, url):
         from arpolicy.models import WebhookEndpoint
 
         endpoint = s.scalar(select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == tenant))
-        update_endpoint(s, endpoint, {"url": url}, clock.now())
+        update_endpoint(s, endpoint, {"url": url}, clock.now(), destinations=LOOPBACK)

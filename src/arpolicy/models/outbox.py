@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -77,6 +78,9 @@ class OutboxMessage(TenantScoped, Base):
     next_attempt_at: Mapped[datetime]
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None]
+    in_doubt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """A webhook attempt was handed over but its outcome never recorded (the worker
+    stopped): the receiver may have the event more than once (same ``event_id``)."""
 
 
 class DeliveryAttempt(TenantScoped, Base):

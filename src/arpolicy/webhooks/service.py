@@ -16,17 +16,20 @@ from sqlalchemy.orm import Session
 
 from arpolicy.exceptions import ConflictError, NotFoundError, ValidationError
 from arpolicy.models import DeliveryAttempt, OutboxMessage, OutboxStatus, WebhookEndpoint
+from arpolicy.webhooks.destinations import ALLOW_SETTING, DestinationBlocked, Destinations
 from arpolicy.webhooks.events import EVENTS
 from arpolicy.webhooks.signing import new_secret
 
 WILDCARD = "*"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-"""Hosts an endpoint may reach over plain http (development); anything else needs https."""
+"""Hosts an endpoint may reach over plain http (development, and only where the operator
+allows loopback addresses); anything else needs https."""
 DEACTIVATED = "endpoint deactivated; delivery stopped"
 
 
-def check_url(url: str, where: str = "body.url") -> str:
-    """``url`` if it is an absolute https URL (or http to localhost / 127.0.0.1 / [::1])."""
+def check_url(url: str, destinations: Destinations, where: str = "body.url") -> str:
+    """``url`` if it is an absolute https URL (or http to localhost / 127.0.0.1 / [::1])
+    whose host ``destinations`` allows (see :mod:`arpolicy.webhooks.destinations`)."""
     fix = "use https://your-host/path (plain http only for localhost or 127.0.0.1)"
     if " " in url or not _printable(url):
         raise ValidationError(
@@ -56,6 +59,17 @@ def check_url(url: str, where: str = "body.url") -> str:
         )
     if parts.fragment:
         raise ValidationError("the URL must not have a #fragment", where=where, fix=fix)
+    try:
+        destinations.check_url(url)
+    except (DestinationBlocked, ValueError) as exc:
+        raise ValidationError(
+            f"the URL is refused: {exc}"
+            if isinstance(exc, DestinationBlocked)
+            else f"{url!r} is not a URL: {exc}",
+            where=where,
+            fix="use the receiver's public https URL; for a receiver inside your own network "
+            f"the operator sets {ALLOW_SETTING} (e.g. 10.20.0.0/16)",
+        ) from None
     return url
 
 
@@ -107,12 +121,14 @@ def create_endpoint(
     *,
     description: str | None = None,
     active: bool = True,
+    destinations: Destinations,
 ) -> tuple[WebhookEndpoint, str]:
-    """A new endpoint and its signing secret (the caller shows the secret once)."""
+    """A new endpoint and its signing secret (the caller shows the secret once). The URL
+    must be one ``destinations`` allows (the operator's rule)."""
     secret = new_secret()
     endpoint = WebhookEndpoint(
         tenant_id=tenant_id,
-        url=check_url(url),
+        url=check_url(url, destinations),
         events=check_events(events),
         description=check_text(description, "body.description"),
         secret=secret,
@@ -139,17 +155,23 @@ def get_endpoint(session: Session, tenant_id: int, endpoint_id: int) -> WebhookE
 
 
 def update_endpoint(
-    session: Session, endpoint: WebhookEndpoint, patch: dict[str, Any], now: datetime
+    session: Session,
+    endpoint: WebhookEndpoint,
+    patch: dict[str, Any],
+    now: datetime,
+    *,
+    destinations: Destinations,
 ) -> None:
     """Apply ``patch`` (url, events, description, active). Deactivating stops delivery:
-    the endpoint's pending messages fail at once."""
+    the endpoint's pending messages fail at once. A new URL must be one ``destinations``
+    allows."""
     for name in ("url", "events", "active"):
         if name in patch and patch[name] is None:
             raise ValidationError(
                 f"{name} cannot be null", where=f"body.{name}", fix="give a value"
             )
     if "url" in patch:
-        endpoint.url = check_url(patch["url"])
+        endpoint.url = check_url(patch["url"], destinations)
     if "events" in patch:
         endpoint.events = check_events(patch["events"])
     if "description" in patch:
@@ -204,6 +226,7 @@ def deliveries(
     endpoint_id: int | None = None,
     status: OutboxStatus | None = None,
     event_type: str | None = None,
+    in_doubt: bool | None = None,
 ) -> Select[OutboxMessage]:
     """The tenant's webhook messages, filtered."""
     stmt = select(OutboxMessage).where(
@@ -215,6 +238,8 @@ def deliveries(
         stmt = stmt.where(OutboxMessage.status == status)
     if event_type is not None:
         stmt = stmt.where(OutboxMessage.event_type == event_type)
+    if in_doubt is not None:
+        stmt = stmt.where(OutboxMessage.in_doubt.is_(in_doubt))
     return stmt
 
 

@@ -2,7 +2,10 @@
 
 Everything here needs ``webhooks:manage``. The secret is in the response to the creation
 and to a rotation only, and never in the audit log. An endpoint URL must be https; plain
-http is accepted only for localhost, 127.0.0.1 and [::1] (development receivers).
+http is accepted only for localhost, 127.0.0.1 and [::1] (development receivers). A URL whose
+host is, or resolves to, a loopback, private, link-local, multicast or cloud metadata
+address is refused unless the operator allows its network (``ARPOLICY_WEBHOOK_ALLOW_NETWORKS``);
+every delivery checks again.
 """
 
 from __future__ import annotations
@@ -22,11 +25,16 @@ from arpolicy.audit import snapshot
 from arpolicy.audit.service import changed
 from arpolicy.models import OutboxMessage, OutboxStatus, WebhookEndpoint
 from arpolicy.webhooks import service
+from arpolicy.webhooks.destinations import Destinations
 from arpolicy.webhooks.events import EVENTS, ping
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 PERMISSION = "webhooks:manage"
-URL_HELP = "https URL to POST events to (plain http only for localhost / 127.0.0.1 / [::1])."
+URL_HELP = (
+    "https URL to POST events to (plain http only for localhost / 127.0.0.1 / [::1]); "
+    "private, loopback, link-local and metadata addresses are refused unless the operator "
+    "allows them."
+)
 MAX_ID = 2**31 - 1
 EndpointId = Annotated[int, Path(ge=1, le=MAX_ID)]
 DeliveryId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -79,6 +87,10 @@ class DeliveryRead(Output):
     event_id: str = Field(description="Sent as webhook-id; the same on every retry.")
     status: OutboxStatus
     attempts: int
+    in_doubt: bool = Field(
+        description="An attempt was handed over but its outcome never recorded (the worker "
+        "stopped): the receiver may have this event more than once. Deduplicate by webhook-id."
+    )
     next_attempt_at: datetime = Field(description="When pending: the next try.")
     last_error: str | None
     delivered_at: datetime | None
@@ -86,6 +98,8 @@ class DeliveryRead(Output):
 
 
 class AttemptRead(Output):
+    """An attempt with neither a status code nor an error is being sent right now."""
+
     id: int
     at: datetime
     status_code: int | None
@@ -117,7 +131,7 @@ def create_endpoint(body: EndpointCreate, api: Api = Depends(require(PERMISSION)
     def work(session: Session) -> Any:
         endpoint, secret = service.create_endpoint(
             session, api.tenant_id, body.url, body.events,
-            description=body.description, active=body.active,
+            description=body.description, active=body.active, destinations=_rule(api),
         )  # fmt: skip
         api.audit(session, "webhook_endpoint.created", "webhook_endpoint", endpoint.id,
                   after=snapshot(endpoint))  # fmt: skip
@@ -165,7 +179,7 @@ def update_endpoint(
     with api.write() as session:
         endpoint = service.get_endpoint(session, api.tenant_id, endpoint_id)
         before = snapshot(endpoint)
-        service.update_endpoint(session, endpoint, patch, api.now())
+        service.update_endpoint(session, endpoint, patch, api.now(), destinations=_rule(api))
         old, new = changed(before, snapshot(endpoint))
         if new:
             api.audit(session, "webhook_endpoint.updated", "webhook_endpoint", endpoint.id,
@@ -223,14 +237,15 @@ def list_deliveries(
     endpoint_id: int | None = Query(None, ge=1, le=MAX_ID),
     status: OutboxStatus | None = None,
     event_type: str | None = Query(None, max_length=64, pattern=r"^[a-z0-9_.]+$"),
+    in_doubt: bool | None = Query(None, description="true: only deliveries that may have "
+                                  "arrived more than once."),
     cursor: str | None = None,
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=500),
     sort: str | None = Query(None, description="id (default -id: newest first), created_at, "
                              "next_attempt_at; prefix - for descending."),
 ) -> Any:  # fmt: skip
-    stmt = service.deliveries(
-        api.tenant_id, endpoint_id=endpoint_id, status=status, event_type=event_type
-    )
+    stmt = service.deliveries(api.tenant_id, endpoint_id=endpoint_id, status=status,
+                              event_type=event_type, in_doubt=in_doubt)  # fmt: skip
     with api.read() as session:
         rows, nxt = paginate(
             session, stmt, OutboxMessage, sort=sort, cursor=cursor, limit=limit, default="-id",
@@ -262,6 +277,11 @@ def retry_delivery(delivery_id: DeliveryId, api: Api = Depends(require(PERMISSIO
         return _detail(session, message)
 
     return api.created(work, status=202)
+
+
+def _rule(api: Api) -> Destinations:
+    """The operator's rule for where webhooks may go (``ARPOLICY_WEBHOOK_ALLOW_NETWORKS``)."""
+    return Destinations.from_settings(api.settings)
 
 
 def _detail(session: Session, message: OutboxMessage) -> DeliveryDetail:
