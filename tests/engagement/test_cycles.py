@@ -319,8 +319,10 @@ def test_no_usable_address_becomes_a_task_for_the_finance_owner(session, shop):
 
 def test_due_today_is_not_overdue_and_disputes_stop(session, shop):
     t, actor, owner = shop
+    # the customer's first email of the cycle, for its overdue invoices only (a due_date
+    # reminder of offset 0 is a due-date reminder: never sent after that day)
     cycle = {**CYCLE, "name": "Overdue only", "priority": 1, "reminders": [
-        {"name": "overdue", "anchor": "due_date", "offset_days": 0, "when": "days_past_due > 0",
+        {"name": "overdue", "anchor": "cycle_entry", "offset_days": 0, "when": "days_past_due > 0",
          "template": SIMPLE}]}  # fmt: skip
     service.save_cycle(session, t, actor, cycle, at=_at(DUE))
     _c, inv = customer_with_invoice(session, t, owner)

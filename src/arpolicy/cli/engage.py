@@ -42,7 +42,11 @@ def load(
     """Validate and save the cycles (and settings) of a YAML file."""
     if not path.is_file():
         raise ValidationError(f"{path} does not exist", where="PATH", fix="check the path")
-    cycles, settings = load_yaml(path.read_text(encoding="utf-8"))
+    try:
+        cycles, settings = load_yaml(path.read_text(encoding="utf-8"))
+    except CycleError as exc:  # every problem, not just the first
+        _errors(exc)
+        raise
     now = common.clock().now()
     with common.tenant_session(tenant, write=True) as (session, t):
         if settings is not None:
@@ -184,7 +188,7 @@ def forecast_cmd(
     as_json: bool = common.JsonOption,
 ) -> None:
     """What will be sent in the next DAYS days (from today, or the day of --now), per day
-    and per cycle."""
+    it goes out (the send window's next opening) and per cycle; tasks apart."""
     clock = common.clock(now)
     with common.tenant_session(tenant) as (session, t):
         start = common.parse_as_of(None, t, clock)
@@ -220,12 +224,17 @@ def _plan(out: dict[str, Any], as_json: bool) -> None:
     if as_json:
         terminal.print_json(out)
         return
-    terminal.say(
-        f"{out['total']} email(s) from {out['from']} to {out['to']} ({', '.join(out['cycles'])})"
-    )
+    later = f", {out['later']} more decided by then go out after it" if out["later"] else ""
+    terminal.say(f"{out['total']} email(s) sent from {out['from']} to {out['to']} "
+                 f"({', '.join(out['cycles'])}), by the day they go out{later}")  # fmt: skip
     rows = [[d["day"], c, str(n)] for d in out["days"] for c, n in d["per_cycle"].items()]
     if rows:
         terminal.table(None, [("day", "left"), ("cycle", "left"), ("emails", "right")], rows)
+    tasks = [[d["day"], c, str(n)] for d in out["days"] for c, n in d["tasks_per_cycle"].items()]
+    if tasks:
+        terminal.say(f"{out['tasks_total']} task(s) for finance owners (customers with nobody "
+                     "to email; not emails):")  # fmt: skip
+        terminal.table(None, [("day", "left"), ("cycle", "left"), ("tasks", "right")], tasks)
 
 
 @app.command("example")

@@ -10,6 +10,7 @@ validated (docs/engagement.md has a complete example).
     invoice: balance > 0 USD and not disputed and document_type includes (invoice, debit_note)
     payment: null                 # a payment-level rule, e.g. last_attempt_status = failed
     send_window: {start: "09:00", end: "17:00", days: [mon, tue, wed, thu, fri]}
+    merge: true                   # steps due the same day: one email, each invoice under its step
     reminders:
       - name: friendly
         anchor: due_date          # due_date | document_date | p2p_date | last_email | cycle_entry
@@ -18,7 +19,7 @@ validated (docs/engagement.md has a complete example).
       - name: overdue
         anchor: due_date
         offset_days: 1
-        repeat: {every_days: 7, times: 4}
+        repeat: {every_days: 7, times: 4}   # without times: weekly until paid
         business_days: true       # count business days (weekends and the customer's holidays)
         when: days_past_due > 0   # an invoice-level rule narrowing this reminder
         template: firm
@@ -42,6 +43,12 @@ MAX_REMINDERS = 50
 MAX_REPEAT = 100
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NAME = r"^[A-Za-z0-9][A-Za-z0-9 _.\-/()&]{0,99}$"
+_NOT = (
+    r"[^@<>\t\n\v\f\r\x1c-\x1f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+)
+ADDRESS = rf"^{_NOT}+@{_NOT}+\.{_NOT}+$"
+"""An e-mail address as the settings take it, and the API schema's pattern for it: white
+space is spelled out because ``\\s`` differs between Python and the schema's regexes."""
 
 
 class Anchor(enum.StrEnum):
@@ -61,8 +68,9 @@ class _Model(BaseModel):
 
 class Repeat(_Model):
     every_days: int = Field(ge=1, le=365)
-    times: int = Field(ge=1, le=MAX_REPEAT)
-    """How many emails this reminder sends in all (the first one included)."""
+    times: int | None = None
+    """How many emails this reminder sends in all (the first one included, at most
+    ``MAX_REPEAT``); none: it repeats for as long as the invoice is open and in the cycle."""
 
 
 class Reminder(_Model):
@@ -93,7 +101,8 @@ class Reminder(_Model):
         return cc
 
     @property
-    def times(self) -> int:
+    def times(self) -> int | None:
+        """How many occurrences in all (None: open-ended)."""
         return self.repeat.times if self.repeat else 1
 
 
@@ -126,6 +135,9 @@ class Cycle(_Model):
     payment: str | dict[str, Any] | None = None
     """A payment-level rule the customer must also match."""
     send_window: SendWindow = Field(default_factory=SendWindow)
+    merge: bool = True
+    """Steps due to one customer on one day go in one email, each invoice under its step
+    (the template of the most advanced step renders it); false: one email per step."""
     reminders: list[Reminder] = Field(min_length=1, max_length=MAX_REMINDERS)
 
     def problems(self) -> list[tuple[str, str, str]]:
@@ -136,6 +148,16 @@ class Cycle(_Model):
                 out.append((f"reminders[{i}].name", f"two reminders are named {r.name!r}",
                             "give every reminder its own name (the history is kept by name)"))  # fmt: skip
             seen.add(r.name)
+            if r.anchor is Anchor.LAST_EMAIL and r.offset_days < 1:
+                out.append((f"reminders[{i}].offset_days", f"offset_days is {r.offset_days}: a "
+                            "reminder anchored on last_email comes after the last email",
+                            "give offset_days of at least 1 (e.g. 7: a week after it)"))  # fmt: skip
+            n = r.repeat.times if r.repeat else None
+            if n is not None and not 1 <= n <= MAX_REPEAT:
+                out.append((f"reminders[{i}].repeat.times", f"times is {n}: a repeat sends 1 to "
+                            f"{MAX_REPEAT} emails in all (the first included)",
+                            f"give times from 1 to {MAX_REPEAT}, or leave times out to repeat "
+                            "until the invoice is paid"))  # fmt: skip
         w = self.send_window
         if w.start >= w.end:
             out.append(("send_window", f"the window {w.start:%H:%M}-{w.end:%H:%M} is empty",
@@ -154,10 +176,14 @@ class Settings(_Model):
     """A reply from the customer pauses its reminders this many days."""
     manual_pause_days: int = Field(default=5, ge=0, le=365)
     """An email sent by hand (recorded in arpolicy) pauses the reminders this many days."""
-    from_address: str | None = Field(default=None, max_length=320)
+    from_address: str | None = Field(
+        default=None, max_length=320, json_schema_extra={"pattern": ADDRESS}
+    )
     """Sender when the customer has no finance owner (else the owner sends)."""
     from_name: str | None = Field(default=None, max_length=200)
-    test_address: str | None = Field(default=None, max_length=320)
+    test_address: str | None = Field(
+        default=None, max_length=320, json_schema_extra={"pattern": ADDRESS}
+    )
     """Where the emails of cycles in test go."""
     default_language: str = Field(default="en", max_length=16)
     pause_while_auto_collection: bool = True
@@ -166,7 +192,7 @@ class Settings(_Model):
     @field_validator("from_address", "test_address")
     @classmethod
     def _address(cls, v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", v):
+        if v is not None and not re.fullmatch(ADDRESS, v):
             raise ValueError(f"{v!r} is not an e-mail address")
         return v
 

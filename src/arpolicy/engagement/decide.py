@@ -2,18 +2,13 @@
 sent (never from a counter), so deciding twice gives the same answer and a missed day is
 caught up by the next run.
 
-Per invoice, the cycle's reminders give a sequence of steps (reminder, occurrence, date),
-ordered by date. The history says which steps reached the invoice (how many emails of each
-reminder listed it); the invoice's position is its last step sent. Its due step is the
-latest step after that position whose date is on or before the day: a step missed by a day
-is sent the next day, and steps overtaken by a later one that is also due are skipped (an
-invoice imported 40 days late gets the reminder for 40 days late, not the friendly one for
-before its due date). A change of facts moves the dates but never the position, so no step
-is repeated.
-
-A customer gets at most one email a run: for the reminder whose due step is the oldest,
-listing every invoice due at that reminder. The others wait for the next run (after the
-quiet days).
+Each invoice has a due step (``steps``: the latest step whose date has come, after the
+last one sent; overtaken steps are skipped, not replayed; a step past its meaning, such as
+a before-due reminder once the invoice is due, is dropped with its reason). A customer
+whose invoices are due at several reminders on one day gets them in one email, each
+invoice under its step, led by the most advanced step (whose template renders it), when
+the cycle merges and that template lists ``steps``; else one email per step. Quiet days,
+pauses and promises hold them back; the next run sends what is still due then.
 """
 
 from __future__ import annotations
@@ -23,11 +18,20 @@ from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
-from arpolicy.engagement.config import Anchor, Cycle, Reminder, Settings
-from arpolicy.engagement.schedule import step_dates
+from arpolicy.engagement.config import Cycle, Reminder, Settings
+from arpolicy.engagement.steps import (
+    LATE,
+    Plan,
+    Steps,
+    lost_meaning,
+    plan_of,
+    position_of,
+    steps_of,
+    traits,
+)
 from arpolicy.kit.money import Money
 
 
@@ -97,14 +101,17 @@ class History:
     customer_first: dict[int, date] = field(default_factory=dict)
     customer_last: dict[int, date] = field(default_factory=dict)
 
-    def add(self, customer_id: int, reminder: str, day: date, invoice_ids: Sequence[int]) -> None:
-        """Record an email (forecasts and backtests replay days with it)."""
+    def add(
+        self, customer_id: int, reminder: str, day: date, listed: Sequence[tuple[int, str]]
+    ) -> None:
+        """Record an email of ``reminder`` (its lead) listing each (invoice id, reminder of
+        its step): forecasts and backtests replay days with it."""
         key = (customer_id, reminder)
         self.customer_counts[key] = self.customer_counts.get(key, 0) + 1
         self.customer_first.setdefault(customer_id, day)
         self.customer_last[customer_id] = max(day, self.customer_last.get(customer_id, day))
-        for i in invoice_ids:
-            self.invoice_counts[(i, reminder)] = self.invoice_counts.get((i, reminder), 0) + 1
+        for i, name in listed:
+            self.invoice_counts[(i, name)] = self.invoice_counts.get((i, name), 0) + 1
             self.invoice_last[i] = max(day, self.invoice_last.get(i, day))
 
 
@@ -118,6 +125,11 @@ class CompiledCycle:
     """Is the invoice one the cycle is about (its invoice rule)?"""
     reminder_ok: Sequence[Callable[[int], bool]]
     """Per reminder: does its ``when`` match the invoice?"""
+    listing: Sequence[bool] = ()
+    """Per reminder: does its template list ``steps`` (so it can lead a merged email)?"""
+
+    def merges(self, reminder: int) -> bool:
+        return reminder < len(self.listing) and self.listing[reminder]
 
     @cached_property
     def filtered(self) -> bool:
@@ -146,8 +158,10 @@ class Outcome:
     note: str = ""
     """Why it waits or is paused (when set, the reason)."""
     held: list[str] = field(default_factory=list)
-    """Invoices held back (promised), and other reminders due that wait."""
-    overtaken: dict[int, list[tuple[date, int, int]]] = field(default_factory=dict)
+    """Invoices held back (promised)."""
+    overtaken: dict[int, Steps] = field(default_factory=dict)
+    dropped: list[tuple[Invoice, Step, str]] = field(default_factory=list)
+    """Due steps past their meaning, not sent: (invoice, step, why)."""
     customer: Customer | None = None
     """The customer's facts (set on emails: writing them needs the name, zone, language)."""
 
@@ -157,10 +171,15 @@ class Outcome:
         of 100,000 customers decides first and explains only what it writes or shows)."""
         if self.note or self.cycle is None or self.reminder is None:
             return self.note
-        name = self.reminder.name
-        steps = ", ".join(f"{inv.number} ({_ordinal(s.occurrence + 1)} {name}, step of {s.on})"
-                          for inv, s in self.invoices)  # fmt: skip
-        return f"cycle {self.cycle.cycle.name}, reminder {name}: {steps}"
+        names = [r.name for r in self.cycle.cycle.reminders]
+        parts: dict[str, list[str]] = {}
+        for inv, s in self.invoices:
+            name = names[s.reminder]
+            parts.setdefault(name, []).append(
+                f"{inv.number} ({_ordinal(s.occurrence + 1)} {name}, step of {s.on})"
+            )
+        steps = "; ".join(f"{name}: {', '.join(v)}" for name, v in parts.items())
+        return f"cycle {self.cycle.cycle.name}, reminder {steps}"
 
     @reason.setter
     def reason(self, value: str) -> None:
@@ -168,11 +187,23 @@ class Outcome:
 
     @property
     def skipped(self) -> list[str]:
-        """The steps overtaken by the ones sent, and what is held back."""
+        """The steps overtaken by the ones due, the steps dropped, and what is held back."""
         names = [r.name for r in self.cycle.cycle.reminders] if self.cycle else []
-        out = [f"{inv.number}: {names[j]} of {on} overtaken"
-               for inv, _ in self.invoices for on, j, _k in self.overtaken.get(inv.id, ())]  # fmt: skip
+        out = [f"{inv.number}: {names[j]} of {on} overtaken" for inv, _ in self.invoices
+               for on, j, _k in self.overtaken.get(inv.id, ())]  # fmt: skip
+        for inv, step, why in self.dropped:
+            out += [f"{inv.number}: {names[j]} of {on} overtaken"
+                    for on, j, _k in self.overtaken.get(inv.id, ())]  # fmt: skip
+            out.append(f"{inv.number}: {names[step.reminder]} dropped: {why}")
         return out + self.held
+
+    def steps(self) -> list[tuple[Reminder, list[tuple[Invoice, Step]]]]:
+        """The email's steps, each with its invoices, the lead (``reminder``) first."""
+        assert self.cycle is not None
+        out: dict[int, list[tuple[Invoice, Step]]] = {}
+        for inv, s in self.invoices:
+            out.setdefault(s.reminder, []).append((inv, s))
+        return [(self.cycle.cycle.reminders[j], pairs) for j, pairs in out.items()]
 
 
 def _pause(c: Customer, day: date, settings: Settings) -> str | None:
@@ -191,118 +222,6 @@ def _pause(c: Customer, day: date, settings: Settings) -> str | None:
     return None
 
 
-_ANCHORS = {a: i for i, a in enumerate(Anchor)}
-_DUE, _DOC, _P2P, _LAST, _ENTRY = range(5)
-_LATE = 1 << 30
-_ALL_TRUE = [(True,) * n for n in range(64)]
-
-
-def _plan(cycle: CompiledCycle) -> list[tuple[int, str, int, int, int | None, int, bool]]:
-    """The reminders as plain tuples (index, name, anchor, offset, every, times, business):
-    the loop below runs for every open invoice."""
-    return [(j, r.name, _ANCHORS[r.anchor], r.offset_days, r.repeat.every_days if r.repeat else None,
-             r.times, r.business_days) for j, r in enumerate(cycle.cycle.reminders)]  # fmt: skip
-
-
-Plan = list[tuple[int, str, int, int, int | None, int, bool]]
-
-
-@lru_cache(maxsize=256)
-def _traits_of(
-    plan: tuple[tuple[int, str, int, int, int | None, int, bool], ...],
-) -> tuple[bool, bool, bool, bool]:
-    anchors = {p[2] for p in plan}
-    return (
-        anchors <= {_DUE, _DOC, _P2P},
-        _DOC in anchors,
-        _P2P in anchors,
-        any(p[6] for p in plan),
-    )
-
-
-def _traits(plan: Plan) -> tuple[bool, bool, bool, bool]:
-    """(every step depends on the invoice's dates only, uses the document date, uses a
-    promise date, counts business days)."""
-    return _traits_of(tuple(plan))
-
-
-def steps_of(
-    cycle: CompiledCycle, inv: Invoice, c: Customer, history: History, day: date,
-    plan: Plan | None = None, memo: dict[Any, list[tuple[date, int, int]]] | None = None,
-) -> tuple[list[tuple[date, int, int]], int]:  # fmt: skip
-    """Every step of ``inv`` in the cycle whose date is known, in order, as (date,
-    reminder, occurrence); and the position of the last one sent (-1: none).
-
-    Steps anchored on the invoice's own dates depend only on those dates, the reminders
-    that apply and (for business days) the country, so ``memo`` shares them between the
-    invoices of a run (a tenant has a few hundred distinct due dates)."""
-    plan = plan or _plan(cycle)
-    oks = cycle.reminder_ok
-    mask = tuple(f(inv.id) for f in oks) if cycle.filtered else _ALL_TRUE[len(oks)]
-    static, uses_doc, uses_p2p, uses_business = _traits(plan)
-    p2p = inv.broken_promise_on or c.broken_promise_on
-    key = (cycle.id, mask, inv.due_date, inv.document_date if uses_doc else None,
-           p2p if uses_p2p else None, c.country if uses_business else None)  # fmt: skip
-    out = memo.get(key) if (memo is not None and static) else None
-    if out is None:
-        out = []
-        for (j, _name, anchor_code, offset, every, times, business), ok in zip(
-            plan, mask, strict=True
-        ):
-            if not ok:
-                continue
-            country = c.country if business else None
-            if anchor_code == _LAST:  # only the next occurrence is known: from the last email
-                anchor = history.invoice_last.get(inv.id)
-                sent = history.invoice_counts.get((inv.id, _name), 0)
-                if sent < times and anchor is not None:
-                    out += [(on, j, sent) for on in step_dates(anchor, offset, None, 1,
-                                                               business=business, country=country)]  # fmt: skip
-                continue
-            if anchor_code == _DUE:
-                base: date | None = inv.due_date
-            elif anchor_code == _DOC:
-                base = inv.document_date
-            elif anchor_code == _P2P:
-                base = p2p
-            else:
-                base = history.customer_first.get(c.id, day)
-            dates = step_dates(base, offset, every, times, business=business, country=country)
-            out += [(on, j, k) for k, on in enumerate(dates)]
-        out.sort()
-        if memo is not None and static:
-            memo[key] = out
-    return out, position_of(out, inv.id, history, plan)
-
-
-def position_of(
-    steps: list[tuple[date, int, int]], invoice_id: int, history: History, plan: Plan
-) -> int:
-    """The index in ``steps`` of the invoice's last step sent (-1: none)."""
-    if invoice_id not in history.invoice_last:
-        return -1
-    counts = history.invoice_counts
-    for i in range(len(steps) - 1, -1, -1):
-        _on, j, k = steps[i]
-        if plan[j][2] != _LAST and k < counts.get((invoice_id, plan[j][1]), 0):
-            return i
-    return -1
-
-
-def due_step(
-    cycle: CompiledCycle, inv: Invoice, c: Customer, history: History, day: date,
-    plan: Plan | None = None, memo: dict[Any, list[tuple[date, int, int]]] | None = None,
-) -> tuple[Step | None, list[tuple[date, int, int]]]:  # fmt: skip
-    """(the invoice's due step or None, the due steps it overtakes as (date, reminder,
-    occurrence))."""
-    steps, position = steps_of(cycle, inv, c, history, day, plan, memo)
-    end = bisect_right(steps, (day, _LATE, _LATE))
-    if end <= position + 1:
-        return None, []
-    on, j, k = steps[end - 1]
-    return Step(j, k, on), steps[position + 1 : end - 1]
-
-
 def decide(
     cycles: Sequence[CompiledCycle],
     c: Customer,
@@ -311,31 +230,61 @@ def decide(
     settings: Settings,
     day: date,
     memo: dict[Any, Any] | None = None,
-) -> Outcome:
-    """The customer's outcome on ``day`` (before the daily cap and recipients). ``memo``:
-    one dict per run, shared by the customers (the steps of common dates)."""
+) -> list[Outcome]:
+    """The customer's outcomes on ``day`` (before the daily cap and recipients): one email
+    (merged), one per step (``merge: false``, or a template that does not list ``steps``),
+    or one outcome saying why nothing goes. ``memo``: one dict per run, shared by the
+    customers (the steps of common dates)."""
     cycle = next((k for k in cycles if k.customers(c.id)), None)
     if cycle is None:
-        return Outcome(c.id, Action.NOTHING, note="in no cycle")
+        return [Outcome(c.id, Action.NOTHING, note="in no cycle")]
     hist = history[cycle.id]
     paused = _pause(c, day, settings)
     if paused:
-        return Outcome(c.id, Action.PAUSED, cycle, note=paused)
-    reminders = cycle.cycle.reminders
+        return [Outcome(c.id, Action.PAUSED, cycle, note=paused)]
     plan = memo.get(("plan", cycle.id)) if memo is not None else None
     if plan is None:
-        plan = _plan(cycle)
+        plan = plan_of(cycle)
         if memo is not None:
             memo[("plan", cycle.id)] = plan
-    due: dict[int, list[tuple[Invoice, Step]]] = {}
-    held: list[str] = []
-    overtaken_of: dict[int, list[tuple[date, int, int]]] = {}
+    found = _due(cycle, c, invoices, hist, day, plan, memo)
+    if not found.due:
+        note = "no reminder due" if not found.dropped else "nothing to send: " + "; ".join(
+            f"{inv.number}: {cycle.cycle.reminders[s.reminder].name} {why}"
+            for inv, s, why in found.dropped)  # fmt: skip
+        return [Outcome(c.id, Action.NOTHING, cycle, note=note, held=found.held,
+                        overtaken=found.overtaken, dropped=found.dropped)]  # fmt: skip
+    lead = max(found.due)
+    merged = cycle.cycle.merge and cycle.merges(lead)
+    groups = [sorted(found.due)[::-1]] if merged else [[j] for j in sorted(found.due, reverse=True)]
+    outcomes = [_email(cycle, c, hist, found, js) for js in groups]
+    outcomes[0].held, outcomes[0].dropped = found.held, found.dropped
+    quiet = _quiet(c, hist, settings, day)
+    for o in outcomes:
+        if quiet:
+            o.action, o.note = Action.WAIT, quiet
+    return outcomes
+
+
+@dataclass
+class _Found:
+    due: dict[int, list[tuple[Invoice, Step]]] = field(default_factory=dict)
+    held: list[str] = field(default_factory=list)
+    overtaken: dict[int, Steps] = field(default_factory=dict)
+    dropped: list[tuple[Invoice, Step, str]] = field(default_factory=list)
+
+
+def _due(
+    cycle: CompiledCycle, c: Customer, invoices: Sequence[Invoice], hist: History, day: date,
+    plan: Plan, memo: dict[Any, Any] | None,
+) -> _Found:  # fmt: skip
+    """Each invoice's due step, by reminder; the held, overtaken and dropped."""
+    out = _Found()
     in_cycle = cycle.invoices
-    first: dict[int, date] = {}
-    static, uses_doc, uses_p2p, uses_business = _traits(plan)
+    static, uses_doc, uses_p2p, uses_business = traits(plan)
     # The common case: steps that depend on the due date alone (and the country, for
     # business days): one list per distinct due date, shared by every invoice of the run.
-    by_due: dict[date, list[tuple[date, int, int]]] | None = None
+    by_due: dict[date, Steps] | None = None
     if memo is not None and static and not uses_doc and not uses_p2p and not cycle.filtered:
         by_due = memo.setdefault(("due", cycle.id, c.country if uses_business else None), {})
     sent_before = hist.invoice_last
@@ -343,7 +292,7 @@ def decide(
         if inv.balance_minor <= 0 or inv.disputed or not in_cycle(inv.id):
             continue  # paid, fully credited, disputed: stopped
         if inv.promised_until is not None and inv.promised_until >= day:
-            held.append(f"{inv.number}: promised until {inv.promised_until}")
+            out.held.append(f"{inv.number}: promised until {inv.promised_until}")
             continue
         if by_due is not None:
             steps = by_due.get(inv.due_date)
@@ -352,35 +301,41 @@ def decide(
             position = -1 if inv.id not in sent_before else position_of(steps, inv.id, hist, plan)
         else:
             steps, position = steps_of(cycle, inv, c, hist, day, plan, memo)
-        end = bisect_right(steps, (day, _LATE, _LATE))
+        end = bisect_right(steps, (day, LATE, LATE))
         if end <= position + 1:
             continue  # nothing due (yet, or any more)
         on, j, k = steps[end - 1]
         if end - 1 > position + 1:
-            overtaken_of[inv.id] = steps[position + 1 : end - 1]
-        pair = (inv, Step(j, k, on))
-        if j in due:
-            due[j].append(pair)
-            if on < first[j]:
-                first[j] = on
+            out.overtaken[inv.id] = steps[position + 1 : end - 1]
+        step = Step(j, k, on)
+        why = lost_meaning(plan[j], inv.due_date, on, day) if on < day else None
+        if why is not None:
+            out.dropped.append((inv, step, why))
         else:
-            due[j], first[j] = [pair], on
-    if not due:
-        return Outcome(c.id, Action.NOTHING, cycle, note="no reminder due", held=held)
-    if len(due) == 1:
-        (j,) = due
-    else:
-        j = min(due, key=lambda k: (first[k], -k))
-        held += [f"{reminders[k].name}: waits for a later run" for k in due if k != j]
-    chosen = due[j]
-    if len(chosen) > 1:
-        chosen.sort(key=lambda x: (x[1].on, x[0].due_date, x[0].id))
-    reminder = reminders[j]
-    outcome = Outcome(
-        c.id, Action.EMAIL, cycle, reminder, hist.customer_counts.get((c.id, reminder.name), 0) + 1,
-        first[j], chosen,
-        held=held, overtaken=overtaken_of, customer=c,
+            out.due.setdefault(j, []).append((inv, step))
+    return out
+
+
+def _email(
+    cycle: CompiledCycle, c: Customer, hist: History, found: _Found, reminders: list[int]
+) -> Outcome:
+    """One email: the steps of ``reminders`` (the most advanced first: it leads)."""
+    pairs: list[tuple[Invoice, Step]] = []
+    for j in reminders:
+        group = found.due[j]
+        if len(group) > 1:
+            group.sort(key=lambda x: (x[1].on, x[0].due_date, x[0].id))
+        pairs += group
+    lead = cycle.cycle.reminders[reminders[0]]
+    ids = {inv.id for inv, _ in pairs}
+    return Outcome(
+        c.id, Action.EMAIL, cycle, lead, hist.customer_counts.get((c.id, lead.name), 0) + 1,
+        min(s.on for _, s in pairs), pairs, customer=c,
+        overtaken={i: v for i, v in found.overtaken.items() if i in ids},
     )  # fmt: skip
+
+
+def _quiet(c: Customer, hist: History, settings: Settings, day: date) -> str | None:
     last = hist.customer_last.get(c.id)
     if c.last_email_at is not None:
         emailed = c.last_email_at.date()
@@ -390,10 +345,9 @@ def decide(
         and settings.quiet_days
         and day < last + timedelta(days=settings.quiet_days)
     ):
-        outcome.action = Action.WAIT
-        outcome.note = (f"quiet days: the last email was on {last}; "
-                        f"next possible on {last + timedelta(days=settings.quiet_days)}")  # fmt: skip
-    return outcome
+        return (f"quiet days: the last email was on {last}; "
+                f"next possible on {last + timedelta(days=settings.quiet_days)}")  # fmt: skip
+    return None
 
 
 def _ordinal(n: int) -> str:

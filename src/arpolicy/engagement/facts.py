@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from arpolicy.engagement.config import Cycle, parse_cycle
 from arpolicy.engagement.decide import CompiledCycle, Customer, History, Invoice, matcher
+from arpolicy.engagement.merging import lists_steps
 from arpolicy.ledger.selection import select_customers, select_invoices, select_payment_profiles
 from arpolicy.models import (
     DEBIT_TYPES,
@@ -27,6 +28,7 @@ from arpolicy.models import (
     EmailDocument,
     EmailMode,
     EngagementCycle,
+    EngagementTask,
     PaymentAttempt,
     PromiseStatus,
     PromiseToPay,
@@ -123,6 +125,7 @@ def compile_cycles(
         out.append(CompiledCycle(
             s.row.id, c, matcher(both), matcher(sel.ids(Level.INVOICE, c.invoice)),
             [matcher(sel.ids(Level.INVOICE, r.when)) for r in c.reminders],
+            [c.merge and lists_steps(r.template) for r in c.reminders],
         ))  # fmt: skip
     return out
 
@@ -360,6 +363,16 @@ def _day(at: Any, tenant: Tenant) -> date:
 
         at = at.replace(tzinfo=UTC)
     return at.astimezone(zone(tenant.timezone)).date()
+
+
+def task_keys(session: Session, tenant: Tenant, keys: Sequence[str]) -> set[str]:
+    """Which of these task keys the runs already created."""
+    t = EngagementTask
+    out: set[str] = set()
+    for k in range(0, len(keys), CHUNK):
+        stmt = select(t.key).where(t.tenant_id == tenant.id, t.key.in_(keys[k : k + CHUNK]))
+        out |= {r[0] for r in _rows(session, stmt)}
+    return out
 
 
 def emails_today(session: Session, tenant: Tenant, start: datetime, end: datetime) -> int:

@@ -2,7 +2,9 @@
 day with a simulated history, writing nothing.
 
 A forecast starts from the real history and today's ledger and assumes nothing is paid
-meanwhile. A backtest starts from an empty history and takes each day's balances from the
+meanwhile. It shows each email on the day it will be sent (the first opening of its send
+window, as the run writes it: a day of the window, in the customer's zone), and the
+tasks (customers with nobody to email) apart, once per step, on the day they are created. A backtest starts from an empty history and takes each day's balances from the
 ledger (the documents issued by then, less the allocations made by then); the invoice
 rules see those balances (``balance``, ``paid``), every other field (and the customer and
 payment rules) today's figures, so a rule on something else that changed since (a
@@ -14,6 +16,7 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -21,8 +24,10 @@ from sqlalchemy.orm import Session
 
 from arpolicy.engagement import facts
 from arpolicy.engagement.decide import Action, History
-from arpolicy.engagement.service import _mode, decide_all, settings_of
+from arpolicy.engagement.schedule import window_opening
+from arpolicy.engagement.service import _mode, day_bounds, decide_all, settings_of, task_key
 from arpolicy.exceptions import NotFoundError
+from arpolicy.kit.clock import zone
 from arpolicy.kit.gcpause import paused_gc
 from arpolicy.kit.money import Money
 from arpolicy.ledger.selection import invoice_records
@@ -84,9 +89,11 @@ def _replay(
         histories = {s.row.id: History() for s in stored}
         modes = dict.fromkeys(modes, EmailMode.LIVE)
     histories = copy.deepcopy(histories)
-    out_days: list[dict[str, Any]] = []
-    listed: list[dict[str, Any]] = []
-    total = 0
+    days_out = {d: _Day(d) for d in days}
+    later = _Day(days[-1])  # decided in the period, sent after it
+    emails: list[dict[str, Any]] = []
+    tasks: list[dict[str, Any]] = []
+    task_keys: set[str] = set()
     for day in days:
         selector, past = None, None
         if as_of_balances:  # the invoice rules see the balances of that day
@@ -106,23 +113,60 @@ def _replay(
                               invoices=past)  # fmt: skip
         due = sorted((o for o in outcomes if o.action is Action.EMAIL),
                      key=lambda o: (o.due_on or day, o.customer_id))[: settings.daily_cap]  # fmt: skip
-        per_cycle: Counter[str] = Counter()
+        book = facts.addresses(session, tenant, [o.customer_id for o in due])
+        start = day_bounds(tenant, day)[0]
+        not_before = max(now, start) if now is not None else start
+        unreachable = [o for o in due if not _reachable(book.get(o.customer_id, []))]
+        keys = {id(o): task_key(o, modes[o.cycle.id]) for o in unreachable if o.cycle is not None}
+        if real_history:  # tasks the real runs already created are not forecast again
+            task_keys |= facts.task_keys(session, tenant, list(keys.values()))
         for o in due:
-            assert o.cycle is not None and o.reminder is not None
-            histories[o.cycle.id].add(
-                o.customer_id, o.reminder.name, day, [inv.id for inv, _ in o.invoices]
-            )
-            per_cycle[o.cycle.cycle.name] += 1
-            if len(listed) < MAX_LISTED:
-                listed.append({"day": day.isoformat(), "customer_id": o.customer_id,
-                               "cycle": o.cycle.cycle.name, "reminder": o.reminder.name,
-                               "occurrence": o.occurrence,
-                               "invoices": [inv.number for inv, _ in o.invoices], "reason": o.reason})  # fmt: skip
-        total += len(due)
-        out_days.append({"day": day.isoformat(), "emails": len(due), "per_cycle": dict(per_cycle)})
+            assert o.cycle is not None and o.reminder is not None and o.customer is not None
+            name = o.cycle.cycle.name
+            if id(o) in keys:  # nobody to email: a task for the finance owner, once per step
+                if keys[id(o)] not in task_keys:
+                    task_keys.add(keys[id(o)])
+                    days_out[day].tasks[name] += 1
+                    tasks.append({"day": day.isoformat(), "customer_id": o.customer_id,
+                                  "cycle": name, "reminder": o.reminder.name, "reason": o.reason})  # fmt: skip
+                continue
+            names = [r.name for r in o.cycle.cycle.reminders]
+            histories[o.cycle.id].add(o.customer_id, o.reminder.name, day,
+                                      [(inv.id, names[s.reminder]) for inv, s in o.invoices])  # fmt: skip
+            where = o.customer.timezone or tenant.timezone
+            send_at, _ = window_opening(o.cycle.cycle.send_window, where, not_before, day)
+            sent_on = send_at.astimezone(zone(where)).date()  # the window's day, not a weekend
+            days_out.get(sent_on, later).emails[name] += 1
+            emails.append({"day": sent_on.isoformat(), "decided_on": day.isoformat(),
+                           "send_after": send_at.isoformat(), "customer_id": o.customer_id,
+                           "cycle": name, "reminder": o.reminder.name, "occurrence": o.occurrence,
+                           "invoices": [inv.number for inv, _ in o.invoices], "reason": o.reason})  # fmt: skip
+    emails.sort(key=lambda e: (e["day"], e["decided_on"], e["customer_id"]))
+    out_days = [d.to_json() for d in days_out.values()]
     return {"from": days[0].isoformat(), "to": days[-1].isoformat(),
-            "cycles": [s.cycle.name for s in stored], "total": total, "days": out_days,
-            "emails": listed}  # fmt: skip
+            "cycles": [s.cycle.name for s in stored],
+            "total": sum(d["emails"] for d in out_days), "later": sum(later.emails.values()),
+            "tasks_total": len(tasks), "days": out_days, "emails": emails[:MAX_LISTED],
+            "tasks": tasks[:MAX_LISTED]}  # fmt: skip
+
+
+@dataclass
+class _Day:
+    day: date
+    emails: Counter[str] = field(default_factory=Counter)
+    """Emails sent that day (their send window's opening), per cycle."""
+    tasks: Counter[str] = field(default_factory=Counter)
+    """Tasks created that day (customers with nobody to email), per cycle."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"day": self.day.isoformat(), "emails": sum(self.emails.values()),
+                "per_cycle": dict(self.emails), "tasks": sum(self.tasks.values()),
+                "tasks_per_cycle": dict(self.tasks)}  # fmt: skip
+
+
+def _reachable(book: Sequence[facts.Address]) -> bool:
+    """Someone to email: a billing contact, or else the primary one (as a run decides)."""
+    return any(a.billing or a.primary for a in book)
 
 
 def forecast(

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from arpolicy.audit import Actor
-from arpolicy.engagement import facts
+from arpolicy.engagement import dropped, facts
 from arpolicy.engagement.config import (
     Settings,
 )
@@ -45,6 +45,7 @@ from arpolicy.engagement.decide import (
     describe,
 )
 from arpolicy.engagement.schedule import window_opening
+from arpolicy.engagement.template_data import StepLines, step_status
 from arpolicy.engagement.templates import (
     InvoiceLine,
     RenderContext,
@@ -82,6 +83,8 @@ class RunReport:
     emails: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
     held: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    """Due steps dropped past their meaning (not sent), with the reason."""
     written: int = 0
     """Emails written by this run (0 in a dry run; fewer than decided when another run
     wrote some of them first)."""
@@ -92,7 +95,7 @@ class RunReport:
             "customers": self.customers, "counts": dict(self.counts),
             "per_cycle": {k: dict(v) for k, v in self.per_cycle.items()},
             "written": self.written, "emails": self.emails, "tasks": self.tasks,
-            "held": self.held,
+            "held": self.held, "skipped": self.skipped,
         }  # fmt: skip
 
 
@@ -137,9 +140,12 @@ def run(
     compiled = facts.compile_cycles(session, tenant, stored, as_of)
     modes = {s.row.id: _mode(s.row.status) for s in stored}
     outcomes = decide_all(session, tenant, compiled, modes, settings, as_of, now, customer_ids)
-    report.customers = len(outcomes)
+    report.customers = len({o.customer_id for o in outcomes})
     act(session, tenant, actor, outcomes, settings, compiled, modes, as_of, now,
                         report, dry_run=dry_run)  # fmt: skip
+    report.skipped = dropped.listed(outcomes, MAX_LISTED)
+    if not dry_run:
+        dropped.record(session, tenant, actor, outcomes, modes, now)
     return report
 
 
@@ -157,6 +163,17 @@ ADVISORY_KEY = 6_0001
 """The first key of the engagement runs' advisory locks (the second is the tenant id)."""
 
 
+def email_key(o: Outcome, mode: EmailMode) -> str:
+    assert o.cycle is not None and o.reminder is not None
+    return f"{o.cycle.id}:{mode.value}:{o.reminder.name}:{o.customer_id}:{o.occurrence}"
+
+
+def task_key(o: Outcome, mode: EmailMode) -> str:
+    """A task is made once per step: the email's key and its latest step's date (no email
+    goes, so the email's occurrence stays the same from one step to the next)."""
+    return f"{email_key(o, mode)}:{max(s.on for _, s in o.invoices).isoformat()}"
+
+
 def _mode(status: CycleStatus) -> EmailMode:
     return EmailMode.TEST if status == CycleStatus.TEST else EmailMode.LIVE
 
@@ -168,7 +185,7 @@ def decide_all(
     as_of_balances: bool = False, invoices: dict[int, list[Invoice]] | None = None,
 ) -> list[Outcome]:  # fmt: skip
     """Every customer with open invoices (``invoices``, when the caller has read them):
-    its outcome on ``as_of``."""
+    its outcomes on ``as_of`` (one, or one per email when its steps are not merged)."""
     if invoices is None:
         invoices = facts.open_invoices(
             session, tenant, as_of, customer_ids, as_of_balances=as_of_balances
@@ -181,8 +198,8 @@ def decide_all(
             ids = [c.id for c in compiled if modes[c.id] == mode]
             histories.update(facts.history(session, tenant, ids, mode, open_ids=open_ids))
     memo: dict[Any, Any] = {}
-    return [decide(compiled, people[cid], invoices[cid], histories, settings, as_of, memo)
-            for cid in sorted(invoices)]  # fmt: skip
+    return [o for cid in sorted(invoices)
+            for o in decide(compiled, people[cid], invoices[cid], histories, settings, as_of, memo)]  # fmt: skip
 
 
 def act(
@@ -219,7 +236,7 @@ def act(
     for o in admitted:
         assert o.cycle is not None and o.reminder is not None
         mode = modes[o.cycle.id]
-        key = f"{o.cycle.id}:{mode.value}:{o.reminder.name}:{o.customer_id}:{o.occurrence}"
+        key = email_key(o, mode)
         c = o.customer
         assert c is not None  # an email outcome carries its customer
         finance_id, sales_id = owners.get(o.customer_id, (None, None))
@@ -230,6 +247,7 @@ def act(
         recipients = [a for a in book.get(o.customer_id, []) if a.billing] or [
             a for a in book.get(o.customer_id, []) if a.primary]  # fmt: skip
         if not recipients:
+            key = task_key(o, mode)
             report.counts[Action.EMAIL.value] -= 1
             report.counts[Action.TASK.value] += 1
             report.per_cycle[o.cycle.cycle.name][Action.EMAIL.value] -= 1
@@ -250,11 +268,12 @@ def act(
             )
         to = [a.email for a in recipients]
         cc = _cc(o.reminder.cc, finance, sales)
+        steps = _steps(o, as_of)
         ctx = RenderContext(
             tenant_name=tenant.name, customer_name=c.name, customer_external_id=c.external_id,
             contact_name=recipients[0].name, sender_name=(finance.name if finance else settings.from_name),
             sender_email=sender, cycle=o.cycle.cycle.name, reminder=o.reminder.name, as_of=as_of,
-            invoices=[_line(inv, as_of) for inv, _ in o.invoices], test=mode is EmailMode.TEST,
+            invoices=steps[0].invoices, steps=steps, test=mode is EmailMode.TEST,
             statement=[_line(inv, as_of) for inv in statements.get(o.customer_id, [])]
             if o.reminder.statement else None,
         )  # fmt: skip
@@ -329,6 +348,15 @@ def _cc(wanted: Sequence[str], finance: Any, sales: Any) -> list[str]:
 def _line(inv: Any, as_of: date) -> InvoiceLine:
     return InvoiceLine(inv.number, inv.doc_type, inv.document_date, inv.due_date,
                        max((as_of - inv.due_date).days, 0), inv.total, inv.balance)  # fmt: skip
+
+
+def _steps(o: Outcome, as_of: date) -> list[StepLines]:
+    """The email's steps with their lines, its own first (each invoice under its step)."""
+    out = []
+    for reminder, pairs in o.steps():
+        lines = [_line(inv, as_of) for inv, _ in pairs]
+        out.append(StepLines(reminder.name, lines, step_status(lines, as_of)))
+    return out
 
 
 __all__ = ["RUN_STATUSES", "RunReport", "act", "decide_all", "delete_cycle", "get_cycle",

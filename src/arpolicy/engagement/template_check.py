@@ -19,6 +19,7 @@ from arpolicy.engagement.template_data import (
     PARTS,
     InvoiceLine,
     RenderContext,
+    StepLines,
     TemplateSet,
     parse_locale,
 )
@@ -71,7 +72,10 @@ def sample_context(as_of: date) -> RenderContext:
         as_of=as_of,
         invoices=invoices,
         statement=[*invoices, credit],
-    )
+        steps=[StepLines("overdue", invoices, "overdue"),  # merged: another step's invoice
+               StepLines("friendly", [line("INV-2070", "invoice", 10, 30, "420.00", "420.00", "EUR")],
+                         "due_soon")],
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ validate
@@ -79,6 +83,7 @@ _SAMPLE_DAY = date(2026, 3, 16)
 _FIELDS = {
     "an invoice line": [f.name for f in fields(InvoiceLine)],
     "a Money": ["amount", "currency"],
+    "a step": ["reminder", "invoices", "status"],
 }
 _HELPERS = ("money", "date", "totals", "invoice_table")
 
@@ -122,7 +127,12 @@ def _parts(spec: Any, here: str, out: list[dict[str, str]]) -> dict[str, str]:
     return found
 
 
-_KNOWN_TYPES = {"InvoiceLine": "an invoice line", "Money": "a Money", "list": "a list"}
+_KNOWN_TYPES = {
+    "InvoiceLine": "an invoice line",
+    "Money": "a Money",
+    "list": "a list",
+    "StepLines": "a step",
+}
 _NO_ATTRIBUTE = re.compile(r"'(?:[\w.]+\.)?(\w+) object' has no attribute '(\w+)'")
 
 

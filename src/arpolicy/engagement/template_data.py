@@ -42,6 +42,25 @@ class InvoiceLine:
 
 
 @dataclass(frozen=True, slots=True)
+class StepLines:
+    """One step of an email (a reminder of the cycle) and the invoices listed at it: a
+    merged email has several, the one of its own ``reminder`` first."""
+
+    reminder: str
+    invoices: list[InvoiceLine]
+    status: str
+    """Where its invoices stand on the day: ``overdue`` (one of them at least),
+    ``due_today`` or ``due_soon``."""
+
+
+def step_status(lines: Iterable[InvoiceLine], as_of: date) -> str:
+    dues = [ln.due_on for ln in lines if ln.due_on is not None]
+    if any(d < as_of for d in dues):
+        return "overdue"
+    return "due_today" if as_of in dues else "due_soon"
+
+
+@dataclass(frozen=True, slots=True)
 class RenderContext:
     tenant_name: str
     customer_name: str
@@ -57,6 +76,13 @@ class RenderContext:
     """Every open item of the customer, when the reminder asks for a statement of account."""
     test: bool = False
     """A cycle in test: the caller marks the subject and sends to the test address."""
+    steps: list[StepLines] | None = None
+    """The email's steps, its own (``reminder``, ``invoices``) first; by default that one."""
+
+    def __post_init__(self) -> None:
+        if self.steps is None:
+            own = StepLines(self.reminder, self.invoices, step_status(self.invoices, self.as_of))
+            object.__setattr__(self, "steps", [own])
 
 
 class TemplateText(BaseModel):

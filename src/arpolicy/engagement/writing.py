@@ -106,7 +106,8 @@ def _insert_emails(
             Email.tenant_id == tenant.id, Email.key.in_(keys[k : k + facts.CHUNK]))).all())  # fmt: skip
     insert_many(session, EmailDocument,
                 ["tenant_id", "email_id", "document_id", "cycle_id", "mode", "reminder", "due_on", "decided_on"],
-                [(tenant.id, ids[p.key], inv.id, p.outcome.cycle.id, p.mode, p.outcome.reminder.name, s.on, p.day)  # type: ignore[union-attr]
+                [(tenant.id, ids[p.key], inv.id, p.outcome.cycle.id, p.mode,  # type: ignore[union-attr]
+                  p.outcome.cycle.cycle.reminders[s.reminder].name, s.on, p.day)  # type: ignore[union-attr]
                  for p in fresh for inv, s in p.outcome.invoices])  # fmt: skip
     insert_many(session, OutboxMessage,
                 ["tenant_id", "kind", "event_type", "event_id", "dedupe_key", "endpoint_id", "payload",

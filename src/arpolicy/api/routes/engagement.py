@@ -165,8 +165,9 @@ def run_cycles(body: RunRequest, api: Api = Depends(require("ledger:read"))) -> 
 
 @router.post("/forecast")
 def forecast_cycles(body: ForecastRequest, api: Api = Depends(require("ledger:read"))) -> Any:
-    """What the live and test cycles will send in the next ``days`` days, per day and per
-    cycle, assuming nothing is paid meanwhile."""
+    """What the live and test cycles will send in the next ``days`` days, per day it goes
+    out (the send window's next opening) and per cycle, assuming nothing is paid meanwhile;
+    tasks (customers with nobody to email) apart, on the day they are created."""
     with api.read() as session:
         tenant = _tenant(session, api)
         return forecast(session, tenant, start=local_today(api.clock, tenant.timezone),
