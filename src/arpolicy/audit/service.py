@@ -3,6 +3,7 @@ change they describe, so a change without its event (or the reverse) cannot be c
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -115,3 +116,37 @@ def list_events(
     if until:
         stmt = stmt.where(AuditEvent.at < until)
     return stmt
+
+
+def describe(event: AuditEvent, width: int = 120) -> str:
+    """One line for a person: ``role: collector -> admin`` for a change, the counts of an
+    import, the names and values of what was created; the reason after it."""
+    before, after = event.before or {}, event.after or {}
+    if event.action == "import.completed":
+        text = (
+            f"{after.get('kind')} from {after.get('file') or 'rows'}: {after.get('rows')} rows, "
+            f"{after.get('inserted')} created, {after.get('updated')} updated, "
+            f"{after.get('rejected')} rejected"
+        )
+        if "changed" in after:
+            text += f" ({after['changed']} changed)"
+        if "ids_in_events" in after:
+            text += f"; ids in {after['ids_in_events']} import.ids events"
+    elif event.action == "import.ids":
+        ids = after.get("ids") or {}
+        text = (
+            f"part {after.get('part')}/{after.get('parts')} of event {after.get('import_event')}"
+            f": {len(ids.get('created', []))} created, {len(ids.get('updated', []))} updated"
+        )
+    elif before:
+        text = "; ".join(f"{k}: {_short(before.get(k))} -> {_short(after.get(k))}" for k in after)
+    else:
+        text = ", ".join(f"{k}={_short(v)}" for k, v in after.items() if v is not None)
+    if event.reason:
+        text += f" ({event.reason})"
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import getpass
-import json
 from datetime import datetime
 from typing import Any
 
 import typer
 from sqlalchemy import select
 
-from arpolicy.audit import Actor, list_events, snapshot
+from arpolicy.audit import Actor, describe, list_events, snapshot
 from arpolicy.audit import record as audit_record
 from arpolicy.auth import keys as key_service
 from arpolicy.cli import common, terminal
@@ -136,13 +135,17 @@ def audit(
     entity: str | None = typer.Option(None, help="Only events about this entity (customer...)."),
     entity_id: str | None = typer.Option(None, "--id", help="Only this entity id."),
     action: str | None = typer.Option(None, help="Only this action (api_key.created...)."),
+    actor: str | None = typer.Option(
+        None, help="Only events whose actor contains this (an e-mail, key prefix, cli:NAME)."
+    ),
     limit: int = typer.Option(50, min=1, max=10_000, help="How many of the newest events."),
     as_json: bool = common.JsonOption,
 ) -> None:
     """The newest audit events: who did what, when, before and after, and why."""
     with common.tenant_session(tenant) as (session, t):
-        stmt = list_events(t.id, entity=entity, entity_id=entity_id, action=action)
+        stmt = list_events(t.id, entity=entity, entity_id=entity_id, action=action, actor=actor)
         rows = session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit)).all()
+        changes = [describe(e) for e in rows]
         data: list[dict[str, Any]] = [
             {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
              "entity": e.entity, "entity_id": e.entity_id, "before": e.before, "after": e.after,
@@ -156,7 +159,7 @@ def audit(
         "Audit log (newest first)",
         [(h, "left") for h in ("id", "at", "actor", "action", "entity", "change")],
         [[d["id"], d["at"][:19], d["actor"], d["action"], f"{d['entity']} {d['entity_id'] or ''}",
-          json.dumps(d["after"], default=str)[:80] if d["after"] else ""] for d in data],
+          change] for d, change in zip(data, changes, strict=True)],
     )  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import typer
 
+from arpolicy.audit import Actor
 from arpolicy.cli import common, terminal
 from arpolicy.cli.common import JsonOption, TenantOption, handle_errors, tenant_session
 from arpolicy.exceptions import ValidationError
@@ -56,6 +58,7 @@ def import_command(
             progress=advance,
             fmt=fmt,
             parallel=True,
+            actor=_actor(t),
         )
         assigned = _assign_owners(session, t, kind, report)
     if as_json:
@@ -69,6 +72,11 @@ def import_command(
         raise typer.Exit(2)
 
 
+def _actor(tenant: Any) -> Actor:
+    """Who imports, for the audit log: the operating-system user at the terminal."""
+    return Actor(tenant.id, f"cli:{getpass.getuser()} (import)", clock=common.clock())
+
+
 def _assign_owners(
     session: Any, tenant: Any, kind: str, report: ImportReport
 ) -> list[dict[str, Any]]:
@@ -76,14 +84,11 @@ def _assign_owners(
     (owners are sticky: only new customers and those whose matching rule changed move)."""
     if kind != "customers" or not report.applied:
         return []
-    import getpass
-
-    from arpolicy.audit import Actor
     from arpolicy.kit.clock import local_today
     from arpolicy.ownership.manage import after_import
 
     clock = common.clock()
-    return after_import(session, tenant, Actor(tenant.id, f"cli:{getpass.getuser()} (import)"),
+    return after_import(session, tenant, _actor(tenant),
                         inserted=report.inserted, updated=report.updated,
                         as_of=local_today(clock, tenant.timezone), at=clock.now())  # fmt: skip
 

@@ -26,7 +26,7 @@ EVENTS: dict[str, str] = {
     "email.bounced": "An email bounced: the email is marked bounced and the failed contacts too.",
     "order.credit_checked": "An order was checked against the customer's credit.",
     "approval.requested": "An approval was requested.",
-    "import.completed": "A bulk import through the API finished.",
+    "import.completed": "A bulk import finished (API upload or arpolicy import).",
     "webhook.test": "A test ping, sent only to the endpoint it was requested for "
     "(POST /v1/webhooks/endpoints/{id}/test).",
 }

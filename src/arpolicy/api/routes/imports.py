@@ -27,7 +27,6 @@ from starlette.formparsers import MultiPartException
 from arpolicy.api.context import Api, Forbidden, require
 from arpolicy.api.ledger import TOO_LARGE, RowsInvalid, tenant_of
 from arpolicy.api.schemas import Output
-from arpolicy.audit import record as audit_record
 from arpolicy.exceptions import ValidationError
 from arpolicy.kit.clock import local_today
 from arpolicy.ledger.importing.api import FORMATS, open_source
@@ -36,7 +35,6 @@ from arpolicy.ledger.importing.reader import Record, Source
 from arpolicy.ledger.importing.registry import get_kind
 from arpolicy.ledger.importing.report import ImportReport
 from arpolicy.ownership.manage import after_import
-from arpolicy.webhooks.events import emit
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 
@@ -290,7 +288,7 @@ def _upload(api: Api, kind: str, file: UploadFile, given: str | None, partial: b
             report = run_import(
                 session, tenant, get_kind(kind),
                 lambda: guard.source(open_source(file.file, fmt, None)),
-                partial=partial, rejects=None,
+                partial=partial, rejects=None, actor=api.actor, source_name=file.filename,
             )  # fmt: skip
         except TOO_LARGE:
             raise ValidationError(
@@ -307,16 +305,7 @@ def _upload(api: Api, kind: str, file: UploadFile, given: str | None, partial: b
                          at=api.now())
             if kind == "customers" else []
         )  # fmt: skip
-        summary = {
-            "kind": kind, "file": file.filename, "partial": partial, "rows": report.rows,
-            "inserted": report.inserted, "updated": report.updated, "rejected": report.rejected,
-        }  # fmt: skip
-        event = audit_record(
-            session, api.actor, "import.completed", "import", kind, after=summary, at=api.now()
-        )
-        session.flush()
-        emit(session, api.tenant_id, "import.completed", summary,
-             key=f"import.completed:{event.id}", at=api.now())  # fmt: skip
+        # The import recorded itself (audit events and the import.completed webhook).
         return ImportReportRead.model_validate(report.to_dict() | {"assignment": assigned})
 
     return api.created(work, status=200)

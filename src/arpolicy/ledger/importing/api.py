@@ -8,7 +8,9 @@ from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
+from arpolicy.audit import Actor
 from arpolicy.exceptions import ValidationError
+from arpolicy.kit.clock import SystemClock
 from arpolicy.ledger.importing import pipeline
 from arpolicy.ledger.importing.context import Context
 from arpolicy.ledger.importing.importer import run_import
@@ -32,12 +34,17 @@ def import_rows(
     *,
     partial: bool = False,
     progress: Callable[[int], None] | None = None,
+    actor: Actor | None = None,
 ) -> ImportReport:
     """Import ``rows`` (mappings shaped like JSON Lines objects: column -> value, with
     ``custom_fields`` as an object) into ``tenant``. Row numbers in the report count from 1.
 
     Nothing is committed: the caller's transaction decides. In the default mode a report
     with errors means nothing was written (``report.applied`` is False).
+
+    With ``actor`` the import is recorded in the audit log like a file's (who, and the
+    records created and updated). Without, the caller records each record's change itself,
+    as the REST API's create and update of one record do.
     """
     spec = get_kind(kind)
 
@@ -45,7 +52,15 @@ def import_rows(
         return None, mapping_records(rows)
 
     return run_import(
-        session, tenant, spec, source, partial=partial, rejects=None, progress=progress
+        session,
+        tenant,
+        spec,
+        source,
+        partial=partial,
+        rejects=None,
+        progress=progress,
+        actor=actor,
+        source_name="rows",
     )
 
 
@@ -60,6 +75,7 @@ def import_file(
     progress: Callable[[int], None] | None = None,
     fmt: str | None = None,
     parallel: bool = False,
+    actor: Actor | None = None,
 ) -> ImportReport:
     """Import a CSV or JSON Lines file (``fmt`` "csv"/"jsonl", default from the extension).
 
@@ -73,6 +89,9 @@ def import_file(
     process (a caller with threads, or one that cannot have a child process, should not opt
     in) and a crash of the child ends the import with an error. Kinds whose rows refer to
     rows of the same file always run in one process.
+
+    A kept import is recorded in the audit log as done by ``actor`` (default
+    ``system:import``), with the records it created and updated.
     """
     spec = get_kind(kind)
     path = Path(path)
@@ -89,6 +108,7 @@ def import_file(
         }
         rejects = Rejects(target, fmt, text_columns)
     expected = path.stat().st_size // BYTES_PER_ROW
+    actor = actor or Actor(tenant.id, "system:import", clock=SystemClock())
     if parallel and pipeline.usable(session, spec, expected):
         return run_import(
             session,
@@ -97,6 +117,8 @@ def import_file(
             lambda: (None, iter(())),
             partial=partial,
             rejects=rejects,
+            actor=actor,
+            source_name=path.name,
             progress=progress,
             expected_rows=expected,
             pipelined=lambda child_progress: open_source(
@@ -113,6 +135,8 @@ def import_file(
             lambda: open_source(stream, fmt, progress),
             partial=partial,
             rejects=rejects,
+            actor=actor,
+            source_name=path.name,
             expected_rows=expected,
         )
 

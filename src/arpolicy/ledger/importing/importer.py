@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -24,8 +24,12 @@ from arpolicy.ledger.importing.rejects import Rejects
 from arpolicy.ledger.importing.report import FieldError, ImportReport, RowError
 from arpolicy.ledger.importing.selfref import SelfRefs, Waiting
 from arpolicy.ledger.importing.specs import Kind, Values
+from arpolicy.ledger.importing.trail import Trail
 from arpolicy.ledger.importing.writer import Writer
 from arpolicy.models import Tenant
+
+if TYPE_CHECKING:
+    from arpolicy.audit import Actor
 
 MAX_ERRORS = 100_000
 """Bad rows listed in a report; more are counted (and all go to the reject file)."""
@@ -289,6 +293,8 @@ def run_import(
     *,
     partial: bool,
     rejects: Rejects | None,
+    actor: Actor | None,
+    source_name: str | None = None,
     progress: Callable[[int], None] | None = None,
     expected_rows: int = 0,
     pipelined: Opener | None = None,
@@ -296,18 +302,31 @@ def run_import(
     """Import the records of ``source`` inside a savepoint; roll it back unless the import
     is kept. ``source`` is called inside, so that a problem opening the file is reported
     like any other. With ``pipelined`` (see pipeline.py) a second process opens the file
-    with it and parses, and ``progress`` is what it reports."""
+    with it and parses, and ``progress`` is what it reports.
+
+    A kept import is recorded in the audit log as done by ``actor``, with the records it
+    created and updated (see trail.py), and announced by the ``import.completed`` webhook;
+    ``source_name`` is the file's name there. ``actor`` None is only for a caller that
+    records each record's change itself (the REST API's create and update of one record)."""
     report = ImportReport(kind.name, partial=partial)
     ctx = Context(session, tenant)
+    trail = Trail(ctx, kind, actor, source_name) if actor is not None else None
+    keep = trail is not None
     savepoint = session.begin_nested()
     try:
         before = count_rows(session, kind, tenant.id)
+        if trail is not None:
+            trail.start()
         if pipelined is not None:
-            with Writer(ctx, kind, expected_rows=expected_rows, first_load=before == 0) as writer:
+            with Writer(
+                ctx, kind, expected_rows=expected_rows, first_load=before == 0, keep_keys=keep
+            ) as writer:
                 run_pipelined(ctx, kind, report, writer, rejects, pipelined, progress)
         else:
             header, records = source()
-            with Writer(ctx, kind, expected_rows=expected_rows, first_load=before == 0) as writer:
+            with Writer(
+                ctx, kind, expected_rows=expected_rows, first_load=before == 0, keep_keys=keep
+            ) as writer:
                 run = Run(ctx, kind, report, writer, rejects, header is not None)
                 if header is not None:
                     run.plan(header, 1)
@@ -334,6 +353,12 @@ def run_import(
     written = writer.written
     report.inserted = count_rows(session, kind, tenant.id) - before
     report.updated = written - report.inserted
+    if trail is not None:
+        try:
+            trail.finish(report, writer.keys or [])
+        except BaseException:
+            savepoint.rollback()
+            raise
     savepoint.commit()
     report.applied = True
     if written >= ANALYZE_MIN_ROWS and session.get_bind().dialect.name == "postgresql":

@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Date, bindparam, cast, func, literal_column, text
@@ -126,6 +127,10 @@ class Statement:
         self.convert = converters(kind, self.names, self.dialect)
         self.as_tuple = _tuple_function(self.names, self.convert)
         self.per, self.multi_sql = 1, ""
+        # The row's key from its parameters (kept for the import's audit trail).
+        self.key_of = itemgetter(
+            *([self.names.index(k) for k in kind.key] if self.dialect == "sqlite" else kind.key)
+        )
         if self.dialect == "sqlite" and len(self.names) == len(columns):
             self.per, self.multi_sql = _multi_row(self.sql, len(columns))
 
@@ -197,8 +202,12 @@ class Writer:
         chunk: int | None = None,
         expected_rows: int = 0,
         first_load: bool = False,
+        keep_keys: bool = False,
     ) -> None:
         self.ctx = ctx
+        self.keys: list[Any] | None = [] if keep_keys else None
+        """With ``keep_keys``: the key of every row written, as :attr:`Statement.key_of`
+        gives it (what the audit trail of the import lists)."""
         # The tenant has no row in the table yet and SQLite lets no one else write until we
         # commit: no row can conflict, so a plain INSERT does (it skips the upsert's work).
         self.upsert = not (first_load and ctx.session.get_bind().dialect.name == "sqlite")
@@ -239,8 +248,11 @@ class Writer:
         self, update: tuple[str, ...], columns: tuple[str, ...], params: list[Any]
     ) -> None:
         """Write rows another process already made parameters (see :meth:`Statement.as_row`)."""
-        self.statement(update, columns).execute(self._conn, params)
+        stmt = self.statement(update, columns)
+        stmt.execute(self._conn, params)
         self.written += len(params)
+        if self.keys is not None:
+            self.keys.extend(map(stmt.key_of, params))
 
     def discard(self) -> None:
         """Stop writing (the import will be rolled back): keep validating only."""
@@ -251,8 +263,11 @@ class Writer:
     def flush(self) -> None:
         for update, params in self._buffers.items():
             if params:
-                self._statements[update].execute(self._conn, params)
+                stmt = self._statements[update]
+                stmt.execute(self._conn, params)
                 self.written += len(params)
+                if self.keys is not None:
+                    self.keys.extend(map(stmt.key_of, params))
                 params.clear()
         self._pending = 0
 
