@@ -4,11 +4,16 @@ real SMTP server (aiosmtpd) that takes, refuses or asks for a login."""
 from __future__ import annotations
 
 import mailbox
-from datetime import UTC, datetime
+import re
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.utils import parsedate_to_datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from arpolicy.engagement.mail import (
     MaildirTransport,
@@ -17,6 +22,8 @@ from arpolicy.engagement.mail import (
     build_message,
     open_transport,
 )
+from arpolicy.engagement.mail_headers import fold_text
+from arpolicy.engagement.templates import BUILTINS, render, sample_context
 from arpolicy.exceptions import ValidationError
 from tests.engagement.helpers import Sink, email_row, free_port
 
@@ -76,6 +83,67 @@ def test_date_defaults_to_the_decision_and_a_line_break_is_refused():
     with pytest.raises(ValidationError) as err:
         build_message(_email(subject="Hallo\r\nBcc: everyone@example.com"))
     assert err.value.where == "emails[42].subject" and "line break" in err.value.message
+
+
+# ------------------------------------------------------------------------ the subject
+def _subject_read_back(subject: str) -> tuple[str, str, bytes]:
+    """The subject as a reader gets it: under the default policy, and by decode_header
+    on the unfolded raw header (compat32); and the raw header."""
+    raw = build_message(_email(subject=subject), date=AT).as_bytes()
+    header = raw.split(b"\n\n")[0].split(b"\nSubject: ")[1].split(b"\nDate: ")[0]
+    compat = message_from_bytes(raw)  # the old API: unfold, then decode_header
+    unfolded = re.sub(r"\r?\n(?=[ \t])", "", compat["Subject"])
+    decoded = str(make_header(decode_header(unfolded)))
+    return str(_roundtrip_raw(raw)["Subject"]), decoded, header
+
+
+def _roundtrip_raw(raw: bytes):
+    return message_from_bytes(raw, policy=policy.default)
+
+
+def test_a_german_subject_folded_before_an_encoded_word_gains_no_space():
+    subject = "Zahlungserinnerung von Demo Merchant: Rechnung INV-2026-000797 ist überfällig"
+    read, decoded, header = _subject_read_back(subject)
+    assert read == decoded == subject  # was "... ist  überfällig"
+    assert b"\n " in header and all(len(x) <= 78 for x in header.split(b"\n"))
+
+
+def test_a_long_ascii_subject_is_not_folded_after_the_colon():
+    subject = "Payment reminder from Demo Merchant: invoice INV-2026-001043 is overdue"
+    read, decoded, header = _subject_read_back(subject)
+    assert read == decoded == subject  # was " Payment reminder ..." (folded after "Subject:")
+    assert header.startswith(b"Payment reminder")
+
+
+@pytest.mark.parametrize("language", ["de", "fr", "en"])
+@pytest.mark.parametrize("name", BUILTINS)
+def test_every_builtin_subject_reads_back_exactly(name, language):
+    sample = sample_context(date(2026, 3, 16))
+    tenants = ["Demo Merchant", "Schäfer Feinmechanik GmbH", "Société Générale d'Équipement",
+               "Müller & Söhne Industrieausrüstung und Präzisionswerkzeuge GmbH & Co. KG"]  # fmt: skip
+    for tenant in tenants:
+        for invoices in (sample.invoices[:1], sample.invoices):
+            ctx = replace(sample, tenant_name=tenant, invoices=invoices)
+            subject = render(name, ctx, language).subject
+            read, decoded, header = _subject_read_back(subject)
+            assert read == decoded == subject, header
+            assert header.isascii()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["ist", "überfällig", "Rechnung", "INV-2026-000797", "–",
+                                 "1.234,56\xa0€", "échue", "Société", "a", "Ωμέγα", "日本語",
+                                 "x" * 40, "=?utf-8?q?x?="]), min_size=1, max_size=30),
+       st.integers(30, 100))  # fmt: skip
+def test_folded_text_unfolds_and_decodes_to_the_text(words, width):
+    text = " ".join(words)
+    folded = fold_text("Subject", text, width)
+    assert folded.isascii() and "\n\n" not in folded
+    lines = folded.rstrip("\n").split("\n")
+    assert all(line.startswith(" ") for line in lines[1:])
+    unfolded = folded.rstrip("\n").replace("\n", "")
+    parsed = message_from_bytes(unfolded.encode() + b"\n\nx", policy=policy.default)
+    assert str(parsed["Subject"]) == text
 
 
 @pytest.mark.parametrize(

@@ -123,7 +123,10 @@ def test_statement_of_account_on_demand():
     out = render("firm", context(statement=statement), "en")
     assert "Statement of account as of Mar 16, 2026:" in out.text
     assert re.search(r"CN-0007 \(credit note\) +Mar 4, 2026 +– +– +-€150\.00 +-€150\.00", out.text)
-    assert "Balance: €1,394.56, $980.40" in out.text
+    assert re.search(
+        r"REM-5521 \(payment on account\) +Mar 10, 2026 +– +– +-\$500\.00 +-\$200\.00", out.text
+    )
+    assert "Balance: €1,394.56, $780.40" in out.text  # credit and payments subtract
     empty = render("firm", context(statement=[]), "de")
     assert "Auf Ihrem Konto sind keine Posten offen." in empty.text
 

@@ -7,13 +7,15 @@ from sqlalchemy import select
 
 from arpolicy.cli import terminal
 from arpolicy.cli.common import JsonOption, engine, handle_errors, settings
+from arpolicy.cli.tenant_settings import describe, tenants_set
 from arpolicy.kit.db import transaction
 from arpolicy.kit.migrate import upgrade
 from arpolicy.kit.rls import scope_tenant, tenant_directory
 from arpolicy.ledger.tenants import create_tenant
 from arpolicy.models import Tenant
 
-tenants = typer.Typer(help="Create and list tenants (merchants).", no_args_is_help=True)
+tenants = typer.Typer(help="Create, list and set up tenants (merchants).", no_args_is_help=True)
+tenants.command("set")(tenants_set)
 
 
 def register(app: typer.Typer) -> None:
@@ -93,17 +95,7 @@ def tenants_list(as_json: bool = JsonOption) -> None:
         for tenant_id, _ in tenant_directory(session):  # row-level security: one at a time
             scope_tenant(session, tenant_id)
             rows.append(session.scalars(select(Tenant).where(Tenant.id == tenant_id)).one())
-        data = [
-            {
-                "slug": t.slug,
-                "name": t.name,
-                "base_currency": t.base_currency,
-                "timezone": t.timezone,
-                "locale": t.locale,
-                "ageing_bounds": t.ageing_bounds,
-            }
-            for t in rows
-        ]
+        data = [describe(t) for t in rows]
     if as_json:
         terminal.print_json(data)
         return

@@ -198,26 +198,6 @@ def open_invoices(
     return out
 
 
-def open_items(
-    session: Session, tenant: Tenant, customer_ids: Sequence[int]
-) -> dict[int, list[Invoice]]:
-    """The statement of account of these customers: every open item (invoices, debit and
-    credit notes with a balance, not voided), by document date."""
-    d = Document
-    out: dict[int, list[Invoice]] = defaultdict(list)
-    for chunk in _chunks(list(customer_ids)):
-        stmt = select(d.id, d.customer_id, d.number, d.doc_type, d.document_date, d.due_date,
-                      d.currency, d.amount_minor, d.balance_minor, d.disputed).where(
-            d.tenant_id == tenant.id, d.customer_id.in_(chunk or []), d.voided.is_(False),
-            d.balance_minor != 0).order_by(d.customer_id, d.document_date, d.id)  # fmt: skip
-        for i, cid, number, doc_type, doc_date, due, ccy, amount, balance, disputed in _rows(
-            session, stmt
-        ):
-            out[cid].append(Invoice(i, cid, number, str(getattr(doc_type, "value", doc_type)), doc_date,
-                                    due, ccy, int(amount), int(balance), bool(disputed)))  # fmt: skip
-    return out
-
-
 def _chunks(ids: Sequence[int] | None) -> Iterable[Sequence[int] | None]:
     if ids is None:
         yield None

@@ -26,8 +26,6 @@ import socket
 import ssl
 from dataclasses import dataclass
 from datetime import datetime
-from email import policy
-from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 from pathlib import Path
@@ -35,6 +33,7 @@ from types import TracebackType
 from typing import Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from arpolicy.engagement.mail_headers import POLICY
 from arpolicy.exceptions import ValidationError
 from arpolicy.models import Email
 
@@ -42,27 +41,6 @@ URL_HELP = (
     "use maildir://./var/mail, smtp://user:password@host:587?starttls=true "
     "or smtps://user:password@host:465 (see docs/mail.md)"
 )
-
-
-class _Registry(HeaderRegistry):
-    """The standard header registry, except that it makes each header class once:
-    ``HeaderRegistry`` creates a new class for every header set, which is most of the
-    cost of building a message."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._made: dict[str, type[BaseHeader]] = {}
-
-    def __getitem__(self, name: str) -> type[BaseHeader]:
-        key = name.lower()
-        made = self._made.get(key)
-        if made is None:
-            made = self._made[key] = super().__getitem__(name)
-        return made
-
-
-POLICY = policy.default.clone(header_factory=_Registry())
-"""``email.policy.default`` (RFC 5322, UTF-8 aware) with the faster registry."""
 
 
 def build_message(email: Email, *, date: datetime | None = None) -> EmailMessage:

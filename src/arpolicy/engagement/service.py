@@ -56,8 +56,12 @@ from arpolicy.engagement.templates import (
 )
 from arpolicy.engagement.writing import PlannedEmail, write
 from arpolicy.exceptions import NotFoundError, ValidationError
+from arpolicy.kit.bank import BankDetails
 from arpolicy.kit.clock import zone
 from arpolicy.kit.gcpause import paused_gc
+from arpolicy.ledger.statement import StatementItem
+from arpolicy.ledger.statement import statements as ledger_statements
+from arpolicy.ledger.tenants import payment_link
 from arpolicy.models import (
     CycleStatus,
     EmailMode,
@@ -229,8 +233,9 @@ def act(
     book = facts.addresses(session, tenant, ids)
     owners = facts.owners(session, tenant, ids)
     people = facts.people(session, tenant)
-    statements = facts.open_items(session, tenant, [o.customer_id for o in admitted
-                                                    if o.reminder is not None and o.reminder.statement])  # fmt: skip
+    statements = ledger_statements(session, tenant, [o.customer_id for o in admitted
+                                   if o.reminder is not None and o.reminder.statement], as_of)  # fmt: skip
+    bank = BankDetails.from_json(tenant.bank_details)
     planned: list[PlannedEmail] = []
     tasks: list[dict[str, Any]] = []
     for o in admitted:
@@ -267,15 +272,17 @@ def act(
                 fix="set settings.from_address (arpolicy engage settings), or assign finance owners",
             )
         to = [a.email for a in recipients]
-        cc = _cc(o.reminder.cc, finance, sales)
+        cc = _cc(o.reminder.cc, finance, sales, not_to=[sender, *to])
+        st = statements.get(o.customer_id) if o.reminder.statement else None
         steps = _steps(o, as_of)
         ctx = RenderContext(
             tenant_name=tenant.name, customer_name=c.name, customer_external_id=c.external_id,
             contact_name=recipients[0].name, sender_name=(finance.name if finance else settings.from_name),
             sender_email=sender, cycle=o.cycle.cycle.name, reminder=o.reminder.name, as_of=as_of,
             invoices=steps[0].invoices, steps=steps, test=mode is EmailMode.TEST,
-            statement=[_line(inv, as_of) for inv in statements.get(o.customer_id, [])]
-            if o.reminder.statement else None,
+            statement=[_item(i, as_of) for i in st.items] if st else None,
+            statement_balance=st.balances if st else None, bank=bank,
+            payment_link=payment_link(tenant.payment_link_url, c.external_id),
         )  # fmt: skip
         wanted = [recipients[0].language, c.language, c.locale, settings.default_language]
         templates = o.reminder.template
@@ -335,12 +342,16 @@ def _address(email: str, name: str | None) -> str:
     return str(Address(display_name=name, username=local, domain=domain))
 
 
-def _cc(wanted: Sequence[str], finance: Any, sales: Any) -> list[str]:
+def _cc(wanted: Sequence[str], finance: Any, sales: Any, not_to: Sequence[str]) -> list[str]:
+    """The cc addresses the reminder asks for, each once, never one of ``not_to`` (the
+    sender, who is not copied on her own email, and the recipients)."""
     out: list[str] = []
+    seen = {a.strip().lower() for a in not_to}
     for w in wanted:
         email = (finance.email if finance else None) if w == "finance_owner" else (
             (sales.email if sales else None) if w == "sales_owner" else w)  # fmt: skip
-        if email and email not in out:
+        if email and email.strip().lower() not in seen:
+            seen.add(email.strip().lower())
             out.append(email)
     return out
 
@@ -357,6 +368,13 @@ def _steps(o: Outcome, as_of: date) -> list[StepLines]:
         lines = [_line(inv, as_of) for inv, _ in pairs]
         out.append(StepLines(reminder.name, lines, step_status(lines, as_of)))
     return out
+
+
+def _item(item: StatementItem, as_of: date) -> InvoiceLine:
+    """A statement item as a line: credit and payments negative, never overdue."""
+    days = max((as_of - item.due_on).days, 0) if item.due_on else 0
+    return InvoiceLine(item.number, item.kind, item.issued_on, item.due_on, days, item.amount,
+                       item.open)  # fmt: skip
 
 
 __all__ = ["RUN_STATUSES", "RunReport", "act", "decide_all", "delete_cycle", "get_cycle",

@@ -33,12 +33,14 @@ from arpolicy.engagement.templates import (
     builtin,
     one_line,
 )
+from arpolicy.kit.bank import BankDetails
 from arpolicy.kit.money import Money
 
 
 # ------------------------------------------------------------------------------- samples
 def sample_context(as_of: date) -> RenderContext:
-    """A realistic customer with three open invoices in two currencies and a credit note."""
+    """A realistic customer with three open invoices in two currencies, a credit note and a
+    payment on account, a payment link and bank details."""
 
     def line(
         number: str, kind: str, age: int, terms: int, amount: str, open_: str, cur: str
@@ -60,6 +62,12 @@ def sample_context(as_of: date) -> RenderContext:
         due_on=None,
         days_overdue=0,
     )
+    on_account = replace(
+        line("REM-5521", "payment", 6, 0, "-500.00", "-200.00", "USD"),
+        due_on=None,
+        days_overdue=0,
+    )
+    statement = sorted([*invoices, credit, on_account], key=lambda i: i.issued_on)
     return RenderContext(
         tenant_name="Acme Supplies Ltd",
         customer_name="Northwind Traders GmbH",
@@ -71,7 +79,9 @@ def sample_context(as_of: date) -> RenderContext:
         reminder="overdue",
         as_of=as_of,
         invoices=invoices,
-        statement=[*invoices, credit],
+        statement=statement,
+        payment_link="https://pay.acme.example/C-10482",
+        bank=BankDetails("Acme Supplies Ltd", "GB82WEST12345698765432", "WESTGB2L", "Westbank"),
         steps=[StepLines("overdue", invoices, "overdue"),  # merged: another step's invoice
                StepLines("friendly", [line("INV-2070", "invoice", 10, 30, "420.00", "420.00", "EUR")],
                          "due_soon")],
@@ -84,6 +94,7 @@ _FIELDS = {
     "an invoice line": [f.name for f in fields(InvoiceLine)],
     "a Money": ["amount", "currency"],
     "a step": ["reminder", "invoices", "status"],
+    "bank": ["account_holder", "iban", "iban_print", "bic", "bank_name"],
 }
 _HELPERS = ("money", "date", "totals", "invoice_table")
 
@@ -97,9 +108,10 @@ def _samples() -> list[RenderContext]:
     undated = replace(full.invoices[0], due_on=None, days_overdue=0)
     bare = replace(
         full, contact_name=None, sender_name=None, sender_email=None, invoices=[undated],
-        statement=None, test=True,
+        statement=None, statement_balance=None, payment_link=None, bank=None, test=True,
     )  # fmt: skip
-    return [full, bare, replace(bare, statement=[])]
+    no_bic = replace(full.bank, bic=None, bank_name=None) if full.bank else None
+    return [full, bare, replace(bare, statement=[], statement_balance=[], bank=no_bic)]
 
 
 def _parts(spec: Any, here: str, out: list[dict[str, str]]) -> dict[str, str]:
@@ -132,6 +144,7 @@ _KNOWN_TYPES = {
     "Money": "a Money",
     "list": "a list",
     "StepLines": "a step",
+    "BankDetails": "bank",
 }
 _NO_ATTRIBUTE = re.compile(r"'(?:[\w.]+\.)?(\w+) object' has no attribute '(\w+)'")
 
@@ -148,8 +161,9 @@ def _explain(exc: BaseException) -> tuple[str, str]:
         return what, "check the expression on that line against the sample data (see the docs)"
     if what.startswith("'None' has no attribute"):
         return what, (
-            "due_on, contact_name, sender_name, sender_email and statement may be none: "
-            "check first, e.g. {% if line.due_on %}{{ line.due_on.year }}{% endif %}"
+            "due_on, contact_name, sender_name, sender_email, statement, statement_balance, "
+            "payment_link, bank, bank.bic and bank.bank_name may be none: check first, e.g. "
+            "{% if line.due_on %}{{ line.due_on.year }}{% endif %}"
         )
     m = _NO_ATTRIBUTE.search(what)
     if m and m[1] in _KNOWN_TYPES:

@@ -15,6 +15,7 @@ from babel import Locale
 from jinja2.exceptions import SecurityError
 from pydantic import BaseModel, ConfigDict, Field
 
+from arpolicy.kit.bank import BankDetails
 from arpolicy.kit.money import Money
 
 BUILTINS = ("friendly", "firm", "final")
@@ -31,12 +32,19 @@ _WIDTH = 10_000
 
 @dataclass(frozen=True, slots=True)
 class InvoiceLine:
+    """One line of a reminder or a statement of account, signed as the customer reads it:
+    what it owes positive, what is to its credit (a credit note, a payment on account)
+    negative."""
+
     number: str
     document_type: str
+    """invoice, debit_note, credit_note, payment (on account: received, not yet applied)
+    or refund (paid back to the customer, not yet applied)."""
     issued_on: date
     due_on: date | None
+    """None for credit notes and payments: they are never due."""
     days_overdue: int
-    """Days past the due date (zero or negative: not yet due)."""
+    """Days past the due date (zero or negative: not yet due; zero for credit)."""
     total: Money
     balance: Money
 
@@ -73,7 +81,15 @@ class RenderContext:
     as_of: date
     invoices: list[InvoiceLine]
     statement: list[InvoiceLine] | None = None
-    """Every open item of the customer, when the reminder asks for a statement of account."""
+    """Every open item of the customer, when the reminder asks for a statement of account:
+    open invoices and debit notes, credit notes and payments on account (negative)."""
+    statement_balance: list[Money] | None = None
+    """The statement's balance in each currency of its items: the customer's outstanding
+    figure (open debits less unused credit and payments on account); None without one."""
+    payment_link: str | None = None
+    """The tenant's payment page for this customer (None when the tenant has none)."""
+    bank: BankDetails | None = None
+    """The tenant's bank details for a transfer (None when it has none)."""
     test: bool = False
     """A cycle in test: the caller marks the subject and sends to the test address."""
     steps: list[StepLines] | None = None
@@ -83,6 +99,17 @@ class RenderContext:
         if self.steps is None:
             own = StepLines(self.reminder, self.invoices, step_status(self.invoices, self.as_of))
             object.__setattr__(self, "steps", [own])
+        if self.statement is not None and self.statement_balance is None:
+            object.__setattr__(self, "statement_balance", per_currency(self.statement))
+
+
+def per_currency(lines: Iterable[InvoiceLine]) -> list[Money]:
+    """The sum of the lines' balances in each currency, sorted by currency; exact."""
+    sums: dict[str, Money] = {}
+    for line in lines:
+        b = line.balance
+        sums[b.currency] = sums[b.currency] + b if b.currency in sums else b
+    return [sums[c] for c in sorted(sums)]
 
 
 class TemplateText(BaseModel):

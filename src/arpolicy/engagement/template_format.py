@@ -17,9 +17,10 @@ from jinja2.runtime import EvalContext
 from jinja2.utils import pass_eval_context
 from markupsafe import Markup, escape
 
-from arpolicy.engagement.template_data import InvoiceLine, _run, parse_locale
+from arpolicy.engagement.template_data import InvoiceLine, _run, parse_locale, per_currency
 from arpolicy.kit.money import Money
 from arpolicy.kit.money import exponent as money_exponent
+from arpolicy.ledger.statement import DEBIT_KINDS
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -93,11 +94,7 @@ def _format_date(value: date, format: str, locale: str) -> str:
 
 def totals(lines: Iterable[InvoiceLine]) -> list[Money]:
     """The open balance per currency, sorted by currency; exact sums."""
-    sums: dict[str, Money] = {}
-    for line in lines:
-        b = line.balance
-        sums[b.currency] = sums[b.currency] + b if b.currency in sums else b
-    return [sums[c] for c in sorted(sums)]
+    return per_currency(lines)
 
 
 _HEADINGS = {
@@ -115,10 +112,13 @@ _HEADINGS = {
 }
 """Column headings: the four of the short table, then the detailed table's own."""
 _KINDS = {
-    "en": {"credit_note": "credit note", "debit_note": "debit note"},
-    "de": {"credit_note": "Gutschrift", "debit_note": "Belastungsanzeige"},
-    "fr": {"credit_note": "avoir", "debit_note": "note de débit"},
-}
+    "en": {"credit_note": "credit note", "debit_note": "debit note",
+           "payment": "payment on account", "refund": "refund"},
+    "de": {"credit_note": "Gutschrift", "debit_note": "Belastungsanzeige",
+           "payment": "nicht zugeordnete Zahlung", "refund": "Erstattung"},
+    "fr": {"credit_note": "avoir", "debit_note": "note de débit",
+           "payment": "paiement non imputé", "refund": "remboursement"},
+}  # fmt: skip
 _TH = "padding:6px 8px;border-bottom:2px solid #444444;font-weight:bold;"
 _TD = "padding:6px 8px;border-bottom:1px solid #dddddd;"
 
@@ -159,7 +159,7 @@ def _cells(ln: InvoiceLine, detailed: bool, locale: str, language: str) -> tuple
     """One line's cells (the text and the HTML part of an email lay out the same lines)."""
     kinds = _KINDS.get(language.split("_")[0], _KINDS["en"])
     number = f"{ln.number} ({kinds[ln.document_type]})" if ln.document_type in kinds else ln.number
-    overdue = ln.days_overdue > 0 and ln.balance.amount > 0
+    overdue = ln.document_type in DEBIT_KINDS and ln.days_overdue > 0 and ln.balance.amount > 0
     days = str(ln.days_overdue) if overdue else "–"
     due, balance = format_day(ln.due_on), money(ln.balance)
     if detailed:
@@ -213,7 +213,8 @@ def invoice_table(
     headings: Sequence[str] | None = None,
 ) -> str | Markup:
     """The lines as a table: number, due date, days overdue, open balance; ``detailed`` (a
-    statement of account) adds the issue date and the amount. Plain text aligned in columns
+    statement of account) adds the issue date and the amount. Credit notes and payments
+    are labelled (``CN-7 (credit note)``), never overdue. Plain text aligned in columns
     in the text part, an inline-styled HTML table (cells escaped) in the HTML part.
     ``headings`` replaces the column titles of the template's language."""
     titles = _HEADINGS.get(_run().language.split("_")[0], _HEADINGS["en"])

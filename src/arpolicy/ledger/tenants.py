@@ -1,15 +1,20 @@
-"""Tenants: creating them, finding them, validating their settings."""
+"""Tenants: creating them, finding them, validating and changing their settings."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
 
 from babel import Locale, UnknownLocaleError
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from arpolicy.audit.service import Actor, changed, record, snapshot
 from arpolicy.exceptions import ConflictError, NotFoundError, ValidationError
+from arpolicy.kit.bank import BankDetails
 from arpolicy.kit.clock import zone
 from arpolicy.kit.money import check_currency
 from arpolicy.kit.rls import on_postgres, scope_tenant, tenant_directory, tenant_of_slug
@@ -103,3 +108,128 @@ def get_tenant(session: Session, slug: str) -> Tenant:
             ),
         )
     return tenant
+
+
+# ----------------------------------------------------------------------------- settings
+CUSTOMER_NUMBER = "{customer_number}"
+"""In a payment link: the customer's number (its external id), URL-encoded."""
+PAYMENT_LINK_FIX = (
+    "give the https address of your payment page, e.g. https://pay.example.com/"
+    "{customer_number} or https://pay.example.com/?customer={customer_number} "
+    "({customer_number} stands for the customer's number), or a plain https URL"
+)
+MAX_LINK = 500
+
+
+def check_payment_link(value: Any, where: str = "payment_link_url") -> str:
+    """The payment page's URL: https, a host, no user or password, no spaces or quotes;
+    ``{customer_number}`` only in the path, query or fragment. ValidationError otherwise."""
+    url = str(value).strip()
+
+    def bad(what: str) -> ValidationError:
+        return ValidationError(f"{url!r} is not a usable payment link: {what}", where=where,
+                               fix=PAYMENT_LINK_FIX)  # fmt: skip
+
+    if not url or len(url) > MAX_LINK:
+        raise bad(f"it must have 1 to {MAX_LINK} characters")
+    if re.search(r"[\s\x00-\x1f\x7f\"'<>\\`]", url):
+        raise bad("it contains a space, a control character, a quote, <, >, \\ or `")
+    unknown = re.findall(r"\{[^{}]*\}?", url.replace(CUSTOMER_NUMBER, ""))
+    if unknown or "}" in url.replace(CUSTOMER_NUMBER, ""):
+        raise bad(
+            f"{(unknown or ['}'])[0]} is not a placeholder (the only one is {CUSTOMER_NUMBER})"
+        )
+    try:
+        parts = urlsplit(url.replace(CUSTOMER_NUMBER, "C1"))
+        parts.port  # noqa: B018 (a bad port raises)
+    except ValueError as exc:
+        raise bad(f"it cannot be read ({exc})") from None
+    if parts.scheme.lower() != "https":
+        raise bad("it must start with https:// (customers pay on a secure page)")
+    if not parts.hostname:
+        raise bad("the host is missing")
+    if parts.username is not None or parts.password is not None:
+        raise bad("it must not carry a user or password")
+    if CUSTOMER_NUMBER in urlsplit(url).netloc:
+        raise bad(f"{CUSTOMER_NUMBER} may stand in the path, query or fragment, not the host")
+    return url
+
+
+def payment_link(template: str | None, customer_number: str) -> str | None:
+    """The tenant's payment link for one customer (None when the tenant has none)."""
+    if not template:
+        return None
+    return template.replace(CUSTOMER_NUMBER, quote(customer_number, safe=""))
+
+
+def check_name(value: Any, where: str = "name") -> str:
+    name = " ".join(str(value).split())
+    if not name or len(name) > 200:
+        raise ValidationError(
+            "the tenant's name must have 1 to 200 characters", where=where,
+            fix="give the name customers know you by (it signs the reminders)",
+        )  # fmt: skip
+    return name
+
+
+def check_timezone(value: Any) -> str:
+    zone(value)
+    return str(value)
+
+
+def check_bank_details(value: Any) -> dict[str, Any]:
+    return BankDetails.check(value, "bank_details").to_json()
+
+
+SETTINGS: dict[str, Callable[[Any], Any]] = {
+    "name": check_name,
+    "timezone": check_timezone,
+    "locale": check_locale,
+    "ageing_bounds": check_ageing_bounds,
+    "payment_link_url": check_payment_link,
+    "bank_details": check_bank_details,
+}
+"""The settings a tenant may change, each with its check (the value as stored)."""
+CLEARABLE = ("payment_link_url", "bank_details")
+"""Settings that may be removed (set to None)."""
+
+
+def check_settings(patch: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+    """The ``patch`` validated and in its stored form; ValidationError at ``where`` + the
+    setting's name (e.g. ``body.bank_details.iban``) for the first problem."""
+    out: dict[str, Any] = {}
+    for name, value in patch.items():
+        check = SETTINGS.get(name)
+        if check is None:
+            raise ValidationError(f"{name!r} is not a tenant setting", where=f"{where}{name}",
+                                  fix=f"the settings are {', '.join(SETTINGS)}")  # fmt: skip
+        if value is None:
+            if name not in CLEARABLE:
+                raise ValidationError(f"{name} cannot be removed", where=f"{where}{name}",
+                                      fix="give a value")  # fmt: skip
+            out[name] = None
+            continue
+        try:
+            out[name] = check(value)
+        except ValidationError as exc:
+            inner = exc.where or name
+            exc.where = f"{where}{inner if inner.startswith(name) else name}"
+            raise
+    return out
+
+
+def update_tenant(
+    session: Session, tenant: Tenant, patch: Mapping[str, Any], actor: Actor, at: datetime,
+    where: str = "",
+) -> dict[str, Any]:  # fmt: skip
+    """Change the tenant's settings (validated first: nothing is changed on an error) and
+    record ``tenant.updated`` with what changed; returns the changed values (empty: none)."""
+    values = check_settings(patch, where)
+    before = snapshot(tenant)
+    for name, value in values.items():
+        setattr(tenant, name, value)
+    session.flush()
+    old, new = changed(before, snapshot(tenant))
+    if new:
+        record(session, actor, "tenant.updated", "tenant", tenant.id, before=old, after=new, at=at)
+    return new

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKeyConstraint, Integer, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
@@ -29,6 +30,12 @@ class Tenant(Base):
     )
     """Upper bounds (days past due) of the ageing buckets after "current"; the last bucket is
     open-ended. [30, 60, 90, 120] gives current, 1-30, 31-60, 61-90, 91-120, over 120."""
+    payment_link_url: Mapped[str | None] = mapped_column(String(500))
+    """Where customers pay online: an https URL, ``{customer_number}`` standing for the
+    customer's number (ledger.tenants.check_payment_link); reminders offer it."""
+    bank_details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Account holder, IBAN, BIC and bank name for a transfer (kit.bank.BankDetails);
+    reminders show them."""
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 

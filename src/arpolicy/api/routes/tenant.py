@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -13,14 +12,27 @@ from sqlalchemy import select
 from arpolicy.api.context import Api, require
 from arpolicy.api.schemas import Input, Output
 from arpolicy.api.types import Locale, Text64, Text200
-from arpolicy.audit import snapshot
-from arpolicy.audit.service import changed
-from arpolicy.exceptions import ValidationError
-from arpolicy.kit.clock import zone
-from arpolicy.ledger.tenants import check_ageing_bounds, check_locale
+from arpolicy.ledger.tenants import update_tenant
 from arpolicy.models import Tenant
 
 router = APIRouter(prefix="/tenant", tags=["tenant"])
+
+
+class BankDetailsRead(Output):
+    account_holder: str
+    iban: str
+    bic: str | None
+    bank_name: str | None
+
+
+class BankDetailsIn(Input):
+    """Bank details for a transfer, shown in reminders. The IBAN is checked (its country's
+    length and check digits), the BIC by its form; spaces in either are ignored."""
+
+    account_holder: str = Field(min_length=1, max_length=70, examples=["Demo Merchant GmbH"])
+    iban: str = Field(min_length=1, max_length=50, examples=["DE89 3704 0044 0532 0130 00"])
+    bic: str | None = Field(default=None, max_length=20, examples=["COBADEFFXXX"])
+    bank_name: str | None = Field(default=None, max_length=140, examples=["Commerzbank"])
 
 
 class TenantRead(Output):
@@ -31,16 +43,29 @@ class TenantRead(Output):
     timezone: str
     locale: str
     ageing_bounds: list[int]
+    payment_link_url: str | None = None
+    bank_details: BankDetailsRead | None = None
     created_at: datetime | None
 
 
 class TenantUpdate(Input):
-    """The base currency is fixed at creation: every stored base amount depends on it."""
+    """The base currency is fixed at creation: every stored base amount depends on it.
+    ``payment_link_url`` and ``bank_details`` are removed with null."""
 
     name: Text200 | None = None
     timezone: Text64 | None = Field(default=None, examples=["Europe/Berlin"])
     locale: Locale | None = Field(default=None, examples=["de_DE"])
     ageing_bounds: list[int] | None = Field(default=None, max_length=20, examples=[[30, 60, 90]])
+    payment_link_url: str | None = Field(
+        default=None,
+        max_length=500,
+        examples=["https://pay.example.com/{customer_number}"],
+        description="An https URL where customers pay; {customer_number} stands for the "
+        "customer's number. Reminders offer it as the payment_link variable.",
+    )
+    bank_details: BankDetailsIn | None = Field(
+        default=None, description="Shown in reminders as the bank variable."
+    )
 
 
 @router.get("", response_model=TenantRead)
@@ -52,32 +77,11 @@ def read_tenant(api: Api = Depends(require("ledger:read"))) -> Any:
 
 
 @router.patch("", response_model=TenantRead)
-def update_tenant(body: TenantUpdate, api: Api = Depends(require("settings:manage"))) -> Any:
+def update_tenant_settings(
+    body: TenantUpdate, api: Api = Depends(require("settings:manage"))
+) -> Any:
     patch = body.model_dump(exclude_unset=True)
-    for name, value in patch.items():
-        if value is None:
-            raise ValidationError(
-                f"{name} cannot be null", where=f"body.{name}", fix="give a value"
-            )
-    checks: dict[str, Callable[[Any], object]] = {
-        "timezone": zone,
-        "locale": check_locale,
-        "ageing_bounds": check_ageing_bounds,
-    }
-    for name, check in checks.items():
-        if name in patch:
-            try:
-                check(patch[name])
-            except ValidationError as exc:
-                exc.where = f"body.{name}"
-                raise
     with api.write() as session:
         tenant = session.scalars(select(Tenant).where(Tenant.id == api.tenant_id)).one()
-        before = snapshot(tenant)
-        for name, value in patch.items():
-            setattr(tenant, name, value)
-        session.flush()
-        old, new = changed(before, snapshot(tenant))
-        if new:
-            api.audit(session, "tenant.updated", "tenant", tenant.id, before=old, after=new)
+        update_tenant(session, tenant, patch, api.actor, api.now(), where="body.")
         return TenantRead.model_validate(tenant)
