@@ -287,7 +287,7 @@ def test_allocations_keep_payments_unallocated_in_step(session, tmp_path):
     )
     assert (
         smaller.errors[0].column == "amount"
-        and "100.00 already allocated" in smaller.errors[0].reason
+        and "payment P1 has 100.00 USD allocated to documents" in smaller.errors[0].reason
     )
     # an allocation in another currency than the payment's is refused
     wrong = load(

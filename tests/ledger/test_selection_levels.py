@@ -6,11 +6,12 @@ Tenant in USD, Berlin time, as of 2026-11-23; 1 EUR = 1.10 USD.
 
 - A (DE, EUR, finance owner anna, tier gold, credit limit 1000 EUR, score 2.5, since
   2026-10-01, vip): invoice A1 1000.00 EUR due 40 days ago, with an open dispute of 200.00
-  EUR and an open promise of 300.00 EUR in 5 days; invoice A2 500.00 EUR due in 10 days,
-  with two failed card attempts (the last 2 days ago, via "stripe", retry tomorrow); 100.00
-  EUR unallocated. Base open debits 1650.00 USD, overdue 1100.00 USD, outstanding 1540.00
-  USD; local outstanding 1400.00 EUR; reported 1300.00 EUR, so a mismatch of -100.00 EUR.
-  Both invoices are dated within 90 days: credit sales 1650.00 USD, DSO 90.0; 2.00 attempts
+  EUR (so disputed, though the billing system did not flag it) and an open promise of
+  300.00 EUR in 5 days; invoice A2 500.00 EUR due in 10 days, with two failed card
+  attempts (the last 2 days ago, via "stripe", retry tomorrow); 100.00 EUR unallocated.
+  Base open debits 1650.00 USD, overdue 1100.00 USD, outstanding 1540.00 USD; local
+  outstanding 1400.00 EUR; reported 1300.00 EUR, so a mismatch of -100.00 EUR. Both
+  invoices are dated within 90 days: credit sales 1650.00 USD, DSO 90.0; 2.00 attempts
   per attempted invoice. A valid card as primary source; an active subscription.
 - B (US, USD): invoice B1 812.40 USD due 206 days ago (over 120), invoice B3 50.00 EUR due 5
   days ago (dated 35 days ago: credit sales 55.00 USD), a credit note B2 of 100.00 USD. It
@@ -191,7 +192,8 @@ INVOICE_RULES = [
     ("customer.ageing_over_120 > 800 USD and currency = EUR", ["B3"]),
     ("customer.cf.tier = gold", ["A1", "A2"]),
     ('cf.po_number includes ("PO-1", "PO-2")', ["A1", "B3"]),
-    ("customer.next_p2p_date is not empty and not disputed", ["A1", "A2"]),
+    ("customer.next_p2p_date is not empty and not disputed", ["A2"]),  # A1: open dispute
+    ("disputed", ["A1"]),
     ('customer.finance_owner = "anna@example.com" and balance > 600 EUR', ["A1"]),
 ]
 
@@ -237,6 +239,7 @@ def test_invoice_figures_agree_with_the_open_documents(session, ledger):
             assert (r["p2p_date"], r["has_p2p_date"]) == (d.p2p_date, d.has_p2p_date)
             assert r["payment_attempts"] == d.payment_attempts
             assert r["days_past_due"] == d.days_past_due
+            assert r["disputed"] == d.disputed == (d.number == "A1")
 
 
 def test_explain_reads_the_same_records(session, ledger):

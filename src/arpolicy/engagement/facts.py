@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from arpolicy.engagement.config import Cycle, parse_cycle
 from arpolicy.engagement.decide import CompiledCycle, Customer, History, Invoice, matcher
 from arpolicy.engagement.merging import lists_steps
+from arpolicy.ledger.documents import disputed_clause
 from arpolicy.ledger.selection import select_customers, select_invoices, select_payment_profiles
 from arpolicy.models import (
     DEBIT_TYPES,
@@ -171,7 +172,7 @@ def open_invoices(
     else:
         where.append(d.balance_minor > 0)
     stmt = select(d.id, d.customer_id, d.number, type_coerce(d.doc_type, String), d.document_date,
-                  d.due_date, d.currency, d.amount_minor, d.balance_minor, d.disputed).where(*where)  # fmt: skip
+                  d.due_date, d.currency, d.amount_minor, d.balance_minor, disputed_clause(tenant.id)).where(*where)  # fmt: skip
     rows: list[Any] = []
     for chunk in _chunks(customer_ids):
         q = stmt if chunk is None else stmt.where(d.customer_id.in_(chunk))

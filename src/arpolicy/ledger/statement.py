@@ -22,6 +22,7 @@ from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
 from arpolicy.kit.money import Money
+from arpolicy.ledger.documents import disputed_clause
 from arpolicy.ledger.figures_sql import Amounts, side
 from arpolicy.models import Document, DocumentType, Tenant, open_items_clause
 
@@ -114,7 +115,8 @@ def _documents(
     d = Document
     stmt = select(
         d.customer_id, type_coerce(d.doc_type, String), d.number, d.document_date, d.due_date,
-        d.currency, d.amount_minor, d.balance_minor, d.base_balance_minor, d.disputed,
+        d.currency, d.amount_minor, d.balance_minor, d.base_balance_minor,
+        disputed_clause(tenant.id),
     ).where(d.tenant_id == tenant.id, d.customer_id.in_(chunk), open_items_clause())  # fmt: skip
     for cid, kind, number, issued, due, ccy, amount, balance, base, disputed in _rows(
         session, stmt

@@ -4,6 +4,10 @@ A document's key is its ``type`` and ``number``. Amounts are in the document's c
 ``base_amount``, ``base_balance``, ``fx_rate`` and ``fx_rate_on`` are derived by the
 server (the tenant's base currency at the rate on or before ``document_date``) and cannot
 be set. ``balance`` is what the billing system reports as still open (default: the amount).
+
+``disputed`` (read, and the list filter) is true when the billing system flagged the document
+or it has an open dispute (POST /v1/disputes, ``arpolicy import disputes``); the flag itself,
+which a body's ``disputed`` sets, reads as ``reported_disputed``.
 """
 
 from __future__ import annotations
@@ -14,11 +18,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
-from arpolicy.api.listing import between, contains, equal, page
+from arpolicy.api.listing import between, contains, equal, page_of, rows
 from arpolicy.api.schemas import Input, MoneyValue, Output, Page
 from arpolicy.api.types import (
     Cursor,
@@ -36,6 +40,7 @@ from arpolicy.api.types import (
     Text100,
     need_money,
 )
+from arpolicy.ledger.documents import disputed_clause, disputed_ids
 from arpolicy.models import Customer, Document, DocumentType, Subscription, open_items_clause
 
 router = APIRouter(prefix="/documents", tags=["documents"])
@@ -53,7 +58,10 @@ class DocumentFields(Input):
     transaction_type: Text64 | None = None
     location: Text100 | None = None
     business_unit: Text100 | None = None
-    disputed: bool | None = None
+    disputed: bool | None = Field(
+        None,
+        description="The billing system's dispute flag (default false); see reported_disputed.",
+    )
     voided: bool | None = None
     subscription_id: RefId | None = None
     custom_fields: CustomFields | None = None
@@ -93,7 +101,10 @@ class DocumentRead(Output):
     transaction_type: str | None
     location: str | None
     business_unit: str | None
-    disputed: bool
+    disputed: bool = Field(
+        description="Disputed: flagged by the billing system or with an open dispute."
+    )
+    reported_disputed: bool = Field(description="The billing system's dispute flag, as given.")
     voided: bool
     subscription_id: int | None
     custom_fields: dict[str, Any]
@@ -104,13 +115,20 @@ class DocumentRead(Output):
 
 
 _SAME = ("id", "number", "customer_id", "currency", "fx_rate_on", "document_date", "due_date",
-         "posting_date", "transaction_type", "location", "business_unit", "disputed", "voided",
+         "posting_date", "transaction_type", "location", "business_unit", "voided",
          "subscription_id", "last_email_at", "last_reply_at", "created_at", "updated_at")  # fmt: skip
 
 
-def read(d: Document, base: str) -> DocumentRead:
+def read(d: Document, base: str, disputed: bool | None = None) -> DocumentRead:
+    """The document as the API shows it; ``disputed`` when known (else looked up)."""
+    if disputed is None:
+        session = object_session(d)
+        assert session is not None, "read a document of a session"
+        disputed = d.id in disputed_ids(session, d.tenant_id, [d.id])
     return DocumentRead.model_construct(
         **{name: getattr(d, name) for name in _SAME},
+        disputed=disputed,
+        reported_disputed=d.disputed,
         type=d.doc_type,
         amount=need_money(d.amount_minor, d.currency),
         balance=need_money(d.balance_minor, d.currency),
@@ -150,7 +168,9 @@ def list_documents(
     q: QueryText = None,
     currency: QueryCurrency = None,
     open: bool | None = Query(None, description="Only open (true) or settled (false) items."),
-    disputed: bool | None = None,
+    disputed: bool | None = Query(
+        None, description="Only disputed (true: flagged or with an open dispute) or not (false)."
+    ),
     voided: bool | None = None,
     subscription_id: QueryId = None,
     document_date_from: QueryDay = None,
@@ -166,8 +186,11 @@ def list_documents(
     d = Document
     stmt = equal(select(d).where(d.tenant_id == api.tenant_id), {
         d.customer_id: customer_id, d.doc_type: type, d.number: number, d.currency: currency,
-        d.disputed: disputed, d.voided: voided, d.subscription_id: subscription_id,
+        d.voided: voided, d.subscription_id: subscription_id,
     })  # fmt: skip
+    if disputed is not None:
+        flag = disputed_clause(api.tenant_id)
+        stmt = stmt.where(flag if disputed else ~flag)
     if q:
         stmt = stmt.where(contains(d.number, text=q))
     if open is not None:
@@ -179,8 +202,10 @@ def list_documents(
                 "base_balance": d.base_balance_minor}  # fmt: skip
     with api.read() as session:
         base = ledger.tenant_of(session, api).base_currency
-        return page(session, stmt, d, DocumentRead, lambda r: read(r, base), sort=sort,
-                    cursor=cursor, limit=limit, sortable=sortable)  # fmt: skip
+        found, nxt = rows(session, stmt, d, sort=sort, cursor=cursor, limit=limit,
+                          sortable=sortable)  # fmt: skip
+        flagged = disputed_ids(session, api.tenant_id, [r.id for r in found])
+        return page_of(DocumentRead, [read(r, base, r.id in flagged) for r in found], nxt)
 
 
 @router.get("/{document_id}", response_model=DocumentRead)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, aliased
 
 from arpolicy.exceptions import MissingRateError
 from arpolicy.kit.fx import RateTable
+from arpolicy.ledger.allocations import documents_applied, documents_held, payments_held
 from arpolicy.ledger.importing import lookups
 from arpolicy.ledger.importing.parsers import exponent
 from arpolicy.ledger.importing.report import FieldError
@@ -68,9 +69,14 @@ def _payments(session: Session, tenant_id: int) -> dict[Any, Any]:
 
 def _documents(session: Session, tenant_id: int) -> dict[Any, Any]:
     q = select(
-        Document.doc_type, Document.number, Document.id, Document.currency, Document.customer_id
+        Document.doc_type,
+        Document.number,
+        Document.id,
+        Document.currency,
+        Document.customer_id,
+        Document.amount_minor,
     ).where(Document.tenant_id == tenant_id)
-    return {(str(t), n): (i, c, k) for t, n, i, c, k in session.execute(q)}
+    return {(str(t), n): tuple(rest) for t, n, *rest in session.execute(q)}
 
 
 def _allocations(session: Session, tenant_id: int) -> dict[Any, Any]:
@@ -110,6 +116,9 @@ LOADERS: dict[str, Callable[[Session, int], dict[Any, Any]]] = {
     "documents": _documents,
     "allocations": _allocations,
     "allocated": _allocated,
+    "documents.held": documents_held,
+    "documents.applied": documents_applied,
+    "payments.held": payments_held,
     "customers.parent": _parents(Customer, "external_id", "parent_id"),
     "users.manager": _parents(User, "email", "manager_id"),
 }

@@ -3,6 +3,9 @@ subscriptions and sales orders."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from arpolicy.ledger.allocations import AllocatedChange, check_held
 from arpolicy.ledger.importing import parsers as p
 from arpolicy.ledger.importing.context import Context
 from arpolicy.ledger.importing.kinds_parties import custom
@@ -48,6 +51,14 @@ def _document(alias: str | None) -> Builder:
                 "positive amount)",
                 column="amount",
             )
+        customer_id = ctx.refs("customers").get(v["customer"]) or ctx.lookup(
+            "customers", v["customer"], "customer"
+        )
+        held = ctx.refs("documents.held").get((doc_type, v["number"]))
+        if held is not None:
+            check_held_row(
+                f"{doc_type.replace('_', ' ')} {v['number']}", held, v, customer_id, amount
+            )
         given = v.get("balance")
         balance = amount if given is None or given == text else p.to_minor(given, code, "balance")
         if not 0 <= balance <= amount:
@@ -71,8 +82,7 @@ def _document(alias: str | None) -> Builder:
             "tenant_id": ctx.tenant_id,
             "doc_type": doc_type,
             "number": v["number"],
-            "customer_id": ctx.refs("customers").get(v["customer"])
-            or ctx.lookup("customers", v["customer"], "customer"),
+            "customer_id": customer_id,
             "currency": code,
             "amount_minor": amount,
             "balance_minor": balance,
@@ -98,6 +108,18 @@ def _document(alias: str | None) -> Builder:
         return row
 
     return build
+
+
+def check_held_row(
+    record: str, held: Any, v: Values, customer_id: int, amount: int, payment: bool = False
+) -> None:
+    """The ledger's guard on a record with allocations (arpolicy.ledger.allocations), as a
+    row error of the column concerned."""
+    try:
+        check_held(record, held, customer_id=customer_id, customer=v["customer"],
+                   currency=v["currency"], amount_minor=amount, payment=payment)  # fmt: skip
+    except AllocatedChange as exc:
+        raise FieldError(exc.message, exc.fix or "", column=exc.column) from None
 
 
 def _doc_type(given: str | None, alias: str | None) -> str:

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from arpolicy.kit.money import Money
+from arpolicy.ledger.allocations import AllocatedChange, check_applied
 from arpolicy.ledger.importing import parsers as p
 from arpolicy.ledger.importing.context import Context
+from arpolicy.ledger.importing.kinds_documents import check_held_row
 from arpolicy.ledger.importing.report import FieldError
 from arpolicy.ledger.importing.specs import (
     Column,
@@ -43,24 +46,14 @@ def _payment(ctx: Context, v: Values) -> Row:
     code = v["currency"]
     amount = p.to_minor(v["amount"], code, "amount")
     base, rate, rate_on = ctx.to_base(amount, code, v["received_on"], "currency")
-    stored = ctx.refs("payments").get(v["external_id"])
-    allocated = ctx.refs("allocated").get(stored[0], 0) if stored else 0
-    if allocated and code != stored[1]:  # type: ignore[index]
-        raise FieldError(
-            f"differs from the payment's stored currency {stored[1]}, and it has allocations",  # type: ignore[index]
-            "keep the currency, or remove the allocations first",
-            column="currency",
-        )
-    if allocated and amount < allocated:
-        raise FieldError(
-            f"is less than the {p.show_minor(allocated, code)} already allocated from it",
-            "give the full amount received, or reduce the allocations first",
-            column="amount",
-        )
+    customer_id = ctx.lookup("customers", v["customer"], "customer")
+    held = ctx.refs("payments.held").get(v["external_id"])
+    if held is not None:
+        check_held_row(f"payment {v['external_id']}", held, v, customer_id, amount, True)
     return {
         "tenant_id": ctx.tenant_id,
         "external_id": v["external_id"],
-        "customer_id": ctx.lookup("customers", v["customer"], "customer"),
+        "customer_id": customer_id,
         "currency": code,
         "amount_minor": amount,
         "unallocated_minor": amount,
@@ -112,7 +105,7 @@ PAYMENTS = Kind(
 def _allocation(ctx: Context, v: Values) -> Row:
     pid, pay_currency, pay_amount, received_on = ctx.lookup("payments", v["payment"], "payment")
     doc_type = v.get("document_type") or DocumentType.INVOICE.value
-    did, doc_currency, _ = ctx.lookup(
+    did, doc_currency, _, doc_amount = ctx.lookup(
         "documents", (doc_type, v["document_number"]), "document_number"
     )
     code = v["currency"]
@@ -128,7 +121,9 @@ def _allocation(ctx: Context, v: Values) -> Row:
         raise FieldError(
             "must be more than zero", "give the part of the payment applied", column="amount"
         )
+    applied = _applied_total(ctx, pid, did, amount, Money.from_minor(doc_amount, code), v)
     _check_total(ctx, pid, did, amount, pay_amount, v)
+    ctx.refs("documents.applied")[did] = applied
     return {
         "tenant_id": ctx.tenant_id,
         "payment_id": pid,
@@ -153,6 +148,21 @@ def _check_total(ctx: Context, pid: int, did: int, amount: int, pay_amount: int,
         )
     pairs[(pid, did)] = amount
     totals[pid] = total
+
+
+def _applied_total(
+    ctx: Context, pid: int, did: int, amount: int, doc_amount: Money, v: Values
+) -> int:
+    """What the document would have applied with this row (stored allocations plus the
+    file's), refused past its amount by the ledger's guard."""
+    stored = ctx.refs("documents.applied").get(did, 0)
+    total = stored - ctx.refs("allocations").get((pid, did), 0) + amount
+    record = f"{v.get('document_type') or 'invoice'} {v['document_number']}".replace("_", " ")
+    try:
+        check_applied(record, doc_amount, total)
+    except AllocatedChange as exc:
+        raise FieldError(exc.message, exc.fix or "", column=exc.column) from None
+    return int(total)
 
 
 def _refresh_allocated(ctx: Context, keys: set[Any]) -> None:
@@ -197,7 +207,7 @@ def document_id(ctx: Context, v: Values, customer_id: int) -> int | None:
     if number is None:
         return None
     doc_type = v.get("document_type") or DocumentType.INVOICE.value
-    did, _, owner = ctx.lookup("documents", (doc_type, number), "document_number")
+    did, _, owner, _ = ctx.lookup("documents", (doc_type, number), "document_number")
     if owner != customer_id:
         raise FieldError(
             f"belongs to another customer than {v['customer']}",

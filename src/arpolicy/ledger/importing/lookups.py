@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from arpolicy.ledger.allocations import document_applied, document_held, payment_held
 from arpolicy.models import Allocation, Customer, Document, Payment, Subscription, User
 
 PER_KEY_LOOKUPS = 32
@@ -72,13 +73,16 @@ ONE_LOADERS: dict[str, OneLoader] = {
     ),
     "documents": _by(
         Document,
-        (Document.id, Document.currency, Document.customer_id),
+        (Document.id, Document.currency, Document.customer_id, Document.amount_minor),
         (Document.doc_type, Document.number),
     ),
     "allocations": _by(
         Allocation, (Allocation.amount_minor,), (Allocation.payment_id, Allocation.document_id)
     ),
     "allocated": _allocated_one,
+    "documents.held": document_held,
+    "documents.applied": document_applied,
+    "payments.held": payment_held,
     "customers.parent": _parent(Customer, "external_id", "parent_id"),
     "users.manager": _parent(User, "email", "manager_id"),
 }

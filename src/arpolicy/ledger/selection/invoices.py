@@ -1,4 +1,5 @@
-"""Where the invoice-level rule fields live: the document's own columns, its per-invoice
+"""Where the invoice-level rule fields live: the document's own columns (``disputed`` is the
+billing system's flag or an open dispute, ledger/documents.py), its per-invoice
 figures (open issue and P2P amounts, P2P date, attempts; grouped by document by the queries
 of figures_sql.py) and its customer's columns from the figures view (``customer__<column>``).
 
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, false, func, select
 from sqlalchemy.orm import Session
 
+from arpolicy.ledger.documents import disputed_clause
 from arpolicy.ledger.figures_sql import per_document_attempts_query, per_document_query
 from arpolicy.ledger.figures_view import CustomerFigureSQL, Joins
 from arpolicy.ledger.selection.customers import customer_builders
@@ -26,7 +28,7 @@ from arpolicy.rules.to_sql import DaysBefore
 DOCUMENT_COLUMNS = (
     "amount_minor", "balance_minor", "currency", "base_amount_minor", "base_balance_minor",
     "document_date", "due_date", "posting_date", "last_email_at", "last_reply_at",
-    "transaction_type", "doc_type", "location", "business_unit", "disputed", "custom_fields",
+    "transaction_type", "doc_type", "location", "business_unit", "custom_fields",
 )  # fmt: skip
 
 
@@ -59,6 +61,7 @@ def invoices(
     fig = CustomerFigureSQL(tenant, as_of, joins, customer_ids=customer_ids, prepare=customer)
     b: dict[str, Builder] = {name: partial(getattr, Document, name) for name in DOCUMENT_COLUMNS}
     b["paid"] = lambda: and_(Document.balance_minor == 0, Document.voided == false())
+    b["disputed"] = lambda: disputed_clause(tenant.id)  # the flag or an open dispute
     b["days_past_due"] = lambda: DaysBefore(Document.due_date, as_of)
     b["open_issue_amount_minor"] = lambda: func.coalesce(per_document("open_issue").c.amount, 0)
     b["open_p2p_amount_minor"] = lambda: func.coalesce(per_document("open_p2p").c.amount, 0)
