@@ -47,6 +47,7 @@ from sqlalchemy import create_engine, inspect, text
 from arpolicy.kit.db import make_engine, transaction
 from arpolicy.kit.migrate import upgrade
 from arpolicy.ledger.importing import import_file
+from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import invoice_records
 from arpolicy.ledger.tenants import create_tenant, get_tenant
 from arpolicy.models import Document
@@ -61,6 +62,7 @@ from bench.rules_common import (
     TARGET_PY_US,
     TARGET_PY_VS_ZEN,
     Table,
+    eur_cents,
     per_record,
     same,
 )
@@ -170,28 +172,38 @@ def flat(rec: dict[str, Any]) -> dict[str, Any]:
 
 
 CUT = CUTOFF.toordinal()
+# ``balance > 500 USD``: above 50000 cents in USD, above ``eur`` cents in EUR (at the bound
+# rate, rules_common.eur_cents); ``currency includes (USD, EUR)`` leaves no other currency.
+BALANCE_EXPR = (
+    "(balance_currency == 'USD' and balance > 50000"
+    " or balance_currency == 'EUR' and balance > {eur})"
+)
 ZEN_EXPR = (
-    f"balance_currency == 'USD' and balance > 50000 and due < {CUT} and not disputed"
+    BALANCE_EXPR + f" and due < {CUT} and not disputed"
     " and currency in ['USD', 'EUR'] and days_past_due >= 30"
 )
-RULE_ENGINE_EXPR = (
-    f"balance_currency == 'USD' and balance > 50000 and due < {CUT} and not disputed"
-    " and currency in ['USD', 'EUR'] and days_past_due >= 30"
-)
-JSON_LOGIC_RULE = {
-    "and": [
-        {"==": [{"var": "balance_currency"}, "USD"]},
-        {">": [{"var": "balance"}, 50000]},
-        {"<": [{"var": "due"}, CUT]},
-        {"!": [{"var": "disputed"}]},
-        {"in": [{"var": "currency"}, ["USD", "EUR"]]},
-        {">=": [{"var": "days_past_due"}, 30]},
+RULE_ENGINE_EXPR = ZEN_EXPR
+
+
+def json_logic_rule(eur: int) -> dict[str, Any]:
+    in_ccy = [
+        {"and": [{"==": [{"var": "balance_currency"}, c]}, {">": [{"var": "balance"}, n]}]}
+        for c, n in (("USD", 50000), ("EUR", eur))
     ]
-}
+    return {
+        "and": [
+            {"or": in_ccy},
+            {"<": [{"var": "due"}, CUT]},
+            {"!": [{"var": "disputed"}]},
+            {"in": [{"var": "currency"}, ["USD", "EUR"]]},
+            {">=": [{"var": "days_past_due"}, 30]},
+        ]
+    }
 
 
-def peers() -> dict[str, Callable[[dict[str, Any]], bool]]:
-    """name -> fn(flat record) -> bool, each built once (compiled where the engine can)."""
+def peers(eur: int) -> dict[str, Callable[[dict[str, Any]], bool]]:
+    """name -> fn(flat record) -> bool, each built once (compiled where the engine can);
+    ``eur``: 500 USD in EUR cents."""
     import json_logic
     import rule_engine
     import zen
@@ -204,13 +216,14 @@ def peers() -> dict[str, Callable[[dict[str, Any]], bool]]:
         string_rule_variable,
     )
 
-    zen_expr = zen.compile_expression(ZEN_EXPR)
+    zen_expr = zen.compile_expression(ZEN_EXPR.format(eur=eur))
     zen_eval = zen_expr.evaluate
 
-    rule = rule_engine.Rule(RULE_ENGINE_EXPR)
+    rule = rule_engine.Rule(RULE_ENGINE_EXPR.format(eur=eur))
     re_matches = rule.matches
 
     jl = json_logic.jsonLogic
+    jl_rule = json_logic_rule(eur)
 
     class Invoice(BaseVariables):  # type: ignore[misc]
         def __init__(self, r: dict[str, Any]) -> None:
@@ -219,6 +232,13 @@ def peers() -> dict[str, Callable[[dict[str, Any]], bool]]:
         @numeric_rule_variable  # type: ignore[misc]
         def balance(self) -> int:
             return self.r["balance"]  # type: ignore[no-any-return]
+
+        @numeric_rule_variable  # type: ignore[misc]
+        def usd_cents_over(self) -> int:
+            """Cents above 500 USD's worth in the balance's currency (no "or" in a rule)."""
+            r = self.r
+            limit = 50000 if r["balance_currency"] == "USD" else eur
+            return r["balance"] - limit  # type: ignore[no-any-return]
 
         @string_rule_variable  # type: ignore[misc]
         def balance_currency(self) -> str:
@@ -251,8 +271,7 @@ def peers() -> dict[str, Callable[[dict[str, Any]], bool]]:
         {
             "conditions": {
                 "all": [
-                    {"name": "balance_currency", "operator": "equal_to", "value": "USD"},
-                    {"name": "balance", "operator": "greater_than", "value": 50000},
+                    {"name": "usd_cents_over", "operator": "greater_than", "value": 0},
                     {"name": "due", "operator": "less_than", "value": CUT},
                     {"name": "disputed", "operator": "is_false", "value": True},
                     {
@@ -280,7 +299,7 @@ def peers() -> dict[str, Callable[[dict[str, Any]], bool]]:
     return {
         "zen-engine compile_expression().evaluate": lambda r: zen_eval(r) is True,
         "rule-engine Rule.matches": re_matches,
-        "panzi-json-logic jsonLogic": lambda r: jl(JSON_LOGIC_RULE, r) is True,
+        "panzi-json-logic jsonLogic": lambda r: jl(jl_rule, r) is True,
         "business-rules run_all": business,
     }
 
@@ -333,7 +352,7 @@ def python_part(
     all_same &= same("explain verdict == yes", ex, want)
     exp, exp_best = per_record(lambda r: explain(bound, r, fields), recs, args.repeat)
 
-    peer_fns = peers()
+    peer_fns = peers(eur_cents(bound))
     peer_times: dict[str, tuple[float, float, int]] = {}
     sample = min(args.peer_sample, n)
     for name, fn in peer_fns.items():
@@ -413,10 +432,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     fields = Catalogue.for_tenant("USD", [30, 60, 90, 120], []).level("invoice")
-    bound = bind(check(parse(RULE), fields), AS_OF, tz="UTC")
     files = data.prepare_files(args.customers, args.invoices)
     lite = sqlite_url(args.customers, args.invoices, files)
     pg = pg_url(args.customers, args.invoices, files) if args.pg else None
+    with transaction(make_engine(lite), write=False) as s:  # the same rates in both
+        fx = exchange(s, get_tenant(s, "bench"))
+    bound = bind(check(parse(RULE), fields), AS_OF, tz="UTC", exchange=fx)
 
     print(f"rule: {RULE}  (as of {AS_OF}, tenant base USD)")
     load_before = os.getloadavg()

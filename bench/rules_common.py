@@ -21,6 +21,20 @@ RULE = (
 )
 CUTOFF = AS_OF - timedelta(days=30)  # 2026-10-24: "< 30 days ago" and "days_past_due >= 30"
 
+
+def eur_cents(bound: Any) -> int:
+    """``500 USD`` in EUR cents as the rule compares it: an EUR balance matches above this
+    many cents (500 / the bound EUR->USD rate, rounded down: rules/fx.py). The peers, the
+    hand-written SQL and the loop compare with it."""
+    from decimal import Decimal
+
+    from arpolicy.rules.fx import threshold
+
+    bound_eur = threshold(Decimal(500), bound.fx.get("EUR", "USD").rate, "EUR", "floor")
+    assert bound_eur is not None
+    return int(bound_eur.scaleb(2))
+
+
 TARGET_PY_US = 0.3
 TARGET_PY_VS_ZEN = 5.0
 TARGET_EXPLAIN_US = 2.0

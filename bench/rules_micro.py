@@ -24,14 +24,21 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from arpolicy.kit.fx import RateTable
 from arpolicy.kit.money import Money
-from arpolicy.rules import Catalogue, bind, check, explain, explainer, parse, to_python
+from arpolicy.rules import Catalogue, Exchange, bind, check, explain, explainer, parse, to_python
 
 RULE = (
     "balance > 500 USD and due_date < 30 days ago and not disputed"
     " and currency includes (USD, EUR) and days_past_due >= 30"
 )
 AS_OF = date(2026, 11, 23)
+# the tenant's rates (base EUR): "500 USD" compares with EUR and GBP balances at them
+EXCHANGE = Exchange(
+    RateTable([("USD", "EUR", date(2026, 11, 1), Decimal("0.925")),
+               ("GBP", "EUR", date(2026, 11, 1), Decimal("1.17"))]),
+    "EUR", frozenset({"USD", "GBP"}),
+)  # fmt: skip
 TARGET_PYTHON_US = 0.3
 TARGET_EXPLAIN_US = 2.0
 
@@ -83,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     fields = Catalogue.for_tenant("EUR").level("invoice")
-    bound = bind(check(parse(RULE), fields), AS_OF)
+    bound = bind(check(parse(RULE), fields), AS_OF, exchange=EXCHANGE)
     predicate = to_python(bound, fields)
     explain_one = explainer(bound, fields)
     complete = records(args.records, 0.0)

@@ -8,7 +8,7 @@ import pytest
 
 from arpolicy.kit.db import transaction
 from arpolicy.models import Tenant
-from tests.fixtures.factories import create_customer, create_document
+from tests.fixtures.factories import create_customer, create_document, create_rate
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -90,3 +90,40 @@ def test_preview_errors(client, ledger, caller):
         json={"rule": "balance > 1 USD", "explain_id": ids["old"]},
     )
     assert r.status_code == 404 and r.json()["where"] == "body.explain_id"
+
+
+def test_preview_compares_money_across_currencies_at_the_tenants_rate(client, api_engine, caller):
+    """500 USD stands for its worth: an EUR invoice of 470.00 EUR (507.60 USD at 1.08) matches,
+    the rate is recorded with the bound rule and shown in the explanation; a currency with no
+    rate is a 422 that names the pair and how to add one."""
+    me = caller()
+    with transaction(api_engine) as s:
+        t = s.get(Tenant, me.tenant_id)
+        create_rate(s, t, "EUR", t.base_currency, date(2026, 1, 1), "1.08")
+        c = create_customer(s, t, country="DE")
+        eur = create_document(s, t, c, "470.00", currency="EUR", due_date=date(2026, 9, 1)).id
+        create_document(s, t, c, "460.00", currency="EUR", due_date=date(2026, 9, 1))
+        zero = create_document(s, t, c, "1.00", balance="0", currency="EUR").id
+    assert t.base_currency == "USD"
+    r = client.post("/v1/rules/preview", headers=me.headers, json={
+        "rule": "balance > 500 USD", "as_of": "2026-11-23", "explain_id": eur})  # fmt: skip
+    body = r.json()
+    assert r.status_code == 200 and body["ids"] == [eur], body
+    assert body["rule"]["rates"] == [
+        {"from": "EUR", "to": "USD", "rate": "1.08", "valid_on": "2026-01-01"}
+    ]
+    assert body["explanation"]["text"] == (
+        "balance 470.00 EUR = 507.60 USD at 1.08 on 2026-11-23 > 500.00 USD: yes"
+    )
+    r = client.post("/v1/rules/preview", headers=me.headers,
+                    json={"rule": "balance = 0", "as_of": "2026-11-23"})  # fmt: skip
+    assert r.status_code == 200 and r.json()["ids"] == [zero]
+    with transaction(api_engine) as s:
+        t = s.get(Tenant, me.tenant_id)
+        create_rate(s, t, "GBP", t.base_currency, date(2026, 12, 1), "1.27")  # from December
+        create_document(s, t, c, "10.00", currency="GBP", document_date=date(2026, 12, 2))
+    r = client.post("/v1/rules/preview", headers=me.headers,
+                    json={"rule": "balance > 500 USD", "as_of": "2026-11-23"})  # fmt: skip
+    assert r.status_code == 422, r.json()
+    assert "no GBP/USD exchange rate on or before 2026-11-23" in r.json()["detail"]
+    assert "arpolicy import fx-rates" in r.json()["fix"]

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from arpolicy.cli.main import app
+from arpolicy.kit.db import transaction
+from arpolicy.ledger.tenants import get_tenant
+from tests.fixtures.factories import create_customer, create_document, create_rate
 
 AS_OF = ["--as-of", "2026-06-30"]
 
@@ -80,3 +84,22 @@ def test_match_errors_are_clear(runner, shop):
         app, ["rules", "match", "overdue > 1 USD", "-l", "customer", "--explain", "NOPE"]
     )
     assert res.exit_code == 2 and "no customer with id 'NOPE'" in res.stderr
+
+
+def test_match_compares_money_across_currencies_and_shows_the_rates(runner, shop):
+    """``open_issue_amount = 0 USD`` covers invoices in every currency (it matched only the
+    USD ones); ``balance > 10 USD`` compares an EUR balance at the day's rate, shown."""
+    with transaction(shop) as s:
+        t = get_tenant(s, "shop")
+        create_rate(s, t, "EUR", "USD", date(2026, 1, 1), "1.08")
+        c = create_customer(s, t, external_id="E1")
+        create_document(s, t, c, "9.26", number="E-1", currency="EUR", due_date=date(2026, 6, 1))
+        create_document(s, t, c, "9.25", number="E-2", currency="EUR", due_date=date(2026, 6, 1))
+    res = runner.invoke(app, ["rules", "match", "open_issue_amount = 0 USD", *AS_OF, "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["documents"] == ["I-1", "I-2", "I-3", "E-1", "E-2"]
+    res = runner.invoke(app, ["rules", "match", "balance > 10 USD", *AS_OF, "--explain", "E-1"])
+    assert res.exit_code == 0, res.output
+    assert "4 invoice(s) match" in res.stdout and "E-2" not in res.stdout
+    assert "1 EUR = 1.08 USD (rate of 2026-01-01)" in res.stdout
+    assert "balance 9.26 EUR = 10.001 USD at 1.08 on 2026-06-30 > 10.00 USD: yes" in res.stdout

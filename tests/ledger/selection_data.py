@@ -141,6 +141,7 @@ def build(session: Session, spec: list[dict[str, Any]]) -> Tenant:
     """The ledger ``spec`` in a new tenant (base USD, Berlin time)."""
     t = create_tenant(session, base_currency="USD", timezone=TZ)
     create_rate(session, t, "EUR", "USD", date(2025, 1, 1), "1.10")
+    create_rate(session, t, "JPY", "USD", date(2025, 1, 1), "0.0067")  # JPY literals: via USD
     users = [create_user(session, t, email=e) for e in USERS]
     for i, c in enumerate(spec):
         _customer(session, t, users, i, c)
@@ -212,8 +213,10 @@ def _customer(session: Session, t: Tenant, users: list[Any], i: int, c: dict[str
 # rules over the real catalogue -----------------------------------------------------------
 def literal(f: Any) -> st.SearchStrategy[Any]:
     """A literal that suits field ``f`` (and its checker)."""
-    if f.type is Type.BASE_MONEY:
-        return st.builds(a.MoneyLit, st.sampled_from(LIT_AMOUNTS), st.just(f.currency))
+    if f.type is Type.BASE_MONEY:  # any currency: converted at the tenant's rate
+        return st.builds(
+            a.MoneyLit, st.sampled_from(LIT_AMOUNTS), st.sampled_from([f.currency, "EUR"])
+        )
     if f.type is Type.MONEY:
         ccys = [f.currency] if f.currency else ["USD", "EUR", "JPY"]
         return st.builds(

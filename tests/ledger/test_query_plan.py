@@ -28,6 +28,7 @@ import pytest
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
+from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import invoice_records, select_invoices
 from arpolicy.models import Document, DocumentType, Tenant
 from arpolicy.rules import Catalogue, bind, check, parse, to_python
@@ -57,14 +58,17 @@ def fields_of(tenant: Tenant) -> Any:
     return Catalogue.for_tenant("USD", tenant.ageing_bounds, []).level("invoice")
 
 
-def bound_rule(tenant: Tenant, rule: str) -> Any:
-    return bind(check(parse(rule), fields_of(tenant)), AS_OF, tz="UTC")
+def bound_rule(session: Session, tenant: Tenant, rule: str) -> Any:
+    fx = exchange(session, tenant)  # money compares across currencies at the tenant's rates
+    return bind(check(parse(rule), fields_of(tenant)), AS_OF, tz="UTC", exchange=fx)
 
 
 def seed(session: Session, n: int = 2_000) -> Tenant:
     """A tenant with ``n`` documents spread like the benchmark's: 40 % with a balance, 60 %
     in USD, due from 400 days ago to 60 days ahead; a few disputed, voided, credit notes."""
     t = create_tenant(session, base_currency="USD", timezone="UTC")
+    for ccy, rate in (("EUR", "1.10"), ("GBP", "1.27"), ("JPY", "0.0067")):
+        create_rate(session, t, ccy, "USD", date(2025, 1, 1), rate)
     customers = [create_customer(session, t).id for _ in range(20)]
     rnd = random.Random(3)
     rows = []
@@ -102,9 +106,11 @@ def caught(session: Session) -> Iterator[list[tuple[str, Any]]]:
 
 
 def selection_statement(session: Session, tenant: Tenant, rule: str) -> tuple[str, Any]:
+    bound = bound_rule(session, tenant, rule)
     with caught(session) as seen:
-        select_invoices(session, tenant, bound_rule(tenant, rule), fields_of(tenant))
-    (statement,) = [s for s in seen if s[0].lstrip().upper().startswith("SELECT")]
+        select_invoices(session, tenant, bound, fields_of(tenant))
+    # the last: before it, a money comparison checks that every currency has a rate
+    *_, statement = [s for s in seen if s[0].lstrip().upper().startswith("SELECT")]
     return statement
 
 
@@ -203,7 +209,7 @@ def test_the_predicate_is_stated_only_when_implied_and_changes_nothing(
             session, t, c, amount, balance=balance, currency=ccy, voided=voided,
             disputed=disputed, due_date=AS_OF - timedelta(days=60),
         )  # fmt: skip
-    fields, bound = fields_of(t), bound_rule(t, rule)
+    fields, bound = fields_of(t), bound_rule(session, t, rule)
     sql, _ = selection_statement(session, t, rule)
     assert (PREDICATE in sql) is states_predicate
     matches = to_python(bound, fields)

@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from arpolicy.exceptions import MissingRateError
+from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import invoice_records, select_invoices
 from arpolicy.models import DocumentType
 from arpolicy.rules import Catalogue, bind, check, explain, parse, to_python
@@ -81,7 +83,8 @@ def ledger(session):
 @pytest.mark.parametrize("text", RULES)
 def test_database_and_python_agree(session, ledger, text):
     fields = Catalogue.for_tenant("USD", ledger.ageing_bounds, []).level("invoice")
-    bound = bind(check(parse(text), fields), AS_OF, tz=ledger.timezone)
+    fx = exchange(session, ledger)
+    bound = bind(check(parse(text), fields), AS_OF, tz=ledger.timezone, exchange=fx)
     matches = to_python(bound, fields)
     records = dict(invoice_records(session, ledger, fields, AS_OF))
     expected = sorted(i for i, r in records.items() if matches(r))
@@ -90,16 +93,40 @@ def test_database_and_python_agree(session, ledger, text):
 
 def test_headline_rule_selects_the_old_undisputed_invoices(session, ledger):
     fields = Catalogue.for_tenant("USD", ledger.ageing_bounds, []).level("invoice")
-    bound = bind(check(parse(RULES[0]), fields), AS_OF, tz=ledger.timezone)
+    fx = exchange(session, ledger)
+    bound = bind(check(parse(RULES[0]), fields), AS_OF, tz=ledger.timezone, exchange=fx)
     ids = select_invoices(session, ledger, bound, fields)
     records = dict(invoice_records(session, ledger, fields, AS_OF, ids))
-    # the 1500 EUR invoice is as old, but "> 500 USD" says nothing about euros: unknown
-    assert [str(r["balance"]) for r in records.values()] == ["812.40 USD"]
-    text = explain(bound, records[ids[0]], fields).text()
+    # the 1500 EUR invoice is as old and worth 1650 USD at the rate of the day
+    assert [str(r["balance"]) for r in records.values()] == ["1500.00 EUR", "812.40 USD"]
+    text = explain(bound, records[ids[1]], fields).text()
     assert "days_past_due 206 >= 30: yes" in text
-    ((_, eur),) = (
-        (i, r)
-        for i, r in invoice_records(session, ledger, fields, AS_OF)
-        if r["currency"] == "EUR" and r["balance"].amount == 1500
-    )
-    assert "balance 1500.00 EUR > 500.00 USD: unknown" in explain(bound, eur, fields).text()
+    eur = explain(bound, records[ids[0]], fields).text()
+    assert "balance 1500.00 EUR = 1650.00 USD at 1.10 on 2026-11-23 > 500.00 USD: yes" in eur
+    assert bound.to_json()["rates"] == [
+        {"from": "EUR", "to": "USD", "rate": "1.10", "valid_on": "2025-01-01"}
+    ]
+
+
+def test_a_currency_without_a_rate_on_the_day_is_an_error_in_sql_as_in_python(session):
+    """The database cannot compare a GBP balance with 500 USD without a rate, and must not
+    answer "no match" for it: it raises as the Python evaluator does, naming the pair."""
+    t = create_tenant(session, base_currency="USD", timezone="UTC")
+    create_rate(session, t, "EUR", "USD", date(2025, 1, 1), "1.10")
+    create_rate(session, t, "GBP", "USD", date(2026, 12, 1), "1.27")  # after the as-of date
+    c = create_customer(session, t)
+    create_document(session, t, c, "900.00", currency="EUR", due_date=AS_OF)
+    create_document(session, t, c, "900.00", currency="GBP", document_date=date(2026, 12, 2))
+    fields = Catalogue.for_tenant("USD", t.ageing_bounds, []).level("invoice")
+    rule = check(parse("due_date <= today and balance > 500 USD"), fields)
+    bound = bind(rule, AS_OF, exchange=exchange(session, t))
+    gbp = [r for _, r in invoice_records(session, t, fields, AS_OF) if r["currency"] == "GBP"]
+    what = r"no GBP/USD exchange rate on or before 2026-11-23 \(the first GBP/USD rate is dated"
+    with pytest.raises(MissingRateError, match=what):
+        to_python(bound, fields)(gbp[0] | {"due_date": AS_OF})
+    with pytest.raises(MissingRateError, match=what) as err:
+        select_invoices(session, t, bound, fields)
+    assert err.value.where == "balance > 500 USD"
+    # a zero needs no rate, so nothing stops this rule
+    zero = bind(check(parse("balance > 0 USD"), fields), AS_OF, exchange=exchange(session, t))
+    assert len(select_invoices(session, t, zero, fields)) == 2

@@ -31,6 +31,7 @@ from sqlalchemy import select as sa_select
 from arpolicy.exceptions import ValidationError
 from arpolicy.kit.money import Money
 from arpolicy.ledger.documents import open_documents
+from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import (
     customer_records,
     invoice_records,
@@ -133,7 +134,8 @@ def names(ids: dict[str, dict[str, int]], level: str, selected: list[int]) -> li
 def run(session, t, ids, level: str, text: str) -> list[str]:
     """The names the database selects, after checking the Python evaluator agrees."""
     fields = CATALOGUE.level(level)
-    bound = bind(check(parse(text), fields), AS_OF, tz=t.timezone)
+    fx = exchange(session, t)  # money literals compare across currencies at its rates
+    bound = bind(check(parse(text), fields), AS_OF, tz=t.timezone, exchange=fx)
     matches = to_python(bound, fields)
     expected = [i for i, r in records(session, t, fields, AS_OF) if matches(r)]
     got = select(session, t, bound, fields)
@@ -161,6 +163,9 @@ CUSTOMER_RULES = [
     ("cf.credit_limit > 1000 EUR", []),
     ("not (cf.credit_limit > 1000 EUR)", ["A"]),  # missing for B and C: unknown
     ("cf.score is empty", ["B", "C"]),
+    # money in another currency at 1 EUR = 1.10 USD: 1400 EUR is 1540 USD, 1000 EUR 1100 USD
+    ("outstanding_local > 1539.99 USD and cf.credit_limit >= 1100 USD", ["A"]),
+    ("outstanding_local > 1540 USD or cf.credit_limit > 1100 USD", []),
 ]  # fmt: skip
 PAYMENT_RULES = [
     ("monthly_dso = 90", ["A"]),
@@ -195,6 +200,8 @@ INVOICE_RULES = [
     ("customer.next_p2p_date is not empty and not disputed", ["A2"]),  # A1: open dispute
     ("disputed", ["A1"]),
     ('customer.finance_owner = "anna@example.com" and balance > 600 EUR', ["A1"]),
+    ("balance >= 550 USD", ["A1", "A2", "B1"]),  # A2: 500.00 EUR is exactly 550.00 USD
+    ("balance > 550 USD", ["A1", "B1"]),
 ]
 
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from arpolicy.kit.money import Money
 from arpolicy.ledger.figures import customer_figures
+from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import customer_records, records, select
 from arpolicy.ledger.selection.customers import figure_fields
 from arpolicy.rules import Catalogue, Level, bind, problems, to_python
@@ -34,8 +35,9 @@ def check_level(session: Any, level: Level, spec: Any, rules: list[Any]) -> None
     with session.begin_nested() as sp:
         tenant = build(session, spec)
         recs = dict(records(session, tenant, fields, AS_OF))
+        fx = exchange(session, tenant)  # money compares across currencies at its rates
         for rule in rules:
-            bound = bind(rule, AS_OF, tz=TZ)
+            bound = bind(rule, AS_OF, tz=TZ, exchange=fx)
             matches = to_python(bound, fields)
             expected = [i for i, r in recs.items() if matches(r)]
             assert select(session, tenant, bound, fields) == expected, str(rule)

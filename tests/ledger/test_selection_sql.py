@@ -23,9 +23,10 @@ from sqlalchemy import (
     select,
 )  # fmt: skip
 
+from arpolicy.kit.fx import RateTable
 from arpolicy.ledger.figures_view import half_even
 from arpolicy.ledger.selection.source import json_typed
-from arpolicy.rules import Catalogue, FieldSet, Level, Type, bind, problems, to_python
+from arpolicy.rules import Catalogue, Exchange, FieldSet, Level, Type, bind, problems, to_python
 from arpolicy.rules import ast as a
 from arpolicy.rules.fields import make
 from arpolicy.rules.to_sql import Scaled, to_sql
@@ -121,8 +122,11 @@ CF = FieldSet(
     "USD",
     [f for f in Catalogue.for_tenant("USD", [30], CUSTOM).level("customer").values() if f.json_key],
 )
+FX = Exchange(  # money compares across currencies: 1 EUR = 1.08 USD
+    RateTable([("EUR", "USD", date(2026, 1, 1), Decimal("1.08"))]), "USD", frozenset({"EUR"})
+)
 DAYS = [AS_OF + timedelta(days=d) for d in (-31, -1, 0, 1, 30)]
-AMOUNTS = ["0.00", "12.30", "-5.00", "1000.00", "999.99"]
+AMOUNTS = ["0.00", "12.30", "-5.00", "1000.00", "999.99", "1080.00", "925.93", "925.92"]
 SCORES = ["0", "1.5", "-2.25", "100", "33.333"]
 json_values = {
     "tier": st.sampled_from(["gold", "silver"]),
@@ -170,7 +174,7 @@ cf_rules = st.recursive(
 @given(cf_rules, st.lists(docs, min_size=1, max_size=8))
 def test_custom_fields_read_from_json_like_python(session, rule, rows):
     assume(not problems(rule, CF))
-    bound = bind(rule, AS_OF, tz="UTC")
+    bound = bind(rule, AS_OF, tz="UTC", exchange=FX)
     matches = to_python(bound, CF)
     records = [{name: json_typed(f, doc) for name, f in CF.items()} for doc in rows]
     expected = {i for i, r in enumerate(records) if matches(r)}

@@ -67,20 +67,30 @@ def test_wrong_operators_list_the_allowed_ones(invoice, text, what, fix):
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "converted_balance > 500 USD",  # a base-currency (EUR) field: converted at the rate
+        "customer.cf.credit_limit between 5 USD and 6 USD",  # a money custom field in EUR
+        "balance > 500 JPY",
+        "open_issue_amount = 0",  # zero is zero in every currency: no currency needed
+        "balance between 0 and 500 USD",
+        "customer.outstanding != 0.00",
+    ],
+)
+def test_money_literals_in_any_currency_and_a_bare_zero_are_valid(invoice, text):
+    assert problems(parse(text), invoice) == []
+
+
+@pytest.mark.parametrize(
     ("text", "path", "what", "fix"),
     [
-        ("balance > 500", "$.value", "balance is money; 500 has no currency", "500 USD"),
+        ("balance > 500", "$.value", "balance is money; 500 has no currency", "500 EUR"),
+        ("balance > 0.5", "$.value", "0.5 has no currency", "only a bare 0 needs none"),
+        ("balance > 2026-01-01", "$.value", "has no currency", "500 EUR"),
         ("balance > 500 XYZ", "$.value", "'XYZ' is not an ISO 4217", "ISO 4217"),
         ("balance > 500 XAU", "$.value", "'XAU' is not an ISO 4217", "ISO 4217"),
         ("balance > 5.001 USD", "$.value", "more decimals than USD allows (2)", "round it to 2"),
         ("balance > 5.5 JPY", "$.value", "more decimals than JPY allows (0)", "round it to 0"),
-        (
-            "converted_balance > 500 USD",
-            "$.value",
-            "in EUR (the tenant's base currency)",
-            "500 EUR",
-        ),
-        ("customer.cf.credit_limit > 5 USD", "$.value", "is in EUR (its currency)", "5 EUR"),
         ("days_past_due > 1.5", "$.value", "whole number", "30"),
         ("days_past_due > 2026-01-01", "$.value", "is a number", "30"),
         ("due_date < 30", "$.value", "is a date", "30 days ago"),

@@ -8,8 +8,10 @@ from decimal import Decimal
 
 import pytest
 
+from arpolicy.exceptions import MissingRateError
 from arpolicy.kit.money import Money
 from arpolicy.rules import bind, parse, table_to_python, to_python
+from arpolicy.rules.fx import Rates
 
 AS_OF = date(2026, 11, 23)
 
@@ -22,17 +24,34 @@ def usd(x: str) -> Money:
     return Money(Decimal(x), "USD")
 
 
-def test_money_compares_within_one_currency(invoice):
+def test_money_compares_in_its_own_currency_without_rates(invoice):
     gt = fn("balance > 500 USD", invoice)
     assert gt({"balance": usd("500.01")}) is True
     assert gt({"balance": usd("500.00")}) is False
-    assert gt({"balance": Money(Decimal("9999"), "EUR")}) is False
     not_gt = fn("not (balance > 500 USD)", invoice)
     assert not_gt({"balance": usd("1.00")}) is True
-    assert not_gt({"balance": Money(Decimal("1"), "EUR")}) is False, "another currency is unknown"
     eq = fn("balance = 500 USD", invoice)
     assert eq({"balance": usd("500.00")}) is True, "500 USD equals 500.00 USD"
-    assert fn("balance != 500 USD", invoice)({"balance": Money(Decimal("5"), "EUR")}) is False
+
+
+def test_another_currency_without_a_rate_is_an_error_not_a_silent_no(invoice):
+    """Before: an EUR balance was 'unknown' for a USD literal and silently never matched."""
+    with pytest.raises(MissingRateError, match="no EUR/USD exchange rate on or before 2026-11-23"):
+        fn("balance > 500 USD", invoice)({"balance": Money(Decimal("9999"), "EUR")})
+    with pytest.raises(MissingRateError) as err:
+        fn("not (balance != 500 USD)", invoice)({"balance": Money(Decimal("5"), "EUR")})
+    assert err.value.where == "balance != 500 USD"
+    assert "arpolicy import fx-rates" in (err.value.fix or "")
+
+
+def test_zero_compares_with_every_currency_without_a_rate(invoice):
+    """``open_issue_amount = 0 USD`` used to match only USD invoices."""
+    for text in ("open_issue_amount = 0 USD", "open_issue_amount = 0"):
+        zero = fn(text, invoice)
+        for ccy in ("USD", "EUR", "JPY", "KWD"):
+            assert zero({"open_issue_amount": Money.zero(ccy)}) is True, (text, ccy)
+            assert zero({"open_issue_amount": Money.parse("1", ccy)}) is False, (text, ccy)
+    assert fn("balance > 0 USD", invoice)({"balance": Money.parse("0.01", "EUR")}) is True
 
 
 def test_base_money_fields_are_in_the_base_currency(invoice):
@@ -110,7 +129,7 @@ def test_unchecked_or_unbound_rules_are_refused(invoice):
     with pytest.raises(RuleError, match="is a date"):
         fn('due_date < "yesterday"', invoice)
     with pytest.raises(LoweringError, match="bind the rule"):
-        lower(parse("due_date < today"), invoice, "UTC")  # type: ignore[arg-type]
+        lower(parse("due_date < today"), invoice, "UTC", Rates(AS_OF))  # type: ignore[arg-type]
 
 
 def test_a_range_emptied_by_the_evaluation_date_compiles_and_matches_nothing(invoice):

@@ -6,6 +6,9 @@ readable files in ``golden/`` (house style #15). Each file::
     as_of: 2026-11-23
     tz: Europe/Berlin         (optional, default UTC)
     holidays: DE              (optional: business days skip this country's holidays)
+    base: USD                 (optional, default EUR: the tenant's base currency)
+    fx: EUR/USD 1.08 2026-11-01, JPY/USD 0.0067 2026-11-01
+                              (optional: the tenant's rates, 1 EUR = 1.08 USD from that date)
 
     rule:
       balance > 500 USD
@@ -16,7 +19,8 @@ readable files in ``golden/`` (house style #15). Each file::
 
     --- a case title
     balance: 812.40 USD       (one field per line; omitted fields are absent)
-    => yes                    (match: yes / no; for a decision table, the outcome as JSON)
+    => yes                    (match: yes / no; for a decision table, the outcome as JSON;
+                               "error: <text>" when evaluating it raises with that text)
       all: yes                (optional: the explanation text, exactly)
         balance 812.40 USD > 500.00 USD: yes
 
@@ -29,12 +33,16 @@ import json
 import textwrap
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from arpolicy.exceptions import ArpolicyError
+from arpolicy.kit.fx import RateTable
 from arpolicy.rules import (
+    BoundRule,
     Catalogue,
     bind,
     check,
@@ -47,6 +55,7 @@ from arpolicy.rules import (
     to_text,
 )
 from arpolicy.rules.ast import DecisionTable
+from arpolicy.rules.fx import Exchange
 from tests.rules.conftest import CUSTOM, typed
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -112,6 +121,17 @@ def read(path: Path) -> Golden:
     return Golden(header, "\n".join(rule), resolved, cases)
 
 
+def exchange(header: dict[str, str]) -> Exchange:
+    """The ``fx`` header: ``FROM/TO RATE DATE``, comma-separated."""
+    rates = []
+    for item in header["fx"].split(","):
+        pair, rate, on = item.split()
+        src, dst = pair.split("/")
+        rates.append((src, dst, date.fromisoformat(on), Decimal(rate)))
+    currencies = frozenset(c for r in rates for c in r[:2])
+    return Exchange(RateTable(rates), header.get("base", "EUR"), currencies)
+
+
 def _resolution_text(r: dict[str, Any]) -> str:
     if "date" in r:
         return f"{r['phrase']} = {r['date']}"
@@ -136,14 +156,23 @@ def test_golden(path: Path) -> None:
         date.fromisoformat(g.header["as_of"]),
         tz=g.header.get("tz", "UTC"),
         holidays_country=g.header.get("holidays"),
+        exchange=exchange(g.header) if "fx" in g.header else None,
     )
     if g.resolved:
         assert [_resolution_text(r.to_json()) for r in bound.resolutions] == g.resolved
+    assert BoundRule.from_json(json.loads(json.dumps(bound.to_json()))) == bound
     is_table = isinstance(rule, DecisionTable)
     run = table_to_python(bound, fields) if is_table else to_python(bound, fields)
     for case in g.cases:
         record = {k: typed(fields, k, v) for k, v in case.values.items()}
         assert not fields.check_record(record), case.title
+        if case.expect.startswith("error:"):
+            with pytest.raises(ArpolicyError) as err:
+                run(record)
+            assert str(err.value) == case.expect[6:].strip(), f"{path.name}: {case.title}"
+            with pytest.raises(ArpolicyError):
+                explain(bound, record, fields)
+            continue
         got = run(record)
         expect = json.loads(case.expect) if is_table else case.expect == "yes"
         assert got == expect, f"{path.name}: {case.title}"

@@ -1,21 +1,26 @@
 """Property: the generated Python and the explanation agree with a small, independent
 three-valued interpreter over random conditions and random (partly missing) records, for
-every field type, nullable or not, in a time zone with daylight saving."""
+every field type, nullable or not, in a time zone with daylight saving, and for money in
+three currencies at random rates (the reference multiplies the amount by the bound rate
+with exact fractions; the compilers compare with pre-rounded per-currency bounds)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from arpolicy.kit.fx import RateTable
 from arpolicy.kit.money import Money
 from arpolicy.rules import FieldSet, Level, Type, bind, explain, problems, to_python
 from arpolicy.rules import ast as a
 from arpolicy.rules.fields import make
+from arpolicy.rules.fx import Exchange, Rates
 
 TZ = "America/New_York"
 AS_OF = date(2026, 11, 1)  # the day New York leaves daylight saving time
@@ -35,14 +40,18 @@ FIELDS = FieldSet(
 AMOUNTS = [Decimal(x) for x in ("-1.00", "0.00", "0.50", "1.00", "2.00")]
 DAYS = [AS_OF + timedelta(days=d) for d in range(-3, 4)]
 WORDS = ["a", "b", "c"]
-money_lit = st.builds(a.MoneyLit, st.sampled_from(AMOUNTS), st.sampled_from(["USD", "EUR"]))
-base_lit = st.builds(a.MoneyLit, st.sampled_from(AMOUNTS), st.just("EUR"))
+CURRENCIES = ["USD", "EUR", "JPY"]
+# amounts around the bounds the rates below set (0.54 EUR is 0.50 USD at 1.08, ...)
+MONEY_AMOUNTS = AMOUNTS + [Decimal(x) for x in ("0.15", "0.30", "0.54", "1.08", "1.66", "1.67")]
+money_lit = st.builds(a.MoneyLit, st.sampled_from(MONEY_AMOUNTS), st.sampled_from(CURRENCIES))
+zero_lit = st.just(a.NumberLit(Decimal(0)))  # a bare 0: valid for any money field
+base_lit = money_lit | zero_lit
 int_lit = st.builds(a.NumberLit, st.sampled_from([Decimal(x) for x in (-1, 0, 1, 2)]))
 num_lit = st.builds(a.NumberLit, st.sampled_from(AMOUNTS))
 date_lit = st.builds(a.DateLit, st.sampled_from(DAYS))
 rel_lit = st.builds(a.RelativeDate, st.sampled_from(list(a.RelKind)), st.integers(0, 3))
 word_lit = st.builds(a.StringLit, st.sampled_from(WORDS))
-LITS = {Type.MONEY: money_lit, Type.BASE_MONEY: base_lit, Type.INTEGER: int_lit,
+LITS = {Type.MONEY: money_lit | zero_lit, Type.BASE_MONEY: base_lit, Type.INTEGER: int_lit,
         Type.NUMBER: num_lit, Type.DATE: date_lit | rel_lit, Type.DATETIME: date_lit | rel_lit,
         Type.CODE: word_lit, Type.ENUM: word_lit, Type.STRING: word_lit}  # fmt: skip
 
@@ -53,8 +62,8 @@ def instants() -> st.SearchStrategy[datetime]:
 
 
 VALUES = {
-    Type.MONEY: st.builds(Money.of, st.sampled_from(AMOUNTS), st.sampled_from(["USD", "EUR", "JPY"])),
-    Type.BASE_MONEY: st.builds(Money, st.sampled_from(AMOUNTS), st.just("EUR")),
+    Type.MONEY: st.builds(Money.of, st.sampled_from(MONEY_AMOUNTS), st.sampled_from(CURRENCIES)),
+    Type.BASE_MONEY: st.builds(Money, st.sampled_from(MONEY_AMOUNTS), st.just("EUR")),
     Type.INTEGER: st.integers(-2, 3),
     Type.NUMBER: st.sampled_from(AMOUNTS),
     Type.DATE: st.sampled_from(DAYS),
@@ -113,6 +122,20 @@ conditions = st.recursive(
 )
 
 
+RATES = [Decimal(x) for x in ("0.5", "2", "0.3", "1.08", "0.0067", "3.25", "0.925")]
+
+
+@st.composite
+def exchanges(draw: st.DrawFn) -> Exchange:
+    """USD and JPY rates to the base (EUR): USD<->JPY goes through EUR, EUR->USD is an
+    inverse; a later rate must not be used."""
+    day = AS_OF - timedelta(days=draw(st.integers(0, 40)))
+    usd, jpy = draw(st.sampled_from(RATES)), draw(st.sampled_from(RATES))
+    later = AS_OF + timedelta(days=1)
+    rows = [("USD", "EUR", day, usd), ("JPY", "EUR", day, jpy), ("USD", "EUR", later, Decimal(7))]
+    return Exchange(RateTable(rows), "EUR", frozenset(CURRENCIES))
+
+
 @st.composite
 def records(draw: st.DrawFn) -> dict[str, Any]:
     record: dict[str, Any] = {}
@@ -138,10 +161,14 @@ def compare(v: Any, op: str, x: Any) -> bool:
     return {"<": v < x, "<=": v <= x, ">": v > x, ">=": v >= x, "=": v == x, "!=": v != x}[op]
 
 
-def scalar(v: Any, lit: a.Literal) -> tuple[Any, Any] | None:
-    """(record side, literal side) in comparable form, None when unknown."""
-    if isinstance(lit, a.MoneyLit):
-        return None if v.currency != lit.currency else (v.amount, lit.amount)
+def scalar(v: Any, lit: a.Literal, rates: Rates) -> tuple[Any, Any]:
+    """(record side, literal side) in comparable form: money as the exact product of the
+    amount and the bound rate (any rate for zero: only the sign counts)."""
+    if isinstance(v, Money):
+        assert isinstance(lit, a.MoneyLit | a.NumberLit)
+        target, amount = (lit.currency, lit.amount) if isinstance(lit, a.MoneyLit) else ("", 0)
+        rate = rates.get(v.currency, target).rate if amount else 1
+        return Fraction(v.amount) * Fraction(rate), Fraction(amount)
     if isinstance(lit, a.DateLit):
         return (v.astimezone(ZoneInfo(TZ)).date() if isinstance(v, datetime) else v), lit.value
     if isinstance(lit, a.NumberLit):
@@ -150,13 +177,13 @@ def scalar(v: Any, lit: a.Literal) -> tuple[Any, Any] | None:
     return v, lit.value
 
 
-def ref(node: a.Condition, rec: dict[str, Any]) -> bool | None:
+def ref(node: a.Condition, rec: dict[str, Any], rates: Rates) -> bool | None:
     if isinstance(node, a.All):
-        return k_and([ref(i, rec) for i in node.items])
+        return k_and([ref(i, rec, rates) for i in node.items])
     if isinstance(node, a.Any):
-        return k_or([ref(i, rec) for i in node.items])
+        return k_or([ref(i, rec, rates) for i in node.items])
     if isinstance(node, a.Not):
-        r = ref(node.item, rec)
+        r = ref(node.item, rec, rates)
         return None if r is None else not r
     v = rec.get(node.field)
     if isinstance(node, a.IsEmpty):
@@ -166,11 +193,11 @@ def ref(node: a.Condition, rec: dict[str, Any]) -> bool | None:
     if isinstance(node, a.BoolTest):
         return v == node.value
     if isinstance(node, a.Compare):
-        pair = scalar(v, node.value)
-        return None if pair is None else compare(pair[0], node.op, pair[1])
+        x, y = scalar(v, node.value, rates)
+        return compare(x, node.op, y)
     if isinstance(node, a.Between):
-        lo, hi = scalar(v, node.low), scalar(v, node.high)
-        return None if lo is None or hi is None else lo[1] <= lo[0] <= hi[1]
+        (x_lo, lo), (x_hi, hi) = scalar(v, node.low, rates), scalar(v, node.high, rates)
+        return lo <= x_lo and x_hi <= hi
     assert isinstance(node, a.Includes | a.Excludes)
     found = v in {lit.value for lit in node.values}  # type: ignore[union-attr]
     return found if isinstance(node, a.Includes) else not found
@@ -180,17 +207,17 @@ WORD = {True: "yes", False: "no", None: "unknown"}
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(conditions, st.lists(records(), min_size=1, max_size=8))
-def test_python_and_explain_agree_with_the_reference(rule, recs):
+@given(conditions, st.lists(records(), min_size=1, max_size=8), exchanges())
+def test_python_and_explain_agree_with_the_reference(rule, recs, exchange):
     assume(not problems(rule, FIELDS))  # e.g. between 2 and 1, which the checker refuses
-    bound = bind(rule, AS_OF, tz=TZ)
-    negated = bind(a.Not(rule), AS_OF, tz=TZ)
+    bound = bind(rule, AS_OF, tz=TZ, exchange=exchange)
+    negated = bind(a.Not(rule), AS_OF, tz=TZ, exchange=exchange)
     fn, fn_not = to_python(bound, FIELDS), to_python(negated, FIELDS)
     for rec in recs:
-        expected = ref(bound.rule, rec)  # type: ignore[arg-type]
+        expected = ref(bound.rule, rec, bound.fx)  # type: ignore[arg-type]
         assert fn(rec) is (expected is True)
         assert fn_not(rec) is (expected is False)
         exp = explain(bound, rec, FIELDS)
         assert exp.verdict == WORD[expected]
         for i, plan in enumerate(exp.plan.nodes):  # every condition, not only the root
-            assert exp.verdicts[i] is ref(plan.node, rec), plan.node
+            assert exp.verdicts[i] is ref(plan.node, rec, bound.fx), plan.node

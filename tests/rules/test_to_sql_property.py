@@ -1,6 +1,7 @@
 """Property: the SQL compiler selects exactly the records the Python compiler matches, on
-SQLite and PostgreSQL, for random conditions over every field type (missing values,
-money in other currencies, datetimes across a DST change included)."""
+SQLite and PostgreSQL, for random conditions over every field type (missing values, money
+in three currencies at random rates, with amounts at the converted bounds, datetimes across
+a DST change included)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,14 @@ from arpolicy.kit.money import Money
 from arpolicy.kit.types import UTCDateTime
 from arpolicy.rules import Type, bind, problems, to_python
 from arpolicy.rules.to_sql import to_sql
-from tests.rules.test_semantics_property import AS_OF, FIELDS, TZ, conditions, records
+from tests.rules.test_semantics_property import (
+    AS_OF,
+    FIELDS,
+    TZ,
+    conditions,
+    exchanges,
+    records,
+)
 
 SQL_TYPES = {
     Type.BASE_MONEY: BigInteger, Type.INTEGER: Integer, Type.NUMBER: lambda: Numeric(12, 2),
@@ -73,10 +81,10 @@ def probe(session):
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(conditions, st.lists(records(), min_size=1, max_size=8))
-def test_sql_selects_what_python_matches(probe, rule, recs):
+@given(conditions, st.lists(records(), min_size=1, max_size=8), exchanges())
+def test_sql_selects_what_python_matches(probe, rule, recs, exchange):
     assume(not problems(rule, FIELDS))
-    bound = bind(rule, AS_OF, tz=TZ)
+    bound = bind(rule, AS_OF, tz=TZ, exchange=exchange)
     matches = to_python(bound, FIELDS)
     expected = {i for i, r in enumerate(recs) if matches(r)}
     conn = probe.connection()

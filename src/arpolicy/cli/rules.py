@@ -23,6 +23,7 @@ from arpolicy.cli.common import (
 )
 from arpolicy.exceptions import NotFoundError
 from arpolicy.ledger import selection
+from arpolicy.ledger.rates import exchange
 from arpolicy.models import Customer, CustomFieldDefinition, Document, Tenant
 from arpolicy.rules import (
     Catalogue,
@@ -36,6 +37,7 @@ from arpolicy.rules import (
     to_json,
     to_text,
 )
+from arpolicy.rules.explain import short_rate
 
 app = typer.Typer(
     help="The rule language: check a rule, preview what it matches.", no_args_is_help=True
@@ -105,7 +107,8 @@ def match_rule(
         on = parse_as_of(as_of, t)
         fields = catalogue_fields(session, t, level)
         try:
-            bound = bind(check(parse(text), fields), on, tz=t.timezone)
+            rule = check(parse(text), fields)
+            bound = bind(rule, on, tz=t.timezone, exchange=exchange(session, t))
         except RuleError as exc:
             _fail_rule(exc, as_json)
             return
@@ -132,6 +135,10 @@ def match_rule(
             else f"{r.start.isoformat()}..{r.end.isoformat()}"
         )
         terminal.say(f"  {r.phrase} = {when}")
+    for rate in bound.fx.items:
+        via = f" via {rate.via}" if rate.via else ""
+        dated = f" (rate of {rate.valid_on.isoformat()}{via})" if rate.valid_on else ""
+        terminal.say(f"  1 {rate.source} = {short_rate(rate.rate)} {rate.target}{dated}")
     if shown:
         terminal.say("  " + ", ".join(labels) + (" ..." if len(shown) < len(ids) else ""))
     if explained is not None:

@@ -17,6 +17,7 @@ from arpolicy.engagement.config import Cycle, parse_cycle
 from arpolicy.engagement.decide import CompiledCycle, Customer, History, Invoice, matcher
 from arpolicy.engagement.merging import lists_steps
 from arpolicy.ledger.documents import disputed_clause
+from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import select_customers, select_invoices, select_payment_profiles
 from arpolicy.models import (
     DEBIT_TYPES,
@@ -86,6 +87,7 @@ class Selector:
     def __init__(self, session: Session, tenant: Tenant, day: date) -> None:
         self.session, self.tenant, self.day = session, tenant, day
         self.cat = catalogue(session, tenant)
+        self.exchange = exchange(session, tenant)  # money literals compare at its rates
         self.memo: dict[tuple[str, str], set[int]] = {}
 
     def ids(self, level: Level, rule: str | dict[str, Any] | None) -> set[int] | None:
@@ -94,7 +96,8 @@ class Selector:
         key = (level.value, rule if isinstance(rule, str) else repr(sorted(rule.items())))
         if key not in self.memo:
             fields = self.cat.level(level)
-            bound = bind(check(rule_of(rule), fields), self.day, tz=self.tenant.timezone)
+            bound = bind(check(rule_of(rule), fields), self.day, tz=self.tenant.timezone,
+                         exchange=self.exchange)  # fmt: skip
             if level is Level.INVOICE:
                 ids = self.invoices(bound, fields)
             elif level is Level.CUSTOMER:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,15 +11,26 @@ from sqlalchemy.orm import Session
 from arpolicy.kit.fx import Conversion, RateTable
 from arpolicy.kit.money import Money
 from arpolicy.models import FxRate, Tenant
+from arpolicy.rules.fx import Exchange
+
+
+def _rows(session: Session, tenant: Tenant) -> list[tuple[str, str, date, Decimal]]:
+    stmt = select(FxRate.from_currency, FxRate.to_currency, FxRate.valid_on, FxRate.rate)
+    return [
+        (r[0], r[1], r[2], r[3]) for r in session.execute(stmt.where(FxRate.tenant_id == tenant.id))
+    ]
 
 
 def load_rates(session: Session, tenant: Tenant) -> RateTable:
-    rows = session.execute(
-        select(FxRate.from_currency, FxRate.to_currency, FxRate.valid_on, FxRate.rate).where(
-            FxRate.tenant_id == tenant.id
-        )
-    ).all()
-    return RateTable((r[0], r[1], r[2], r[3]) for r in rows)
+    return RateTable(_rows(session, tenant))
+
+
+def exchange(session: Session, tenant: Tenant) -> Exchange:
+    """The tenant's rates for binding rules (:func:`arpolicy.rules.bind`): a money literal
+    then compares with amounts in every currency the tenant has a rate for."""
+    rows = _rows(session, tenant)
+    currencies = frozenset(c for r in rows for c in (r[0], r[1]))
+    return Exchange(RateTable(rows), tenant.base_currency, currencies)
 
 
 def to_base(rates: RateTable, tenant: Tenant, money: Money, on: date) -> Conversion:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from arpolicy.audit import Actor
 from arpolicy.kit.bulk import insert_many
 from arpolicy.kit.gcpause import paused_gc
+from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import customer_records
 from arpolicy.models import AuditEvent, Customer, CustomFieldDefinition, Tenant
 from arpolicy.ownership import repository as repo
@@ -182,8 +183,9 @@ def run(
                          note=f"no active {role} assignment policy")  # fmt: skip
     policy = parse_policy(live.config)
     fields = _needed(policy, role, customer_fields(session, tenant))
-    bound = [bind(check(_rule_of(r.when), fields), as_of, tz=tenant.timezone) if r.when is not None else None
-             for r in policy.rules]  # fmt: skip
+    fx = exchange(session, tenant)  # money literals compare at the tenant's rates
+    bound = [bind(check(_rule_of(r.when), fields), as_of, tz=tenant.timezone, exchange=fx)
+             if r.when is not None else None for r in policy.rules]  # fmt: skip
     matchers = [to_python(b, fields) if b is not None else None for b in bound]
     compiled = CompiledPolicy.build(policy, matchers, repo.people(session, tenant.id))
     pooled = [r.name for r in policy.rules if r.assign.strategy in POOLED]

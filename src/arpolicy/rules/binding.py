@@ -1,8 +1,11 @@
-"""Binding: resolve every relative date of a rule, once, for an evaluation date.
+"""Binding: resolve every relative date of a rule, and look up the exchange rates its money
+literals need, once, for an evaluation date.
 
-``bind(rule, as_of, tz=...)`` returns a :class:`BoundRule` whose tree holds only constant
-dates (each :class:`~arpolicy.rules.ast.DateLit` keeps the phrase it came from) and the list
-of resolutions, recorded with every decision. ``as_of`` is the tenant's local date (see
+``bind(rule, as_of, tz=..., exchange=...)`` returns a :class:`BoundRule` whose tree holds
+only constant dates (each :class:`~arpolicy.rules.ast.DateLit` keeps the phrase it came
+from), the list of resolutions and the rates from every currency of the tenant's data to
+the currency of each (non-zero) money literal (see :mod:`arpolicy.rules.fx`), recorded with
+every decision. ``as_of`` is the tenant's local date (see
 :func:`arpolicy.kit.clock.local_today`); ``tz`` is the tenant's zone, used by the compilers
 to turn a date into the instants that bound it when a datetime field is compared.
 
@@ -24,6 +27,7 @@ import holidays as holidays_lib
 from arpolicy.exceptions import ValidationError
 from arpolicy.kit.clock import zone
 from arpolicy.rules import ast as a
+from arpolicy.rules.fx import Exchange, Rates, bind_rates
 from arpolicy.rules.jsonform import from_json, to_json
 from arpolicy.rules.printer import date_range, relative
 
@@ -48,18 +52,29 @@ class BoundRule:
     tz: str
     holidays_country: str | None
     resolutions: tuple[Resolution, ...]
+    rates: Rates | None = None
+    """The exchange rates money literals compare with (:func:`bind` always sets them)."""
     compiled: dict[int, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
     """Compiled forms by field set, then by compiler (see ``compile.cached``)."""
 
+    @property
+    def fx(self) -> Rates:
+        """:attr:`rates`, empty when the rule was bound without an exchange."""
+        return self.rates if self.rates is not None else Rates(self.as_of)
+
     def to_json(self) -> dict[str, Any]:
-        """What a decision records: the rule with its constants and how they were resolved."""
-        return {
+        """What a decision records: the rule with its constants and how they were resolved
+        (``rates``: the exchange rates money literals compared with, when there were any)."""
+        data = {
             "as_of": self.as_of.isoformat(),
             "tz": self.tz,
             "holidays_country": self.holidays_country,
             "resolved": [r.to_json() for r in self.resolutions],
             "rule": to_json(self.rule),
         }
+        if self.fx.items:
+            data["rates"] = self.fx.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BoundRule:
@@ -71,12 +86,14 @@ class BoundRule:
             resolved.append(
                 Resolution(r["phrase"], start, date.fromisoformat(r.get("to") or r["date"]))
             )
+        as_of = date.fromisoformat(data["as_of"])
         return cls(
             rule,
-            date.fromisoformat(data["as_of"]),
+            as_of,
             zone(data["tz"]).key,
             data.get("holidays_country"),
             tuple(resolved),
+            Rates.from_json(as_of, data.get("rates", ())),
         )
 
 
@@ -191,9 +208,15 @@ def bind(
     tz: str = "UTC",
     holidays_country: str | None = None,
     holidays_subdiv: str | None = None,
+    exchange: Exchange | None = None,
 ) -> BoundRule:
-    """Resolve the rule's relative dates for ``as_of`` (the tenant's local date)."""
+    """Resolve the rule's relative dates for ``as_of`` (the tenant's local date), and look
+    up in ``exchange`` the rates its money literals compare with on that date. Without an
+    exchange a (non-zero) money literal compares only with amounts in its own currency and
+    comparing another currency raises :class:`~arpolicy.exceptions.MissingRateError`."""
     zone(tz)
     binder = _Binder(as_of, Calendar(holidays_country, holidays_subdiv))
     bound = binder.rule(rule)
-    return BoundRule(bound, as_of, tz, holidays_country, tuple(binder.resolved.values()))
+    targets = {n.currency for _, n in a.walk(rule) if isinstance(n, a.MoneyLit) and n.amount}
+    rates = bind_rates(exchange, targets, as_of)
+    return BoundRule(bound, as_of, tz, holidays_country, tuple(binder.resolved.values()), rates)

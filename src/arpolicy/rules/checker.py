@@ -94,10 +94,16 @@ class _Checker:
         t = f.type
         given = show(lit)
         if t in (Type.MONEY, Type.BASE_MONEY):
+            if isinstance(lit, a.NumberLit) and lit.value == 0:
+                return None  # zero is zero in every currency
             if not isinstance(lit, a.MoneyLit):
-                ccy = f.currency or "USD"
-                return f"{f.name} is money; {given} has no currency", f"write e.g. 500 {ccy}"
-            return self.money(f, lit)
+                ccy = f.currency or self.fields.base_currency
+                amount = given if isinstance(lit, a.NumberLit) else "500"
+                return (
+                    f"{f.name} is money; {given} has no currency",
+                    f"write e.g. {amount} {ccy} (only a bare 0 needs none)",
+                )
+            return self.money(lit)
         if t in (Type.NUMBER, Type.INTEGER):
             if not isinstance(lit, a.NumberLit):
                 return f"{f.name} is a number; {given} is not", f"write e.g. {EXAMPLES[t]}"
@@ -119,17 +125,12 @@ class _Checker:
             return self.code(f, lit.value)
         return None
 
-    def money(self, f: Field, lit: a.MoneyLit) -> tuple[str, str] | None:
+    def money(self, lit: a.MoneyLit) -> tuple[str, str] | None:
+        """Any currency will do: an amount in another one compares at the evaluation date's
+        rate (see arpolicy.rules.fx)."""
         bad = _currency(lit.currency)
         if bad:
             return bad
-        fixed = f.currency
-        if fixed and lit.currency != fixed:
-            where = "the tenant's base currency" if f.type is Type.BASE_MONEY else "its currency"
-            return (
-                f"{f.name} is in {fixed} ({where}); {show(lit)} is in {lit.currency}",
-                f"write the amount in {fixed}, e.g. {format(lit.amount, 'f')} {fixed}",
-            )
         places = exponent(lit.currency)
         if lit.amount != lit.amount.quantize(Decimal(1).scaleb(-places)):
             return (

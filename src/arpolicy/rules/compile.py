@@ -28,7 +28,17 @@ from arpolicy.rules import ast as a
 from arpolicy.rules.binding import BoundRule
 from arpolicy.rules.catalogue import FieldSet
 from arpolicy.rules.checker import check
-from arpolicy.rules.lowering import AllPlan, AnyPlan, LeafPlan, NotPlan, Plan, Test, lower
+from arpolicy.rules.fx import Thresholds
+from arpolicy.rules.lowering import (
+    AllPlan,
+    AnyPlan,
+    LeafPlan,
+    NotPlan,
+    Plan,
+    Test,
+    Threshold,
+    lower,
+)
 
 Record = Mapping[str, Any]
 Predicate = Callable[[Record], bool]
@@ -71,16 +81,18 @@ class Source:
         """``(checks, test)`` of a leaf, the value written ``{V}``; ``checks`` exclude the
         ``is not None`` guard, which callers add when they need it."""
         c, t = self.const, p.test
-        checks = [f"{V}.currency == {c(p.consts[0])}"] if t.value.startswith("money") else []
+        checks: list[str] = []
         if t is Test.EMPTY:
             return checks, f"{V} is None"
         if t is Test.NOT_EMPTY:
             return checks, f"{V} is not None"
-        if t in (Test.CMP, Test.MONEY_CMP):
-            x = f"{V}.amount" if t is Test.MONEY_CMP else V
-            return checks, f"{x} {p.op} {c(p.consts[-1])}"
+        if t is Test.CMP:
+            return checks, f"{V} {p.op} {c(p.consts[0])}"
+        if t is Test.MONEY_CMP:
+            return checks, f"{V}.amount {p.op} {self.threshold(p.consts[0])}"
         if t is Test.MONEY_BETWEEN:
-            return checks, f"{c(p.consts[1])} <= {V}.amount <= {c(p.consts[2])}"
+            low, high = map(self.threshold, p.consts)
+            return checks, f"{low} <= {V}.amount <= {high}"
         if t in (Test.BETWEEN, Test.HALF_OPEN):
             upper = "<=" if t is Test.BETWEEN else "<"
             return checks, f"{c(p.consts[0])} <= {V} {upper} {c(p.consts[1])}"
@@ -91,6 +103,12 @@ class Source:
         if t is Test.BOOL:
             return checks, f"{V} == {c(p.consts[0])}"
         raise AssertionError(t)
+
+    def threshold(self, t: Threshold) -> str:
+        """A money bound: one constant, or the bound of the value's currency."""
+        if isinstance(t, Thresholds):
+            return f"{self.const(t)}[{V}.currency]"
+        return self.const(t)
 
     def bind_value(self, expr: str, access: str) -> str:
         """Put the record access at the first use of the value (with := when reused)."""
@@ -196,7 +214,7 @@ def to_python(bound: BoundRule, fields: FieldSet) -> Predicate:
 
     def build() -> Predicate:
         src = Source()
-        plan = lower(_condition(bound, fields), fields, bound.tz)
+        plan = lower(_condition(bound, fields), fields, bound.tz, bound.fx)
         fn: Predicate = src.function("rule", src.guarded(plan, lambda e: [f"return {e}"]))
         return fn
 
@@ -217,7 +235,7 @@ def table_to_python(bound: BoundRule, fields: FieldSet) -> Callable[[Record], An
         first = table.hit_policy is a.HitPolicy.FIRST
         body = ["g = r.get"] if first else ["g = r.get", "out = []"]
         for rule in table.rules:
-            body += src.assign(lower(rule.when, fields, bound.tz), "hit")
+            body += src.assign(lower(rule.when, fields, bound.tz, bound.fx), "hit")
             outcome = src.const(rule.then.value)
             body += ["if hit:", f"    return {outcome}" if first else f"    out.append({outcome})"]
         default = src.const(table.default.value if table.default is not None else None)

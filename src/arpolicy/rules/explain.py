@@ -11,14 +11,21 @@ pre-order of the plan); text and JSON are rendered only when asked::
       not: yes
         disputed no is yes: no
       customer.country (missing) includes (DE, AT): unknown
+
+An amount compared with money in another currency shows its conversion at the bound rate
+(on the evaluation date), then the comparison: ``balance 812.40 EUR = 877.39 USD at 1.08 on
+2026-11-23 > 500.00 USD: yes``. The converted amount is shown to the literal currency's
+minor unit, with more decimals where rounding would hide its difference from the literal;
+the verdict always comes from the exact product (see :mod:`arpolicy.rules.fx`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from arpolicy.kit.clock import zone
@@ -28,6 +35,7 @@ from arpolicy.rules.binding import BoundRule
 from arpolicy.rules.catalogue import FieldSet
 from arpolicy.rules.checker import check
 from arpolicy.rules.compile import Record, Source, V, cached
+from arpolicy.rules.fx import BoundRate
 from arpolicy.rules.jsonform import literal_json
 from arpolicy.rules.lowering import AllPlan, AnyPlan, LeafPlan, NotPlan, Plan, Test, lower
 from arpolicy.rules.printer import literal as print_literal
@@ -66,6 +74,59 @@ def json_value(value: Any) -> Any:
     if isinstance(value, str):
         return str(value)
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """A record's amount in the currency of the literal it was compared with."""
+
+    value: Money
+    rate: BoundRate
+    on: date
+    """The evaluation date (the rate is the one in force that day)."""
+    literals: tuple[Decimal, ...]
+
+    @property
+    def exact(self) -> Decimal:
+        return self.rate.convert(self.value.amount)
+
+    def shown(self) -> Decimal:
+        """The converted amount to the literal currency's minor unit, or with as many more
+        decimals as it takes to tell it from a literal it is not equal to."""
+        exact = self.exact
+        places = exponent(self.rate.target)
+        while True:
+            rounded = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+            if rounded == exact or all(rounded != x or exact == x for x in self.literals):
+                return rounded
+            places += 1
+
+    def to_json(self) -> dict[str, Any]:
+        """The shown amount, and the rate exactly as bound."""
+        data = {"amount": format(self.shown(), "f"), "currency": self.rate.target}
+        data |= {"rate": format(self.rate.rate, "f"), "on": self.on.isoformat()}
+        if self.rate.valid_on is not None:
+            data["rate_date"] = self.rate.valid_on.isoformat()
+        if self.rate.via is not None:
+            data["via"] = self.rate.via
+        return data
+
+
+def short_rate(rate: Decimal) -> str:
+    """A rate to at most 10 significant digits, for reading (decisions record it exactly)."""
+    shown = (
+        rate
+        if len(rate.as_tuple().digits) <= 10
+        else rate.quantize(Decimal(1).scaleb(rate.adjusted() - 9), rounding=ROUND_HALF_UP)
+    )
+    return format(shown.normalize() if shown == shown.to_integral() else shown, "f")
+
+
+def conversion_text(c: Conversion) -> str:
+    """``877.39 USD at 1.08 on 2026-11-23`` (``via EUR`` for a cross rate)."""
+    via = f" via {c.rate.via}" if c.rate.via else ""
+    rate = short_rate(c.rate.rate)
+    return f"{format(c.shown(), 'f')} {c.rate.target} at {rate}{via} on {c.on.isoformat()}"
 
 
 def show_literal(lit: a.Literal, with_phrase: bool = True) -> str:
@@ -131,7 +192,7 @@ class ExplainPlan:
         self.children: list[list[int]] = []
         rule = bound.rule
         conds = [r.when for r in rule.rules] if isinstance(rule, a.DecisionTable) else [rule]
-        self.roots = [self._index(lower(c, fields, bound.tz), 0) for c in conds]
+        self.roots = [self._index(lower(c, fields, bound.tz, bound.fx), 0) for c in conds]
         self.evaluate = self._generate()
 
     def _index(self, p: Plan, depth: int) -> int:
@@ -223,7 +284,23 @@ class Explanation:
         p = self.plan.nodes[i]
         assert isinstance(p, LeafPlan)
         actual = show_value(self.values[i], self.plan.bound.tz)
+        conversion = self.conversion(i)
+        if conversion is not None:
+            actual += " = " + conversion_text(conversion)
         return f"{p.field.name} {actual} {rhs(p.node)}: {WORDS[self.verdicts[i]]}"
+
+    def conversion(self, i: int) -> Conversion | None:
+        """The conversion of a money value into the currency of the literal it is compared
+        with, when the two differ (None otherwise, and for zero, which needs no rate)."""
+        p, value = self.plan.nodes[i], self.values[i]
+        if not isinstance(value, Money) or not isinstance(p, LeafPlan):
+            return None
+        lits = [lit for _, lit in a.literals(p.node) if isinstance(lit, a.MoneyLit) and lit.amount]
+        if not lits or lits[0].currency == value.currency:
+            return None
+        bound = self.plan.bound
+        rate = bound.fx.get(value.currency, lits[0].currency)
+        return Conversion(value, rate, bound.as_of, tuple(lit.amount for lit in lits))
 
     def _lines(self, i: int, indent: int) -> list[str]:
         p = self.plan.nodes[i]
@@ -254,8 +331,12 @@ class Explanation:
         p = self.plan.nodes[i]
         verdict = WORDS[self.verdicts[i]]
         if isinstance(p, LeafPlan):
-            data = {"field": p.field.name, "op": rhs(p.node).split(" ")[0], "verdict": verdict}
+            data: dict[str, Any] = {"field": p.field.name, "op": rhs(p.node).split(" ")[0]}
+            data["verdict"] = verdict
             data |= {"actual": json_value(self.values[i]), "text": self.leaf_text(i)}
+            conversion = self.conversion(i)
+            if conversion is not None:
+                data["converted"] = conversion.to_json()
             expected = expected_json(p.node)
             if expected is not None:
                 data["expected"] = expected

@@ -7,10 +7,15 @@ a field's ``column`` name to a SQL expression of its FROM clause; a money field 
 its currency, under ``field.currency_column`` or, when the field has none,
 ``<column>__currency``. A missing value is SQL NULL, and unknown stays NULL all the way up:
 comparisons with NULL are NULL, ``NOT NULL`` is NULL, and AND/OR are Kleene's, exactly the
-three-valued logic of the Python side; money in another currency than the literal's gives
-unknown too (FALSE where no ``not`` applies, TRUE under one: Kleene's logic is monotone,
-so this selects exactly the rows that are TRUE, and keeps the test sargable). A WHERE
-clause keeps only TRUE rows.
+three-valued logic of the Python side. A WHERE clause keeps only TRUE rows.
+
+Money compares with the bound of the row's currency (:mod:`arpolicy.rules.fx`): one
+``currency = 'EUR' AND balance_minor > 46296`` per currency with a rate, OR-ed, which an
+index on (currency, amount) serves; a zero needs no currency. A currency without a rate
+reads as unknown here (FALSE where no ``not`` applies, TRUE under one: Kleene's logic is
+monotone, so this selects exactly the rows that are TRUE); the Python side raises
+MissingRateError for it, and :func:`stray_currencies` gives the callers that run the SQL
+what to check first so that they raise the same.
 
 Besides plain SQL expressions, ``columns`` may hold:
 
@@ -46,6 +51,7 @@ from arpolicy.rules.binding import BoundRule
 from arpolicy.rules.catalogue import Field, FieldSet, Type
 from arpolicy.rules.compile import _condition
 from arpolicy.rules.errors import RuleError, problem
+from arpolicy.rules.fx import Thresholds
 from arpolicy.rules.lowering import (
     AllPlan,
     AnyPlan,
@@ -53,6 +59,7 @@ from arpolicy.rules.lowering import (
     NotPlan,
     Plan,
     Test,
+    Threshold,
     lower,
     minor_units,
 )
@@ -150,7 +157,7 @@ def to_sql(bound: BoundRule, fields: FieldSet, columns: Columns) -> ColumnElemen
 
 def plan_of(bound: BoundRule, fields: FieldSet) -> Plan:
     """The checked, lowered plan of a bound condition."""
-    return lower(_condition(bound, fields), fields, bound.tz)
+    return lower(_condition(bound, fields), fields, bound.tz, bound.fx)
 
 
 def used_columns(plan: Plan) -> set[str]:
@@ -225,31 +232,87 @@ def _leaf(p: LeafPlan, columns: Columns, positive: bool) -> ColumnElement[bool]:
         return and_(col >= c[0], col < c[1])
     if test is Test.OUTSIDE:
         return or_(col < c[0], col >= c[1])
-    currency = c[0]
-    if test is Test.MONEY_CMP:
-        cond = OPS[p.op or "=="](col, minor_units(c[1], currency))
-    else:  # MONEY_BETWEEN
-        cond = and_(col >= minor_units(c[1], currency), col <= minor_units(c[2], currency))
-    if f.type is Type.BASE_MONEY:
-        return cond  # one currency by construction (the checker holds literals to it)
+    if f.type is Type.BASE_MONEY:  # in the base currency by construction
+        return _money_test(p, col, f.currency, minor_units)
     ccy = _column(f, columns, f.currency_column or f"{f.column}__currency")
-    # Another currency is unknown; at a positive place FALSE selects the same rows (and
-    # "currency = 'USD' AND balance > ..." can use an index), at a negative place TRUE does.
-    return and_(ccy == currency, cond) if positive else or_(ccy != currency, cond)
+    return _per_currency(p, col, ccy, positive, minor_units)
 
 
 def _json_money(p: LeafPlan, m: JsonMoney, positive: bool) -> ColumnElement[bool]:
-    c = p.consts
     if p.test is Test.EMPTY:
         return m.amount.is_(None)
     if p.test is Test.NOT_EMPTY:
         return m.amount.is_not(None)
+    return _per_currency(p, m.amount, m.currency, positive, lambda x, _: x)
+
+
+MAX_BIGINT = 2**63 - 1
+
+
+def _per_currency(
+    p: LeafPlan, amount: Any, ccy: Any, positive: bool, scale: Callable[[Decimal, str], Any]
+) -> ColumnElement[bool]:
+    """``OR`` over the currencies of ``(ccy = c AND <test with c's bound>)``; a money value
+    with no currency is unknown, and so is one in a currency without a rate. At a positive
+    place FALSE stands for unknown and selects the same rows (and each term can use an index
+    on the currency), at a negative place TRUE does."""
+    currencies = sorted(set().union(*(t for t in p.consts if isinstance(t, Thresholds))))
+    if not currencies:  # the same bound in every currency (zero)
+        cond = _money_test(p, amount, None, scale)
+        return and_(ccy.is_not(None), cond) if positive else or_(ccy.is_(None), cond)
+    terms = or_(*(and_(ccy == c, _money_test(p, amount, c, scale)) for c in currencies))
+    return terms if positive else or_(ccy.is_(None), ccy.not_in(currencies), terms)
+
+
+def _money_test(
+    p: LeafPlan, amount: Any, currency: str | None, scale: Callable[[Decimal, str], Any]
+) -> ColumnElement[bool]:
+    """The test with the bounds of ``currency`` (None: uniform bounds), NULL for a NULL
+    amount, exact in minor units (``scale``) or decimals."""
+
+    def bound(t: Threshold) -> Decimal | None:
+        return t[currency] if isinstance(t, Thresholds) and currency else t  # type: ignore[return-value]
+
+    def cmp(op: str, t: Decimal | None) -> ColumnElement[bool]:
+        if t is None:  # no amount equals it: "=" is FALSE, "!=" TRUE (NULL when missing)
+            return amount != amount if op == "==" else amount == amount
+        if t and currency is None:
+            raise AssertionError("only zero holds in every currency")
+        x = scale(t, currency) if currency and t else 0  # zero is zero in any unit
+        if isinstance(x, int) and abs(x) > MAX_BIGINT:  # beyond every stored amount
+            return amount == amount if OPS[op](0, x) else amount != amount
+        return OPS[op](amount, x)
+
     if p.test is Test.MONEY_CMP:
-        cond = OPS[p.op or "=="](m.amount, c[1])
-    else:  # MONEY_BETWEEN
-        cond = and_(m.amount >= c[1], m.amount <= c[2])
-    currency = c[0]
-    return and_(m.currency == currency, cond) if positive else or_(m.currency != currency, cond)
+        return cmp(p.op or "==", bound(p.consts[0]))
+    low, high = map(bound, p.consts)
+    return and_(cmp(">=", low), cmp("<=", high))
+
+
+def stray_currencies(plan: Plan, columns: Columns) -> list[tuple[Any, list[str], Thresholds]]:
+    """``(currency column, currencies with a rate, thresholds)`` of each money comparison
+    that needs a rate per currency: a row in any other currency has no rate to compare
+    with, which the Python side reports (``thresholds.missing(currency)``) and SQL cannot."""
+    found = []
+    for leaf in _leaves(plan):
+        tables = [t for t in leaf.consts if isinstance(t, Thresholds)]
+        if leaf.test not in (Test.MONEY_CMP, Test.MONEY_BETWEEN) or not tables:
+            continue
+        f = leaf.field
+        if f.json_key:
+            ccy = json_value(f, _column(f, columns)).currency
+        else:
+            ccy = _column(f, columns, f.currency_column or f"{f.column}__currency")
+        found.append((ccy, sorted(set().union(*tables)), tables[0]))
+    return found
+
+
+def _leaves(plan: Plan) -> list[LeafPlan]:
+    if isinstance(plan, AllPlan | AnyPlan):
+        return [leaf for p in plan.items for leaf in _leaves(p)]
+    if isinstance(plan, NotPlan):
+        return _leaves(plan.item)
+    return [plan]
 
 
 def _scaled(p: LeafPlan, s: Scaled) -> ColumnElement[bool]:

@@ -141,7 +141,8 @@ class Preview(BaseModel):
     level: LevelName
     as_of: date
     rule: dict[str, Any] = Field(
-        description="The bound rule: its constants and how relative dates resolved."
+        description="The bound rule: its constants, how relative dates resolved, and the "
+        "exchange rates money literals compared with (`rates`)."
     )
     text: str
     matches: int
@@ -158,13 +159,14 @@ def preview_rule(body: PreviewInput, api: Api = Depends(require("rules:read"))) 
     every problem."""
     from arpolicy.exceptions import NotFoundError
     from arpolicy.kit.clock import local_today
+    from arpolicy.ledger.rates import exchange
     from arpolicy.ledger.selection import records, select
 
     with api.read() as session:
         tenant, fields = tenant_fields(session, api.tenant_id, body.level)
         rule = read_rule(body.rule, fields)
         on = body.as_of or local_today(api.clock, tenant.timezone)
-        bound = bind(rule, on, tz=tenant.timezone)
+        bound = bind(rule, on, tz=tenant.timezone, exchange=exchange(session, tenant))
         ids = select(session, tenant, bound, fields)
         explanation = None
         if body.explain_id is not None:

@@ -84,18 +84,14 @@ def select_invoices(
     from sqlalchemy import and_
 
     from arpolicy.models.document import balance_due_clause
-    from arpolicy.rules.lowering import AllPlan, LeafPlan, Test, minor_units
-    from arpolicy.rules.to_sql import OPS, plan_of
+    from arpolicy.rules.lowering import AllPlan, LeafPlan, Test, zero_passes
+    from arpolicy.rules.to_sql import plan_of
 
     def excludes_zero(p: object) -> bool:
         if not isinstance(p, LeafPlan) or p.field.column != "balance_minor" or p.field.json_key:
             return False
-        if p.test is Test.MONEY_CMP:  # the SQL compares with these minor units
-            return not OPS[p.op or "=="](0, minor_units(p.consts[1], p.consts[0]))
-        if p.test is Test.MONEY_BETWEEN:
-            ccy, low, high = p.consts
-            return not minor_units(low, ccy) <= 0 <= minor_units(high, ccy)
-        return False
+        money = p.test in (Test.MONEY_CMP, Test.MONEY_BETWEEN)
+        return money and not zero_passes(p)  # in no currency (each has its own bound)
 
     _level(fields, Level.INVOICE)
     source = invoices(tenant, bound.as_of)

@@ -23,7 +23,15 @@ from arpolicy.kit.money import Money
 from arpolicy.ledger.figures_view import Joins
 from arpolicy.rules.binding import BoundRule
 from arpolicy.rules.catalogue import Field, FieldSet, Type
-from arpolicy.rules.to_sql import DaysBefore, Scaled, field_columns, plan_of, to_sql, used_columns
+from arpolicy.rules.to_sql import (
+    DaysBefore,
+    Scaled,
+    field_columns,
+    plan_of,
+    stray_currencies,
+    to_sql,
+    used_columns,
+)
 
 Builder = Callable[[], Any]
 
@@ -47,16 +55,26 @@ class Source:
 
 
 def select_ids(session: Session, source: Source, bound: BoundRule, fields: FieldSet) -> list[int]:
-    """Ids of the records the rule matches, selected by the database, in id order."""
-    columns = source.columns(used_columns(plan_of(bound, fields)))
+    """Ids of the records the rule matches, selected by the database, in id order.
+
+    A money comparison with a rate per currency first asks whether any record holds money
+    in a currency without one: comparing it has no answer, so this raises MissingRateError
+    as comparing that record in Python does (rules/fx.py)."""
+    plan = plan_of(bound, fields)
+    columns = source.columns(used_columns(plan))
     condition = to_sql(bound, fields, columns)
-    stmt = (
-        select(source.key)
-        .select_from(source.joins.clause)
-        .where(source.scope, condition)
-        .order_by(source.key)
-    )
-    return list(session.scalars(stmt))
+    for ccy, known, thresholds in stray_currencies(plan, columns):
+        stray = session.scalar(
+            select(ccy).select_from(source.joins.clause)
+            .where(source.scope, ccy.not_in(known)).limit(1)
+        )  # fmt: skip
+        if stray is not None:
+            raise thresholds.missing(stray)
+    stmt = select(source.key).select_from(source.joins.clause).where(source.scope, condition)
+    # Sorted here, not by ORDER BY: a money comparison is one term per currency, and asking
+    # SQLite for id order then makes it walk every document by id instead of the index of
+    # those with a balance by currency (tests/ledger/test_query_plan.py).
+    return sorted(session.scalars(stmt))
 
 
 class _Reader:
