@@ -162,3 +162,43 @@ def test_every_import_kind_can_be_uploaded():
     from arpolicy.ledger.importing.registry import KINDS
 
     assert [k.value for k in ImportKind] == list(KINDS)
+
+
+DEEP = '{"a": ' * 990 + '"x"' + "}" * 990
+UNSTORABLE = [
+    (b"external_id,name\nC1,A\x00\n", "f.csv", (2, "name", "NUL")),
+    (b'{"external_id": "C1", "name": "A\\u0000"}\n', "f.jsonl", (1, "name", "NUL")),
+    (b'{"external_id": "C1", "name": "A\\ud800"}\n', "f.jsonl", (1, "name", "U+D800")),
+    (f'{{"external_id": "C1", "name": "A", "custom_fields": {{"k": {DEEP}}}}}\n'.encode(),
+     "f.jsonl", (1, "cf.k", "levels deep")),
+    (b"external_id,name,currency,reported_balance\nC1,A,USD,92233720368547758.08\n", "f.csv",
+     (2, "reported_balance", "largest amount")),
+]  # fmt: skip
+
+
+def test_values_no_database_can_store_are_row_errors(client, caller, stored):
+    """Like any bad row: a 422 listing line, column, value, reason and fix; nothing stored."""
+    me = caller()
+    for content, name, (line, column, words) in UNSTORABLE:
+        r = upload(client, me, "customers", content, name=name)
+        assert r.status_code == 422, (content[:60], r.text[:300])
+        assert r.headers["content-type"] == "application/problem+json"
+        (error,) = r.json()["errors"]
+        assert (error["line"], error["column"]) == (line, column), error
+        assert words in error["reason"] and error["fix"] and len(error["value"]) < 130
+    assert stored(me.tenant_id, Customer) == []
+
+
+def test_an_unforeseen_database_error_is_a_problem_without_row_data(
+    client, caller, stored, monkeypatch
+):
+    from arpolicy.ledger.importing import limits
+
+    me = caller()
+    monkeypatch.setattr(limits, "INT64", 2**80)  # the database refuses the amount itself
+    content = b"external_id,name,currency,reported_balance\nSECRET,A,USD,10000000000000000000\n"
+    r = upload(client, me, "customers", content)
+    assert r.status_code == 422 and r.json()["type"].endswith("/import-failed"), r.text
+    assert "nothing was imported" in r.json()["detail"] and r.json()["fix"]
+    assert "SECRET" not in r.text and "INSERT" not in r.text
+    assert stored(me.tenant_id, Customer) == []

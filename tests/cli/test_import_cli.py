@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,75 @@ def test_error_table_shows_the_first_fifty(app, tmp_path):
     assert result.exit_code == 2
     assert "│ 51 │ country │ xx │" in result.text and "│ 52 │" not in result.text
     assert "... and 10 more" in result.text
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def on_both(request, tmp_path, monkeypatch):
+    """The command on each database: a fresh SQLite file, or the tests' PostgreSQL database
+    (a tenant of its own, committed like the command commits). -> (cli, customers count)"""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'cli.db'}"
+        upgrade(make_engine(url))
+    else:
+        url = request.getfixturevalue("pg_engine").url.render_as_string(hide_password=False)
+    engine = make_engine(url)
+    slug = f"cli{uuid.uuid4().hex[:10]}"
+    with transaction(engine) as session:
+        tenant_id = create_tenant(session, slug, base_currency="USD").id
+    monkeypatch.setenv("ARPOLICY_DATABASE_URL", url)
+    monkeypatch.setenv("ARPOLICY_TENANT", slug)
+    cli = typer.Typer()
+    ledgerio.register(cli)
+
+    def customers() -> int:
+        with transaction(engine, write=False) as session:
+            q = select(func.count()).select_from(Customer).where(Customer.tenant_id == tenant_id)
+            return session.scalar(q) or 0
+
+    yield cli, customers
+    engine.dispose()
+
+
+HOSTILE = {
+    "nul.csv": (b"external_id,name\nC1,A\x00B\n", "│ 2 │ name │ A\\u0000B │ contains the NUL"),
+    "nul.jsonl": (b'{"external_id": "C1", "name": "A\\u0000B"}\n', "│ 1 │ name │ A\\u0000B │"),
+    "surrogate.jsonl": (b'{"external_id": "C1", "name": "A\\ud800"}\n', "U+D800"),
+    "deep.jsonl": (
+        ('{"external_id": "C1", "name": "A", "custom_fields": {"k": '
+         + '{"a": ' * 990 + "1" + "}" * 990 + "}}\n").encode(),
+        "│ 1 │ cf.k │",
+    ),
+    "large.csv": (
+        b"external_id,name,currency,reported_balance\nC1,A,USD,99999999999999999999\n",
+        "│ 2 │ reported_balance │ 99999999999999999999 │ is too large",
+    ),
+}  # fmt: skip
+
+
+def test_values_no_database_can_store_exit_2_with_the_row_error(on_both, tmp_path):
+    cli, customers = on_both
+    for name, (content, shown) in HOSTILE.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        result = run(cli, "import", "customers", path)
+        assert result.exit_code == 2, (name, result.output[-2000:])
+        assert shown in result.text, (name, result.text[-2000:])
+        assert "rejected because of 1 bad row(s); nothing was changed" in result.text
+    assert customers() == 0
+
+
+def test_an_unforeseen_database_error_exits_2_without_row_data(on_both, tmp_path, monkeypatch):
+    from arpolicy.ledger.importing import limits
+
+    cli, customers = on_both
+    monkeypatch.setattr(limits, "INT64", 2**80)  # the database refuses the amount itself
+    path = tmp_path / "customers.csv"
+    path.write_text("external_id,name,currency,reported_balance\n"
+                    "C1,SECRET,USD,10000000000000000000\n", encoding="utf-8")  # fmt: skip
+    result = run(cli, "import", "customers", path)
+    assert result.exit_code == 2, result.output
+    assert "the database refused a value of the import" in result.text
+    assert "nothing was imported" in result.text and "fix:" in result.text
+    for leak in ("SECRET", "INSERT", "Traceback", "10000000000000000000"):
+        assert leak not in result.output
+    assert customers() == 0

@@ -198,6 +198,35 @@ def test_an_error_in_the_child_is_raised_in_the_parent(
     assert snapshot(sqlite_session, Document, tenant) == []
 
 
+def test_values_no_database_can_store_are_the_same_row_errors(
+    sqlite_session, tenant, tmp_path, pipelined
+):
+    bad = {
+        10: "INV-10,C1,USD,1.00,,2025-01-01,2025-02-01,L\x00,,",
+        900: "INV-900,C1,USD,92233720368547758.08,,2025-01-01,2025-02-01,,,",
+        1500: f"INV-1500,C1,USD,{'9' * 5000},,2025-01-01,2025-02-01,,,",
+    }
+    path = _file(tmp_path, "invoices.csv", invoices(2000, bad=bad))
+    report, rows, rejects, _ = both(sqlite_session, tenant, path, pipelined, partial=True)
+    assert [(e["line"], e["column"]) for e in report["errors"]] == [
+        (12, "location"), (902, "amount"), (1502, "amount")
+    ]  # fmt: skip
+    assert len(rows) == 1997 and "\x00" in rejects
+
+
+def test_a_database_error_of_a_pipelined_import_is_clean(
+    sqlite_session, tenant, tmp_path, pipelined, monkeypatch
+):
+    from arpolicy.ledger.importing import limits
+
+    monkeypatch.setattr(limits, "INT64", 2**80)  # the database refuses the amount itself
+    bad = {700: "INV-700,C1,USD,10000000000000000000,,2025-01-01,2025-02-01,,,"}
+    path = _file(tmp_path, "invoices.csv", invoices(1000, bad=bad))
+    with pytest.raises(limits.ImportFailed, match="nothing was imported"):
+        import_file(sqlite_session, tenant, "invoices", path, parallel=True)
+    assert pipelined and snapshot(sqlite_session, Document, tenant) == []
+
+
 def test_a_child_that_dies_is_an_error(sqlite_session, tenant, tmp_path, pipelined, monkeypatch):
     real = Context.to_base
 

@@ -15,11 +15,15 @@ from pydantic import AfterValidator, AwareDatetime, Field, StrictBool, StringCon
 
 from arpolicy.api.schemas import MoneyValue
 from arpolicy.kit.money import Money
+from arpolicy.ledger.importing.limits import (  # one definition for the API and imports
+    CUSTOM_TEXT_LENGTH,
+    INT64,
+    MAX_CUSTOM_FIELDS,
+    NO_NUL,
+)
 
 INT32 = 2_147_483_647
 """Largest row id (ids are INTEGER columns)."""
-INT64 = 2**63 - 1
-NO_NUL = r"^[^\x00]*$"
 
 
 def _text(max_length: int) -> Any:
@@ -62,14 +66,14 @@ CustomKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 CustomValue = (
     StrictBool
     | Annotated[int, Field(ge=-INT64, le=INT64)]
-    | Annotated[str, StringConstraints(max_length=1000, pattern=NO_NUL)]
+    | Annotated[str, StringConstraints(max_length=CUSTOM_TEXT_LENGTH, pattern=NO_NUL)]
     | MoneyValue
     | None
 )
 CustomFields = Annotated[
     dict[CustomKey, CustomValue],
     Field(
-        max_length=200,
+        max_length=MAX_CUSTOM_FIELDS,
         description="Values of the tenant's custom fields by key (GET /v1/custom-fields): "
         'strings, whole numbers, booleans, decimals as strings ("12.5"), dates as '
         '"YYYY-MM-DD", money as {"amount", "currency"}; null removes a value.',

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from arpolicy.api.context import Api, Forbidden, require
-from arpolicy.api.ledger import TOO_LARGE, RowsInvalid, tenant_of
+from arpolicy.api.ledger import RowsInvalid, tenant_of
 from arpolicy.api.schemas import Output
 from arpolicy.exceptions import ValidationError
 from arpolicy.kit.clock import local_today
@@ -117,22 +117,6 @@ def _format(upload: UploadFile, given: str | None) -> str:
             fix="name the file .csv or .jsonl, or send format=csv|jsonl",
         )
     return found
-
-
-def _no_nul(stream: IO[bytes], fmt: str) -> None:
-    """PostgreSQL cannot store the NUL character: refuse a file with one (a NUL byte, or the
-    JSON escape \\u0000 in JSON Lines) before reading rows, on every database alike."""
-    tail = b""
-    while chunk := stream.read(1 << 20):
-        seen = tail + chunk
-        if b"\x00" in chunk or (fmt == "jsonl" and b"\\u0000" in seen):
-            raise ValidationError(
-                "the file contains NUL characters",
-                where="body.file",
-                fix="remove them (and any \\u0000 escapes); save the file as UTF-8 text",
-            )
-        tail = seen[-5:]
-    stream.seek(0)
 
 
 class _Guard:
@@ -279,24 +263,17 @@ async def upload(
 
 def _upload(api: Api, kind: str, file: UploadFile, given: str | None, partial: bool) -> Any:
     fmt = _format(file, given)
-    _no_nul(file.file, fmt)
     guard = _Guard(api, kind)
 
     def work(session: Session) -> Any:
         tenant = tenant_of(session, api)
-        try:
-            report = run_import(
-                session, tenant, get_kind(kind),
-                lambda: guard.source(open_source(file.file, fmt, None)),
-                partial=partial, rejects=None, actor=api.actor, source_name=file.filename,
-            )  # fmt: skip
-        except TOO_LARGE:
-            raise ValidationError(
-                "the file holds a value the database cannot store",
-                where="body.file",
-                fix="look for amounts too large to store (also once converted to the base "
-                "currency) and for text that is not valid Unicode (lone surrogates)",
-            ) from None
+        # Values no database can store are row errors; a database error nobody foresaw is
+        # an ImportFailed problem (nothing stored, no row data in it).
+        report = run_import(
+            session, tenant, get_kind(kind),
+            lambda: guard.source(open_source(file.file, fmt, None)),
+            partial=partial, rejects=None, actor=api.actor, source_name=file.filename,
+        )  # fmt: skip
         if not report.applied:
             raise _rejected(report)
         assigned = (

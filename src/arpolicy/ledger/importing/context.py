@@ -25,7 +25,8 @@ from arpolicy.exceptions import MissingRateError
 from arpolicy.kit.fx import RateTable
 from arpolicy.ledger.allocations import documents_applied, documents_held, payments_held
 from arpolicy.ledger.importing import lookups
-from arpolicy.ledger.importing.parsers import exponent
+from arpolicy.ledger.importing.limits import INT64
+from arpolicy.ledger.importing.parsers import exponent, max_amount
 from arpolicy.ledger.importing.report import FieldError
 from arpolicy.ledger.rates import load_rates
 from arpolicy.models import (
@@ -41,7 +42,7 @@ from arpolicy.models import (
 
 ONE = Decimal(1)
 UNIT = Decimal(1)
-MAX_MINOR = 2**63 - 1
+MAX_MINOR = INT64
 """Largest amount in minor units a BIGINT column holds."""
 
 
@@ -199,7 +200,8 @@ class Context:
         scaled = Decimal(minor).scaleb(self.base_exp - exponent(currency)) * rate
         if abs(scaled) >= MAX_MINOR:  # beyond BIGINT (and beyond Decimal's 28 digits)
             raise FieldError(
-                f"converts to more than the largest amount arpolicy stores in {self.base}",
+                f"converts to more than the largest amount arpolicy stores in {self.base} "
+                f"({max_amount(self.base)}) at the rate {rate}",
                 "check the amount and the FX rate",
                 column=column,
             )

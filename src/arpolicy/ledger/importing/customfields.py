@@ -8,13 +8,14 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from arpolicy.ledger.importing import limits
 from arpolicy.ledger.importing import parsers as p
 from arpolicy.ledger.importing.report import FieldError
 from arpolicy.ledger.importing.specs import Column
 from arpolicy.models import CustomFieldDefinition, FieldType
 
 PREFIX = "cf."
-STRING_LENGTH = 1000
+STRING_LENGTH = limits.CUSTOM_TEXT_LENGTH
 
 
 def column(definition: CustomFieldDefinition) -> Column:
@@ -41,7 +42,7 @@ def parser(definition: CustomFieldDefinition) -> Callable[[str], Any]:
     if kind is FieldType.STRING:
         return p.text(STRING_LENGTH)
     if kind is FieldType.NUMBER:
-        return lambda cell: str(Decimal(p.amount(cell)))
+        return _number
     if kind is FieldType.DATE:
         return lambda cell: p.iso_date(cell).isoformat()
     if kind is FieldType.BOOLEAN:
@@ -49,6 +50,15 @@ def parser(definition: CustomFieldDefinition) -> Callable[[str], Any]:
     if kind is FieldType.ENUM:
         return _enum(definition.options or [])
     return _money(definition.currency, PREFIX + definition.key)
+
+
+def _number(cell: str) -> str:
+    if len(cell) > STRING_LENGTH:
+        raise FieldError(
+            f"is {len(cell)} characters long; a number field holds at most {STRING_LENGTH}",
+            f"shorten it to {STRING_LENGTH} characters",
+        )
+    return str(Decimal(p.amount(cell)))
 
 
 def _enum(options: list[str]) -> Callable[[str], str]:

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from arpolicy.ledger.importing.context import Context
+from arpolicy.ledger.importing.limits import STORAGE_ERRORS, ImportFailed
 from arpolicy.ledger.importing.pipeline import Opener, run_pipelined
 from arpolicy.ledger.importing.plan import Field, Plan, make_plan
 from arpolicy.ledger.importing.reader import BadLine, FileProblem, Record, Source
@@ -121,7 +122,9 @@ class Run:
         self.report.rows += count
 
     def bad_line(self, line: int, bad: BadLine, raw: Any) -> None:
-        self.reject(line, None, None, raw, [(None, None, bad.reason, bad.fix)])
+        self.reject(
+            line, bad.header, bad.cells, raw, [(bad.column, bad.value, bad.reason, bad.fix)]
+        )
 
     def bad_shape(self, line: int, plan: Plan, cells: list[str], raw: Any) -> None:
         if plan.problems:
@@ -339,6 +342,9 @@ def run_import(
         report.file_error = exc.errors[0]
         report.errors[:0] = exc.errors
         return report
+    except STORAGE_ERRORS as exc:  # a write the checks did not foresee: no SQL, no row data
+        savepoint.rollback()
+        raise ImportFailed.of(exc) from None
     except BaseException:
         savepoint.rollback()
         raise

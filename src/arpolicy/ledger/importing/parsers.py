@@ -18,6 +18,7 @@ import pycountry
 from arpolicy.exceptions import ArpolicyError
 from arpolicy.kit.clock import zone
 from arpolicy.kit.money import _EXPONENT_EXCEPTIONS, _known_codes, check_currency
+from arpolicy.ledger.importing import limits
 from arpolicy.ledger.importing.report import FieldError
 from arpolicy.ledger.tenants import check_locale
 
@@ -94,6 +95,8 @@ def integer(low: int, high: int) -> Parser:
     def parse(cell: str) -> int:
         if not _INTEGER.fullmatch(cell):
             raise FieldError("is not a whole number", f"write a whole number from {low} to {high}")
+        if len(cell) > 20 and len(cell.lstrip("-0")) > 19:  # int() of a long text is slow
+            raise FieldError(f"is out of range ({low} to {high})", f"use {low} to {high}")
         value = int(cell)
         if not low <= value <= high:
             raise FieldError(f"is out of range ({low} to {high})", f"use {low} to {high}")
@@ -146,7 +149,12 @@ def instant(cell: str) -> datetime:
             "has no time zone offset",
             f"add Z (UTC) or an offset such as +00:00, e.g. {value.isoformat()}Z",
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first UTC instant
+        raise FieldError(
+            "is outside the range of UTC instants (years 1 to 9999)", INSTANT_FIX
+        ) from None
 
 
 def currency(cell: str) -> str:
@@ -172,22 +180,44 @@ def exponent(code: str) -> int:
 def to_minor(text: str, code: str, column: str) -> int:
     """The amount ``text`` (checked by :func:`amount`) in minor units of ``code``. More
     decimals than the currency has is an error, never a silent round (trailing zeros are
-    fine: 12.500 USD is 1250). Works on the text: exact, and faster than Decimal."""
+    fine: 12.500 USD is 1250); so is an amount beyond what a BIGINT column holds (see
+    :func:`max_amount`). Works on the text: exact, and faster than Decimal."""
     exp = _EXPONENT_EXCEPTIONS.get(code, 2)
     dot = text.find(".")
-    if dot < 0:
-        return int(text) * 10**exp
-    fraction = text[dot + 1 :]
+    whole, fraction = (text, "") if dot < 0 else (text[:dot], text[dot + 1 :])
     if len(fraction) > exp:
         if fraction[exp:].strip("0"):
             raise FieldError(
-                f"{text} has more decimals than {code} allows ({exp})",
+                f"{limits.clip(text)} has more decimals than {code} allows ({exp})",
                 f"give {column} with at most {exp} decimals for {code}; arpolicy never rounds "
                 "imported amounts",
                 column=column,
             )
         fraction = fraction[:exp]
-    return int(text[:dot] + fraction + "0" * (exp - len(fraction)))
+    if len(whole) > 20:  # leading zeros, or too large (int() of a long text is slow)
+        sign = "-" if whole[0] == "-" else ""
+        whole = sign + (whole.lstrip("-").lstrip("0") or "0")
+        if len(whole) > 20:
+            raise _too_large(code, column)
+    minor = int(whole + fraction + "0" * (exp - len(fraction)))
+    if not -limits.INT64 <= minor <= limits.INT64:
+        raise _too_large(code, column)
+    return minor
+
+
+def max_amount(code: str) -> str:
+    """The largest amount of ``code`` a BIGINT column of minor units holds (its exponent
+    decides: USD 92233720368547758.07, JPY 9223372036854775807)."""
+    return show_minor(limits.INT64, code)
+
+
+def _too_large(code: str, column: str) -> FieldError:
+    top = max_amount(code)
+    return FieldError(
+        f"is too large: the largest amount arpolicy stores in {code} is {top}",
+        f"give {column} between -{top} and {top} {code} (check for a unit or digit mix-up)",
+        column=column,
+    )
 
 
 def show_minor(minor: int, code: str) -> str:
@@ -231,10 +261,15 @@ def language(cell: str) -> str:
 
 @lru_cache(maxsize=4096)
 def timezone(cell: str) -> str:
+    fix = "use a name such as Europe/Berlin, America/New_York or UTC"
+    if len(cell) > 64:  # the longest IANA name has 32 characters
+        raise FieldError("is not an IANA time zone", fix)
     try:
         zone(cell)
     except ArpolicyError as exc:
-        raise FieldError("is not an IANA time zone", exc.fix or "e.g. Europe/Berlin") from None
+        raise FieldError("is not an IANA time zone", exc.fix or fix) from None
+    except OSError:  # a name the file system refuses (ZoneInfo reads a file of that name)
+        raise FieldError("is not an IANA time zone", fix) from None
     return cell
 
 
@@ -283,4 +318,11 @@ def options(cell: str) -> list[str]:
     values = [part.strip() for part in cell.split("|")]
     if any(not v for v in values) or len(set(values)) != len(values):
         raise FieldError("has empty or repeated options", "list distinct options as a|b|c")
+    longest = max(len(v) for v in values)
+    if len(values) > limits.MAX_OPTIONS or longest > limits.OPTION_LENGTH:
+        raise FieldError(
+            f"has {len(values)} options of up to {longest} characters",
+            f"list at most {limits.MAX_OPTIONS} options of at most {limits.OPTION_LENGTH} "
+            "characters each",
+        )
     return values

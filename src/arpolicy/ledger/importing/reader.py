@@ -3,9 +3,11 @@
 Both yield records ``(line, header, cells, raw)``: ``header`` is a tuple of normalized column
 names (the same object for every row of a CSV file), ``cells`` the row's cells in that
 order, ``raw`` what to write back to a reject file (None for CSV: the cells are the raw row).
-A line that cannot be a row at all (not JSON, not an object) is yielded with ``header`` None
-and a :class:`BadLine` in place of the cells. A problem with the file as a whole (not UTF-8,
-broken CSV quoting, no header) raises :class:`FileProblem`.
+A line that cannot be a row at all (not JSON, not an object, nested too deep, a value of a
+wrong type) or that holds a character no database can store (NUL, a lone surrogate: see
+:mod:`limits`) is yielded with ``header`` None and a :class:`BadLine` in place of the cells,
+so it is refused like any bad row, before anything is written. A problem with the file as a
+whole (not UTF-8, broken CSV quoting, no header) raises :class:`FileProblem`.
 """
 
 from __future__ import annotations
@@ -13,11 +15,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
+from arpolicy.ledger.importing.limits import (
+    MAX_CUSTOM_FIELDS,
+    MAX_JSON_DEPTH,
+    clip,
+    unstorable,
+    visible,
+)
 from arpolicy.ledger.importing.report import FieldError, RowError
 
 Record = tuple[int, "tuple[str, ...] | None", Any, Any]
@@ -48,8 +58,15 @@ class FileProblem(Exception):
 
 @dataclass(frozen=True, slots=True)
 class BadLine:
+    """Why a record cannot be imported; ``column`` and ``value`` (as a report shows it) when
+    one value is the cause, ``header`` and ``cells`` of a CSV row (for the reject file)."""
+
     reason: str
     fix: str
+    column: str | None = None
+    value: str | None = None
+    header: tuple[str, ...] | None = None
+    cells: list[str] | None = None
 
 
 def decoded_lines(stream: IO[bytes], progress: Progress | None) -> Iterator[str]:
@@ -95,6 +112,10 @@ def open_csv(stream: IO[bytes], progress: Progress | None = None) -> Source:
     if first is None:
         raise FileProblem(1, "the file is empty", "put a header row with the column names first")
     header = tuple(normalize(c) for c in first)
+    for name in header:
+        problem = unstorable(name)
+        if problem is not None:
+            raise FileProblem(1, f"the header {problem[0]}", problem[1])
     _check_separator(header)
     return header, _csv_rows(reader, header, stream, progress)
 
@@ -106,7 +127,13 @@ def _next(reader: Any, stream: IO[bytes]) -> list[str] | None:
         raise _not_utf8(stream) from None
     except csv.Error as exc:
         line = reader.line_num
-        raise FileProblem(line, f"line {line} is not valid CSV ({exc})", _quote_fix()) from None
+        fix = _quote_fix()
+        if "field larger than field limit" in str(exc):
+            fix = (
+                f"no value may be longer than {csv.field_size_limit()} characters: look for a "
+                "quote that is never closed, or shorten the value"
+            )
+        raise FileProblem(line, f"line {line} is not valid CSV ({exc})", fix) from None
 
 
 def _not_utf8(stream: IO[bytes]) -> FileProblem:
@@ -135,7 +162,10 @@ def _csv_rows(
             break
         line, last = last + 1, reader.line_num
         if cells and (len(cells) > 1 or cells[0].strip()):
-            yield line, header, cells, None
+            if "\x00" in "".join(cells):  # the only unstorable character UTF-8 text can hold
+                yield line, None, unstorable_cells(header, cells), None
+            else:
+                yield line, header, cells, None
         count += 1
         if progress is not None and count % PROGRESS_ROWS == 0:
             position = stream.tell()
@@ -160,24 +190,77 @@ def _check_separator(header: tuple[str, ...]) -> None:
                 )
 
 
+JSONL_FIX = 'write one JSON object per line, e.g. {"external_id": "C1", "name": "ACME"}'
+
+
 def jsonl_records(stream: IO[bytes], progress: Progress | None = None) -> Iterator[Record]:
     for number, line in enumerate(decoded_lines(stream, progress), 1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            yield (
-                number,
-                None,
-                BadLine(
-                    f"is not valid JSON ({exc.msg} at character {exc.colno})",
-                    'write one JSON object per line, e.g. {"external_id": "C1", "name": "ACME"}',
-                ),
-                line.rstrip("\r\n"),
-            )
-            continue
-        yield mapping_record(number, obj, line.rstrip("\r\n"))
+        text = line.rstrip("\r\n")
+        obj = load_line(text)
+        if isinstance(obj, BadLine):
+            yield number, None, obj, text
+        else:
+            yield mapping_record(number, obj, text, check="\\u" in text or "\x00" in text)
+
+
+def load_line(line: str) -> Any:
+    """The JSON value of one line, or a :class:`BadLine` saying why there is none. Numbers
+    are exact (decimals as :class:`Decimal`) and of any length (the columns' own checks
+    bound them); a NUL written raw is read, so that it is refused like ``\\u0000``."""
+    if line.count("{") + line.count("[") > MAX_JSON_DEPTH:
+        deep = _too_deep(line)
+        if deep is not None:
+            return deep
+    try:
+        return json.loads(line, parse_float=_decimal, parse_int=_integer, strict="\x00" not in line)
+    except json.JSONDecodeError as exc:
+        return BadLine(f"is not valid JSON ({exc.msg} at character {exc.colno})", JSONL_FIX)
+
+
+def _decimal(text: str) -> Decimal | str:
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # an exponent beyond Decimal's (1e99999999999999999999)
+        return text
+
+
+def _integer(text: str) -> int | Decimal:
+    # int() refuses more than 4300 digits (a guard against slow conversions); Decimal does not
+    return int(text) if len(text) < 4000 else Decimal(text)
+
+
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _too_deep(line: str) -> BadLine | None:
+    """A :class:`BadLine` naming the column whose value nests objects and lists deeper than
+    ``MAX_JSON_DEPTH`` (read before parsing: Python's parser would run out of stack)."""
+    depth, keys, starts = 0, ["", ""], [0, 0, 0, 0]
+    for token in _TOKENS.finditer(line):
+        t = token.group()
+        if t in "[{":
+            depth += 1
+            if depth <= 3:
+                starts[depth] = token.start()
+            if depth > MAX_JSON_DEPTH:
+                sub = keys[0] in NESTED and keys[1]
+                top = NESTED[keys[0]] + keys[1] if sub else keys[0]
+                return BadLine(
+                    f"nests objects or lists more than {MAX_JSON_DEPTH} levels deep",
+                    "give a string, number, boolean or null (custom fields and billing address: "
+                    'an object of such values; money as {"amount": "12.30", "currency": "EUR"})',
+                    column=visible(normalize(top)) or None,
+                    value=clip(line[starts[3 if sub else 2] :]),
+                )
+        elif t in "]}":
+            depth -= 1
+        elif depth == 1:  # a key, or a value followed by the next key
+            keys[0], keys[1] = t[1:-1], ""
+        elif depth == 2:
+            keys[1] = t[1:-1]
+    return None
 
 
 def mapping_records(rows: Iterable[Mapping[str, Any]]) -> Iterator[Record]:
@@ -186,14 +269,16 @@ def mapping_records(rows: Iterable[Mapping[str, Any]]) -> Iterator[Record]:
         yield mapping_record(number, obj, obj)
 
 
-def mapping_record(line: int, obj: Any, raw: Any) -> Record:
+def mapping_record(line: int, obj: Any, raw: Any, check: bool = True) -> Record:
+    """The record of one JSON object; ``check`` False when its text has no escape and no
+    NUL, so that no value can hold an unstorable character (the common case, not scanned)."""
     if not isinstance(obj, Mapping):
         return (
             line,
             None,
             BadLine(
                 f"is a JSON {type(obj).__name__.replace('dict', 'object')}, not an object",
-                'write one JSON object per line, e.g. {"external_id": "C1", "name": "ACME"}',
+                JSONL_FIX,
             ),
             raw,
         )
@@ -203,8 +288,27 @@ def mapping_record(line: int, obj: Any, raw: Any) -> Record:
         for key, value in obj.items():
             _flatten(normalize(str(key)), value, names, cells)
     except FieldError as exc:
-        return line, None, BadLine(f"{exc.column}: {exc.reason}", exc.fix), raw
-    return line, tuple(names), cells, raw
+        return line, None, BadLine(exc.reason, exc.fix, exc.column, exc.value), raw
+    header = tuple(names)
+    if check:
+        bad = unstorable_cells(header, cells)
+        if bad is not None:
+            return line, None, bad, raw
+    return line, header, cells, raw
+
+
+def unstorable_cells(header: tuple[str, ...], cells: list[str]) -> BadLine | None:
+    """The first column name or cell holding a character no database can store."""
+    for name in header:
+        problem = unstorable(name)
+        if problem is not None:
+            return BadLine(f"the column name {problem[0]}", problem[1], visible(name))
+    for index, cell in enumerate(cells):
+        problem = unstorable(cell)
+        if problem is not None:
+            column = header[index] if index < len(header) else f"#{index + 1}"
+            return BadLine(*problem, column, clip(cell), header, cells)
+    return None
 
 
 NESTED = {"custom_fields": "cf.", "billing_address": "billing_"}
@@ -213,6 +317,12 @@ NESTED = {"custom_fields": "cf.", "billing_address": "billing_"}
 def _flatten(key: str, value: Any, names: list[str], cells: list[str]) -> None:
     prefix = NESTED.get(key)
     if prefix is not None and isinstance(value, Mapping):
+        if key == "custom_fields" and len(value) > MAX_CUSTOM_FIELDS:
+            raise FieldError(
+                f"has {len(value)} values; a record holds at most {MAX_CUSTOM_FIELDS}",
+                "give only the tenant's custom fields (GET /v1/custom-fields)",
+                column=key,
+            )
         for sub, item in value.items():
             names.append(prefix + normalize(str(sub)))
             cells.append(cell_text(item, prefix + str(sub)))
@@ -232,7 +342,10 @@ def cell_text(value: Any, column: str) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, int | Decimal):
-        return str(value)
+        try:
+            return str(value)
+        except ValueError:  # an int of more than 4300 digits (Python's limit for str())
+            return str(Decimal(value))
     if isinstance(value, Mapping) and set(value) == {"amount", "currency"}:
         return f"{cell_text(value['amount'], column)} {cell_text(value['currency'], column)}"
     if isinstance(value, float):
@@ -240,7 +353,26 @@ def cell_text(value: Any, column: str) -> str:
             "is a binary floating-point number",
             'give amounts as strings, e.g. "12.30"',
             column=column,
+            value=repr(value),
         )
     raise FieldError(
-        f"is a JSON {type(value).__name__}", "give a string, number, boolean or null", column=column
+        f"is a JSON {_json_type(value)}",
+        "give a string, number, boolean or null",
+        column=column,
+        value=_shown(value),
     )
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, list | tuple):
+        return "list"
+    return type(value).__name__
+
+
+def _shown(value: Any) -> str | None:
+    try:
+        return clip(json.dumps(value, ensure_ascii=False, default=str))
+    except (ValueError, TypeError, RecursionError):  # not JSON, or nested beyond the stack
+        return None

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from arpolicy.ledger.importing.parsers import escape_text
+from arpolicy.ledger.importing.reader import load_line
 from arpolicy.ledger.importing.report import RowError
 
 ERROR_COLUMNS = ("error_line", "error_column", "error_reason", "error_fix")
@@ -45,7 +46,10 @@ class Rejects:
         self, header: tuple[str, ...] | None, cells: Any, raw: Any, errors: list[RowError]
     ) -> None:
         if self._file is None:
-            self._file = self.path.open("w", encoding="utf-8", newline="")
+            # a lone surrogate of a JSON Lines row is written back as its \\udXXX escape
+            self._file = self.path.open(
+                "w", encoding="utf-8", errors="backslashreplace", newline=""
+            )
         self.count += 1
         if self.fmt == "jsonl":
             self._write_json(raw, errors)
@@ -69,10 +73,7 @@ class Rejects:
 
     def _write_json(self, raw: Any, errors: list[RowError]) -> None:
         obj: dict[str, Any]
-        try:
-            parsed = json.loads(raw) if isinstance(raw, str) else raw
-        except json.JSONDecodeError:
-            parsed = None
+        parsed = load_line(raw) if isinstance(raw, str) else raw  # BadLine: not an object
         obj = dict(parsed) if isinstance(parsed, dict) else {"original_line": raw}
         obj.update(zip(ERROR_COLUMNS, [errors[0].line, *_joined(errors)[1:]], strict=True))
         assert self._file is not None

@@ -5,16 +5,22 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from arpolicy.ledger.importing.limits import clip
+
 
 class FieldError(Exception):
     """One bad value: ``reason`` says what is wrong, ``fix`` how to put it right. ``column``
-    is set when the problem belongs to another column than the one being parsed."""
+    is set when the problem belongs to another column than the one being parsed, ``value``
+    when the value is not the cell's text."""
 
-    def __init__(self, reason: str, fix: str, *, column: str | None = None) -> None:
+    def __init__(
+        self, reason: str, fix: str, *, column: str | None = None, value: str | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.fix = fix
         self.column = column
+        self.value = value
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +34,11 @@ class RowError:
     value: str | None
     reason: str
     fix: str
+
+    def __post_init__(self) -> None:
+        # shown, not stored: long values cut, characters no output can carry escaped
+        object.__setattr__(self, "column", clip(self.column))
+        object.__setattr__(self, "value", clip(self.value))
 
     def __str__(self) -> str:
         where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
