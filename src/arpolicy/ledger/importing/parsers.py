@@ -184,25 +184,34 @@ def to_minor(text: str, code: str, column: str) -> int:
     :func:`max_amount`). Works on the text: exact, and faster than Decimal."""
     exp = _EXPONENT_EXCEPTIONS.get(code, 2)
     dot = text.find(".")
-    whole, fraction = (text, "") if dot < 0 else (text[:dot], text[dot + 1 :])
-    if len(fraction) > exp:
-        if fraction[exp:].strip("0"):
-            raise FieldError(
-                f"{limits.clip(text)} has more decimals than {code} allows ({exp})",
-                f"give {column} with at most {exp} decimals for {code}; arpolicy never rounds "
-                "imported amounts",
-                column=column,
-            )
-        fraction = fraction[:exp]
-    if len(whole) > 20:  # leading zeros, or too large (int() of a long text is slow)
-        sign = "-" if whole[0] == "-" else ""
-        whole = sign + (whole.lstrip("-").lstrip("0") or "0")
-        if len(whole) > 20:
-            raise _too_large(code, column)
-    minor = int(whole + fraction + "0" * (exp - len(fraction)))
-    if not -limits.INT64 <= minor <= limits.INT64:
+    if dot < 0:
+        minor = int(text if len(text) <= 20 else _whole(text, code, column)) * 10**exp
+    else:
+        fraction = text[dot + 1 :]
+        if len(fraction) > exp:
+            if fraction[exp:].strip("0"):
+                raise FieldError(
+                    f"{limits.clip(text)} has more decimals than {code} allows ({exp})",
+                    f"give {column} with at most {exp} decimals for {code}; arpolicy never "
+                    "rounds imported amounts",
+                    column=column,
+                )
+            fraction = fraction[:exp]
+        whole = text[:dot] if dot <= 20 else _whole(text[:dot], code, column)
+        minor = int(whole + fraction + "0" * (exp - len(fraction)))
+    if -limits.INT64 <= minor <= limits.INT64:
+        return minor
+    raise _too_large(code, column)
+
+
+def _whole(digits: str, code: str, column: str) -> str:
+    """A long whole part without its leading zeros (int() of a long text is slow, and
+    refused beyond 4300 digits); too large when more than 20 digits are left."""
+    sign = "-" if digits[0] == "-" else ""
+    digits = sign + (digits.lstrip("-").lstrip("0") or "0")
+    if len(digits) > 20:
         raise _too_large(code, column)
-    return minor
+    return digits
 
 
 def max_amount(code: str) -> str:
