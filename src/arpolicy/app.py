@@ -14,6 +14,7 @@ from arpolicy.api import build_router, errors
 from arpolicy.api.context import new_request_id
 from arpolicy.api.ratelimit import RateLimiter
 from arpolicy.api.schemas import Problem
+from arpolicy.api.types import INT64
 from arpolicy.config import Settings
 from arpolicy.kit.clock import Clock, settings_clock
 from arpolicy.kit.db import make_engine
@@ -75,8 +76,25 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     return app
 
 
+EXACT_BOUNDS = {float(n): n for n in (INT64, -INT64)}
+"""FastAPI's OpenAPI models hold ``minimum``/``maximum`` as floats, which turns the BIGINT
+bound 2**63 - 1 into 2**63: a client would send a number the server refuses."""
+
+
+def _exact_bounds(node: Any) -> None:
+    if isinstance(node, dict):
+        for key in ("minimum", "maximum"):
+            if isinstance(node.get(key), float) and node[key] in EXACT_BOUNDS:
+                node[key] = EXACT_BOUNDS[node[key]]
+        node = list(node.values())
+    if isinstance(node, list):
+        for item in node:
+            _exact_bounds(item)
+
+
 def _document_problems(app: FastAPI) -> None:
-    """Add the Problem schema that every /v1 operation's error responses refer to."""
+    """Add the Problem schema that every /v1 operation's error responses refer to, and put
+    back the integer bounds FastAPI rounds (:data:`EXACT_BOUNDS`)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -84,6 +102,7 @@ def _document_problems(app: FastAPI) -> None:
             schema = generate()
             schemas = schema.setdefault("components", {}).setdefault("schemas", {})
             schemas["Problem"] = Problem.model_json_schema(ref_template=REF_TEMPLATE)
+            _exact_bounds(schema)
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -148,3 +148,140 @@ def test_another_tenants_user_is_404(client, caller):
     assert client.get(f"/v1/users/{b.user_id}", headers=a.headers).status_code == 404
     ids = [u["id"] for u in client.get("/v1/users", headers=a.headers).json()["items"]]
     assert b.user_id not in ids
+
+
+# --- the schema says what the server checks (issue 11 item 8) ----------------------------
+
+
+def _inputs(spec: dict, node: object, seen: frozenset[str] = frozenset()):
+    """Every schema node a request may carry, ``$ref`` followed (each component once per
+    path, so recursive schemas end)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _inputs(spec, item, seen)
+    elif isinstance(node, dict):
+        ref = node.get("$ref")
+        if ref and ref not in seen:
+            yield from _inputs(
+                spec, spec["components"]["schemas"][ref.split("/")[-1]], seen | {ref}
+            )
+        yield node
+        for value in node.values():
+            yield from _inputs(spec, value, seen)
+
+
+def _request_nodes(spec: dict):
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            for param in op.get("parameters", []):
+                yield f"{method.upper()} {path} {param['name']}", _inputs(spec, param["schema"])
+            for media in op.get("requestBody", {}).get("content", {}).values():
+                yield f"{method.upper()} {path} body", _inputs(spec, media["schema"])
+
+
+def test_every_date_and_instant_a_request_takes_is_bounded_in_the_schema(client):
+    from arpolicy.api.types import DAY_PATTERN, INSTANT_PATTERN
+
+    spec = client.get("/openapi.json").json()
+    expected = {"date": DAY_PATTERN, "date-time": INSTANT_PATTERN}
+    seen = 0
+    for label, nodes in _request_nodes(spec):
+        for node in nodes:
+            if isinstance(node.get("format"), str) and node["format"] in expected:
+                seen += 1
+                assert node.get("pattern") == expected[node["format"]], label
+    assert seen >= 40
+
+
+def test_dates_and_instants_are_iso_and_from_1900_to_2999(client, caller, stored):
+    from arpolicy.models import FxRate
+
+    me = caller()
+    for bad in ("0", "1700000000", "1899-12-31", "3000-01-01", "2026-01-31T00:00", "20260131"):
+        r = client.get("/v1/reports/ageing", headers=me.headers, params={"as_of": bad})
+        assert r.status_code == 422, bad
+        assert r.json()["where"] == "query.as_of" and "YYYY-MM-DD" in r.json()["fix"]
+    ok = client.get("/v1/reports/ageing", headers=me.headers, params={"as_of": "2999-12-31"})
+    assert ok.status_code == 200 and ok.json()["as_of"] == "2999-12-31"
+    rate = {"from_currency": "EUR", "to_currency": "USD", "rate": "1.1", "valid_on": 0}
+    r = client.post("/v1/fx-rates", headers=me.headers, json=rate)
+    assert r.status_code == 422 and r.json()["where"] == "body.valid_on"
+    for bad in ("0", "2026-01-31T09:30:00", "2026-01-31 09:30:00Z", "1899-12-31T23:00:00Z"):
+        r = client.get("/v1/audit", headers=me.headers, params={"since": bad})
+        assert r.status_code == 422 and r.json()["where"] == "query.since", bad
+    since = {"since": "2026-01-31T10:30:00+01:00"}
+    assert client.get("/v1/audit", headers=me.headers, params=since).status_code == 200
+    assert stored(me.tenant_id, FxRate) == []
+
+
+def test_every_sort_parameter_lists_exactly_what_its_listing_takes(client, caller):
+    me = caller()
+    spec = client.get("/openapi.json").json()
+    listings = 0
+    for path, item in spec["paths"].items():
+        sort = [p for p in item.get("get", {}).get("parameters", []) if p["name"] == "sort"]
+        if not sort:
+            continue
+        listings += 1
+        values = sort[0]["schema"]["anyOf"][0]["enum"]
+        assert {"id", "-id"} <= set(values), path
+        for value in values:
+            r = client.get(path, headers=me.headers, params={"sort": value, "limit": 1})
+            assert r.status_code == 200, (path, value, r.text)
+        r = client.get(path, headers=me.headers, params={"sort": "password"})
+        assert r.status_code == 422 and r.json()["where"] == "query.sort", path
+        assert f"'{values[-1]}'" in r.json()["fix"]
+    assert listings >= 20
+
+
+def test_a_405_names_every_method_of_the_path_in_allow(client, caller):
+    me = caller()
+    spec = client.get("/openapi.json").json()
+    for path, item in spec["paths"].items():
+        documented = sorted(m.upper() for m in item)
+        method = next(m for m in ("DELETE", "PUT", "PATCH", "POST", "GET") if m not in documented)
+        concrete = "/".join("1" if p.startswith("{") else p for p in path.split("/"))
+        r = client.request(method, concrete, headers=me.headers)
+        assert r.status_code == 405, (method, path)
+        assert r.headers["allow"] == ", ".join(documented), (method, path)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["fix"].startswith(f"use one of {r.headers['allow']}")
+
+
+def test_a_patch_may_leave_a_field_out_but_never_null_it(client, caller, stored):
+    from arpolicy.models import User
+
+    me = caller()
+    spec = client.get("/openapi.json").json()["components"]["schemas"]
+    name = spec["UserUpdate"]["properties"]["name"]
+    assert name["type"] == "string" and "anyOf" not in name and "default" not in name
+    key = spec["CustomerUpdate"]["properties"]["external_id"]
+    assert key["type"] == "string" and "anyOf" not in key
+    team = spec["UserUpdate"]["properties"]["team"]  # a team can be removed: null stays
+    assert {"type": "null"} in team["anyOf"]
+    for path, body in ((f"/v1/users/{me.user_id}", {"name": None, "active": None}),
+                       ("/v1/tenant", {"name": None})):  # fmt: skip
+        r = client.patch(path, headers=me.headers, json=body)
+        assert r.status_code == 422 and r.json()["where"] == "body.name", path
+        assert "leave the field out" in r.json()["fix"]
+    assert stored(me.tenant_id, User)[0].active is True
+    r = client.post("/v1/customers", headers=me.headers, json={"external_id": "C1", "name": "A"})
+    r = client.patch(f"/v1/customers/{r.json()['id']}", headers=me.headers,
+                     json={"external_id": None})  # fmt: skip
+    assert r.status_code == 422 and r.json()["where"] == "body.external_id"
+
+
+def test_currency_codes_are_listed_in_the_schema_and_checked(client, caller, stored):
+    from arpolicy.models import FxRate
+
+    me = caller()
+    spec = client.get("/openapi.json").json()["components"]["schemas"]
+    codes = spec["RateCreate"]["properties"]["from_currency"]["enum"]
+    assert {"USD", "EUR", "JPY", "KWD"} <= set(codes) and not {"AAA", "XAU", "usd"} & set(codes)
+    money = spec["MoneyValue"]["properties"]["currency"]["enum"]
+    assert money == codes
+    rate = {"from_currency": "AAA", "to_currency": "USD", "rate": "1.1", "valid_on": "2026-01-01"}
+    r = client.post("/v1/fx-rates", headers=me.headers, json=rate)
+    assert r.status_code == 422 and r.json()["where"] == "body.from_currency"
+    assert "ISO 4217" in r.json()["fix"]
+    assert stored(me.tenant_id, FxRate) == []

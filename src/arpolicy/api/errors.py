@@ -13,6 +13,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -24,7 +25,14 @@ BASE = "https://arpolicy.dev/problems/"
 PROBLEM = "application/problem+json"
 
 
-def problem(request: Request, status: int, kind: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    request: Request,
+    status: int,
+    kind: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": BASE + kind,
         "title": kind.replace("-", " "),
@@ -35,9 +43,25 @@ def problem(request: Request, status: int, kind: str, detail: str, **extra: Any)
     request_id = getattr(request.state, "request_id", None)
     if request_id:
         body["request_id"] = request_id
-    headers = {"Retry-After": str(extra.pop("retry_after"))} if "retry_after" in extra else None
+    headers = dict(headers or {})
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra.pop("retry_after"))
     body.pop("retry_after", None)
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """The methods the request's path answers, for the ``Allow`` header of a 405 (RFC 9110
+    15.5.6). Starlette's own 405 names only the first route of the path it tried, but GET
+    and POST of one path are separate routes: ask every route whether the path is its."""
+    path, root = request.scope["path"], request.scope.get("root_path", "")
+    path = path[len(root) :] if root and path.startswith(root + "/") else path
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        regex, route_methods = getattr(route, "path_regex", None), route.methods
+        if regex is not None and route_methods and regex.match(path):
+            methods |= route_methods
+    return ", ".join(sorted(methods))
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -49,6 +73,11 @@ FIXES = {
     "missing": "add this field",
     "string_pattern_mismatch": "match the pattern in the API reference (/docs)",
     "json_invalid": "send valid JSON",
+    "not_null": "leave the field out to keep its value, or give a value",
+    "currency_code": "use a three-letter ISO 4217 code such as USD, EUR, GBP, JPY or KWD",
+    "date_written": "write the date as YYYY-MM-DD (2026-01-31), from 1900-01-01 to 2999-12-31",
+    "datetime_written": "write the instant as RFC 3339 with its offset "
+    "(2026-01-31T09:30:00Z), in the years 1900 to 2999",
 }
 
 
@@ -62,6 +91,8 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         }
         if err.get("type") == "extra_forbidden":
             item["message"] = "unknown or server-owned field"
+        if err.get("type") in ("literal_error", "enum"):
+            item["fix"] = f"use one of {err.get('ctx', {}).get('expected', 'the listed values')}"
         out.append(item)
     return out
 
@@ -90,16 +121,23 @@ def install(app: FastAPI) -> None:
             f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         )
         return problem(
-            request, 422, "validation-error", detail, where=first["where"], errors=errors
-        )
+            request, 422, "validation-error", detail, where=first["where"], fix=first.get("fix"),
+            errors=errors,
+        )  # fmt: skip
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         detail = str(exc.detail)
+        headers = dict(exc.headers or {})
+        fix = "see /docs for the routes"
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no route {request.url.path}"
-        return problem(request, exc.status_code, kind, detail, fix="see /docs for the routes")
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+            detail = f"{request.url.path} does not answer {request.method}"
+            fix = f"use one of {headers['Allow']} (see /docs)"
+        return problem(request, exc.status_code, kind, detail, headers=headers, fix=fix)
 
     @app.exception_handler(IntegrityError)
     async def _conflict(request: Request, exc: IntegrityError) -> JSONResponse:

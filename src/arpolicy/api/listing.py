@@ -7,10 +7,12 @@ database error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import Date, DateTime, Integer, Select, func
 from sqlalchemy.orm import Session
@@ -19,6 +21,30 @@ from arpolicy.api.pagination import _decode, paginate
 from arpolicy.api.schemas import Page
 from arpolicy.api.types import INT32, INT64
 from arpolicy.exceptions import ValidationError
+
+
+def sort_by(columns: Iterable[str], *, default: str = "id") -> Any:
+    """The ``sort`` query parameter of a listing that sorts by ``columns`` (the keys of the
+    ``sortable`` mapping it pages with): an enum of each column and its descending form
+    ``-column``, so the schema lists exactly what :func:`paginate` accepts and any other
+    value is a 422 naming ``sort`` with the allowed values. Use as a default:
+    ``sort: str | None = sort_by(SORTABLE, default="-id")``."""
+    names = list(columns)
+    allowed: Any = Literal[tuple(v for name in names for v in (name, f"-{name}"))]
+    shown = ", ".join(names)
+    query = Query(
+        description=f"Sort by {shown} (default {default}); prefix - for descending.",
+    )
+
+    def chosen(sort: str | None = None) -> str | None:
+        return sort
+
+    param = inspect.Parameter(
+        "sort", inspect.Parameter.KEYWORD_ONLY, default=None,
+        annotation=Annotated[allowed | None, query],
+    )  # fmt: skip
+    chosen.__signature__ = inspect.Signature([param])  # type: ignore[attr-defined]
+    return Depends(chosen)
 
 
 def _expected(column: Any) -> tuple[type, ...]:

@@ -43,9 +43,7 @@ MAX_REMINDERS = 50
 MAX_REPEAT = 100
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NAME = r"^[A-Za-z0-9][A-Za-z0-9 _.\-/()&]{0,99}$"
-_NOT = (
-    r"[^@<>\t\n\v\f\r\x1c-\x1f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
-)
+_NOT = r"[^\x00@<>\t\n\v\f\r\x1c-\x1f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
 ADDRESS = rf"^{_NOT}+@{_NOT}+\.{_NOT}+$"
 """An e-mail address as the settings take it, and the API schema's pattern for it: white
 space is spelled out because ``\\s`` differs between Python and the schema's regexes."""
@@ -180,12 +178,16 @@ class Settings(_Model):
         default=None, max_length=320, json_schema_extra={"pattern": ADDRESS}
     )
     """Sender when the customer has no finance owner (else the owner sends)."""
-    from_name: str | None = Field(default=None, max_length=200)
+    from_name: str | None = Field(
+        default=None, max_length=200, json_schema_extra={"pattern": "^[^\x00]*$"}
+    )
     test_address: str | None = Field(
         default=None, max_length=320, json_schema_extra={"pattern": ADDRESS}
     )
     """Where the emails of cycles in test go."""
-    default_language: str = Field(default="en", max_length=16)
+    default_language: str = Field(
+        default="en", max_length=16, json_schema_extra={"pattern": "^[^\x00]*$"}
+    )
     pause_while_auto_collection: bool = True
     """No reminder while the billing system is still retrying the customer's card."""
 

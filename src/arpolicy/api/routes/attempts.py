@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import Field
@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
-from arpolicy.api.listing import between, equal, page
+from arpolicy.api.listing import between, equal, page, sort_by
 from arpolicy.api.routes.documents import CUSTOMER
-from arpolicy.api.schemas import Input, MoneyValue, Output, Page
+from arpolicy.api.schemas import Input, MoneyValue, NotNull, Output, Page
 from arpolicy.api.types import (
     Cursor,
     ExternalId,
+    ExternalKey,
     Instant,
     Limit,
     PathId,
@@ -25,7 +26,6 @@ from arpolicy.api.types import (
     QueryInstant,
     QueryText,
     RefId,
-    Sort,
     Text64,
     Text200,
     need_money,
@@ -48,11 +48,11 @@ DOCUMENT = ledger.Ref(
 
 
 class AttemptFields(Input):
-    customer_id: RefId | None = None
+    customer_id: Annotated[RefId | None, NotNull] = None
     document_id: RefId | None = Field(None, description="The document charged, if any.")
-    attempted_at: Instant | None = None
-    status: AttemptStatus | None = None
-    amount: MoneyValue | None = None
+    attempted_at: Annotated[Instant | None, NotNull] = None
+    status: Annotated[AttemptStatus | None, NotNull] = None
+    amount: Annotated[MoneyValue | None, NotNull] = None
     method: PaymentMethod | None = None
     gateway: Text64 | None = None
     failure_reason: Text200 | None = None
@@ -72,7 +72,7 @@ class AttemptCreate(AttemptFields):
 class AttemptUpdate(AttemptFields):
     """Fields to change; ``external_id`` cannot change."""
 
-    external_id: ExternalId | None = None
+    external_id: ExternalKey = None
 
 
 class AttemptRead(Output):
@@ -115,6 +115,9 @@ ATTEMPTS = ledger.Resource(
 )
 
 
+SORTABLE = {"id": PaymentAttempt.id, "attempted_at": PaymentAttempt.attempted_at}
+
+
 @router.get("", response_model=Page[AttemptRead])
 def list_attempts(
     api: Api = Depends(require("ledger:read")),
@@ -128,7 +131,7 @@ def list_attempts(
     attempted_to: QueryInstant = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    sort: Sort = None,
+    sort: str | None = sort_by(SORTABLE),
 ) -> Any:
     """Payment attempts, filtered; sort by id or attempted_at."""
     a = PaymentAttempt
@@ -137,10 +140,9 @@ def list_attempts(
         a.status: status, a.dunning_status: dunning_status, a.method: method,
     })  # fmt: skip
     stmt = between(stmt, a.attempted_at, attempted_from, attempted_to)
-    sortable = {"id": a.id, "attempted_at": a.attempted_at}
     with api.read() as session:
         return page(session, stmt, a, AttemptRead, read, sort=sort, cursor=cursor, limit=limit,
-                    sortable=sortable)  # fmt: skip
+                    sortable=SORTABLE)  # fmt: skip
 
 
 @router.get("/{attempt_id}", response_model=AttemptRead)

@@ -7,8 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from arpolicy.api import listing
 from arpolicy.api.context import Api, require
-from arpolicy.api.pagination import DEFAULT_LIMIT, paginate
+from arpolicy.api.listing import sort_by
+from arpolicy.api.pagination import DEFAULT_LIMIT
 from arpolicy.api.schemas import Output, Page
 from arpolicy.api.types import NO_NUL, Cursor, Limit, QueryInstant, QueryText
 from arpolicy.audit import list_events
@@ -30,6 +32,9 @@ class AuditEventRead(Output):
     request_id: str | None
 
 
+SORTABLE = {"id": AuditEvent.id}
+
+
 @router.get("", response_model=Page[AuditEventRead])
 def read_audit(
     api: Api = Depends(require("audit:read")),
@@ -48,16 +53,16 @@ def read_audit(
     until: QueryInstant = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
-    sort: str | None = Query(None, description="-id (default, newest first) or id."),
+    sort: str | None = sort_by(SORTABLE, default="-id: newest first"),
 ) -> Any:
     stmt = list_events(
         api.tenant_id, entity=entity, entity_id=entity_id, action=action, actor=actor,
         since=since, until=until,
     )  # fmt: skip
     with api.read() as session:
-        rows, nxt = paginate(
+        rows, nxt = listing.rows(
             session, stmt, AuditEvent, sort=sort, cursor=cursor, limit=limit,
-            sortable={"id": AuditEvent.id}, default="-id",
+            sortable=SORTABLE, default="-id",
         )  # fmt: skip
         items = [AuditEventRead.model_validate(r) for r in rows]
         return Page[AuditEventRead](items=items, next_cursor=nxt)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import Field
@@ -12,20 +12,20 @@ from sqlalchemy.orm import Session
 
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
-from arpolicy.api.listing import contains, equal, page
+from arpolicy.api.listing import contains, equal, page, sort_by
 from arpolicy.api.routes.documents import CUSTOMER
-from arpolicy.api.schemas import Input, Output, Page
+from arpolicy.api.schemas import Input, NotNull, Output, Page
 from arpolicy.api.types import (
     Cursor,
     Email,
     ExternalId,
+    ExternalKey,
     Language,
     Limit,
     PathId,
     QueryId,
     QueryText,
     RefId,
-    Sort,
     Text40,
     Text200,
 )
@@ -35,7 +35,7 @@ router = APIRouter(prefix="/contacts", tags=["contacts"])
 
 
 class ContactFields(Input):
-    customer_id: RefId | None = None
+    customer_id: Annotated[RefId | None, NotNull] = None
     name: Text200 | None = None
     email: Email | None = Field(None, description="Stored lower case.")
     phone: Text40 | None = None
@@ -54,7 +54,7 @@ class ContactCreate(ContactFields):
 class ContactUpdate(ContactFields):
     """Fields to change; ``external_id`` cannot change."""
 
-    external_id: ExternalId | None = None
+    external_id: ExternalKey = None
 
 
 class ContactRead(Output):
@@ -88,6 +88,10 @@ CONTACTS = ledger.Resource(
 )
 
 
+SORTABLE = {"id": Contact.id, "external_id": Contact.external_id, "name": Contact.name,
+            "email": Contact.email}  # fmt: skip
+
+
 @router.get("", response_model=Page[ContactRead])
 def list_contacts(
     api: Api = Depends(require("ledger:read")),
@@ -99,7 +103,7 @@ def list_contacts(
     is_primary: bool | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    sort: Sort = None,
+    sort: str | None = sort_by(SORTABLE),
 ) -> Any:
     """Contacts, filtered (``q``: part of the name or e-mail); sort by id, external_id, name
     or email."""
@@ -111,10 +115,9 @@ def list_contacts(
     })  # fmt: skip
     if q:
         stmt = stmt.where(contains(c.name, c.email, text=q))
-    sortable = {"id": c.id, "external_id": c.external_id, "name": c.name, "email": c.email}
     with api.read() as session:
         return page(session, stmt, c, ContactRead, read, sort=sort, cursor=cursor, limit=limit,
-                    sortable=sortable)  # fmt: skip
+                    sortable=SORTABLE)  # fmt: skip
 
 
 @router.get("/{contact_id}", response_model=ContactRead)

@@ -17,22 +17,27 @@ from sqlalchemy.orm import Session
 
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
-from arpolicy.api.listing import equal, page
-from arpolicy.api.schemas import Input, Output, Page
+from arpolicy.api.listing import equal, page, sort_by
+from arpolicy.api.schemas import Input, NotNull, Output, Page
 from arpolicy.api.types import (
+    STRIPPED,
     Currency,
     Cursor,
     CustomKey,
     Limit,
     PathId,
-    Sort,
     Text200,
 )
 from arpolicy.models import CustomFieldDefinition, FieldEntity, FieldType
 
 router = APIRouter(prefix="/custom-fields", tags=["custom fields"])
 
-Option = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^|\x00]+$")]
+Option = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=100, pattern=rf"^[^|\x00]*[^|\x00{STRIPPED}][^|\x00]*$"
+    ),
+]
 Options = Annotated[list[Option], Field(min_length=1, max_length=100)]
 
 
@@ -49,10 +54,10 @@ class FieldCreate(Input):
 class FieldUpdate(Input):
     """Fields to change; ``entity`` and ``key`` cannot change."""
 
-    entity: FieldEntity | None = None
-    key: CustomKey | None = None
-    label: Text200 | None = None
-    type: FieldType | None = None
+    entity: Annotated[FieldEntity | None, NotNull] = None
+    key: Annotated[CustomKey | None, NotNull] = None
+    label: Annotated[Text200 | None, NotNull] = None
+    type: Annotated[FieldType | None, NotNull] = None
     options: Options | None = None
     currency: Currency | None = None
     required: bool | None = None
@@ -85,6 +90,9 @@ FIELDS = ledger.Resource(
 )
 
 
+SORTABLE = {"id": CustomFieldDefinition.id, "key": CustomFieldDefinition.key}
+
+
 @router.get("", response_model=Page[FieldRead])
 def list_fields(
     api: Api = Depends(require("ledger:read")),
@@ -92,14 +100,14 @@ def list_fields(
     type: FieldType | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    sort: Sort = None,
+    sort: str | None = sort_by(SORTABLE),
 ) -> Any:
     """Custom field definitions; sort by id or key."""
     f = CustomFieldDefinition
     stmt = equal(select(f).where(f.tenant_id == api.tenant_id), {f.entity: entity, f.type: type})
     with api.read() as session:
         return page(session, stmt, f, FieldRead, read, sort=sort, cursor=cursor, limit=limit,
-                    sortable={"id": f.id, "key": f.key})  # fmt: skip
+                    sortable=SORTABLE)  # fmt: skip
 
 
 @router.get("/{field_id}", response_model=FieldRead)

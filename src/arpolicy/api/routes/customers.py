@@ -15,7 +15,7 @@ role's policy is not run for this write.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
-from arpolicy.api.listing import contains, equal, page
+from arpolicy.api.listing import contains, equal, page, sort_by
 from arpolicy.api.routes.reports import FiguresRead, figures_of
-from arpolicy.api.schemas import Input, MoneyValue, Output, Page
+from arpolicy.api.schemas import Input, MoneyValue, NotNull, Output, Page
 from arpolicy.api.types import (
     AsOf,
     Country,
@@ -34,6 +34,7 @@ from arpolicy.api.types import (
     Cursor,
     CustomFields,
     ExternalId,
+    ExternalKey,
     Language,
     Limit,
     Locale,
@@ -42,7 +43,6 @@ from arpolicy.api.types import (
     QueryId,
     QueryText,
     RefId,
-    Sort,
     Text64,
     Text200,
     Text300,
@@ -66,7 +66,7 @@ class Address(Input):
 
 
 class CustomerFields(Input):
-    name: Text300 | None = None
+    name: Annotated[Text300 | None, NotNull] = None
     country: Country | None = Field(None, description="ISO 3166-1 alpha-2 (US, DE).")
     language: Language | None = Field(None, description="ISO 639-1 (en, de).")
     currency: Currency | None = Field(None, description="Billing currency (ISO 4217).")
@@ -96,7 +96,7 @@ class CustomerCreate(CustomerFields):
 class CustomerUpdate(CustomerFields):
     """Fields to change; the others keep their values. ``external_id`` cannot change."""
 
-    external_id: ExternalId | None = None
+    external_id: ExternalKey = None
 
 
 class CustomerRead(Output):
@@ -185,6 +185,9 @@ def with_figures(session: Session, api: Api, customer: Customer, as_of: Any = No
     return shown
 
 
+SORTABLE = {"id": Customer.id, "external_id": Customer.external_id, "name": Customer.name}
+
+
 @router.get("", response_model=Page[CustomerRead])
 def list_customers(
     api: Api = Depends(require("ledger:read")),
@@ -202,7 +205,7 @@ def list_customers(
     as_of: AsOf = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    sort: Sort = None,
+    sort: str | None = sort_by(SORTABLE),
 ) -> Any:
     """Customers, filtered (``q``: part of the name or external id); sort by id,
     external_id or name."""
@@ -215,10 +218,9 @@ def list_customers(
     })  # fmt: skip
     if q:
         stmt = stmt.where(contains(c.name, c.external_id, text=q))
-    sortable = {"id": c.id, "external_id": c.external_id, "name": c.name}
     with api.read() as session:
         result = page(session, stmt, c, CustomerRead, read, sort=sort, cursor=cursor,
-                      limit=limit, sortable=sortable)  # fmt: skip
+                      limit=limit, sortable=SORTABLE)  # fmt: skip
         if figures and api.can("reports:read"):
             found = figures_of(session, api, [i.id for i in result.items], as_of)
             for item in result.items:

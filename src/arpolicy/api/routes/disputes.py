@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import Field
@@ -13,21 +13,21 @@ from sqlalchemy.orm import Session
 
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
-from arpolicy.api.listing import between, equal, page
+from arpolicy.api.listing import between, equal, page, sort_by
 from arpolicy.api.routes.attempts import DOCUMENT
 from arpolicy.api.routes.documents import CUSTOMER
-from arpolicy.api.schemas import Input, MoneyValue, Output, Page
+from arpolicy.api.schemas import Input, MoneyValue, NotNull, Output, Page, PositiveMoney
 from arpolicy.api.types import (
     Cursor,
     Day,
     ExternalId,
+    ExternalKey,
     Limit,
     PathId,
     QueryDay,
     QueryId,
     QueryText,
     RefId,
-    Sort,
     Text200,
     need_money,
 )
@@ -37,26 +37,28 @@ router = APIRouter(prefix="/disputes", tags=["disputes"])
 
 
 class DisputeFields(Input):
-    customer_id: RefId | None = None
+    customer_id: Annotated[RefId | None, NotNull] = None
     document_id: RefId | None = Field(None, description="The document disputed, if any.")
-    amount: MoneyValue | None = Field(None, description="More than zero.")
+    amount: Annotated[PositiveMoney | None, NotNull] = Field(None, description="More than zero.")
     reason: Text200 | None = None
     status: DisputeStatus | None = Field(None, description="Default open.")
-    opened_on: Day | None = Field(None, description="Date opened; dates the FX rate.")
+    opened_on: Annotated[Day | None, NotNull] = Field(
+        None, description="Date opened; dates the FX rate."
+    )
     resolved_on: Day | None = None
 
 
 class DisputeCreate(DisputeFields):
     external_id: ExternalId
     customer_id: RefId
-    amount: MoneyValue
+    amount: PositiveMoney
     opened_on: Day
 
 
 class DisputeUpdate(DisputeFields):
     """Fields to change; ``external_id`` cannot change."""
 
-    external_id: ExternalId | None = None
+    external_id: ExternalKey = None
 
 
 class DisputeRead(Output):
@@ -98,6 +100,9 @@ DISPUTES = ledger.Resource(
 )
 
 
+SORTABLE = {"id": Dispute.id, "opened_on": Dispute.opened_on}
+
+
 @router.get("", response_model=Page[DisputeRead])
 def list_disputes(
     api: Api = Depends(require("ledger:read")),
@@ -109,7 +114,7 @@ def list_disputes(
     opened_to: QueryDay = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    sort: Sort = None,
+    sort: str | None = sort_by(SORTABLE),
 ) -> Any:
     """Disputes, filtered; sort by id or opened_on."""
     d = Dispute
@@ -118,11 +123,10 @@ def list_disputes(
         d.status: status,
     })  # fmt: skip
     stmt = between(stmt, d.opened_on, opened_from, opened_to)
-    sortable = {"id": d.id, "opened_on": d.opened_on}
     with api.read() as session:
         base = ledger.tenant_of(session, api).base_currency
         return page(session, stmt, d, DisputeRead, lambda r: read(r, base), sort=sort,
-                    cursor=cursor, limit=limit, sortable=sortable)  # fmt: skip
+                    cursor=cursor, limit=limit, sortable=SORTABLE)  # fmt: skip
 
 
 @router.get("/{dispute_id}", response_model=DisputeRead)

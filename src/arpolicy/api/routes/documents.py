@@ -13,7 +13,7 @@ which a body's ``disputed`` sets, reads as ``reported_disputed``.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, object_session
 
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
-from arpolicy.api.listing import between, contains, equal, page_of, rows
-from arpolicy.api.schemas import Input, MoneyValue, Output, Page
+from arpolicy.api.listing import between, contains, equal, page_of, rows, sort_by
+from arpolicy.api.schemas import Input, MoneyValue, NonNegativeMoney, NotNull, Output, Page
 from arpolicy.api.types import (
     Cursor,
     CustomFields,
@@ -35,7 +35,6 @@ from arpolicy.api.types import (
     QueryId,
     QueryText,
     RefId,
-    Sort,
     Text64,
     Text100,
     need_money,
@@ -47,13 +46,19 @@ router = APIRouter(prefix="/documents", tags=["documents"])
 
 
 class DocumentFields(Input):
-    customer_id: RefId | None = None
-    amount: MoneyValue | None = Field(None, description="Total; positive (credit notes too).")
-    balance: MoneyValue | None = Field(
+    customer_id: Annotated[RefId | None, NotNull] = None
+    amount: Annotated[NonNegativeMoney | None, NotNull] = Field(
+        None, description="Total; positive (credit notes too)."
+    )
+    balance: NonNegativeMoney | None = Field(
         None, description="Still open, 0 to amount (default: the amount)."
     )
-    document_date: Day | None = Field(None, description="Issue date; dates the FX rate.")
-    due_date: Day | None = Field(None, description="Not before the document date.")
+    document_date: Annotated[Day | None, NotNull] = Field(
+        None, description="Issue date; dates the FX rate."
+    )
+    due_date: Annotated[Day | None, NotNull] = Field(
+        None, description="Not before the document date."
+    )
     posting_date: Day | None = None
     transaction_type: Text64 | None = None
     location: Text100 | None = None
@@ -71,7 +76,7 @@ class DocumentCreate(DocumentFields):
     type: DocumentType
     number: Text100
     customer_id: RefId
-    amount: MoneyValue
+    amount: NonNegativeMoney
     document_date: Day
     due_date: Day
 
@@ -79,8 +84,8 @@ class DocumentCreate(DocumentFields):
 class DocumentUpdate(DocumentFields):
     """Fields to change. ``type`` and ``number`` (the key) cannot change."""
 
-    type: DocumentType | None = None
-    number: Text100 | None = None
+    type: Annotated[DocumentType | None, NotNull] = None
+    number: Annotated[Text100 | None, NotNull] = None
 
 
 class DocumentRead(Output):
@@ -159,6 +164,11 @@ DOCUMENTS = ledger.Resource(
 )
 
 
+SORTABLE = {"id": Document.id, "number": Document.number, "document_date": Document.document_date,
+            "due_date": Document.due_date, "base_amount": Document.base_amount_minor,
+            "base_balance": Document.base_balance_minor}  # fmt: skip
+
+
 @router.get("", response_model=Page[DocumentRead])
 def list_documents(
     api: Api = Depends(require("ledger:read")),
@@ -179,7 +189,7 @@ def list_documents(
     due_date_to: QueryDay = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    sort: Sort = None,
+    sort: str | None = sort_by(SORTABLE),
 ) -> Any:
     """Documents, filtered (``q``: part of the number; date ranges inclusive); sort by id,
     number, document_date, due_date, base_amount or base_balance."""
@@ -197,13 +207,10 @@ def list_documents(
         stmt = stmt.where(open_items_clause() if open else ~open_items_clause())
     stmt = between(stmt, d.document_date, document_date_from, document_date_to)
     stmt = between(stmt, d.due_date, due_date_from, due_date_to)
-    sortable = {"id": d.id, "number": d.number, "document_date": d.document_date,
-                "due_date": d.due_date, "base_amount": d.base_amount_minor,
-                "base_balance": d.base_balance_minor}  # fmt: skip
     with api.read() as session:
         base = ledger.tenant_of(session, api).base_currency
         found, nxt = rows(session, stmt, d, sort=sort, cursor=cursor, limit=limit,
-                          sortable=sortable)  # fmt: skip
+                          sortable=SORTABLE)  # fmt: skip
         flagged = disputed_ids(session, api.tenant_id, [r.id for r in found])
         return page_of(DocumentRead, [read(r, base, r.id in flagged) for r in found], nxt)
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from arpolicy.api.context import Api, require
 from arpolicy.api.ledger import tenant_of
-from arpolicy.api.listing import equal, page, rows
+from arpolicy.api.listing import equal, page, rows, sort_by
 from arpolicy.api.schemas import Input, Output, Page
 from arpolicy.api.types import (
     INT32,
@@ -33,7 +33,6 @@ from arpolicy.api.types import (
     PathId,
     QueryId,
     QueryText,
-    Sort,
 )
 from arpolicy.engagement.service import message_id
 from arpolicy.exceptions import NotFoundError, ValidationError
@@ -149,6 +148,12 @@ def _customer(session: Session, api: Api, customer_id: int) -> Customer:
     return found
 
 
+EMAIL_SORT = {"id": EmailRow.id, "decided_at": EmailRow.decided_at, "sent_at": EmailRow.sent_at}
+INBOUND_SORT = {"id": InboundEmail.id, "received_at": InboundEmail.received_at}
+TASK_SORT = {"id": EngagementTask.id, "due_on": EngagementTask.due_on,
+             "created_at": EngagementTask.created_at}  # fmt: skip
+
+
 @router.get("/emails", response_model=Page[EmailRead])
 def list_emails(
     api: Api = Depends(require("ledger:read")),
@@ -159,7 +164,7 @@ def list_emails(
     in_doubt: bool | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    sort: Sort = None,
+    sort: str | None = sort_by(EMAIL_SORT, default="-id: newest first"),
 ) -> Any:
     """Every email decided, sent, bounced or recorded by hand (without bodies: read one
     for them); ``cycle`` is the cycle's name. Sort by id (default -id: newest first),
@@ -169,10 +174,9 @@ def list_emails(
         e.customer_id: customer_id, e.status: status, e.cycle: cycle, e.mode: mode,
         e.in_doubt: in_doubt,
     })  # fmt: skip
-    sortable = {"id": e.id, "decided_at": e.decided_at, "sent_at": e.sent_at}
     with api.read() as session:
         return page(session, stmt, e, EmailRead, _email_read, sort=sort, cursor=cursor,
-                    limit=limit, sortable=sortable, default="-id")  # fmt: skip
+                    limit=limit, sortable=EMAIL_SORT, default="-id")  # fmt: skip
 
 
 @router.get("/emails/{email_id}", response_model=EmailDetail)
@@ -216,7 +220,7 @@ def list_inbound_emails(
     kind: InboundKind | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    sort: Sort = None,
+    sort: str | None = sort_by(INBOUND_SORT, default="-id: newest first"),
 ) -> Any:
     """Messages received: replies, bounces, automatic answers and unmatched ones. Sort by
     id (default -id: newest first) or received_at."""
@@ -226,7 +230,7 @@ def list_inbound_emails(
     with api.read() as session:
         return page(session, stmt, i, InboundEmailRead, InboundEmailRead.model_validate,
                     sort=sort, cursor=cursor, limit=limit, default="-id",
-                    sortable={"id": i.id, "received_at": i.received_at})  # fmt: skip
+                    sortable=INBOUND_SORT)  # fmt: skip
 
 
 @router.get("/tasks", response_model=Page[TaskRead])
@@ -238,7 +242,7 @@ def list_tasks(
     kind: QueryText = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    sort: Sort = None,
+    sort: str | None = sort_by(TASK_SORT),
 ) -> Any:
     """Work for a person instead of an email (a customer the cycle could not email). Sort
     by id (default), due_on or created_at."""
@@ -248,8 +252,7 @@ def list_tasks(
     })  # fmt: skip
     with api.read() as session:
         return page(session, stmt, t, TaskRead, TaskRead.model_validate, sort=sort,
-                    cursor=cursor, limit=limit,
-                    sortable={"id": t.id, "due_on": t.due_on, "created_at": t.created_at})  # fmt: skip
+                    cursor=cursor, limit=limit, sortable=TASK_SORT)  # fmt: skip
 
 
 @router.post("/tasks/{task_id}/done", response_model=TaskRead)

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
-from arpolicy.api.listing import between, equal, page
-from arpolicy.api.schemas import Input, Output, Page
+from arpolicy.api.listing import between, equal, page, sort_by
+from arpolicy.api.schemas import Input, NotNull, Output, Page
 from arpolicy.api.types import (
     Currency,
     Cursor,
@@ -27,7 +27,6 @@ from arpolicy.api.types import (
     PathId,
     QueryCurrency,
     QueryDay,
-    Sort,
     Text64,
 )
 from arpolicy.models import FxRate
@@ -38,7 +37,7 @@ Rate = Annotated[
     str,
     StringConstraints(pattern=r"^[0-9]{1,15}(\.[0-9]{1,14})?$"),
     Field(description="Units of to_currency for one from_currency, as a decimal string.",
-          examples=["1.0825"]),
+          examples=["1.0825"], json_schema_extra={"not": {"pattern": "^[0.]*$"}}),  # not zero
 ]  # fmt: skip
 
 
@@ -53,10 +52,10 @@ class RateCreate(Input):
 class RateUpdate(Input):
     """``rate`` and ``source`` may change; the key (currencies, valid_on) cannot."""
 
-    from_currency: Currency | None = None
-    to_currency: Currency | None = None
-    valid_on: Day | None = None
-    rate: Rate | None = None
+    from_currency: Annotated[Currency | None, NotNull] = None
+    to_currency: Annotated[Currency | None, NotNull] = None
+    valid_on: Annotated[Day | None, NotNull] = None
+    rate: Annotated[Rate | None, NotNull] = None
     source: Text64 | None = None
 
 
@@ -88,6 +87,9 @@ RATES = ledger.Resource(
 )
 
 
+SORTABLE = {"id": FxRate.id, "valid_on": FxRate.valid_on}
+
+
 @router.get("", response_model=Page[RateRead])
 def list_rates(
     api: Api = Depends(require("ledger:read")),
@@ -97,7 +99,7 @@ def list_rates(
     valid_to: QueryDay = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    sort: Sort = None,
+    sort: str | None = sort_by(SORTABLE),
 ) -> Any:
     """FX rates, filtered (``valid_on`` between ``valid_from`` and ``valid_to``); sort by id
     or valid_on."""
@@ -107,7 +109,7 @@ def list_rates(
     stmt = between(stmt, f.valid_on, valid_from, valid_to)
     with api.read() as session:
         return page(session, stmt, f, RateRead, read, sort=sort, cursor=cursor, limit=limit,
-                    sortable={"id": f.id, "valid_on": f.valid_on})  # fmt: skip
+                    sortable=SORTABLE)  # fmt: skip
 
 
 @router.get("/{rate_id}", response_model=RateRead)

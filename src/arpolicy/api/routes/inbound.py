@@ -42,6 +42,7 @@ INBOUND_BODY = {
                     "email": {"type": "string", "description": "SendGrid raw mode: the MIME."},
                     "body-mime": {"type": "string", "description": "Mailgun: the MIME."},
                 },
+                "anyOf": [{"required": ["email"]}, {"required": ["body-mime"]}],
             }
         },
     },

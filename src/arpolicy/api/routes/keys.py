@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import Field
 from sqlalchemy import select
 
+from arpolicy.api import listing
 from arpolicy.api.context import Api, require
-from arpolicy.api.pagination import DEFAULT_LIMIT, paginate
+from arpolicy.api.listing import sort_by
+from arpolicy.api.pagination import DEFAULT_LIMIT
 from arpolicy.api.schemas import Input, Output, Page
-from arpolicy.api.types import Cursor, Instant, Limit, PathId, QueryId, RefId, Sort, Text64, Text100
+from arpolicy.api.types import Cursor, Instant, Limit, PathId, QueryId, RefId, Text64, Text100
 from arpolicy.audit import snapshot
 from arpolicy.auth import keys
+from arpolicy.auth.permissions import PERMISSIONS
 from arpolicy.exceptions import NotFoundError
 from arpolicy.models import ApiKey, User
 
 router = APIRouter(prefix="/keys", tags=["keys"])
+
+
+Scope = Annotated[Text64, Field(json_schema_extra={"enum": sorted(PERMISSIONS)})]
+"""A permission name (the schema lists them; the server also checks the role's)."""
 
 
 class KeyCreate(Input):
@@ -26,7 +33,7 @@ class KeyCreate(Input):
     user_id: RefId | None = Field(
         default=None, description="Whose key (default: the caller). Needs keys:manage."
     )
-    scopes: list[Text64] | None = Field(
+    scopes: list[Scope] | None = Field(
         default=None,
         description="Permissions to narrow the key to, within the user's role and within the "
         "calling key's own permissions (default: all of the role, or the calling key's "
@@ -94,6 +101,9 @@ def create_key(body: KeyCreate, api: Api = Depends(require("keys:own"))) -> Any:
     return api.created(work, secrets=("key",))
 
 
+SORTABLE = {"id": ApiKey.id, "created_at": ApiKey.created_at, "name": ApiKey.name}
+
+
 @router.get("", response_model=Page[KeyRead])
 def list_keys(
     api: Api = Depends(require("keys:own")),
@@ -101,7 +111,7 @@ def list_keys(
     revoked: bool | None = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
-    sort: Sort = None,
+    sort: str | None = sort_by(SORTABLE),
 ) -> Any:
     """Keys of the caller, or of any user with keys:manage."""
     stmt = select(ApiKey).where(ApiKey.tenant_id == api.tenant_id)
@@ -114,9 +124,9 @@ def list_keys(
             ApiKey.revoked_at.is_not(None) if revoked else ApiKey.revoked_at.is_(None)
         )
     with api.read() as session:
-        rows, nxt = paginate(
+        rows, nxt = listing.rows(
             session, stmt, ApiKey, sort=sort, cursor=cursor, limit=limit,
-            sortable={"id": ApiKey.id, "created_at": ApiKey.created_at, "name": ApiKey.name},
+            sortable=SORTABLE,
         )  # fmt: skip
         return Page[KeyRead](items=[KeyRead.model_validate(r) for r in rows], next_cursor=nxt)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from sqlalchemy import select
@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session
 
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
-from arpolicy.api.listing import between, equal, page
+from arpolicy.api.listing import between, equal, page, sort_by
 from arpolicy.api.routes.documents import CUSTOMER
-from arpolicy.api.schemas import Input, MoneyValue, Output, Page
+from arpolicy.api.schemas import Input, MoneyValue, NonNegativeMoney, NotNull, Output, Page
 from arpolicy.api.types import (
     Cursor,
     Day,
     ExternalId,
+    ExternalKey,
     Limit,
     PathId,
     QueryCurrency,
@@ -25,7 +26,6 @@ from arpolicy.api.types import (
     QueryId,
     QueryText,
     RefId,
-    Sort,
     need_money,
 )
 from arpolicy.models import OrderStatus, SalesOrder
@@ -34,17 +34,17 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 
 
 class OrderFields(Input):
-    customer_id: RefId | None = None
-    amount: MoneyValue | None = None
-    status: OrderStatus | None = None
-    ordered_on: Day | None = None
+    customer_id: Annotated[RefId | None, NotNull] = None
+    amount: Annotated[NonNegativeMoney | None, NotNull] = None
+    status: Annotated[OrderStatus | None, NotNull] = None
+    ordered_on: Annotated[Day | None, NotNull] = None
     expected_ship_on: Day | None = None
 
 
 class OrderCreate(OrderFields):
     external_id: ExternalId
     customer_id: RefId
-    amount: MoneyValue
+    amount: NonNegativeMoney
     status: OrderStatus
     ordered_on: Day
 
@@ -52,7 +52,7 @@ class OrderCreate(OrderFields):
 class OrderUpdate(OrderFields):
     """Fields to change; ``external_id`` cannot change."""
 
-    external_id: ExternalId | None = None
+    external_id: ExternalKey = None
 
 
 class OrderRead(Output):
@@ -89,6 +89,9 @@ ORDERS = ledger.Resource(
 )
 
 
+SORTABLE = {"id": SalesOrder.id, "ordered_on": SalesOrder.ordered_on}
+
+
 @router.get("", response_model=Page[OrderRead])
 def list_orders(
     api: Api = Depends(require("ledger:read")),
@@ -100,7 +103,7 @@ def list_orders(
     ordered_to: QueryDay = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    sort: Sort = None,
+    sort: str | None = sort_by(SORTABLE),
 ) -> Any:
     """Sales orders, filtered; sort by id or ordered_on."""
     o = SalesOrder
@@ -109,10 +112,9 @@ def list_orders(
         o.currency: currency,
     })  # fmt: skip
     stmt = between(stmt, o.ordered_on, ordered_from, ordered_to)
-    sortable = {"id": o.id, "ordered_on": o.ordered_on}
     with api.read() as session:
         return page(session, stmt, o, OrderRead, read, sort=sort, cursor=cursor, limit=limit,
-                    sortable=sortable)  # fmt: skip
+                    sortable=SORTABLE)  # fmt: skip
 
 
 @router.get("/{order_id}", response_model=OrderRead)

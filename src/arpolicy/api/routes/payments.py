@@ -8,7 +8,7 @@ currency; its key is the pair (payment, document).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
-from arpolicy.api.listing import between, equal, page, page_of, rows
+from arpolicy.api.listing import between, equal, page, page_of, rows, sort_by
 from arpolicy.api.routes.documents import CUSTOMER
-from arpolicy.api.schemas import Input, MoneyValue, Output, Page
+from arpolicy.api.schemas import Input, MoneyValue, NotNull, Output, Page, PositiveMoney
 from arpolicy.api.types import (
     Cursor,
     Day,
     ExternalId,
+    ExternalKey,
     Limit,
     PathId,
     QueryCurrency,
@@ -31,7 +32,6 @@ from arpolicy.api.types import (
     QueryId,
     QueryText,
     RefId,
-    Sort,
     Text200,
     need_money,
 )
@@ -41,9 +41,11 @@ router = APIRouter(tags=["payments"])
 
 
 class PaymentFields(Input):
-    customer_id: RefId | None = None
-    amount: MoneyValue | None = Field(None, description="Amount received.")
-    received_on: Day | None = Field(None, description="Date received; dates the FX rate.")
+    customer_id: Annotated[RefId | None, NotNull] = None
+    amount: Annotated[MoneyValue | None, NotNull] = Field(None, description="Amount received.")
+    received_on: Annotated[Day | None, NotNull] = Field(
+        None, description="Date received; dates the FX rate."
+    )
     method: PaymentMethod | None = None
     reference: Text200 | None = Field(None, description="Bank or gateway reference.")
 
@@ -58,7 +60,7 @@ class PaymentCreate(PaymentFields):
 class PaymentUpdate(PaymentFields):
     """Fields to change; ``external_id`` cannot change."""
 
-    external_id: ExternalId | None = None
+    external_id: ExternalKey = None
 
 
 class PaymentRead(Output):
@@ -107,6 +109,11 @@ PAYMENTS = ledger.Resource(
 )
 
 
+PAYMENT_SORT = {"id": Payment.id, "received_on": Payment.received_on,
+                "base_amount": Payment.base_amount_minor}  # fmt: skip
+ALLOCATION_SORT = {"id": Allocation.id, "allocated_on": Allocation.allocated_on}
+
+
 @router.get("/payments", response_model=Page[PaymentRead])
 def list_payments(
     api: Api = Depends(require("ledger:read")),
@@ -121,7 +128,7 @@ def list_payments(
     received_to: QueryDay = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    sort: Sort = None,
+    sort: str | None = sort_by(PAYMENT_SORT),
 ) -> Any:
     """Payments, filtered; sort by id, received_on or base_amount."""
     p = Payment
@@ -132,11 +139,10 @@ def list_payments(
     if unallocated is not None:
         stmt = stmt.where((p.unallocated_minor != 0) if unallocated else (p.unallocated_minor == 0))
     stmt = between(stmt, p.received_on, received_from, received_to)
-    sortable = {"id": p.id, "received_on": p.received_on, "base_amount": p.base_amount_minor}
     with api.read() as session:
         base = ledger.tenant_of(session, api).base_currency
         return page(session, stmt, p, PaymentRead, lambda r: read(r, base), sort=sort,
-                    cursor=cursor, limit=limit, sortable=sortable)  # fmt: skip
+                    cursor=cursor, limit=limit, sortable=PAYMENT_SORT)  # fmt: skip
 
 
 @router.get("/payments/{payment_id}", response_model=PaymentRead)
@@ -173,16 +179,16 @@ def update_payment(
 class AllocationCreate(Input):
     payment_id: RefId
     document_id: RefId
-    amount: MoneyValue = Field(description="Part applied; in the payment's currency.")
+    amount: PositiveMoney = Field(description="Part applied; in the payment's currency.")
     allocated_on: Day | None = Field(None, description="Default: the payment's received_on.")
 
 
 class AllocationUpdate(Input):
     """``payment_id`` and ``document_id`` (the key) cannot change."""
 
-    payment_id: RefId | None = None
-    document_id: RefId | None = None
-    amount: MoneyValue | None = None
+    payment_id: Annotated[RefId | None, NotNull] = None
+    document_id: Annotated[RefId | None, NotNull] = None
+    amount: Annotated[PositiveMoney | None, NotNull] = None
     allocated_on: Day | None = None
 
 
@@ -248,7 +254,7 @@ def list_allocations(
     allocated_to: QueryDay = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    sort: Sort = None,
+    sort: str | None = sort_by(ALLOCATION_SORT),
 ) -> Any:
     """Allocations, filtered; sort by id or allocated_on."""
     a = Allocation
@@ -257,7 +263,7 @@ def list_allocations(
     stmt = between(stmt, a.allocated_on, allocated_from, allocated_to)
     with api.read() as session:
         found, nxt = rows(session, stmt, a, sort=sort, cursor=cursor, limit=limit,
-                          sortable={"id": a.id, "allocated_on": a.allocated_on})  # fmt: skip
+                          sortable=ALLOCATION_SORT)  # fmt: skip
         codes = _currencies(session, api, {r.payment_id for r in found})
         items = [read_allocation(r, codes[r.payment_id]) for r in found]
         return page_of(AllocationRead, items, nxt)

@@ -4,7 +4,7 @@ the account. ``base_amount`` is derived by the server at the rate on ``promised_
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import Field
@@ -13,14 +13,15 @@ from sqlalchemy.orm import Session
 
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
-from arpolicy.api.listing import between, equal, page
+from arpolicy.api.listing import between, equal, page, sort_by
 from arpolicy.api.routes.attempts import DOCUMENT
 from arpolicy.api.routes.documents import CUSTOMER
-from arpolicy.api.schemas import Input, MoneyValue, Output, Page
+from arpolicy.api.schemas import Input, MoneyValue, NotNull, Output, Page, PositiveMoney
 from arpolicy.api.types import (
     Cursor,
     Day,
     ExternalId,
+    ExternalKey,
     Limit,
     Note,
     PathId,
@@ -28,7 +29,6 @@ from arpolicy.api.types import (
     QueryId,
     QueryText,
     RefId,
-    Sort,
     need_money,
 )
 from arpolicy.models import PromiseStatus, PromiseToPay
@@ -37,10 +37,12 @@ router = APIRouter(prefix="/promises", tags=["promises"])
 
 
 class PromiseFields(Input):
-    customer_id: RefId | None = None
+    customer_id: Annotated[RefId | None, NotNull] = None
     document_id: RefId | None = Field(None, description="The document promised, if any.")
-    amount: MoneyValue | None = Field(None, description="More than zero.")
-    promised_on: Day | None = Field(None, description="Date promised; dates the FX rate.")
+    amount: Annotated[PositiveMoney | None, NotNull] = Field(None, description="More than zero.")
+    promised_on: Annotated[Day | None, NotNull] = Field(
+        None, description="Date promised; dates the FX rate."
+    )
     status: PromiseStatus | None = Field(None, description="Default open.")
     note: Note | None = None
 
@@ -48,14 +50,14 @@ class PromiseFields(Input):
 class PromiseCreate(PromiseFields):
     external_id: ExternalId
     customer_id: RefId
-    amount: MoneyValue
+    amount: PositiveMoney
     promised_on: Day
 
 
 class PromiseUpdate(PromiseFields):
     """Fields to change; ``external_id`` cannot change."""
 
-    external_id: ExternalId | None = None
+    external_id: ExternalKey = None
 
 
 class PromiseRead(Output):
@@ -96,6 +98,9 @@ PROMISES = ledger.Resource(
 )
 
 
+SORTABLE = {"id": PromiseToPay.id, "promised_on": PromiseToPay.promised_on}
+
+
 @router.get("", response_model=Page[PromiseRead])
 def list_promises(
     api: Api = Depends(require("ledger:read")),
@@ -107,7 +112,7 @@ def list_promises(
     promised_to: QueryDay = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    sort: Sort = None,
+    sort: str | None = sort_by(SORTABLE),
 ) -> Any:
     """Promises to pay, filtered; sort by id or promised_on."""
     p = PromiseToPay
@@ -116,11 +121,10 @@ def list_promises(
         p.status: status,
     })  # fmt: skip
     stmt = between(stmt, p.promised_on, promised_from, promised_to)
-    sortable = {"id": p.id, "promised_on": p.promised_on}
     with api.read() as session:
         base = ledger.tenant_of(session, api).base_currency
         return page(session, stmt, p, PromiseRead, lambda r: read(r, base), sort=sort,
-                    cursor=cursor, limit=limit, sortable=sortable)  # fmt: skip
+                    cursor=cursor, limit=limit, sortable=SORTABLE)  # fmt: skip
 
 
 @router.get("/{promise_id}", response_model=PromiseRead)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from arpolicy.api.context import Api, require
 from arpolicy.api.schemas import Input
+from arpolicy.api.types import Day
 from arpolicy.models import CustomFieldDefinition, Tenant
 from arpolicy.rules import (
     Catalogue,
@@ -126,7 +127,7 @@ def validate_rule(body: RuleInput, api: Api = Depends(require("rules:read"))) ->
 
 
 class PreviewInput(RuleInput):
-    as_of: date | None = Field(
+    as_of: Day | None = Field(
         None, description="Evaluation date (default: today in the tenant's zone)."
     )
     limit: int = Field(100, ge=0, le=10_000, description="Ids to list (0: count only).")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import Field
@@ -12,18 +12,18 @@ from sqlalchemy.orm import Session
 
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
-from arpolicy.api.listing import equal, page
+from arpolicy.api.listing import equal, page, sort_by
 from arpolicy.api.routes.documents import CUSTOMER
-from arpolicy.api.schemas import Input, Output, Page
+from arpolicy.api.schemas import Input, NotNull, Output, Page
 from arpolicy.api.types import (
     Cursor,
     ExternalId,
+    ExternalKey,
     Limit,
     PathId,
     QueryId,
     QueryText,
     RefId,
-    Sort,
     Text32,
     Text64,
 )
@@ -33,8 +33,8 @@ router = APIRouter(prefix="/payment-sources", tags=["payment sources"])
 
 
 class SourceFields(Input):
-    customer_id: RefId | None = None
-    kind: SourceKind | None = None
+    customer_id: Annotated[RefId | None, NotNull] = None
+    kind: Annotated[SourceKind | None, NotNull] = None
     status: SourceStatus | None = Field(None, description="Default valid.")
     role: SourceRole | None = Field(None, description="Default none.")
     gateway: Text64 | None = None
@@ -53,7 +53,7 @@ class SourceCreate(SourceFields):
 class SourceUpdate(SourceFields):
     """Fields to change; ``external_id`` cannot change."""
 
-    external_id: ExternalId | None = None
+    external_id: ExternalKey = None
 
 
 class SourceRead(Output):
@@ -87,6 +87,9 @@ SOURCES = ledger.Resource(
 )
 
 
+SORTABLE = {"id": PaymentSource.id, "external_id": PaymentSource.external_id}
+
+
 @router.get("", response_model=Page[SourceRead])
 def list_sources(
     api: Api = Depends(require("ledger:read")),
@@ -98,7 +101,7 @@ def list_sources(
     gateway: QueryText = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    sort: Sort = None,
+    sort: str | None = sort_by(SORTABLE),
 ) -> Any:
     """Payment sources, filtered; sort by id or external_id."""
     s = PaymentSource
@@ -106,10 +109,9 @@ def list_sources(
         s.customer_id: customer_id, s.external_id: external_id, s.kind: kind,
         s.status: status, s.role: role, s.gateway: gateway,
     })  # fmt: skip
-    sortable = {"id": s.id, "external_id": s.external_id}
     with api.read() as session:
         return page(session, stmt, s, SourceRead, read, sort=sort, cursor=cursor, limit=limit,
-                    sortable=sortable)  # fmt: skip
+                    sortable=SORTABLE)  # fmt: skip
 
 
 @router.get("/{source_id}", response_model=SourceRead)

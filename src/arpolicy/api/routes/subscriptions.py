@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import Field
@@ -12,14 +12,15 @@ from sqlalchemy.orm import Session
 
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
-from arpolicy.api.listing import between, equal, page
+from arpolicy.api.listing import between, equal, page, sort_by
 from arpolicy.api.routes.documents import CUSTOMER
-from arpolicy.api.schemas import Input, MoneyValue, Output, Page
+from arpolicy.api.schemas import Input, MoneyValue, NotNull, Output, Page
 from arpolicy.api.types import (
     Currency,
     Cursor,
     Day,
     ExternalId,
+    ExternalKey,
     Limit,
     PathId,
     QueryCurrency,
@@ -27,7 +28,6 @@ from arpolicy.api.types import (
     QueryId,
     QueryText,
     RefId,
-    Sort,
     Text100,
     money,
 )
@@ -37,8 +37,8 @@ router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
 
 
 class SubscriptionFields(Input):
-    customer_id: RefId | None = None
-    status: SubscriptionStatus | None = None
+    customer_id: Annotated[RefId | None, NotNull] = None
+    status: Annotated[SubscriptionStatus | None, NotNull] = None
     plan: Text100 | None = None
     currency: Currency | None = None
     mrr: MoneyValue | None = Field(None, description="Monthly recurring revenue.")
@@ -57,7 +57,7 @@ class SubscriptionCreate(SubscriptionFields):
 class SubscriptionUpdate(SubscriptionFields):
     """Fields to change; ``external_id`` cannot change."""
 
-    external_id: ExternalId | None = None
+    external_id: ExternalKey = None
 
 
 class SubscriptionRead(Output):
@@ -98,6 +98,10 @@ SUBSCRIPTIONS = ledger.Resource(
 )
 
 
+SORTABLE = {"id": Subscription.id, "started_on": Subscription.started_on,
+            "next_billing_on": Subscription.next_billing_on}  # fmt: skip
+
+
 @router.get("", response_model=Page[SubscriptionRead])
 def list_subscriptions(
     api: Api = Depends(require("ledger:read")),
@@ -110,7 +114,7 @@ def list_subscriptions(
     next_billing_to: QueryDay = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    sort: Sort = None,
+    sort: str | None = sort_by(SORTABLE),
 ) -> Any:
     """Subscriptions, filtered; sort by id, started_on or next_billing_on."""
     s = Subscription
@@ -119,10 +123,9 @@ def list_subscriptions(
         s.plan: plan, s.currency: currency,
     })  # fmt: skip
     stmt = between(stmt, s.next_billing_on, next_billing_from, next_billing_to)
-    sortable = {"id": s.id, "started_on": s.started_on, "next_billing_on": s.next_billing_on}
     with api.read() as session:
         return page(session, stmt, s, SubscriptionRead, read, sort=sort, cursor=cursor,
-                    limit=limit, sortable=sortable)  # fmt: skip
+                    limit=limit, sortable=SORTABLE)  # fmt: skip
 
 
 @router.get("/{subscription_id}", response_model=SubscriptionRead)

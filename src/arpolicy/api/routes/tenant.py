@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import Field
 from sqlalchemy import select
 
 from arpolicy.api.context import Api, require
-from arpolicy.api.schemas import Input, Output
+from arpolicy.api.schemas import Input, NotNull, Output
 from arpolicy.api.types import Locale, Text64, Text200
 from arpolicy.ledger.tenants import update_tenant
 from arpolicy.models import Tenant
@@ -52,10 +52,17 @@ class TenantUpdate(Input):
     """The base currency is fixed at creation: every stored base amount depends on it.
     ``payment_link_url`` and ``bank_details`` are removed with null."""
 
-    name: Text200 | None = None
-    timezone: Text64 | None = Field(default=None, examples=["Europe/Berlin"])
-    locale: Locale | None = Field(default=None, examples=["de_DE"])
-    ageing_bounds: list[int] | None = Field(default=None, max_length=20, examples=[[30, 60, 90]])
+    name: Annotated[Text200 | None, NotNull] = None
+    timezone: Annotated[Text64 | None, NotNull] = Field(default=None, examples=["Europe/Berlin"])
+    locale: Annotated[Locale | None, NotNull] = Field(default=None, examples=["de_DE"])
+    ageing_bounds: Annotated[list[Annotated[int, Field(ge=1)]] | None, NotNull] = Field(
+        default=None,
+        min_length=1,
+        max_length=20,
+        json_schema_extra={"uniqueItems": True},
+        examples=[[30, 60, 90]],
+        description="Upper bounds in days of the ageing buckets, strictly increasing.",
+    )
     payment_link_url: str | None = Field(
         default=None,
         max_length=500,

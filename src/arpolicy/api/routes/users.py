@@ -10,9 +10,11 @@ from pydantic import EmailStr
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from arpolicy.api import listing
 from arpolicy.api.context import Api, require
-from arpolicy.api.pagination import DEFAULT_LIMIT, paginate
-from arpolicy.api.schemas import Input, Output, Page
+from arpolicy.api.listing import sort_by
+from arpolicy.api.pagination import DEFAULT_LIMIT
+from arpolicy.api.schemas import Input, NotNull, Output, Page
 from arpolicy.api.types import (
     NO_NUL,
     Cursor,
@@ -22,7 +24,6 @@ from arpolicy.api.types import (
     QueryId,
     QueryText,
     RefId,
-    Sort,
     Text100,
     Text200,
 )
@@ -44,12 +45,12 @@ class UserCreate(Input):
 
 
 class UserUpdate(Input):
-    name: Text200 | None = None
-    role: UserRole | None = None
+    name: Annotated[Text200 | None, NotNull] = None
+    role: Annotated[UserRole | None, NotNull] = None
     team: Text100 | None = None
     language: Language | None = None
     manager_id: RefId | None = None
-    active: bool | None = None
+    active: Annotated[bool | None, NotNull] = None
 
 
 class UserRead(Output):
@@ -85,6 +86,9 @@ def _check_manager(session: Session, user: User | None, tenant_id: int, manager_
         manager = get_user(session, tenant_id, manager.manager_id) if manager.manager_id else None
 
 
+SORTABLE = {"id": User.id, "email": User.email, "name": User.name, "created_at": User.created_at}
+
+
 @router.get("", response_model=Page[UserRead])
 def list_users(
     api: Api = Depends(require("users:read")),
@@ -97,7 +101,7 @@ def list_users(
     ] = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
-    sort: Sort = None,
+    sort: str | None = sort_by(SORTABLE),
 ) -> Any:
     stmt = select(User).where(User.tenant_id == api.tenant_id)
     if role is not None:
@@ -112,10 +116,8 @@ def list_users(
         like = f"%{q.lower()}%"
         stmt = stmt.where(func.lower(User.name).like(like) | User.email.like(like))
     with api.read() as session:
-        rows, nxt = paginate(
-            session, stmt, User, sort=sort, cursor=cursor, limit=limit,
-            sortable={"id": User.id, "email": User.email, "name": User.name,
-                      "created_at": User.created_at},
+        rows, nxt = listing.rows(
+            session, stmt, User, sort=sort, cursor=cursor, limit=limit, sortable=SORTABLE,
         )  # fmt: skip
         return Page[UserRead](items=[UserRead.model_validate(r) for r in rows], next_cursor=nxt)
 
@@ -155,11 +157,6 @@ def update_user(
     user_id: PathId, body: UserUpdate, api: Api = Depends(require("users:manage"))
 ) -> Any:
     patch = body.model_dump(exclude_unset=True)
-    for name in ("name", "role", "active"):
-        if name in patch and patch[name] is None:
-            raise ValidationError(
-                f"{name} cannot be null", where=f"body.{name}", fix="give a value"
-            )
     with api.write() as session:
         user = get_user(session, api.tenant_id, user_id)
         if patch.get("manager_id") is not None:

@@ -15,12 +15,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import Field
+from pydantic.config import JsonDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from arpolicy.api import listing
 from arpolicy.api.context import Api, require
-from arpolicy.api.pagination import DEFAULT_LIMIT, paginate
-from arpolicy.api.schemas import Input, Output, Page
+from arpolicy.api.listing import sort_by
+from arpolicy.api.pagination import DEFAULT_LIMIT
+from arpolicy.api.schemas import Input, NotNull, Output, Page
+from arpolicy.api.types import Cursor, Limit
 from arpolicy.audit import snapshot
 from arpolicy.audit.service import changed
 from arpolicy.models import OutboxMessage, OutboxStatus, WebhookEndpoint
@@ -39,20 +43,34 @@ MAX_ID = 2**31 - 1
 EndpointId = Annotated[int, Path(ge=1, le=MAX_ID)]
 DeliveryId = Annotated[int, Path(ge=1, le=MAX_ID)]
 EVENTS_HELP = "Event types to receive (GET /v1/webhooks/event-types), or ['*'] for all."
+EventName = Annotated[str, Field(json_schema_extra={"enum": ["*", *EVENTS]})]
+URL_SCHEMA: JsonDict = {"pattern": r"^https?://[^\s/?#]+([/?#]\S*)?$"}
+"""What the schema can say of an endpoint URL: absolute http(s), no spaces. The server checks
+more (https but for loopback, the destination policy: see URL_HELP), with its own messages."""
 
 
 class EndpointCreate(Input):
-    url: str = Field(min_length=1, max_length=2000, description=URL_HELP)
-    events: list[str] = Field(min_length=1, max_length=100, description=EVENTS_HELP)
+    url: str = Field(
+        min_length=1, max_length=2000, json_schema_extra=URL_SCHEMA, description=URL_HELP
+    )
+    events: list[EventName] = Field(min_length=1, max_length=100, description=EVENTS_HELP)
     description: str | None = Field(default=None, max_length=200)
     active: bool = True
 
 
 class EndpointUpdate(Input):
-    url: str | None = Field(default=None, min_length=1, max_length=2000, description=URL_HELP)
-    events: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    url: Annotated[str | None, NotNull] = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        json_schema_extra=URL_SCHEMA,
+        description=URL_HELP,
+    )
+    events: Annotated[list[EventName] | None, NotNull] = Field(
+        default=None, min_length=1, max_length=100
+    )
     description: str | None = Field(default=None, max_length=200)
-    active: bool | None = Field(
+    active: Annotated[bool | None, NotNull] = Field(
         default=None, description="false stops delivery: pending deliveries fail at once."
     )
 
@@ -140,22 +158,27 @@ def create_endpoint(body: EndpointCreate, api: Api = Depends(require(PERMISSION)
     return api.created(work, secrets=("secret",))
 
 
+ENDPOINT_SORT = {"id": WebhookEndpoint.id, "created_at": WebhookEndpoint.created_at,
+                 "url": WebhookEndpoint.url}  # fmt: skip
+DELIVERY_SORT = {"id": OutboxMessage.id, "created_at": OutboxMessage.created_at,
+                 "next_attempt_at": OutboxMessage.next_attempt_at}  # fmt: skip
+
+
 @router.get("/endpoints", response_model=Page[EndpointRead])
 def list_endpoints(
     api: Api = Depends(require(PERMISSION)),
     active: bool | None = None,
-    cursor: str | None = None,
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=500),
-    sort: str | None = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    sort: str | None = sort_by(ENDPOINT_SORT),
 ) -> Any:
     stmt = select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == api.tenant_id)
     if active is not None:
         stmt = stmt.where(WebhookEndpoint.active == active)
     with api.read() as session:
-        rows, nxt = paginate(
+        rows, nxt = listing.rows(
             session, stmt, WebhookEndpoint, sort=sort, cursor=cursor, limit=limit,
-            sortable={"id": WebhookEndpoint.id, "created_at": WebhookEndpoint.created_at,
-                      "url": WebhookEndpoint.url},
+            sortable=ENDPOINT_SORT,
         )  # fmt: skip
         items = [EndpointRead.model_validate(r) for r in rows]
         return Page[EndpointRead](items=items, next_cursor=nxt)
@@ -239,18 +262,16 @@ def list_deliveries(
     event_type: str | None = Query(None, max_length=64, pattern=r"^[a-z0-9_.]+$"),
     in_doubt: bool | None = Query(None, description="true: only deliveries that may have "
                                   "arrived more than once."),
-    cursor: str | None = None,
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=500),
-    sort: str | None = Query(None, description="id (default -id: newest first), created_at, "
-                             "next_attempt_at; prefix - for descending."),
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+    sort: str | None = sort_by(DELIVERY_SORT, default="-id: newest first"),
 ) -> Any:  # fmt: skip
     stmt = service.deliveries(api.tenant_id, endpoint_id=endpoint_id, status=status,
                               event_type=event_type, in_doubt=in_doubt)  # fmt: skip
     with api.read() as session:
-        rows, nxt = paginate(
+        rows, nxt = listing.rows(
             session, stmt, OutboxMessage, sort=sort, cursor=cursor, limit=limit, default="-id",
-            sortable={"id": OutboxMessage.id, "created_at": OutboxMessage.created_at,
-                      "next_attempt_at": OutboxMessage.next_attempt_at},
+            sortable=DELIVERY_SORT,
         )  # fmt: skip
         items = [DeliveryRead.model_validate(r) for r in rows]
         return Page[DeliveryRead](items=items, next_cursor=nxt)
