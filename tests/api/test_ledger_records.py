@@ -183,7 +183,8 @@ def test_checks_of_the_import_name_the_body_field(client, caller, me):
         ("/v1/payment-sources", {"external_id": "X", "customer_id": c, "kind": "card",
                                  "last4": "42"}, "body.last4"),
         ("/v1/customers", {"external_id": "X", "name": "X",
-                           "reported_balance": money("999999999999999.9999", "CLF")}, "body"),
+                           "reported_balance": money("999999999999999.9999", "CLF")},
+         "body.reported_balance"),
     ]  # fmt: skip
     for path, body, where in cases:
         r = client.post(path, headers=me.headers, json=body)

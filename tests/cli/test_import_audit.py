@@ -36,6 +36,7 @@ def shop(db_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> int:
     monkeypatch.setenv("ARPOLICY_DATABASE_URL", db_engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("ARPOLICY_TENANT", slug)
     monkeypatch.delenv("ARPOLICY_NOW", raising=False)
+    monkeypatch.setenv("COLUMNS", "400")  # the table's cells read whole, whatever the terminal
     return tenant_id
 
 
