@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python -m bench.assign_bench
 	$(BIN)/python -m bench.engage_bench
 	$(BIN)/python -m bench.dispatch_bench
+	$(BIN)/python -m bench.trail_bench
 
 lint: install
 	$(BIN)/ruff check src tests bench
