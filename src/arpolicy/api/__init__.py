@@ -7,11 +7,12 @@ import importlib
 import pkgutil
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
 PROBLEM_STATUSES = {
-    400: "The body cannot be read at all (not UTF-8, or not the declared content type).",
+    400: "The request cannot be read at all: a body that is not valid JSON (or UTF-8, or the "
+    "declared content type), or a query parameter the route does not take.",
     401: "No API key, or one that is unknown, revoked or expired.",
     403: "The key's role or scopes lack the permission this route needs.",
     404: "No such object in this tenant (another tenant's objects are 404 too).",
@@ -35,8 +36,11 @@ Problem schema itself is added to the components by :func:`arpolicy.app.create_a
 
 def build_router() -> APIRouter:
     from arpolicy.api import routes
+    from arpolicy.api.query import refuse_unknown_query
 
-    root = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
+    root = APIRouter(
+        prefix="/v1", responses=PROBLEM_RESPONSES, dependencies=[Depends(refuse_unknown_query)]
+    )
     for info in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{routes.__name__}.{info.name}")
         root.include_router(module.router)

@@ -97,6 +97,23 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+async def _unreadable(request: Request, error: dict[str, Any]) -> JSONResponse:
+    """A 400 for a body that is not JSON, saying where (line and column) and why."""
+    loc = error.get("loc", ())
+    position = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+    why = str((error.get("ctx") or {}).get("error", error.get("msg", "invalid JSON")))
+    where = "body"
+    if position is not None:
+        before = (await request.body())[:position].decode("utf-8", "replace")
+        line = before.count("\n") + 1
+        column = position - (before.rfind("\n") + 1) + 1
+        where = f"body, line {line}, column {column}"
+    return problem(
+        request, 400, "invalid-json", f"the body is not valid JSON: {why}", where=where,
+        fix="send one JSON object (check quotes, commas and brackets near that place)",
+    )  # fmt: skip
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ArpolicyError)
     async def _domain(request: Request, exc: ArpolicyError) -> JSONResponse:
@@ -115,6 +132,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        broken = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+        if broken is not None:  # not a bad value: the body cannot be read at all
+            return await _unreadable(request, broken)
         errors = _validation_errors(exc)
         first = errors[0] if errors else {"where": None, "message": "invalid request"}
         detail = f"{first['where']}: {first['message']}" + (
