@@ -10,6 +10,13 @@ from arpolicy.kit.migrate import upgrade
 from tests.fixtures.factories import create_customer, create_document, create_payment, create_tenant
 
 
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch):
+    """Tables print their cells whole, whatever terminal runs the tests (a narrow one wraps
+    a cell over lines, and a test reading it would fail on that machine only)."""
+    monkeypatch.setenv("COLUMNS", "400")
+
+
 @pytest.fixture
 def cli_db(tmp_path, monkeypatch):
     """A migrated SQLite file that CLI commands use through ARPOLICY_DATABASE_URL."""
