@@ -4,7 +4,7 @@ notes applied and write-offs; today only the demo generator records them). One f
 caller's transaction and every path that records or changes an allocation calls it (the
 allocations import, hence ``POST``/``PATCH /v1/allocations``, and the demo generator).
 
-A document with nothing applied keeps its opening balance: the balance the billing system
+A document with nothing applied (no allocation, nothing credited) keeps its opening balance: the balance the billing system
 reported when it was imported (the full amount when it reported none), so an initial load
 of open items without payment history is taken as it is. Once the ledger holds an
 allocation for the document, the balance is the amount minus the allocations, and the
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from sqlalchemy import false, func, select, update
+from sqlalchemy import false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from arpolicy.exceptions import ValidationError
@@ -38,7 +38,8 @@ def base_of(minor: int, currency: str, rate: Decimal, tenant: Tenant) -> int:
 
 def refresh_balances(session: Session, tenant: Tenant, document_ids: Iterable[int]) -> None:
     """Set ``balance_minor`` (and its base twin) of the given documents that have allocations
-    to their amount minus the allocations, by one aggregate query per 5,000 documents."""
+    or credit applied to their amount minus both, by one aggregate query per 5,000
+    documents; the others keep their opening balance. Refuses more applied than the amount."""
     ids = sorted(set(document_ids))
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
@@ -52,17 +53,19 @@ def refresh_balances(session: Session, tenant: Tenant, document_ids: Iterable[in
         rows = session.execute(
             select(d.id, d.doc_type, d.number, d.currency, d.amount_minor, d.credited_minor,
                    d.base_amount_minor, d.fx_rate, d.balance_minor, applied.c.applied)
-            .join(applied, applied.c.document_id == d.id)
-            .where(d.tenant_id == tenant.id, d.id.in_(chunk), d.voided == false())
+            .outerjoin(applied, applied.c.document_id == d.id)
+            .where(d.tenant_id == tenant.id, d.id.in_(chunk), d.voided == false(),
+                   or_(applied.c.applied.is_not(None), d.credited_minor != 0))
         ).all()  # fmt: skip
         params = []
         for did, kind, number, ccy, amount, credited, base_amount, rate, balance, total in rows:
-            left = amount - credited - int(total)
+            total = int(total or 0)
+            left = amount - credited - total
             if left < 0:
                 record = f"{getattr(kind, 'value', kind).replace('_', ' ')} {number}"
                 raise ValidationError(
                     f"{record} of {Money.from_minor(amount, ccy)} would have "
-                    f"{Money.from_minor(int(total), ccy)} applied from payments and "
+                    f"{Money.from_minor(total, ccy)} applied from payments and "
                     f"{Money.from_minor(credited, ccy)} credited",
                     where=record,
                     fix="apply no more to a document than its amount",
