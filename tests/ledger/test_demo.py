@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from arpolicy.exceptions import ConflictError, ValidationError
 from arpolicy.kit.fx import RateTable
 from arpolicy.kit.money import Money, exponent
+from arpolicy.ledger.balances import refresh_balances
 from arpolicy.ledger.demo import TABLES, DemoData, generate, write
 from arpolicy.ledger.figures import customer_figures
 from arpolicy.ledger.payments import refresh_unallocated
@@ -370,6 +371,22 @@ def test_written_unallocated_agrees_with_refresh_unallocated(session, small):
     before = sorted(tuple(r) for r in session.execute(query))
     refresh_unallocated(session, tenant, [row[0] for row in before])
     assert sorted(tuple(r) for r in session.execute(query)) == before
+
+
+def test_written_balances_agree_with_refresh_balances(session, small):
+    """The demo's balances are the ledger's: amount - credited - allocations wherever a
+    payment is allocated (issue 12, item 1), and the billing system reports the same."""
+    tenant = write(session, "demo-b", small)
+    query = select(Document.id, Document.balance_minor, Document.base_balance_minor).where(
+        Document.tenant_id == tenant.id
+    )
+    before = sorted(tuple(r) for r in session.execute(query))
+    refresh_balances(session, tenant, [row[0] for row in before])
+    assert sorted(tuple(r) for r in session.execute(query)) == before
+    reported = select(func.count()).where(
+        Document.tenant_id == tenant.id, Document.reported_balance_minor != Document.balance_minor
+    )
+    assert session.scalar(reported) == 0
 
 
 def test_figures_outstanding_matches_reported_balance(session, small):

@@ -36,6 +36,8 @@ class Held:
     """The customer's external id (for the message)."""
     currency: str
     minor: int
+    credited: int = 0
+    """A document's credit applied otherwise (``documents.credited_minor``)."""
 
 
 class AllocatedChange(ValidationError):
@@ -83,7 +85,7 @@ def check_held(
             column="currency",
             fix=f"keep {held.currency}: its allocations are in {held.currency}",
         )
-    if amount_minor < held.minor:
+    if amount_minor < held.minor + held.credited:
         raise AllocatedChange(
             f"{record} has {applied} {how}; its amount cannot go below that",
             column="amount",
@@ -111,11 +113,12 @@ def _documents_held(tenant_id: int) -> Select[*tuple[Any, ...]]:
     d, a, c = Document, Allocation, Customer
     return (
         select(d.doc_type, d.number, d.customer_id, c.external_id, d.currency,
-               func.sum(a.amount_minor))
+               func.sum(a.amount_minor), d.credited_minor)
         .join(a, (a.tenant_id == d.tenant_id) & (a.document_id == d.id))
         .join(c, (c.tenant_id == d.tenant_id) & (c.id == d.customer_id))
         .where(d.tenant_id == tenant_id)
-        .group_by(d.id, d.doc_type, d.number, d.customer_id, c.external_id, d.currency)
+        .group_by(d.id, d.doc_type, d.number, d.customer_id, c.external_id, d.currency,
+                  d.credited_minor)
     )  # fmt: skip
 
 
@@ -130,8 +133,8 @@ def _payments_held(tenant_id: int) -> Select[*tuple[Any, ...]]:
     )
 
 
-def _held(cid: int, ext: str, currency: str, total: Any) -> Held:
-    return Held(cid, ext, currency, int(total))
+def _held(cid: int, ext: str, currency: str, total: Any, credited: Any = 0) -> Held:
+    return Held(cid, ext, currency, int(total), int(credited))
 
 
 def documents_held(session: Session, tenant_id: int) -> dict[Any, Any]:

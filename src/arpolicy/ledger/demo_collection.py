@@ -49,6 +49,8 @@ class Doc:
     paid_by: str = "manual"
     script: str | None = None
     attempts: list[Row] = field(default_factory=list)
+    credited: int = 0
+    """Credit notes applied to it (``documents.credited_minor``)."""
 
     @property
     def debit(self) -> bool:

@@ -188,6 +188,7 @@ def _disputes(ctx: Context, acct: Account, docs: list[Doc]) -> list[Doc]:
             )
             credit.balance = 0
             doc.balance -= amount
+            doc.credited += amount
             credits.append(credit)
         base, _, _ = ctx.convert(amount, p.currency, opened)
         ctx.data.disputes.append(
@@ -229,6 +230,7 @@ def _credit_notes(ctx: Context, acct: Account, docs: list[Doc]) -> list[Doc]:
         if chance(rng, 70) and not doc.row["disputed"]:
             credit.balance = 0
             doc.balance -= amount
+            doc.credited += amount
     return credits
 
 
@@ -396,6 +398,8 @@ def _finish(ctx: Context, acct: Account, docs: list[Doc]) -> None:
         doc.row.update(
             amount_minor=doc.amount,
             balance_minor=doc.balance,
+            reported_balance_minor=doc.balance,
+            credited_minor=doc.credited,
             base_amount_minor=base,
             base_balance_minor=ctx.at_rate(doc.balance, p.currency, rate),
             fx_rate=rate,

@@ -41,7 +41,7 @@ from arpolicy.models import (
 
 MONEY = {
     "amount": "amount_minor",
-    "balance": "balance_minor",
+    "balance": "reported_balance_minor",  # a document's balance column is the reported one
     "mrr": "mrr_minor",
     "reported_balance": "reported_balance_minor",
 }

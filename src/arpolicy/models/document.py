@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKeyConstraint,
     Index,
@@ -33,8 +34,10 @@ DEBIT_TYPES = (DocumentType.INVOICE.value, DocumentType.DEBIT_NOTE.value)
 
 
 class Document(TenantScoped, Base):
-    """One AR document. ``balance`` is what is still open, as the billing system reports it;
-    ``base_*`` are the amounts in the tenant's base currency at ``fx_rate``, the rate on or
+    """One AR document. ``balance`` is the ledger's own balance: the amount minus what the
+    ledger holds applied to it (:func:`arpolicy.ledger.balances.refresh_balances`; a document
+    with nothing applied opens at the balance the billing system reported);
+    ``reported_balance`` is the billing system's balance, kept as reported. ``base_*`` are the amounts in the tenant's base currency at ``fx_rate``, the rate on or
     before ``document_date`` (recorded with its date so the conversion can be audited)."""
 
     __tablename__ = "documents"
@@ -58,6 +61,10 @@ class Document(TenantScoped, Base):
     currency: Mapped[str] = mapped_column(String(3))
     amount_minor: Mapped[int] = minor_column()
     balance_minor: Mapped[int] = minor_column()
+    reported_balance_minor: Mapped[int | None] = minor_column(nullable=True)
+    """Balance the billing system last reported (None: it reported none)."""
+    credited_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Applied other than from payments (credit notes applied, write-offs)."""
     base_amount_minor: Mapped[int] = minor_column()
     base_balance_minor: Mapped[int] = minor_column()
     fx_rate: Mapped[Decimal] = mapped_column(DecimalText)

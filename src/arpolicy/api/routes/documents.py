@@ -3,7 +3,9 @@
 A document's key is its ``type`` and ``number``. Amounts are in the document's currency;
 ``base_amount``, ``base_balance``, ``fx_rate`` and ``fx_rate_on`` are derived by the
 server (the tenant's base currency at the rate on or before ``document_date``) and cannot
-be set. ``balance`` is what the billing system reports as still open (default: the amount).
+be set. A body's ``balance`` is what the billing system reports as still open; it reads back
+as ``reported_balance``. The read ``balance`` is the ledger's: the amount minus the payments
+allocated to it (while none are, the reported balance, or the amount); docs/figures.md.
 
 ``disputed`` (read, and the list filter) is true when the billing system flagged the document
 or it has an open dispute (POST /v1/disputes, ``arpolicy import disputes``); the flag itself,
@@ -37,6 +39,7 @@ from arpolicy.api.types import (
     RefId,
     Text64,
     Text100,
+    money,
     need_money,
 )
 from arpolicy.ledger.documents import disputed_clause, disputed_ids
@@ -51,7 +54,9 @@ class DocumentFields(Input):
         None, description="Total; positive (credit notes too)."
     )
     balance: NonNegativeMoney | None = Field(
-        None, description="Still open, 0 to amount (default: the amount)."
+        None,
+        description="Still open as the billing system reports it, 0 to amount; read back as "
+        "reported_balance (the ledger's balance follows from the allocations).",
     )
     document_date: Annotated[Day | None, NotNull] = Field(
         None, description="Issue date; dates the FX rate."
@@ -95,7 +100,13 @@ class DocumentRead(Output):
     customer_id: int
     currency: str
     amount: MoneyValue
-    balance: MoneyValue
+    balance: MoneyValue = Field(
+        description="The ledger's balance: the amount minus the payments allocated to it "
+        "(while none are: the balance the billing system reported, or the amount)."
+    )
+    reported_balance: MoneyValue | None = Field(
+        description="The balance the billing system reported, as given (null: none given)."
+    )
     base_amount: MoneyValue
     base_balance: MoneyValue
     fx_rate: str
@@ -137,6 +148,7 @@ def read(d: Document, base: str, disputed: bool | None = None) -> DocumentRead:
         type=d.doc_type,
         amount=need_money(d.amount_minor, d.currency),
         balance=need_money(d.balance_minor, d.currency),
+        reported_balance=money(d.reported_balance_minor, d.currency),
         base_amount=need_money(d.base_amount_minor, base),
         base_balance=need_money(d.base_balance_minor, base),
         fx_rate=str(d.fx_rate),

@@ -35,7 +35,14 @@ from arpolicy.models import (
     SubscriptionStatus,
 )
 
-DOC_ALWAYS = ("balance_minor", "base_amount_minor", "base_balance_minor", "fx_rate", "fx_rate_on")
+DOC_ALWAYS = (
+    "balance_minor",
+    "reported_balance_minor",
+    "base_amount_minor",
+    "base_balance_minor",
+    "fx_rate",
+    "fx_rate_on",
+)
 
 
 def _document(alias: str | None) -> Builder:
@@ -60,14 +67,27 @@ def _document(alias: str | None) -> Builder:
                 f"{doc_type.replace('_', ' ')} {v['number']}", held, v, customer_id, amount
             )
         given = v.get("balance")
-        balance = amount if given is None or given == text else p.to_minor(given, code, "balance")
-        if not 0 <= balance <= amount:
+        reported = (
+            None
+            if given is None
+            else amount
+            if given == text
+            else p.to_minor(given, code, "balance")
+        )
+        if reported is not None and not 0 <= reported <= amount:
             raise FieldError(
                 f"must be between 0 and the amount ({v['amount']})",
                 "give what is still open (credit notes: the unused credit), or leave it empty "
                 "for the full amount",
                 column="balance",
             )
+        # The ledger's balance (arpolicy.ledger.balances): amount - credited - allocations once
+        # any allocation is recorded; until then the reported balance opens it (default: the
+        # full amount).
+        if held is not None:
+            balance = amount - held.minor - held.credited
+        else:
+            balance = amount if reported is None else reported
         on, due = v["document_date"], v["due_date"]
         if due < on:
             raise FieldError(
@@ -86,6 +106,8 @@ def _document(alias: str | None) -> Builder:
             "currency": code,
             "amount_minor": amount,
             "balance_minor": balance,
+            "reported_balance_minor": reported,
+            "credited_minor": 0,  # new documents only: the import never writes it
             "base_amount_minor": base,
             "base_balance_minor": base_balance,
             "fx_rate": rate,
@@ -156,7 +178,9 @@ def document_columns(type_required: bool) -> tuple[Column, ...]:
         ),
         money(
             "balance",
-            "What is still open, 0 to amount (credit notes: unused credit); default: the amount.",
+            "What the billing system reports still open, 0 to amount (credit notes: unused "
+            "credit); kept as reported_balance. It opens the ledger's balance while nothing is "
+            "applied to the document; default: the amount.",
             writes=(),
         ),
         day("document_date", "Issue date; dates the FX rate.", required=True),

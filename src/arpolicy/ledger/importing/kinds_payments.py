@@ -7,6 +7,7 @@ from typing import Any
 
 from arpolicy.kit.money import Money
 from arpolicy.ledger.allocations import AllocatedChange, check_applied
+from arpolicy.ledger.balances import refresh_balances
 from arpolicy.ledger.importing import parsers as p
 from arpolicy.ledger.importing.context import Context
 from arpolicy.ledger.importing.kinds_documents import check_held_row
@@ -166,7 +167,9 @@ def _applied_total(
 
 
 def _refresh_allocated(ctx: Context, keys: set[Any]) -> None:
+    """The payments' unallocated parts and the documents' balances follow the allocations."""
     refresh_unallocated(ctx.session, ctx.tenant, {k[0] for k in keys})
+    refresh_balances(ctx.session, ctx.tenant, {k[1] for k in keys})
 
 
 ALLOCATIONS = Kind(

@@ -1,0 +1,78 @@
+"""A document's balance follows from what the ledger holds: its amount minus the payments
+applied to it (allocations) and what is credited to it otherwise (``credited_minor``: credit
+notes applied and write-offs; today only the demo generator records them). One function, :func:`refresh_balances`, recomputes it in the
+caller's transaction and every path that records or changes an allocation calls it (the
+allocations import, hence ``POST``/``PATCH /v1/allocations``, and the demo generator).
+
+A document with nothing applied (no allocation, nothing credited) keeps its opening balance: the balance the billing system
+reported when it was imported (the full amount when it reported none), so an initial load
+of open items without payment history is taken as it is. Once the ledger holds an
+allocation for the document, the balance is the amount minus the allocations, and the
+billing system's later reports only change ``reported_balance_minor`` (the difference is
+the customer's outstanding mismatch; docs/figures.md). Credit notes keep their reported
+unused credit (nothing is allocated from them).
+Voided documents are left as they are (they are never open).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from sqlalchemy import false, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from arpolicy.exceptions import ValidationError
+from arpolicy.kit.money import Money, round_amount
+from arpolicy.models import Allocation, Document, Tenant
+
+
+def base_of(minor: int, currency: str, rate: Decimal, tenant: Tenant) -> int:
+    """``minor`` of ``currency`` at the document's rate in the tenant's base currency, rounded
+    once, half away from zero (as the import converts)."""
+    if currency == tenant.base_currency:
+        return minor
+    amount = Money.from_minor(minor, currency).amount * rate
+    return Money(round_amount(amount, tenant.base_currency), tenant.base_currency).minor_units()
+
+
+def refresh_balances(session: Session, tenant: Tenant, document_ids: Iterable[int]) -> None:
+    """Set ``balance_minor`` (and its base twin) of the given documents that have allocations
+    or credit applied to their amount minus both, by one aggregate query per 5,000
+    documents; the others keep their opening balance. Refuses more applied than the amount."""
+    ids = sorted(set(document_ids))
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        applied = (
+            select(Allocation.document_id, func.sum(Allocation.amount_minor).label("applied"))
+            .where(Allocation.tenant_id == tenant.id, Allocation.document_id.in_(chunk))
+            .group_by(Allocation.document_id)
+            .subquery()
+        )
+        d = Document
+        rows = session.execute(
+            select(d.id, d.doc_type, d.number, d.currency, d.amount_minor, d.credited_minor,
+                   d.base_amount_minor, d.fx_rate, d.balance_minor, applied.c.applied)
+            .outerjoin(applied, applied.c.document_id == d.id)
+            .where(d.tenant_id == tenant.id, d.id.in_(chunk), d.voided == false(),
+                   or_(applied.c.applied.is_not(None), d.credited_minor != 0))
+        ).all()  # fmt: skip
+        params = []
+        for did, kind, number, ccy, amount, credited, base_amount, rate, balance, total in rows:
+            total = int(total or 0)
+            left = amount - credited - total
+            if left < 0:
+                record = f"{getattr(kind, 'value', kind).replace('_', ' ')} {number}"
+                raise ValidationError(
+                    f"{record} of {Money.from_minor(amount, ccy)} would have "
+                    f"{Money.from_minor(total, ccy)} applied from payments and "
+                    f"{Money.from_minor(credited, ccy)} credited",
+                    where=record,
+                    fix="apply no more to a document than its amount",
+                )
+            if left == balance:
+                continue
+            base = base_amount if left == amount else base_of(left, ccy, rate, tenant)
+            params.append({"id": did, "balance_minor": left, "base_balance_minor": base})
+        if params:
+            session.execute(update(Document), params)  # ORM bulk update by primary key
