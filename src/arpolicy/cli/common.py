@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
 
+import pydantic
 import typer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -29,7 +30,19 @@ JsonOption = typer.Option(False, "--json", help="Stable JSON on stdout instead o
 
 
 def settings() -> Settings:
-    return Settings()
+    """The settings from the environment; a bad ``ARPOLICY_*`` value is a clear error (exit
+    2) naming the variable, not a traceback."""
+    try:
+        return Settings()
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        name = "ARPOLICY_" + ".".join(str(p) for p in first.get("loc", ())).upper()
+        message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigurationError(
+            f"{message}{more}", where=name,
+            fix=f"correct {name} in the environment, or unset it for the default (README, Configuration)",
+        ) from None  # fmt: skip
 
 
 NowOption = typer.Option(

@@ -45,6 +45,7 @@ def init(
         db.report(grant_service_role(eng, app_role))
 
 
+@handle_errors
 def serve(
     host: str = typer.Option(None, help="Interface to bind (default $ARPOLICY_HOST or 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (default $ARPOLICY_PORT or 8000)."),
