@@ -106,3 +106,18 @@ def sqlite_session(sqlite_engine: Engine) -> Iterator[Session]:
         finally:
             s.close()
             outer.rollback()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def crash_db(request: pytest.FixtureRequest, tmp_path) -> Iterator[tuple[str, int]]:
+    """For the worker crash tests: (database URL, workers run at once). One worker on
+    SQLite; two on PostgreSQL, killed together, so that each message is claimed by one of
+    them. A database of its own, migrated by the test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'crash.db'}", 1
+        return
+    url, drop = new_pg_database()
+    try:
+        yield url, 2
+    finally:
+        drop()

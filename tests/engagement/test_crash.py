@@ -7,67 +7,21 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from arpolicy.kit.db import make_engine, transaction
 from arpolicy.kit.migrate import upgrade
-from arpolicy.models import Email, EmailStatus, OutboxMessage, OutboxStatus
+from arpolicy.models import Email, EmailStatus
 from tests.engagement.helpers import Sink, new_customer, queue_many
+from tests.fixtures.crash import drain, pending, start_worker, wait_started
 
 EMAILS = 300
 KILLS = 15
 SEED = 20261123
-LEASE_S = 1.0
-
-
-def _worker(env: dict[str, str], log: Path, *extra: str) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "arpolicy.cli.main", "worker", "--interval", "0.1",
-           "--limit", "10", "--lease", str(LEASE_S), *extra]  # fmt: skip
-    with log.open("wb") as fh:
-        return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=fh)
-
-
-def _wait_started(proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while "worker.started" not in log.read_text(errors="replace"):
-        assert proc.poll() is None, log.read_text(errors="replace")
-        assert time.monotonic() < deadline, "the worker did not start"
-        time.sleep(0.02)
-
-
-def _pending(engine) -> tuple[int, datetime | None]:
-    with transaction(engine, write=False) as s:
-        count, latest = s.execute(
-            select(func.count(), func.max(OutboxMessage.next_attempt_at)).where(
-                OutboxMessage.status == OutboxStatus.PENDING
-            )
-        ).one()
-    return int(count), latest
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def crash_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, int]]:
-    """(database URL, workers run at once): one worker on SQLite; two on PostgreSQL, killed
-    together, so that each email is claimed by one of them."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'crash.db'}", 1
-        return
-    from tests.conftest import new_pg_database
-
-    url, drop = new_pg_database()
-    try:
-        yield url, 2
-    finally:
-        drop()
 
 
 def test_kill_9_at_random_points_loses_nothing_and_flags_every_duplicate(tmp_path, crash_db):
@@ -85,23 +39,15 @@ def test_kill_9_at_random_points_loses_nothing_and_flags_every_duplicate(tmp_pat
             procs = []
             for w in range(workers):
                 log = tmp_path / f"run{run}-{w}.log"
-                procs.append(proc := _worker(env, log))
-                _wait_started(proc, log)
+                procs.append(proc := start_worker(env, log))
+                wait_started(proc, log)
             for proc in procs:
                 time.sleep(rng.uniform(0.0, 0.5 / workers))  # the random kill points
                 proc.send_signal(signal.SIGKILL)
             for proc in procs:
                 assert proc.wait(timeout=10) == -signal.SIGKILL
         sent_before_final = len(sink.received)
-        for final in range(3):  # until nothing is pending (waiting out a dead worker's lease)
-            count, latest = _pending(engine)
-            if count == 0:
-                break
-            if latest is not None and latest > datetime.now(UTC):
-                time.sleep((latest - datetime.now(UTC)).total_seconds() + 0.05)
-            log = tmp_path / f"final{final}.log"
-            proc = _worker(env, log, "--until-idle")
-            assert proc.wait(timeout=60) == 0, log.read_text(errors="replace")
+        drain(engine, env, tmp_path, timeout=60)
         arrived = Counter(sink.message_ids())
     with transaction(engine, write=False) as s:
         rows = s.execute(select(Email.message_id, Email.status, Email.in_doubt)).all()
@@ -117,4 +63,4 @@ def test_kill_9_at_random_points_loses_nothing_and_flags_every_duplicate(tmp_pat
     assert lost == set() and set(arrived) == expected
     assert duplicates <= flagged
     assert {r.status for r in rows} == {EmailStatus.SENT}
-    assert _pending(engine)[0] == 0
+    assert pending(engine)[0] == 0

@@ -9,14 +9,11 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from arpolicy.kit.db import make_engine, transaction
@@ -25,27 +22,13 @@ from arpolicy.ledger.tenants import create_tenant
 from arpolicy.models import DeliveryAttempt, OutboxMessage, OutboxStatus
 from arpolicy.webhooks import emit
 from arpolicy.webhooks.service import create_endpoint
+from tests.fixtures.crash import drain, pending, start_worker, wait_started
 from tests.webhooks.support import LOOPBACK, LOOPBACK_NETWORKS, Receiver
 
 WEBHOOKS = 300
 KILLS = 10
 SEED = 20261208
-LEASE_S = 1.0
-
-
-def _worker(env: dict[str, str], log: Path, *extra: str) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "arpolicy.cli.main", "worker", "--interval", "0.1",
-           "--limit", "10", "--lease", str(LEASE_S), "--engage-every", "0", *extra]  # fmt: skip
-    with log.open("wb") as fh:
-        return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=fh)
-
-
-def _wait_started(proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while "worker.started" not in log.read_text(errors="replace"):
-        assert proc.poll() is None, log.read_text(errors="replace")
-        assert time.monotonic() < deadline, "the worker did not start"
-        time.sleep(0.02)
+ENGAGE_OFF = ("--engage-every", "0")
 
 
 def _wait_delivering(
@@ -54,21 +37,11 @@ def _wait_delivering(
     """Until a request arrives beyond the first ``seen`` (or nothing is left to send): the
     kill then lands mid-delivery however slowly the worker started (a loaded machine)."""
     deadline = time.monotonic() + 60.0
-    while len(receiver.received) <= seen and _pending(engine)[0]:
+    while len(receiver.received) <= seen and pending(engine)[0]:
         for proc, log in zip(procs, logs, strict=True):
             assert proc.poll() is None, log.read_text(errors="replace")
         assert time.monotonic() < deadline, "no webhook arrived"
         time.sleep(0.005)
-
-
-def _pending(engine) -> tuple[int, datetime | None]:
-    with transaction(engine, write=False) as s:
-        count, latest = s.execute(
-            select(func.count(), func.max(OutboxMessage.next_attempt_at)).where(
-                OutboxMessage.status == OutboxStatus.PENDING
-            )
-        ).one()
-    return int(count), latest
 
 
 def _queue(engine, url: str, receiver: Receiver) -> None:
@@ -79,21 +52,6 @@ def _queue(engine, url: str, receiver: Receiver) -> None:
         receiver.expect("/crash", secret)
         for i in range(WEBHOOKS):
             emit(s, tenant.id, "customer.created", {"id": i}, key=f"c:{i}", at=at)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def crash_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, int]]:
-    """(database URL, workers run at once): one on SQLite, two on PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'crash.db'}", 1
-        return
-    from tests.conftest import new_pg_database
-
-    url, drop = new_pg_database()
-    try:
-        yield url, 2
-    finally:
-        drop()
 
 
 def test_kill_9_at_random_points_loses_nothing_and_hides_no_duplicate(tmp_path, crash_db):
@@ -111,8 +69,8 @@ def test_kill_9_at_random_points_loses_nothing_and_hides_no_duplicate(tmp_path, 
             procs, logs, seen = [], [], len(receiver.received)
             for w in range(workers):
                 logs.append(log := tmp_path / f"run{run}-{w}.log")
-                procs.append(proc := _worker(env, log))
-                _wait_started(proc, log)
+                procs.append(proc := start_worker(env, log, *ENGAGE_OFF))
+                wait_started(proc, log)
             _wait_delivering(engine, receiver, seen, procs, logs)
             for proc in procs:
                 time.sleep(rng.uniform(0.0, 0.3 / workers))  # the random kill points
@@ -120,15 +78,7 @@ def test_kill_9_at_random_points_loses_nothing_and_hides_no_duplicate(tmp_path, 
             for proc in procs:
                 assert proc.wait(timeout=10) == -signal.SIGKILL
         before_final = len(receiver.at("/crash"))
-        for final in range(3):  # until nothing is pending (waiting out a dead worker's lease)
-            count, latest = _pending(engine)
-            if count == 0:
-                break
-            if latest is not None and latest > datetime.now(UTC):
-                time.sleep((latest - datetime.now(UTC)).total_seconds() + 0.05)
-            log = tmp_path / f"final{final}.log"
-            proc = _worker(env, log, "--until-idle")
-            assert proc.wait(timeout=120) == 0, log.read_text(errors="replace")
+        drain(engine, env, tmp_path, *ENGAGE_OFF, timeout=120)
         arrived = Counter(r.headers["webhook-id"] for r in receiver.at("/crash") if r.verified)
     with transaction(engine, write=False) as s:
         attempts = dict(

@@ -24,7 +24,6 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select, text
-from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from arpolicy.api.context import Api, Forbidden
@@ -41,9 +40,6 @@ from arpolicy.ledger.importing.registry import get_kind
 from arpolicy.ledger.importing.report import ImportReport
 from arpolicy.models import Tenant
 from arpolicy.webhooks.events import emit
-
-TOO_LARGE = (DataError, OverflowError, UnicodeEncodeError)
-"""What the database driver raises for a value it cannot store (an amount beyond BIGINT)."""
 
 
 class RowsInvalid(ValidationError):
@@ -217,15 +213,7 @@ def where_of(res: Resource, column: str | None) -> str:
 
 def run_import(session: Session, api: Api, res: Resource, row: dict[str, Any]) -> ImportReport:
     tenant = tenant_of(session, api)
-    try:
-        report = import_rows(session, tenant, res.kind, [row])
-    except TOO_LARGE:
-        raise ValidationError(
-            "an amount is too large to store",
-            where="body",
-            fix="give smaller amounts: at most 15 digits before the decimal point, and the "
-            "amount converted to the base currency must fit as well",
-        ) from None
+    report = import_rows(session, tenant, res.kind, [row])  # bounds: ledger/importing/limits
     if not report.ok:
         errors = [
             {"where": where_of(res, e.column), "message": e.reason, "fix": e.fix, "value": e.value}

@@ -8,7 +8,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from arpolicy.exceptions import ValidationError
-from arpolicy.kit.money import Money, round_amount
+from arpolicy.kit.money import Money
+from arpolicy.ledger.balances import base_of
 from arpolicy.models import Allocation, Payment, Tenant
 
 
@@ -50,12 +51,7 @@ def refresh_unallocated(session: Session, tenant: Tenant, payment_ids: Iterable[
                     where=f"payment {ext}",
                     fix="allocations of a payment may not add up to more than its amount",
                 )
-            base = Money.from_minor(left, currency).amount * rate
-            base_minor = Money(
-                round_amount(base, tenant.base_currency), tenant.base_currency
-            ).minor_units()
-            params.append(
-                {"id": pid, "unallocated_minor": left, "base_unallocated_minor": base_minor}
-            )
+            base = base_of(left, currency, rate, tenant)
+            params.append({"id": pid, "unallocated_minor": left, "base_unallocated_minor": base})
         if params:
             session.execute(update(Payment), params)  # ORM bulk update by primary key

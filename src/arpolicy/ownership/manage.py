@@ -112,7 +112,7 @@ def assign_all(
     session: Session, tenant: Tenant, actor: Actor, *, as_of: date, at: datetime
 ) -> list[RunReport]:
     """Both roles for every customer (after a bulk import)."""
-    return [run(session, tenant, actor, role=r, as_of=as_of, at=at) for r in ROLES]
+    return run_roles(session, tenant, actor, ROLES, as_of=as_of, at=at)
 
 
 def run_roles(
