@@ -13,8 +13,8 @@ from arpolicy.cli.common import JsonOption, handle_errors
 from arpolicy.exceptions import ConflictError, ValidationError
 from arpolicy.kit.clock import local_today
 from arpolicy.kit.db import transaction
-from arpolicy.kit.rls import tenant_directory, tenant_of_slug
 from arpolicy.ledger.demo import DEMO_SLUG, DEMO_TIMEZONE, generate, write
+from arpolicy.tenancy.rls import tenant_directory, tenant_of_slug
 
 
 def register(app: typer.Typer) -> None:

@@ -15,8 +15,8 @@ from arpolicy.audit import Actor
 from arpolicy.engagement.service import RUN_STATUSES, run
 from arpolicy.kit.clock import Clock, local_today
 from arpolicy.kit.db import transaction
-from arpolicy.kit.rls import scope_tenant, tenant_directory
 from arpolicy.models import EngagementCycle, Tenant
+from arpolicy.tenancy.rls import scope_tenant, tenant_directory
 
 log = structlog.get_logger("arpolicy.engagement")
 ACTOR = "system:engage"
