@@ -49,7 +49,8 @@ SAMPLE = """# A sample
 
 ```sh
 echo hello
-ls no-such-file
+arpolicy rules --help
+arpolicy no-such-command
 echo never
 ```
 """
@@ -62,8 +63,9 @@ def test_a_failing_command_is_named_by_document_line_and_output(tmp_path):
     run = run_document(doc, tmp_path, tmp_path / "make-run.db")
     assert len(run.problems) == 1
     first, *rest = run.problems[0].splitlines()
-    assert first == f"{doc}:5: `ls no-such-file` failed (exit status 2)"
-    assert "hello" in rest and any("no-such-file" in t for t in rest), rest
+    assert first == f"{doc}:6: `arpolicy no-such-command` failed (exit status 2)"
+    assert "hello" in rest and any(t.startswith("Usage: arpolicy rules") for t in rest), rest
+    assert any("No such command 'no-such-command'" in t for t in rest), rest
     assert "never" not in run.problems[0]
 
 
