@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from arpolicy.engagement.planning import forecast
+from arpolicy.engagement.admin import forecast
 from arpolicy.kit.clock import zone
 from arpolicy.models import EngagementTask
 from tests.engagement.cadence_support import customer, emails_of, every_day, run_on, shop
