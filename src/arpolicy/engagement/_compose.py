@@ -16,11 +16,11 @@ from babel import UnknownLocaleError
 from sqlalchemy.orm import Session
 
 from arpolicy.engagement import repository as repo
-from arpolicy.engagement._calendar import day_bounds
 from arpolicy.engagement.config import Settings
 from arpolicy.engagement.policy import (
     DayDecision,
     Outcome,
+    day_bounds,
     email_key,
     task_key,
     window_opening,

@@ -28,8 +28,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from arpolicy.engagement import repository as repo
-from arpolicy.engagement._calendar import day_bounds
-from arpolicy.engagement.policy import History, Outcome, decide_day, task_key, window_opening
+from arpolicy.engagement.policy import (
+    History,
+    Outcome,
+    day_bounds,
+    decide_day,
+    task_key,
+    window_opening,
+)
 from arpolicy.engagement.service import load_day, mode_of, stored_cycles
 from arpolicy.kit.clock import zone
 from arpolicy.kit.gcpause import paused_gc

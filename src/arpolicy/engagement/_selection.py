@@ -20,7 +20,7 @@ from jinja2 import Environment, TemplateSyntaxError, nodes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from arpolicy.engagement._facts import CompiledCycle, matcher
+from arpolicy.engagement.policy import CompiledCycle, matcher
 from arpolicy.engagement.templates import builtin
 from arpolicy.kit.money import Money
 from arpolicy.ledger.rates import exchange

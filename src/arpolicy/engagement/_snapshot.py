@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import String, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from arpolicy.engagement._facts import Customer, History, Invoice
+from arpolicy.engagement.policy import Customer, History, Invoice
 from arpolicy.ledger.documents import disputed_clause
 from arpolicy.models import (
     DEBIT_TYPES,

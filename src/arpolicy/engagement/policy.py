@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from arpolicy.engagement._calendar import window_opening
+from arpolicy.engagement._calendar import day_bounds, window_opening
 from arpolicy.engagement._facts import (
     CompiledCycle,
     Customer,
@@ -54,6 +54,7 @@ __all__ = [
     "Invoice",
     "Outcome",
     "Step",
+    "day_bounds",
     "decide_customer",
     "decide_day",
     "describe",

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from arpolicy.audit import Actor
 from arpolicy.audit import record as audit_record
 from arpolicy.engagement import repository as repo
-from arpolicy.engagement._calendar import day_bounds
 from arpolicy.engagement._compose import compose, message_id
 from arpolicy.engagement.policy import (
     Action,
@@ -32,6 +31,7 @@ from arpolicy.engagement.policy import (
     History,
     Invoice,
     Outcome,
+    day_bounds,
     decide_day,
     describe,
     email_key,
