@@ -364,18 +364,7 @@ def record_changes(
     """One audit event and one customer.owner_changed webhook per change, in bulk."""
     if not changes:
         return
-    columns = [
-        "tenant_id",
-        "at",
-        "actor",
-        "action",
-        "entity",
-        "entity_id",
-        "before",
-        "after",
-        "reason",
-        "request_id",
-    ]
+    columns = "tenant_id at actor action entity entity_id before after reason request_id".split()
     shared: dict[tuple[str, str | None], dict[str, str | None]] = {}
 
     def owner(role: str, email: str | None) -> dict[str, str | None]:
