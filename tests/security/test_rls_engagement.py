@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from arpolicy.cli.demo import install_example
-from arpolicy.engagement.scheduler import run_all
+from arpolicy.engagement.tasks import run_all
 from arpolicy.kit.clock import FixedClock
 from arpolicy.kit.db import transaction
 from arpolicy.tenancy.rls import scope_tenant

@@ -83,7 +83,7 @@ def install_example(session: Session, slug: str, on: date) -> list[str]:
     from datetime import UTC, datetime, time
 
     from arpolicy.audit import Actor
-    from arpolicy.engagement import service
+    from arpolicy.engagement import admin
     from arpolicy.engagement.config import example_text, load_yaml
     from arpolicy.ledger.tenants import get_tenant
 
@@ -92,9 +92,9 @@ def install_example(session: Session, slug: str, on: date) -> list[str]:
     actor = Actor(tenant.id, "system:demo")
     cycles, settings = load_yaml(example_text())
     if settings is not None:
-        service.save_settings(session, tenant, actor, settings.model_dump(mode="json"), at=at)
+        admin.save_settings(session, tenant, actor, settings.model_dump(mode="json"), at=at)
     for cycle in cycles:
-        service.save_cycle(session, tenant, actor, cycle.model_dump(mode="json"), at=at)
+        admin.save_cycle(session, tenant, actor, cycle.model_dump(mode="json"), at=at)
     return [c.name for c in cycles]
 
 

@@ -9,8 +9,8 @@ A policy's ``tasks`` module registers its periodic work; the worker finds it her
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -51,3 +51,17 @@ def tasks() -> tuple[Task, ...]:
 
     modules.load()
     return tuple(_tasks.values())
+
+
+def scheduled(every: Mapping[str, timedelta | None] | None = None) -> tuple[Task, ...]:
+    """The registered tasks as a worker runs them: each at its own interval, or at the one
+    ``every`` gives by name (None there leaves the task out: ``arpolicy worker
+    --engage-every 0``)."""
+    every = every or {}
+    out = []
+    for t in tasks():
+        if t.name not in every:
+            out.append(t)
+        elif (interval := every[t.name]) is not None:
+            out.append(replace(t, every=interval))
+    return tuple(out)
