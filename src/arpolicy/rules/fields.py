@@ -146,8 +146,9 @@ def invoice_fields(base: str) -> list[Field]:
         make(lv, "disputed", "Disputed", BOOL, False,
              "flagged by the billing system, or with an open dispute."),
         make(lv, "paid", "Paid", BOOL, False, "the balance is zero."),
-        make(lv, "days_past_due", "Days past due", INT, False,
-             "as-of date minus due date (negative before it)."),
+        make(lv, "days_past_due", "Days past due", INT, True,
+             "as-of date minus due date (negative before it); empty for a paid, voided or"
+             " credit document."),
         make(lv, "payment_attempts", "Payment attempts", INT, False, "attempts for the document."),
     ]  # fmt: skip
 

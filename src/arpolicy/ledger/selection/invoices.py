@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, false, func, select
 from sqlalchemy.orm import Session
 
-from arpolicy.ledger.documents import disputed_clause
+from arpolicy.ledger.documents import disputed_clause, owes_clause
 from arpolicy.ledger.figures_sql import per_document_attempts_query, per_document_query
 from arpolicy.ledger.figures_view import CustomerFigureSQL, Joins
 from arpolicy.ledger.selection.customers import customer_builders
@@ -62,7 +62,8 @@ def invoices(
     b: dict[str, Builder] = {name: partial(getattr, Document, name) for name in DOCUMENT_COLUMNS}
     b["paid"] = lambda: and_(Document.balance_minor == 0, Document.voided == false())
     b["disputed"] = lambda: disputed_clause(tenant.id)  # the flag or an open dispute
-    b["days_past_due"] = lambda: DaysBefore(Document.due_date, as_of)
+    # empty for settled, voided and credit documents (ledger/documents.py)
+    b["days_past_due"] = lambda: DaysBefore(Document.due_date, as_of, owes_clause())
     b["open_issue_amount_minor"] = lambda: func.coalesce(per_document("open_issue").c.amount, 0)
     b["open_p2p_amount_minor"] = lambda: func.coalesce(per_document("open_p2p").c.amount, 0)
     b["p2p_date"] = lambda: per_document("open_p2p").c.next_p2p
