@@ -221,3 +221,26 @@ def test_paging_by_an_instant_with_ties(client, me):
                 break
         expected = ["A3", "A0", "A1", "A2"] if sort == "attempted_at" else ["A2", "A1", "A0", "A3"]
         assert seen == expected, sort
+
+
+def test_a_payment_source_remembers_the_card_it_replaced(client, me):
+    """previous_last4 (the rule field card_same_as_last_update) follows every update that
+    states the card: a PATCH of last4 records the digits it replaces; one without leaves it;
+    a body may give it itself. Offline ways to pay (cash, cheque for check) are kinds."""
+    path = "/v1/payment-sources"
+    sid = post(client, me, path, {"external_id": "PS", "customer_id": me.customer,
+                                  "kind": "card", "last4": "4242"})["id"]  # fmt: skip
+
+    def patch(body: dict[str, Any]) -> Any:
+        r = client.patch(f"{path}/{sid}", headers=me.headers, json=body)
+        assert r.status_code == 200, r.text
+        return r.json()["previous_last4"]
+
+    assert client.get(f"{path}/{sid}", headers=me.headers).json()["previous_last4"] is None
+    assert patch({"last4": "1881"}) == "4242"  # a new card
+    assert patch({"status": "expiring"}) == "4242"  # the card was not stated
+    assert patch({"last4": "1881"}) == "1881"  # updated with the same card
+    assert patch({"last4": "0005", "previous_last4": "4242"}) == "4242"  # as given
+    cash = post(client, me, path, {"external_id": "OFF", "customer_id": me.customer,
+                                   "kind": "cash", "role": "primary"})  # fmt: skip
+    assert cash["kind"] == "cash" and cash["previous_last4"] is None

@@ -127,3 +127,23 @@ def test_preview_compares_money_across_currencies_at_the_tenants_rate(client, ap
     assert r.status_code == 422, r.json()
     assert "no GBP/USD exchange rate on or before 2026-11-23" in r.json()["detail"]
     assert "arpolicy import fx-rates" in r.json()["fix"]
+
+
+def test_preview_a_decision_table_gives_each_outcome_its_records(client, ledger):
+    """A decision table previews as what each rule decides (it used to be a 500)."""
+    me, ids = ledger
+    table = (
+        'decide first\n when balance > 500 USD then "escalate"\n'
+        ' when balance > 0 USD then "remind"\n otherwise "none"'
+    )
+    r = client.post("/v1/rules/preview", headers=me.headers, json={
+        "rule": table, "as_of": "2026-11-23", "explain_id": ids["new"]})  # fmt: skip
+    body = r.json()
+    assert r.status_code == 200, body
+    assert body["matches"] == 2 and body["ids"] == sorted([ids["old"], ids["new"]])
+    assert body["outcomes"] == [
+        {"rule": 1, "then": "escalate", "matches": 1, "ids": [ids["old"]]},
+        {"rule": 2, "then": "remind", "matches": 1, "ids": [ids["new"]]},
+        {"rule": None, "then": "none", "matches": None, "ids": []},
+    ]
+    assert body["explanation"]["tree"]["outcome"] == "remind"

@@ -103,3 +103,40 @@ def test_match_compares_money_across_currencies_and_shows_the_rates(runner, shop
     assert "4 invoice(s) match" in res.stdout and "E-2" not in res.stdout
     assert "1 EUR = 1.08 USD (rate of 2026-01-01)" in res.stdout
     assert "balance 9.26 EUR = 10.001 USD at 1.08 on 2026-06-30 > 10.00 USD: yes" in res.stdout
+
+
+TABLE = """decide first
+  when days_past_due > 60 then "final"   # a comment
+  when days_past_due >= 1 then {"level": 1}
+  otherwise "none"
+"""
+
+
+def test_match_a_decision_table_shows_what_each_rule_decides(runner, shop):
+    # as of 2026-06-30: I-3 is 149 days past due, I-1 29, I-2 not yet due
+    res = runner.invoke(app, ["rules", "match", TABLE, *AS_OF, "--explain", "I-1"])
+    assert res.exit_code == 0, res.output
+    assert "Traceback" not in res.output
+    assert "2 invoice(s) match a rule of the table as of 2026-06-30" in res.stdout
+    assert '  rule 1 then "final": 1: I-3\n' in res.stdout
+    assert '  rule 2 then {"level": 1}: 1: I-1\n' in res.stdout
+    assert '  otherwise "none": every other invoice\n' in res.stdout
+    assert 'decide first: {"level": 1}' in res.stdout
+    res = runner.invoke(app, ["rules", "match", TABLE.replace("first", "collect"), *AS_OF,
+                              "--json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["matches"] == 2 and data["documents"] == ["I-1", "I-3"]
+    assert data["outcomes"] == [
+        {"rule": 1, "then": "final", "matches": 1, "documents": ["I-3"]},
+        {"rule": 2, "then": {"level": 1}, "matches": 2, "documents": ["I-1", "I-3"]},
+        {"rule": None, "then": "none", "documents": []},
+    ]
+
+
+def test_match_a_customer_decision_table(runner, shop):
+    table = 'decide first when outstanding > 100 USD then "big" when outstanding > 0 then "small"'
+    res = runner.invoke(app, ["rules", "match", table, "-l", "customer", *AS_OF])
+    assert res.exit_code == 0, res.output
+    assert '  rule 1 then "big": 1: A1\n' in res.stdout
+    assert '  rule 2 then "small": 1: B2\n' in res.stdout

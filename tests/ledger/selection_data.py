@@ -109,6 +109,8 @@ source = st.tuples(
     st.sampled_from(list(SourceKind)),
     st.sampled_from(list(SourceStatus)),
     st.sampled_from(list(SourceRole)),
+    maybe(st.sampled_from(["4242", "1881"])),  # last4
+    maybe(st.sampled_from(["4242", "1881"])),  # previous_last4
 )
 customer_cf = st.fixed_dictionaries(
     {},
@@ -201,9 +203,10 @@ def _customer(session: Session, t: Tenant, users: list[Any], i: int, c: dict[str
                        amount=at["amount"], attempted_at=at["at"], method=at["method"],
                        gateway=at["gateway"], failure_reason=at["error"],
                        dunning_status=at["dunning"], next_retry_at=at["retry"], attempt_number=k + 1)  # fmt: skip
-    for k, (kind, status, role) in enumerate(c["sources"]):
+    for k, (kind, status, role, last4, previous) in enumerate(c["sources"]):
         session.add(PaymentSource(tenant_id=t.id, external_id=f"S{i}-{k}", customer_id=cust.id,
-                                  kind=kind, status=status, role=role))  # fmt: skip
+                                  kind=kind, status=status, role=role, last4=last4,
+                                  previous_last4=previous))  # fmt: skip
     for k, status in enumerate(c["subscriptions"]):
         session.add(Subscription(tenant_id=t.id, external_id=f"SUB{i}-{k}",
                                  customer_id=cust.id, status=status))  # fmt: skip
@@ -235,8 +238,8 @@ def literal(f: Any) -> st.SearchStrategy[Any]:
             relative,
             st.builds(a.RelativeDate, st.sampled_from(plain)),
         )
-    if f.type is Type.ENUM:
-        return st.builds(a.StringLit, st.sampled_from(list(f.values)))
+    if f.type is Type.ENUM:  # other spellings (cheque) too
+        return st.builds(a.StringLit, st.sampled_from([*f.values, *(k for k, _ in f.aliases)]))
     if f.type is Type.CODE:
         return st.builds(a.StringLit, st.sampled_from(CODES[f.code]))
     return st.builds(a.StringLit, words)

@@ -20,7 +20,8 @@ def test_relative_dates():
     as_of = date(2026, 11, 23)
     assert resolved(
         "a < today and a < 30 days ago and a < in 7 days and a < start of month"
-        " and a < end of month and a < start of previous month and a < end of previous month",
+        " and a < end of month and a < start of previous month and a < end of previous month"
+        " and a < start of next month and a < end of next month and a < start of current month",
         as_of,
     ) == {
         "today": "2026-11-23",
@@ -30,19 +31,22 @@ def test_relative_dates():
         "end of month": "2026-11-30",
         "start of previous month": "2026-10-01",
         "end of previous month": "2026-10-31",
+        "start of next month": "2026-12-01",
+        "end of next month": "2026-12-31",
     }
 
 
 def test_ranges():
     assert resolved(
         "a in the last 15 days and a in the next 7 days and a in current month"
-        " and a in previous month",
+        " and a in previous month and a in next month",
         date(2026, 3, 10),
     ) == {
         "in the last 15 days": "2026-02-23..2026-03-10",
         "in the next 7 days": "2026-03-10..2026-03-17",
         "in current month": "2026-03-01..2026-03-31",
         "in previous month": "2026-02-01..2026-02-28",
+        "in next month": "2026-04-01..2026-04-30",
     }
 
 
@@ -52,6 +56,13 @@ def test_months_across_a_year_and_a_leap_day():
         "end of month": "2028-01-31",
     }
     assert resolved("a < end of month", date(2028, 2, 3)) == {"end of month": "2028-02-29"}
+    assert resolved("a < end of next month and a in next month", date(2027, 12, 31)) == {
+        "end of next month": "2028-01-31",
+        "in next month": "2028-01-01..2028-01-31",
+    }
+    assert resolved("a < end of next month", date(2028, 1, 31)) == {
+        "end of next month": "2028-02-29"
+    }
 
 
 def test_business_days_skip_weekends():

@@ -93,6 +93,13 @@ def test_between_takes_its_and_before_the_condition_and():
         ("a in the next 3 business days", InRange("a", DateRange(RangeKind.NEXT_BUSINESS_DAYS, 3))),
         ("a in current month", InRange("a", DateRange(RangeKind.CURRENT_MONTH))),
         ("a in previous month", InRange("a", DateRange(RangeKind.PREVIOUS_MONTH))),
+        ("a in next month", InRange("a", DateRange(RangeKind.NEXT_MONTH))),
+        ("a < end of next month", Compare("a", "<", RelativeDate(RelKind.END_OF_NEXT_MONTH))),
+        (
+            "a >= start of next month",
+            Compare("a", ">=", RelativeDate(RelKind.START_OF_NEXT_MONTH)),
+        ),
+        ("a >= start of current month", Compare("a", ">=", RelativeDate(RelKind.START_OF_MONTH))),
         ('a excludes (DE, "and")', Excludes("a", (StringLit("DE"), StringLit("and")))),
         ("a includes USD", Includes("a", (StringLit("USD"),))),
         ("a is empty", IsEmpty("a")),

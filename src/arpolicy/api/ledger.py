@@ -300,6 +300,7 @@ def update(session: Session, api: Api, res: Resource, record_id: int, body: Base
     tenant = tenant_of(session, api)
     stored = stored_row(session, tenant, res, obj.id)
     patch = to_row(session, api, res, data)
+    stored = _without_followers(session, tenant, res, stored, patch)
     _check_currency(res, data, stored, patch)
     _escape(session, tenant, res.kind, patch)
     run_import(session, api, res, {**stored, **patch})
@@ -312,6 +313,19 @@ def update(session: Session, api: Api, res: Resource, record_id: int, body: Base
         for name in names:
             _emit(session, api, name, res, obj, f"{name}:{obj.id}:{event.id}")
     return obj
+
+
+def _without_followers(
+    session: Session, tenant: Tenant, res: Resource, stored: dict[str, Any], patch: dict[str, Any]
+) -> dict[str, Any]:
+    """The stored row less the columns the import derives from one the patch changes and
+    which the patch does not give itself (see ``Column.follows``)."""
+    columns = known_columns(Context(session, tenant), get_kind(res.kind))
+    return {
+        name: value
+        for name, value in stored.items()
+        if name in patch or columns[name].follows not in patch
+    }
 
 
 def _check_currency(

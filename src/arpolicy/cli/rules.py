@@ -2,10 +2,12 @@
 
 ``match`` runs at every level: invoice rules select documents (shown by number), customer
 and payment rules select customers (shown by external id); ``--explain`` takes a document
-number or a customer id accordingly."""
+number or a customer id accordingly. A decision table shows what each of its rules
+decides (the records it matches, grouped by outcome)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import typer
@@ -37,6 +39,7 @@ from arpolicy.rules import (
     to_json,
     to_text,
 )
+from arpolicy.rules.ast import DecisionTable
 from arpolicy.rules.explain import short_rate
 
 app = typer.Typer(
@@ -112,22 +115,36 @@ def match_rule(
         except RuleError as exc:
             _fail_rule(exc, as_json)
             return
-        ids = selection.select(session, t, bound, fields)
+        decisions = None
+        if isinstance(bound.rule, DecisionTable):
+            decisions = selection.decide(session, t, bound, fields)
+            ids = decisions.matched
+        else:
+            ids = selection.select(session, t, bound, fields)
         shown = ids[:limit] if limit else ids
         labels = _labels(session, fields.level, shown)
+        groups = _groups(session, fields.level, decisions, limit) if decisions else None
         explained = _explain(session, t, fields, bound, explain_id) if explain_id else None
     invoices = fields.level is Level.INVOICE
+    key = "documents" if invoices else "customers"
     result: dict[str, Any] = {
         "as_of": on.isoformat(), "level": fields.level.value, "rule": bound.to_json(),
-        "matches": len(ids), "documents" if invoices else "customers": labels,
+        "matches": len(ids), key: labels,
     }  # fmt: skip
+    if groups is not None:
+        result["outcomes"] = [{k: v for k, v in g.items() if k != "labels"} | {key: g["labels"]}
+                              for g in groups]  # fmt: skip
     if explained is not None:
         result["explanation"] = explained
     if as_json:
         terminal.print_json(result)
         return
     what = "invoice(s)" if invoices else "customer(s)"
-    terminal.say(f"{len(ids)} {what} match as of {on.isoformat()}: {to_text(bound.rule)}")
+    if groups is not None:
+        what += " match a rule of the table"
+    else:
+        what += " match"
+    terminal.say(f"{len(ids)} {what} as of {on.isoformat()}: {to_text(bound.rule)}")
     for r in bound.resolutions:
         when = (
             r.start.isoformat()
@@ -139,10 +156,37 @@ def match_rule(
         via = f" via {rate.via}" if rate.via else ""
         dated = f" (rate of {rate.valid_on.isoformat()}{via})" if rate.valid_on else ""
         terminal.say(f"  1 {rate.source} = {short_rate(rate.rate)} {rate.target}{dated}")
-    if shown:
+    if groups is not None:
+        _say_groups(groups, "invoice" if invoices else "customer")
+    elif shown:
         terminal.say("  " + ", ".join(labels) + (" ..." if len(shown) < len(ids) else ""))
     if explained is not None:
         terminal.say(explained["text"])
+
+
+def _groups(
+    session: Session, level: Level, decisions: selection.Decisions, limit: int
+) -> list[dict[str, Any]]:
+    """Each outcome of a table with the records it goes to (the first ``limit``)."""
+    found = []
+    for g in decisions.groups():
+        shown = list(g.ids[:limit] if limit else g.ids)
+        item = {"rule": g.rule, "then": g.outcome, "labels": _labels(session, level, shown)}
+        if g.rule is not None:
+            item["matches"] = len(g.ids)
+        found.append(item)
+    return found
+
+
+def _say_groups(groups: list[dict[str, Any]], noun: str) -> None:
+    for g in groups:
+        then = json.dumps(g["then"], ensure_ascii=False)
+        if g["rule"] is None:
+            terminal.say(f"  otherwise {then}: every other {noun}")
+            continue
+        more = " ..." if len(g["labels"]) < g["matches"] else ""
+        listed = ": " + ", ".join(g["labels"]) + more if g["labels"] else ""
+        terminal.say(f"  rule {g['rule']} then {then}: {g['matches']}{listed}")
 
 
 def _labels(session: Session, level: Level, ids: list[int]) -> list[str]:

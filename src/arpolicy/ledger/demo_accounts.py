@@ -1,7 +1,7 @@
-"""One demo customer's account: the customer row, contacts, payment sources, subscription
-and sales orders, and the :class:`Context` every part of the generator writes into. The
-money side (documents, payments, attempts, promises, disputes) is
-:mod:`arpolicy.ledger.demo_ledger`.
+"""One demo customer's account: the customer row, contacts, payment sources
+(:mod:`arpolicy.ledger.demo_sources`), subscription and sales orders, and the
+:class:`Context` every part of the generator writes into. The money side (documents,
+payments, attempts, promises, disputes) is :mod:`arpolicy.ledger.demo_ledger`.
 
 Rows are plain dicts holding the model's column names; a reference to another generated
 row is ``<name>_ref``, the index of that row in its :class:`~arpolicy.ledger.demo.DemoData`
@@ -29,7 +29,8 @@ from arpolicy.ledger.demo_personas import (
     persona,
     pick,
 )
-from arpolicy.models import OrderStatus, SourceKind, SourceRole, SourceStatus, SubscriptionStatus
+from arpolicy.ledger.demo_sources import add_sources
+from arpolicy.models import OrderStatus, SubscriptionStatus
 
 if TYPE_CHECKING:
     from arpolicy.ledger.demo import DemoData
@@ -60,6 +61,8 @@ class Context:
     brands: list[tuple[int, str, str]] = field(default_factory=list)
     """(customer index, brand, country) of enterprise accounts that may own subsidiaries."""
     rate_cache: dict[tuple[str, date], tuple[Decimal, date | None]] = field(default_factory=dict)
+    offline: int = 0
+    """Customers given a way to pay without a card or bank account so far."""
 
     @property
     def base_exponent(self) -> int:
@@ -115,7 +118,7 @@ def open_account(ctx: Context, index: int, rng: Random) -> Account:
     acct.start_on = add_months(ctx.today, -p.months, day=rng.randint(1, 28))
     ctx.data.customers.append(acct.row)
     _contacts(ctx, acct)
-    _sources(ctx, acct)
+    add_sources(ctx, acct)
     _subscription(ctx, acct)
     return acct
 
@@ -242,68 +245,6 @@ def _phone(rng: Random, pattern: str) -> str:
         d3=f"{rng.randrange(1000):03d}",
         d4=f"{rng.randrange(10000):04d}",
     )
-
-
-def _sources(ctx: Context, acct: Account) -> None:
-    rng, p, today = acct.rng, acct.persona, ctx.today
-    if p.source is None:
-        return
-    kinds = [(p.source, p.source_status, SourceRole.PRIMARY if p.auto else SourceRole.NONE)]
-    if p.auto and chance(rng, 20):
-        kinds.append(
-            (
-                SourceKind.BANK_ACCOUNT if p.source == SourceKind.CARD else SourceKind.CARD,
-                SourceStatus.VALID,
-                SourceRole.BACKUP,
-            )
-        )
-    for kind, status, role in kinds:
-        month, year = _expiry(rng, today, status) if kind == SourceKind.CARD else (None, None)
-        if role == SourceRole.PRIMARY and status == SourceStatus.EXPIRED and month and year:
-            acct.problem_on = add_months(date(year, month, 1), 1, day=1)
-        elif role == SourceRole.PRIMARY and status == SourceStatus.INVALID:
-            acct.problem_on = today - timedelta(days=rng.randint(20, 120))
-        gateway = _gateway(rng, p, kind)
-        if role == SourceRole.PRIMARY:
-            acct.gateway = gateway
-        ctx.data.payment_sources.append(
-            {
-                "external_id": f"PM{len(ctx.data.payment_sources) + 1:07d}",
-                "customer_ref": acct.index,
-                "kind": kind,
-                "status": status,
-                "role": role,
-                "gateway": gateway,
-                "brand": _card_brand(rng, p) if kind == SourceKind.CARD else None,
-                "last4": f"{rng.randrange(10000):04d}",
-                "expiry_month": month,
-                "expiry_year": year,
-            }
-        )
-
-
-def _expiry(rng: Random, today: date, status: SourceStatus) -> tuple[int, int]:
-    """A card expires at the end of its expiry month: this month is 'expiring' (within the
-    next 30 days), earlier months 'expired', later ones valid."""
-    offset = {SourceStatus.EXPIRING: 0, SourceStatus.EXPIRED: -rng.randint(2, 5)}.get(
-        status, rng.randint(2, 48)
-    )
-    d = add_months(today, offset, day=1)
-    return d.month, d.year
-
-
-def _gateway(rng: Random, p: Persona, kind: SourceKind) -> str:
-    if kind == SourceKind.BANK_ACCOUNT:
-        return "stripe" if p.country.code in ("US", "CA") else "gocardless"
-    if p.country.region == "EMEA":
-        return pick(rng, (("adyen", 3), ("stripe", 2)))
-    return pick(rng, (("stripe", 3), ("braintree", 2)))
-
-
-def _card_brand(rng: Random, p: Persona) -> str:
-    if p.country.code == "JP":
-        return pick(rng, (("jcb", 3), ("visa", 2), ("mastercard", 1)))
-    return pick(rng, (("visa", 5), ("mastercard", 4), ("amex", 1)))
 
 
 def seat_price(currency: str) -> int:

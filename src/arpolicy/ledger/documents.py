@@ -1,5 +1,11 @@
 """Per-document figures: days past due, converted balance, P2P, disputes, attempts; and
-what makes a document disputed.
+what makes a document disputed, and which documents have days past due.
+
+*Days past due* (as-of date - due date) belong to open debit documents only: a settled
+document (balance zero), a voided one and a credit note have none (empty, so that
+``days_past_due > 90`` never selects them). :func:`owes_clause` in SQL and
+:func:`days_past_due` in Python are that one definition, read by the rule field
+``days_past_due`` (both compilers) and by these figures.
 
 A document is *disputed* when the billing system flagged it (``documents.disputed``, kept
 as reported) or it has an open dispute (a ``disputes`` row for it with status open). That
@@ -16,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from arpolicy.kit.money import Money
@@ -24,12 +30,36 @@ from arpolicy.models import (
     Dispute,
     DisputeStatus,
     Document,
+    DocumentType,
     PaymentAttempt,
     PromiseStatus,
     PromiseToPay,
     Tenant,
+    balance_due_clause,
     open_items_clause,
 )
+
+
+def owes_clause() -> ColumnElement[bool]:
+    """The document (of the enclosing query's ``documents``) is an open debit: an invoice
+    or debit note with a balance, not voided. Only such a document has days past due.
+    Written with :func:`~arpolicy.models.balance_due_clause` so that a selection on days
+    past due can use ``ix_documents_balance_due``."""
+    return and_(
+        balance_due_clause(),
+        Document.voided == false(),
+        Document.doc_type != DocumentType.CREDIT_NOTE,
+    )
+
+
+def days_past_due(
+    doc_type: str, balance_minor: int, voided: bool, due_date: date, as_of: date
+) -> int | None:
+    """As-of date - due date for an open debit document (see :func:`owes_clause`); None
+    for a settled, voided or credit document."""
+    if balance_minor == 0 or voided or doc_type == DocumentType.CREDIT_NOTE:
+        return None
+    return (as_of - due_date).days
 
 
 def open_dispute_clause(tenant_id: int) -> ColumnElement[bool]:
@@ -82,8 +112,9 @@ class DocumentFigures:
     base_balance: Money
     disputed: bool
     """Flagged by the billing system or with an open dispute (see :func:`disputed_clause`)."""
-    days_past_due: int
-    """as-of date minus due date: 0 on the due date, negative before it."""
+    days_past_due: int | None
+    """as-of date minus due date: 0 on the due date, negative before it; None for a credit
+    note (see :func:`days_past_due`)."""
     p2p_date: date | None
     open_p2p: Money
     open_issue: Money
@@ -184,7 +215,9 @@ def open_documents(
                 balance=Money.from_minor(doc.balance_minor, ccy),
                 base_balance=Money.from_minor(doc.base_balance_minor, tenant.base_currency),
                 disputed=doc.disputed or int(issues_open) > 0,
-                days_past_due=(as_of - doc.due_date).days,
+                days_past_due=days_past_due(
+                    doc.doc_type, doc.balance_minor, doc.voided, doc.due_date, as_of
+                ),
                 p2p_date=p2p_on,
                 open_p2p=Money.from_minor(int(p2p_amt), ccy),
                 open_issue=Money.from_minor(int(issue_amt), ccy),

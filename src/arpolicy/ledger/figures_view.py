@@ -163,7 +163,7 @@ class CustomerFigureSQL:
             where: list[Any] = []
         elif name in ("primary_source", "backup_source"):
             m = PaymentSource
-            order, cols = [m.id.desc()], [m.kind, m.status]
+            order, cols = [m.id.desc()], [m.kind, m.status, m.last4, m.previous_last4]
             where = [m.role == SourceRole(name.removesuffix("_source"))]
         elif name == "subscription":
             m = Subscription

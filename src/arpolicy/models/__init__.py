@@ -13,7 +13,13 @@ from arpolicy.models.collection import (
     SubscriptionStatus,
 )
 from arpolicy.models.customer import Contact, Customer
-from arpolicy.models.document import DEBIT_TYPES, Document, DocumentType, open_items_clause
+from arpolicy.models.document import (
+    DEBIT_TYPES,
+    Document,
+    DocumentType,
+    balance_due_clause,
+    open_items_clause,
+)
 from arpolicy.models.engagement import (
     CycleStatus,
     Email,
@@ -30,6 +36,7 @@ from arpolicy.models.engagement import (
 from arpolicy.models.outbox import DeliveryAttempt, OutboxMessage, OutboxStatus, WebhookEndpoint
 from arpolicy.models.ownership import AssignmentCursor, AssignmentPolicyVersion, OwnerAssignment
 from arpolicy.models.payment import (
+    METHOD_ALIASES,
     Allocation,
     AttemptStatus,
     DunningStatus,
@@ -55,6 +62,7 @@ from arpolicy.models.tenant import (
 __all__ = [
     "DEBIT_TYPES",
     "DEFAULT_AGEING_BOUNDS",
+    "METHOD_ALIASES",
     "Allocation",
     "ApiKey",
     "AssignmentCursor",
@@ -106,5 +114,6 @@ __all__ = [
     "User",
     "UserRole",
     "WebhookEndpoint",
+    "balance_due_clause",
     "open_items_clause",
 ]

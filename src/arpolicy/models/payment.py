@@ -90,6 +90,9 @@ class DunningStatus(enum.StrEnum):
 
 
 class PaymentMethod(enum.StrEnum):
+    """How a payment was made or tried (Chargebee's transaction payment methods, in short).
+    ``check`` is also spelled ``cheque`` (:data:`METHOD_ALIASES`)."""
+
     CARD = "card"
     DIRECT_DEBIT = "direct_debit"
     BANK_TRANSFER = "bank_transfer"
@@ -97,7 +100,13 @@ class PaymentMethod(enum.StrEnum):
     WALLET = "wallet"
     CHECK = "check"
     CASH = "cash"
+    CHARGEBACK = "chargeback"
     OTHER = "other"
+
+
+METHOD_ALIASES = {"cheque": "check"}
+"""Other spellings of payment methods and source kinds, accepted wherever one is read
+(rules, imports) and stored as the value they stand for."""
 
 
 class PaymentAttempt(TenantScoped, Base):
@@ -138,8 +147,14 @@ class PaymentAttempt(TenantScoped, Base):
 
 
 class SourceKind(enum.StrEnum):
+    """What the customer pays with: a card or bank account on file, or a way it pays
+    without one (cash, check; chargeback: its payments come back as chargebacks)."""
+
     CARD = "card"
     BANK_ACCOUNT = "bank_account"
+    CASH = "cash"
+    CHECK = "check"
+    CHARGEBACK = "chargeback"
 
 
 class SourceStatus(enum.StrEnum):
@@ -175,5 +190,9 @@ class PaymentSource(TenantScoped, Base):
     gateway: Mapped[str | None] = mapped_column(String(64))
     brand: Mapped[str | None] = mapped_column(String(32))
     last4: Mapped[str | None] = mapped_column(String(4))
+    previous_last4: Mapped[str | None] = mapped_column(String(4))
+    """``last4`` before the source's last update (None: never updated since it was first
+    stored, or the billing system gave none); set by every import or API update that
+    gives ``last4``, unless it gives ``previous_last4`` itself."""
     expiry_month: Mapped[int | None] = mapped_column(SmallInteger)
     expiry_year: Mapped[int | None] = mapped_column(SmallInteger)

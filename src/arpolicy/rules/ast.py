@@ -65,6 +65,8 @@ class RelKind(enum.StrEnum):
     END_OF_MONTH = "end_of_month"
     START_OF_PREVIOUS_MONTH = "start_of_previous_month"
     END_OF_PREVIOUS_MONTH = "end_of_previous_month"
+    START_OF_NEXT_MONTH = "start_of_next_month"
+    END_OF_NEXT_MONTH = "end_of_next_month"
 
 
 RELATIVE_WITH_DAYS = frozenset(
@@ -97,6 +99,7 @@ class RangeKind(enum.StrEnum):
     NEXT_BUSINESS_DAYS = "next_business_days"
     CURRENT_MONTH = "current_month"
     PREVIOUS_MONTH = "previous_month"
+    NEXT_MONTH = "next_month"
 
 
 RANGE_WITH_DAYS = frozenset(

@@ -127,10 +127,14 @@ class Calendar:
         return d
 
 
-def _month_edges(as_of: date, previous: bool) -> tuple[date, date]:
+def _month_edges(as_of: date, shift: int = 0) -> tuple[date, date]:
+    """The first and last day of the month of ``as_of``, or of the one before (``shift``
+    -1) or after (+1)."""
     first = as_of.replace(day=1)
-    if previous:
+    if shift < 0:
         first = (first - timedelta(days=1)).replace(day=1)
+    elif shift > 0:
+        first = (first + timedelta(days=32)).replace(day=1)
     last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
     return first, last
 
@@ -147,7 +151,7 @@ def resolve(r: a.RelativeDate, as_of: date, cal: Calendar) -> date:
         return cal.shift(as_of, -r.days)
     if r.kind is k.IN_BUSINESS_DAYS:
         return cal.shift(as_of, r.days)
-    first, last = _month_edges(as_of, "previous" in r.kind.value)
+    first, last = _month_edges(as_of, _shift(r.kind.value))
     return first if r.kind.value.startswith("start") else last
 
 
@@ -161,7 +165,12 @@ def resolve_range(r: a.DateRange, as_of: date, cal: Calendar) -> tuple[date, dat
         return cal.shift(as_of, -r.days), as_of
     if r.kind is k.NEXT_BUSINESS_DAYS:
         return as_of, cal.shift(as_of, r.days)
-    return _month_edges(as_of, r.kind is k.PREVIOUS_MONTH)
+    return _month_edges(as_of, _shift(r.kind.value))
+
+
+def _shift(kind: str) -> int:
+    """-1, 0 or 1: a month kind's month relative to the current one."""
+    return -1 if "previous" in kind else 1 if "next" in kind else 0
 
 
 class _Binder:

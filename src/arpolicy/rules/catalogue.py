@@ -108,6 +108,12 @@ class Field:
     """The one currency of a base_money field, or of a money custom field when fixed."""
     currency_column: str | None = None
     json_key: str | None = None
+    aliases: tuple[tuple[str, str], ...] = ()
+    """Other spellings of enum values, ``(spelling, value)``: ``cheque`` for ``check``."""
+
+    def canonical(self, value: str) -> str:
+        """The enum value ``value`` spells (itself when it is no alias)."""
+        return dict(self.aliases).get(value, value)
 
     def accepts(self, value: object) -> bool:
         """Whether ``value`` has this field's record type (None is always accepted)."""

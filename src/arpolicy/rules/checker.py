@@ -116,7 +116,7 @@ class _Checker:
             return None
         if not isinstance(lit, a.StringLit):
             return f"{f.name} is {t.value}; {given} is not", 'write a word or a "quoted string"'
-        if t is Type.ENUM and lit.value not in f.values:
+        if t is Type.ENUM and f.canonical(lit.value) not in f.values:
             near = get_close_matches(lit.value, f.values, n=1)
             hint = f"did you mean {near[0]}? " if near else ""
             allowed = ", ".join(f.values)

@@ -32,7 +32,8 @@ def field_reference() -> str:
         out.append("| field | type | operators | can be missing | meaning |")
         out.append("|---|---|---|---|---|")
         for f in own:
-            kind = f.type.value + (f" ({', '.join(f.values)})" if f.values else "")
+            also = "".join(f"; {k} = {v}" for k, v in f.aliases)
+            kind = f.type.value + (f" ({', '.join(f.values)}{also})" if f.values else "")
             ops = " ".join(f"`{o}`" for o in f.operators)
             out.append(
                 f"| `{f.name}` | {kind} | {ops} | {'yes' if f.nullable else 'no'} | {f.doc or f.label} |"

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from arpolicy.ledger.buckets import bucket_labels
 from arpolicy.models import (
+    METHOD_ALIASES,
     AttemptStatus,
     DocumentType,
     DunningStatus,
@@ -32,6 +33,8 @@ from arpolicy.rules.catalogue import (
 )
 
 B, M, N, INT = Type.BASE_MONEY, Type.MONEY, Type.NUMBER, Type.INTEGER
+METHODS = tuple(METHOD_ALIASES.items())
+"""Other spellings of payment methods (cheque = check), on every payment method field."""
 D, DT, S, E, C, BOOL = Type.DATE, Type.DATETIME, Type.STRING, Type.ENUM, Type.CODE, Type.BOOLEAN
 
 
@@ -136,7 +139,12 @@ def invoice_fields(base: str) -> list[Field]:
         make(lv, "p2p_date", "P2P date", D, True, "earliest open promise-to-pay date."),
         make(lv, "last_email_at", "Last email date", DT, True, "last email about the document."),
         make(lv, "last_reply_at", "Last reply date", DT, True, "last reply about the document."),
-        make(lv, "transaction_type", "Transaction type", S, True, "billing-system type."),
+        make(lv, "transaction_type", "Transaction type", S, True,
+             "the billing system's own type (e.g. subscription); for debit or credit see"
+             " debit_or_credit."),
+        make(lv, "debit_or_credit", "Transaction type (debit or credit)", E, False,
+             "debit for an invoice or debit note, credit for a credit note.",
+             values=("debit", "credit")),
         make(lv, "document_type", "Document type", E, False, "invoice, debit or credit note.",
              values=_values(DocumentType), column="doc_type"),
         make(lv, "currency", "Currency", C, False, "document currency.", code="currency"),
@@ -146,8 +154,9 @@ def invoice_fields(base: str) -> list[Field]:
         make(lv, "disputed", "Disputed", BOOL, False,
              "flagged by the billing system, or with an open dispute."),
         make(lv, "paid", "Paid", BOOL, False, "the balance is zero."),
-        make(lv, "days_past_due", "Days past due", INT, False,
-             "as-of date minus due date (negative before it)."),
+        make(lv, "days_past_due", "Days past due", INT, True,
+             "as-of date minus due date (negative before it); empty for a paid, voided or"
+             " credit document."),
         make(lv, "payment_attempts", "Payment attempts", INT, False, "attempts for the document."),
     ]  # fmt: skip
 
@@ -163,7 +172,8 @@ def payment_fields() -> list[Field]:
         make(lv, "last_attempt_amount", "Last attempt amount", M, True,
              "amount of the last attempt.", currency_column="last_attempt_currency"),
         make(lv, "last_attempt_method", "Last attempt method", E, True,
-             "payment method of the last attempt.", values=_values(PaymentMethodEnum)),
+             "payment method of the last attempt.", values=_values(PaymentMethodEnum),
+             aliases=METHODS),
         make(lv, "last_attempt_error", "Last attempt failure error", S, True,
              "failure reason the gateway gave."),
         make(lv, "last_attempt_gateway", "Last attempt gateway", S, True, "gateway used."),
@@ -172,9 +182,12 @@ def payment_fields() -> list[Field]:
         make(lv, "payment_attempts", "Payment attempts", INT, False, "count of attempts."),
         make(lv, "next_retry_at", "Next scheduled retry", DT, True, "next automatic retry."),
         make(lv, "primary_payment_method", "Primary payment method", E, True,
-             "kind of the primary payment source.", values=src),
+             "kind of the primary payment source (empty: none).", values=src, aliases=METHODS),
         make(lv, "backup_payment_method", "Backup payment method", E, True,
-             "kind of the backup payment source.", values=src),
+             "kind of the backup payment source (empty: none).", values=src, aliases=METHODS),
+        make(lv, "card_same_as_last_update", "Masked card number same as last update", BOOL,
+             True, "the primary card's last four digits did not change at its last update"
+             " (no: they did); empty when the primary source is no card or was never updated."),
         make(lv, "auto_collection", "Auto collection", BOOL, False, "charged automatically."),
         make(lv, "net_term_days", "Net term days", INT, True, "payment terms in days."),
         make(lv, "payment_risk", "Payment risk", S, True, "risk rating from the billing system."),

@@ -80,7 +80,7 @@ DATE.2: /[0-9]{4}-[0-9]{2}-[0-9]{2}/
 STRING: /"(?:[^"\\\x00-\x1f]|\\["\\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/
 YESNO: /(?:yes|no)(?![A-Za-z0-9_])/
 LASTNEXT: /(?:last|next)(?![A-Za-z0-9_])/
-MONTHREF: /(?:current|previous)(?![A-Za-z0-9_])/
+MONTHREF: /(?:current|previous|next)(?![A-Za-z0-9_])/
 BUSINESS: /business(?![A-Za-z0-9_])/
 DAYS: /days?(?![A-Za-z0-9_])/
 COMMENT: /#[^\n]*/
@@ -98,7 +98,7 @@ HUMAN = {
     "STRING": 'a quoted string ("...")',
     "YESNO": "yes or no",
     "LASTNEXT": "last or next",
-    "MONTHREF": "current or previous",
+    "MONTHREF": "current, previous or next",
     "BUSINESS": "business",
     "DAYS": "days",
     "HIT": "first or collect",
@@ -174,8 +174,8 @@ class _ToAst(Transformer[Token, Any]):
         return a.RelativeDate(kind, n, _pos(meta))
 
     def _edge(self, meta: Any, c: list[Token | None], edge: str) -> a.RelativeDate:
-        previous = any(t is not None and t == "previous" for t in c)
-        kind = a.RelKind(f"{edge}_of_{'previous_month' if previous else 'month'}")
+        which = next((str(t) for t in c if t is not None and t != "current"), None)
+        kind = a.RelKind(f"{edge}_of_{which + '_month' if which else 'month'}")
         return a.RelativeDate(kind, 0, _pos(meta))
 
     @v_args(meta=True)
@@ -221,7 +221,7 @@ class _ToAst(Transformer[Token, Any]):
         return a.InRange(str(c[0]), a.DateRange(kind, n), _pos(c[0]))
 
     def in_month(self, c: list[Token]) -> a.InRange:
-        kind = a.RangeKind.CURRENT_MONTH if c[1] == "current" else a.RangeKind.PREVIOUS_MONTH
+        kind = a.RangeKind(f"{c[1]}_month")
         return a.InRange(str(c[0]), a.DateRange(kind), _pos(c[0]))
 
     # combinations

@@ -118,7 +118,7 @@ def _const(lit: a.Literal, f: Field) -> Any:
     if isinstance(lit, a.DateLit):
         return lit.value
     if isinstance(lit, a.StringLit):
-        return lit.value
+        return f.canonical(lit.value)  # an enum value's other spelling stands for it
     if isinstance(lit, a.MoneyLit):
         return lit.amount
     raise LoweringError(f"unbound literal {lit!r}: bind the rule before compiling it")

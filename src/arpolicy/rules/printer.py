@@ -70,7 +70,7 @@ def relative(r: RelativeDate) -> str:
     if kind in (RelKind.IN_DAYS, RelKind.IN_BUSINESS_DAYS):
         return "in " + _days(r.days, kind is RelKind.IN_BUSINESS_DAYS)
     edge, _, month = kind.value.partition("_of_")
-    return f"{edge} of {'previous month' if month == 'previous_month' else 'month'}"
+    return f"{edge} of {month.replace('_', ' ')}"
 
 
 def date_range(r: DateRange) -> str:
@@ -78,6 +78,8 @@ def date_range(r: DateRange) -> str:
         return "in current month"
     if r.kind is RangeKind.PREVIOUS_MONTH:
         return "in previous month"
+    if r.kind is RangeKind.NEXT_MONTH:
+        return "in next month"
     which = "last" if r.kind in (RangeKind.LAST_DAYS, RangeKind.LAST_BUSINESS_DAYS) else "next"
     business = r.kind in (RangeKind.LAST_BUSINESS_DAYS, RangeKind.NEXT_BUSINESS_DAYS)
     return f"in the {which} {_days(r.days, business)}"

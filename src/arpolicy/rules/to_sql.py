@@ -21,6 +21,8 @@ Besides plain SQL expressions, ``columns`` may hold:
 
 - :class:`DaysBefore` (the as-of date minus a date column, such as ``days_past_due``):
   comparisons become comparisons on the date column, index-friendly and dialect-neutral;
+  with ``known``, the value is missing (unknown) where that condition is false, as for a
+  paid invoice's days past due;
 - :class:`Scaled` (an integer count of 10**-places, such as a DSO in tenths of a day):
   comparisons with a decimal become exact integer comparisons, where SQLite's floats could
   round;
@@ -83,6 +85,9 @@ class DaysBefore:
     column: Any
     """A date column (or column attribute)."""
     as_of: date
+    known: Any = None
+    """A boolean SQL condition (never NULL) outside which the value is missing; None: it
+    is there wherever ``column`` is."""
 
     def day(self, days: Any) -> date:
         return self.as_of - timedelta(days=int(days))
@@ -209,7 +214,7 @@ def _leaf(p: LeafPlan, columns: Columns, positive: bool) -> ColumnElement[bool]:
     if f.json_key:
         col = json_value(f, col)
     if isinstance(col, DaysBefore):
-        return _days(p, col)
+        return _days(p, col, positive)
     if isinstance(col, Scaled):
         return _scaled(p, col)
     if isinstance(col, JsonMoney):
@@ -337,7 +342,22 @@ def _scaled(p: LeafPlan, s: Scaled) -> ColumnElement[bool]:
     return OPS[op](k, up if op in ("<", ">=") else down)
 
 
-def _days(p: LeafPlan, d: DaysBefore) -> ColumnElement[bool]:
+def _days(p: LeafPlan, d: DaysBefore, positive: bool) -> ColumnElement[bool]:
+    """The test on the date column; where ``d.known`` is false the value is missing: the
+    emptiness tests say so exactly, and any other test is unknown, written FALSE at a
+    positive place and TRUE at a negative one (see :func:`_expr`), so that the due-date
+    comparison stays a plain, indexable one."""
+    test = _days_test(p, d)
+    if d.known is None:
+        return test
+    if p.test is Test.EMPTY:
+        return or_(not_(d.known), test)
+    if p.test is Test.NOT_EMPTY:
+        return and_(d.known, test)
+    return and_(d.known, test) if positive else or_(not_(d.known), test)
+
+
+def _days_test(p: LeafPlan, d: DaysBefore) -> ColumnElement[bool]:
     col, c = d.column, p.consts
     if p.test is Test.CMP:
         return OPS[FLIP[p.op or "=="]](col, d.day(c[0]))

@@ -150,6 +150,12 @@ class Preview(BaseModel):
     ids: list[int] = Field(
         description="Matching ids (documents at invoice level, customers otherwise), first `limit`."
     )
+    outcomes: list[dict[str, Any]] | None = Field(
+        None,
+        description="For a decision table: per rule (`rule`, 1-based; null for `otherwise`), "
+        "its outcome (`then`), how many records it decides (`matches`: with `first`, those no "
+        "earlier rule matched) and their first `limit` ids.",
+    )
     explanation: dict[str, Any] | None = None
 
 
@@ -161,14 +167,22 @@ def preview_rule(body: PreviewInput, api: Api = Depends(require("rules:read"))) 
     from arpolicy.exceptions import NotFoundError
     from arpolicy.kit.clock import local_today
     from arpolicy.ledger.rates import exchange
-    from arpolicy.ledger.selection import records, select
+    from arpolicy.ledger.selection import decide, records, select
+    from arpolicy.rules.ast import DecisionTable
 
+    outcomes = None
     with api.read() as session:
         tenant, fields = tenant_fields(session, api.tenant_id, body.level)
         rule = read_rule(body.rule, fields)
         on = body.as_of or local_today(api.clock, tenant.timezone)
         bound = bind(rule, on, tz=tenant.timezone, exchange=exchange(session, tenant))
-        ids = select(session, tenant, bound, fields)
+        if isinstance(rule, DecisionTable):
+            decisions = decide(session, tenant, bound, fields)
+            ids = decisions.matched
+            outcomes = [{"rule": g.rule, "then": g.outcome, "matches": len(g.ids) if g.rule else None,
+                         "ids": list(g.ids[: body.limit])} for g in decisions.groups()]  # fmt: skip
+        else:
+            ids = select(session, tenant, bound, fields)
         explanation = None
         if body.explain_id is not None:
             found = list(records(session, tenant, fields, on, [body.explain_id]))
@@ -183,4 +197,4 @@ def preview_rule(body: PreviewInput, api: Api = Depends(require("rules:read"))) 
                 "tree": exp.to_json(),
             }
     return Preview(level=body.level, as_of=on, rule=bound.to_json(), text=to_text(rule), matches=len(ids),
-                   ids=ids[: body.limit], explanation=explanation)  # fmt: skip
+                   ids=ids[: body.limit], outcomes=outcomes, explanation=explanation)  # fmt: skip

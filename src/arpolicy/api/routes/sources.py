@@ -39,7 +39,17 @@ class SourceFields(Input):
     role: SourceRole | None = Field(None, description="Default none.")
     gateway: Text64 | None = None
     brand: Text32 | None = None
-    last4: str | None = Field(None, pattern=r"^[0-9]{4}$")
+    last4: str | None = Field(
+        None,
+        pattern=r"^[0-9]{4}$",
+        description="Last four digits; an update that gives them records the ones they "
+        "replace as previous_last4.",
+    )
+    previous_last4: str | None = Field(
+        None,
+        pattern=r"^[0-9]{4}$",
+        description="Last four digits before the card's last update (default: recorded).",
+    )
     expiry_month: int | None = Field(None, ge=1, le=12)
     expiry_year: int | None = Field(None, ge=2000, le=2100)
 
@@ -66,6 +76,9 @@ class SourceRead(Output):
     gateway: str | None
     brand: str | None
     last4: str | None
+    previous_last4: str | None = Field(
+        description="Last four digits before the last update (null: never updated)."
+    )
     expiry_month: int | None
     expiry_year: int | None
     created_at: datetime | None

@@ -35,6 +35,7 @@ from arpolicy.models import (
     CustomFieldDefinition,
     Document,
     Payment,
+    PaymentSource,
     Subscription,
     Tenant,
     User,
@@ -66,6 +67,13 @@ def _payments(session: Session, tenant_id: int) -> dict[Any, Any]:
         Payment.external_id, Payment.id, Payment.currency, Payment.amount_minor, Payment.received_on
     ).where(Payment.tenant_id == tenant_id)
     return {row[0]: tuple(row[1:]) for row in session.execute(q)}
+
+
+def _source_cards(session: Session, tenant_id: int) -> dict[Any, Any]:
+    q = select(PaymentSource.external_id, PaymentSource.last4).where(
+        PaymentSource.tenant_id == tenant_id
+    )
+    return {k: v for k, v in session.execute(q)}
 
 
 def _documents(session: Session, tenant_id: int) -> dict[Any, Any]:
@@ -114,6 +122,7 @@ LOADERS: dict[str, Callable[[Session, int], dict[Any, Any]]] = {
     "users": _users,
     "subscriptions": _subscriptions,
     "payments": _payments,
+    "payment_sources.last4": _source_cards,
     "documents": _documents,
     "allocations": _allocations,
     "allocated": _allocated,

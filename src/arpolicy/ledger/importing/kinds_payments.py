@@ -29,6 +29,7 @@ from arpolicy.ledger.importing.specs import (
 )
 from arpolicy.ledger.payments import refresh_unallocated
 from arpolicy.models import (
+    METHOD_ALIASES,
     Allocation,
     AttemptStatus,
     DocumentType,
@@ -86,7 +87,7 @@ PAYMENTS = Kind(
         currency(required=True),
         money("amount", "Amount received.", required=True, writes=("amount_minor",)),
         day("received_on", "Date received; dates the FX rate.", required=True),
-        choice("method", PaymentMethod, "How it was paid."),
+        choice("method", PaymentMethod, "How it was paid.", METHOD_ALIASES),
         text("reference", 200, "Bank or gateway reference."),
     ),
     key=("external_id",),
@@ -259,7 +260,7 @@ ATTEMPTS = Kind(
         choice("status", AttemptStatus, "Outcome.", required=True),
         currency(required=True),
         money("amount", "Amount tried.", required=True, writes=("amount_minor",)),
-        choice("method", PaymentMethod, "Payment method."),
+        choice("method", PaymentMethod, "Payment method.", METHOD_ALIASES),
         text("gateway", 64, "Gateway."),
         text("failure_reason", 200, "Why it failed."),
         choice("dunning_status", DunningStatus, "Where the billing system's retries stand."),
@@ -283,22 +284,56 @@ def _source(ctx: Context, v: Values) -> Row:
         "status": v.get("status") or SourceStatus.VALID.value,
         "role": v.get("role") or SourceRole.NONE.value,
         **{c: v.get(c) for c in ("gateway", "brand", "last4", "expiry_month", "expiry_year")},
+        "previous_last4": _previous_last4(ctx, v),
     }
+
+
+def _previous_last4(ctx: Context, v: Values) -> str | None:
+    """What ``last4`` was before this update: as the row gives it, else the stored
+    ``last4`` when the row gives ``last4`` (each update that states the card records the one
+    it replaces; a new source has none). Written only with one of those two columns."""
+    if "previous_last4" in v:
+        return v["previous_last4"]
+    if "last4" not in v:
+        return None
+    return ctx.refs("payment_sources.last4").get(v["external_id"])
 
 
 SOURCES = Kind(
     name="payment-sources",
     model=PaymentSource,
-    description="Cards and bank accounts on file.",
+    description="Cards and bank accounts on file, or how a customer without one pays (cash, "
+    "check, chargeback).",
     columns=(
         external_id("payment source"),
         customer_ref(),
-        choice("kind", SourceKind, "Card or bank account.", required=True),
+        choice(
+            "kind",
+            SourceKind,
+            "Card or bank account; cash, check (or cheque) or chargeback for a customer who "
+            "pays that way.",
+            METHOD_ALIASES,
+            required=True,
+        ),
         choice("status", SourceStatus, "Status (default valid)."),
         choice("role", SourceRole, "Role (default none)."),
         text("gateway", 64, "Gateway."),
         text("brand", 32, "Card brand."),
-        Column("last4", "4 digits", "Last four digits.", p.digits(4)),
+        Column(
+            "last4",
+            "4 digits",
+            "Last four digits. An update that gives them records the ones they replace as "
+            "previous_last4.",
+            p.digits(4),
+            writes=("last4", "previous_last4"),
+        ),
+        Column(
+            "previous_last4",
+            "4 digits",
+            "Last four digits before the card's last update (default: recorded by arpolicy).",
+            p.digits(4),
+            follows="last4",
+        ),
         Column("expiry_month", "integer", "1 to 12.", p.integer(1, 12)),
         Column("expiry_year", "integer", "Four-digit year.", p.integer(2000, 2100)),
     ),

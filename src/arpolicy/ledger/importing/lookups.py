@@ -10,7 +10,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from arpolicy.ledger.allocations import document_applied, document_held, payment_held
-from arpolicy.models import Allocation, Customer, Document, Payment, Subscription, User
+from arpolicy.models import (
+    Allocation,
+    Customer,
+    Document,
+    Payment,
+    PaymentSource,
+    Subscription,
+    User,
+)
 
 PER_KEY_LOOKUPS = 32
 """Keys of one map looked up one by one before the map is loaded whole."""
@@ -70,6 +78,9 @@ ONE_LOADERS: dict[str, OneLoader] = {
         Payment,
         (Payment.id, Payment.currency, Payment.amount_minor, Payment.received_on),
         (Payment.external_id,),
+    ),
+    "payment_sources.last4": _by(
+        PaymentSource, (PaymentSource.last4,), (PaymentSource.external_id,)
     ),
     "documents": _by(
         Document,

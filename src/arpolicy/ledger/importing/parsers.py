@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 import enum
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -291,9 +291,12 @@ def locale(cell: str) -> str:
     return cell
 
 
-def choice(enum_cls: type[enum.Enum]) -> Parser:
+def choice(enum_cls: type[enum.Enum], aliases: Mapping[str, str] | None = None) -> Parser:
+    """One of the enum's values, or another spelling of one (``aliases``: spelling ->
+    value), read as that value."""
     allowed = {str(m.value): m.value for m in enum_cls}
     listing = ", ".join(allowed)
+    allowed |= {k: allowed[v] for k, v in (aliases or {}).items() if v in allowed}
 
     def parse(cell: str) -> Any:
         value = allowed.get(cell)

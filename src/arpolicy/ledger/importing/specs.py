@@ -35,6 +35,10 @@ class Column:
     absent from the file leaves them untouched when a stored row is updated."""
     text: bool = False
     """Free text: formula-escaped on export, unescaped on import."""
+    follows: str | None = None
+    """A column whose new value the import derives this one from when the row does not
+    give it (``previous_last4`` follows ``last4``): an update of a stored record through the
+    API that changes ``follows`` leaves this column out, so the import derives it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +108,16 @@ def flag(name: str, description: str, **kw: Any) -> Column:
     return Column(name, "boolean (true/false, yes/no, 1/0)", description, p.boolean, **kw)
 
 
-def choice(name: str, enum_cls: type[enum.Enum], description: str, **kw: Any) -> Column:
+def choice(
+    name: str,
+    enum_cls: type[enum.Enum],
+    description: str,
+    aliases: dict[str, str] | None = None,
+    **kw: Any,
+) -> Column:
     values = "|".join(str(m.value) for m in enum_cls)
-    return Column(name, f"one of {values}", description, p.choice(enum_cls), **kw)
+    also = "".join(f" ({k} = {v})" for k, v in (aliases or {}).items())
+    return Column(name, f"one of {values}{also}", description, p.choice(enum_cls, aliases), **kw)
 
 
 def external_id(what: str) -> Column:

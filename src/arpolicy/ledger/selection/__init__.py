@@ -22,6 +22,9 @@ from their JSON), and every customer field, the aggregate figures included: they
 the figures view (arpolicy.ledger.figures_view), the one per-customer figures query that
 the customer reports read too. Only what a rule reads is joined: a rule on an invoice's own
 columns runs over ``documents`` alone.
+
+A decision table is selected rule by rule (:func:`decide`, :mod:`.tables`): :func:`select`
+gives the records some rule of it matches, :func:`decide` the outcome of each.
 """
 
 from __future__ import annotations
@@ -37,13 +40,18 @@ from arpolicy.ledger.figures_view import DSO_PERIOD_DAYS
 from arpolicy.ledger.selection.customers import customer_source
 from arpolicy.ledger.selection.invoices import invoice_source, invoices, narrowed
 from arpolicy.ledger.selection.source import Source, read_records, select_ids
+from arpolicy.ledger.selection.tables import Decisions, Group, decide_table
 from arpolicy.models import Tenant
+from arpolicy.rules.ast import DecisionTable
 from arpolicy.rules.binding import BoundRule
 from arpolicy.rules.catalogue import FieldSet, Level
 
 __all__ = [
+    "Decisions",
+    "Group",
     "customer_records",
     "customer_source",
+    "decide",
     "invoice_records",
     "invoice_source",
     "level_source",
@@ -168,13 +176,22 @@ def payment_profile_records(
 
 def select(session: Session, tenant: Tenant, bound: BoundRule, fields: FieldSet) -> list[int]:
     """:func:`select_invoices`, :func:`select_customers` or :func:`select_payment_profiles`,
-    by the level of ``fields``."""
+    by the level of ``fields``. For a decision table: the ids some rule of it matches."""
+    if isinstance(bound.rule, DecisionTable):
+        return decide(session, tenant, bound, fields).matched
     pick = {
         Level.INVOICE: select_invoices,
         Level.CUSTOMER: select_customers,
         Level.PAYMENT: select_payment_profiles,
     }
     return pick[fields.level](session, tenant, bound, fields)
+
+
+def decide(session: Session, tenant: Tenant, bound: BoundRule, fields: FieldSet) -> Decisions:
+    """What a bound decision table decides at the level of ``fields``: each rule's
+    condition selected by the database (see :func:`select`), and from that each record's
+    outcome."""
+    return decide_table(bound, lambda condition: select(session, tenant, condition, fields))
 
 
 def records(

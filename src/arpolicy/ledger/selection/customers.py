@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from functools import partial
+from typing import Any
 
-from sqlalchemy import String, cast, null
+from sqlalchemy import String, and_, case, cast, null
 
 from arpolicy.ledger.buckets import bucket_labels
 from arpolicy.ledger.figures_view import DSO_PERIOD_DAYS, CustomerFigureSQL, Joins
 from arpolicy.ledger.selection.source import Builder, Source
-from arpolicy.models import Customer, Tenant
+from arpolicy.models import Customer, SourceKind, Tenant
 from arpolicy.rules.to_sql import Scaled
 
 CUSTOMER_ATTRIBUTES = (
@@ -85,11 +86,22 @@ def payment_builders(fig: CustomerFigureSQL) -> dict[str, Builder]:
     b["primary_payment_method"] = lambda: fig.latest("primary_source", "kind")
     b["payment_source_status"] = lambda: fig.latest("primary_source", "status")
     b["backup_payment_method"] = lambda: fig.latest("backup_source", "kind")
+    b["card_same_as_last_update"] = lambda: card_same_as_last_update(fig)
     b["auto_collection"] = lambda: fig.attribute("auto_collection")
     b["net_term_days"] = lambda: fig.attribute("net_term_days")
     b["payment_risk"] = lambda: cast(null(), String(64))  # no source in the ledger yet
     b["subscription_status"] = lambda: fig.latest("subscription", "status")
     return b
+
+
+def card_same_as_last_update(fig: CustomerFigureSQL) -> Any:
+    """Whether the primary card's last four digits are those it had before its last update
+    (NULL: the primary source is no card, or either number is unknown)."""
+    kind, last4, previous = (
+        fig.latest("primary_source", c) for c in ("kind", "last4", "previous_last4")
+    )
+    known = and_(kind == SourceKind.CARD, last4.is_not(None), previous.is_not(None))
+    return case((known, last4 == previous))
 
 
 def customer_source(

@@ -14,15 +14,15 @@ from datetime import date
 from functools import partial
 from typing import Any
 
-from sqlalchemy import and_, false, func, select
+from sqlalchemy import and_, case, false, func, select
 from sqlalchemy.orm import Session
 
-from arpolicy.ledger.documents import disputed_clause
+from arpolicy.ledger.documents import disputed_clause, owes_clause
 from arpolicy.ledger.figures_sql import per_document_attempts_query, per_document_query
 from arpolicy.ledger.figures_view import CustomerFigureSQL, Joins
 from arpolicy.ledger.selection.customers import customer_builders
 from arpolicy.ledger.selection.source import Builder, Source
-from arpolicy.models import Customer, Document, Tenant
+from arpolicy.models import Customer, Document, DocumentType, Tenant
 from arpolicy.rules.to_sql import DaysBefore
 
 DOCUMENT_COLUMNS = (
@@ -62,7 +62,11 @@ def invoices(
     b: dict[str, Builder] = {name: partial(getattr, Document, name) for name in DOCUMENT_COLUMNS}
     b["paid"] = lambda: and_(Document.balance_minor == 0, Document.voided == false())
     b["disputed"] = lambda: disputed_clause(tenant.id)  # the flag or an open dispute
-    b["days_past_due"] = lambda: DaysBefore(Document.due_date, as_of)
+    b["debit_or_credit"] = lambda: case(
+        (Document.doc_type == DocumentType.CREDIT_NOTE, "credit"), else_="debit"
+    )
+    # empty for settled, voided and credit documents (ledger/documents.py)
+    b["days_past_due"] = lambda: DaysBefore(Document.due_date, as_of, owes_clause())
     b["open_issue_amount_minor"] = lambda: func.coalesce(per_document("open_issue").c.amount, 0)
     b["open_p2p_amount_minor"] = lambda: func.coalesce(per_document("open_p2p").c.amount, 0)
     b["p2p_date"] = lambda: per_document("open_p2p").c.next_p2p

@@ -97,7 +97,10 @@ class _Reader:
             return None
         if isinstance(col, DaysBefore):
             i = self.slot(f.column, col.column)
-            return lambda row: None if row[i] is None else (as_of - row[i]).days
+            if col.known is None:
+                return lambda row: None if row[i] is None else (as_of - row[i]).days
+            k = self.slot(f.column + "__known", col.known)
+            return lambda row: None if row[i] is None or not row[k] else (as_of - row[i]).days
         if isinstance(col, Scaled):
             i, places = self.slot(f.column, col.column), col.places
             return lambda row: None if row[i] is None else Decimal(int(row[i])).scaleb(-places)
