@@ -13,9 +13,11 @@ from sqlalchemy import select
 from arpolicy.audit import Actor
 from arpolicy.cli import common, terminal
 from arpolicy.exceptions import NotFoundError, ValidationError
+from arpolicy.kit.clock import local_today
 from arpolicy.models import Customer, User
 from arpolicy.ownership import repository as repo
 from arpolicy.ownership.config import PolicyError, load_yaml
+from arpolicy.ownership.coverage import policy_warnings
 from arpolicy.ownership.manage import owners_of, run_roles, save_policy, set_owner
 from arpolicy.ownership.service import ROLES
 
@@ -64,6 +66,9 @@ def load(
             terminal.say(
                 f"{policy.role} policy saved as version {row.version} ({len(policy.rules)} rule(s))"
             )
+            day = local_today(common.clock(), t.timezone)
+            for w in policy_warnings(session, t, row.config, as_of=day):
+                terminal.warning(f"{policy.role} policy: {w.message}", w.fix)
 
 
 def _save(session: Any, t: Any, policy: Any, now: Any, comment: str | None) -> Any:

@@ -15,6 +15,7 @@ from arpolicy.audit import Actor
 from arpolicy.cli import common, terminal
 from arpolicy.engagement import service
 from arpolicy.engagement.config import CycleError, example_text, load_yaml
+from arpolicy.engagement.coverage import cycle_warnings
 from arpolicy.engagement.facts import stored_cycles
 from arpolicy.engagement.planning import backtest, forecast
 from arpolicy.exceptions import ValidationError
@@ -64,6 +65,9 @@ def load(
                 raise
             terminal.say(f"cycle {row.name!r} saved: version {row.version}, {row.status.value}, "
                          f"{len(cycle.reminders)} reminder(s)")  # fmt: skip
+            day = local_today(common.clock(), t.timezone)
+            for w in cycle_warnings(session, t, row.config, as_of=day):
+                terminal.warning(f"cycle {row.name!r}: {w.message}", w.fix)
 
 
 @app.command("cycles")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from arpolicy.engagement.config import Cycle, parse_cycle
 from arpolicy.engagement.decide import CompiledCycle, Customer, History, Invoice, matcher
 from arpolicy.engagement.merging import lists_steps
+from arpolicy.ledger.catalogue import tenant_catalogue
 from arpolicy.ledger.documents import disputed_clause
 from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import select_customers, select_invoices, select_payment_profiles
@@ -23,7 +24,6 @@ from arpolicy.models import (
     DEBIT_TYPES,
     Allocation,
     Contact,
-    CustomFieldDefinition,
     CycleStatus,
     Document,
     Email,
@@ -51,10 +51,7 @@ IN lists)."""
 
 
 def catalogue(session: Session, tenant: Tenant) -> Catalogue:
-    defs = session.scalars(
-        select(CustomFieldDefinition).where(CustomFieldDefinition.tenant_id == tenant.id)
-    ).all()
-    return Catalogue.for_tenant(tenant.base_currency, tenant.ageing_bounds, defs)
+    return tenant_catalogue(session, tenant)
 
 
 def rule_of(value: str | dict[str, Any]) -> Any:

@@ -23,6 +23,13 @@ from sqlalchemy.orm import Session
 from arpolicy.exceptions import ConfigurationError
 
 WRITE = "arpolicy_write"
+UNICODE_LOWER = "arpolicy_lower"
+"""A SQL function on every SQLite connection: Python's ``str.lower`` (SQLite's ``lower``
+only knows ASCII), what PostgreSQL's ICU ``lower`` computes."""
+
+
+def _unicode_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -60,6 +67,7 @@ def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+        dbapi_conn.create_function(UNICODE_LOWER, 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

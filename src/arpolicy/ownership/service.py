@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 from arpolicy.audit import Actor
 from arpolicy.kit.bulk import insert_many
 from arpolicy.kit.gcpause import paused_gc
+from arpolicy.ledger.catalogue import tenant_catalogue
 from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import customer_records
-from arpolicy.models import AuditEvent, Customer, CustomFieldDefinition, Tenant
+from arpolicy.models import AuditEvent, Customer, Tenant
 from arpolicy.ownership import repository as repo
 from arpolicy.ownership.config import POOLED, AssignmentPolicy, PolicyError, parse_policy
 from arpolicy.ownership.policy import (
@@ -35,7 +36,6 @@ from arpolicy.ownership.policy import (
     rebalance,
 )
 from arpolicy.rules import (
-    Catalogue,
     FieldSet,
     RuleError,
     bind,
@@ -97,12 +97,7 @@ class RunReport:
 
 
 def customer_fields(session: Session, tenant: Tenant) -> FieldSet:
-    defs = session.scalars(
-        select(CustomFieldDefinition).where(CustomFieldDefinition.tenant_id == tenant.id)
-    ).all()
-    return Catalogue.for_tenant(tenant.base_currency, tenant.ageing_bounds, defs).level(
-        Level.CUSTOMER
-    )
+    return tenant_catalogue(session, tenant).level(Level.CUSTOMER)
 
 
 def _rule_of(value: str | dict[str, Any]) -> Any:
