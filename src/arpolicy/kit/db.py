@@ -6,7 +6,9 @@ never commits, and it commits on a clean exit or rolls back on an error.
 SQLite is set up for a server's life: WAL journal, foreign keys on, a busy timeout, and
 ``BEGIN IMMEDIATE`` for write transactions so two writers serialize at the start instead of
 failing at their first write. pysqlite's own implicit BEGIN is switched off so that this is
-the only place a transaction starts.
+the only place a transaction starts. Each SQLite connection also gets
+:data:`UNICODE_LOWER`, the Unicode lower-casing that case-insensitive rule comparisons use
+(SQLite's ``lower`` only knows ASCII).
 """
 
 from __future__ import annotations

@@ -200,9 +200,7 @@ class FieldSet(Mapping[str, Field]):
 
     def with_directory(self, directory: Directory) -> FieldSet:
         """The same fields, the owner fields resolving names in ``directory``."""
-        fields = [
-            replace(f, directory=directory) if f.code == "user" else f for f in self.values()
-        ]
+        fields = [replace(f, directory=directory) if f.code == "user" else f for f in self.values()]
         return FieldSet(self.level, self.base_currency, fields)
 
     def nearest(self, name: str, n: int = 3) -> list[str]:
