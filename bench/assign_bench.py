@@ -31,8 +31,8 @@ from arpolicy.kit.migrate import upgrade
 from arpolicy.ledger.importing import import_file
 from arpolicy.ledger.tenants import create_tenant, get_tenant
 from arpolicy.models import Customer, User, UserRole
-from arpolicy.ownership.manage import assign_customers, save_policy
-from arpolicy.ownership.service import run
+from arpolicy.ownership.admin import save_policy
+from arpolicy.ownership.service import assign_customers, run
 from bench import data
 
 TARGET_S = 10.0

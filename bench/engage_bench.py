@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from arpolicy.audit import Actor
-from arpolicy.engagement import facts, service
-from arpolicy.engagement.decide import Action
+from arpolicy.engagement import admin, repository, service
+from arpolicy.engagement.policy import decide_day
 from arpolicy.kit.bulk import insert_many
 from arpolicy.kit.db import make_engine, transaction
 from arpolicy.kit.gcpause import paused_gc
@@ -93,9 +93,9 @@ def build(path: Path, customers: int, invoices: int) -> None:
                     [(tenant.id, f"K{i}", i, f"Billing {i}", f"ap{i}@customer.example", True, True,
                       i % 50 == 0, False) for i in ids])  # fmt: skip
         actor = Actor(tenant.id, "bench")
-        service.save_settings(s, tenant, actor, SETTINGS, at=datetime.now(UTC))
+        admin.save_settings(s, tenant, actor, SETTINGS, at=datetime.now(UTC))
         for cycle in CYCLES:
-            service.save_cycle(s, tenant, actor, cycle, at=datetime.now(UTC))
+            admin.save_cycle(s, tenant, actor, cycle, at=datetime.now(UTC))
     engine.dispose()
     print(
         f"built {path.name}: {customers:,} customers, {invoices:,} invoices in {time.perf_counter() - t0:.1f} s"
@@ -103,21 +103,21 @@ def build(path: Path, customers: int, invoices: int) -> None:
 
 
 def _decide(engine: Any, day: date, now: datetime, label: str) -> float:
-    """Everything up to the list of emails due, timed as service.run runs it."""
+    """Everything up to the list of emails due, timed as service.run runs it (decide_day: the cap and tasks included)."""
     with transaction(engine, write=False) as s, paused_gc():
         tenant = get_tenant(s, "bench")
         t0 = time.perf_counter()
-        stored = facts.stored_cycles(s, tenant, service.RUN_STATUSES)
-        compiled = facts.compile_cycles(s, tenant, stored, day)
+        stored = repository.stored_cycles(s, tenant, service.RUN_STATUSES)
+        compiled = repository.compile_cycles(s, tenant, stored, day)
         t_rules = time.perf_counter() - t0
-        modes = {c.row.id: service._mode(CycleStatus(c.row.status)) for c in stored}
-        outcomes = service.decide_all(
-            s, tenant, compiled, modes, service.settings_of(s, tenant), day, now
-        )
+        modes = {c.row.id: service.mode_of(CycleStatus(c.row.status)) for c in stored}
+        snapshot = service.load_day(s, tenant, compiled, modes, day, now)
+        decision = decide_day(snapshot, repository.settings_of(s, tenant), day)
         took = time.perf_counter() - t0
-    due = sum(o.action is Action.EMAIL for o in outcomes)
+    outcomes, due = decision.outcomes, len(decision.emails)
     print(f"{label}: {took:.2f} s ({t_rules:.2f} s of it the cycles' rules as SQL): "
-          f"{len(outcomes):,} customers with open items, {due:,} emails due")  # fmt: skip
+          f"{len(outcomes):,} customers with open items, {due:,} emails due, "
+          f"{len(decision.tasks):,} tasks")  # fmt: skip
     return took
 
 

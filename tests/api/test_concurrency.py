@@ -25,7 +25,7 @@ from arpolicy.app import create_app
 from arpolicy.config import Settings
 from arpolicy.kit.clock import FixedClock
 from arpolicy.kit.db import transaction
-from arpolicy.kit.rls import scope_tenant
+from arpolicy.tenancy.rls import scope_tenant
 from arpolicy.models import Customer, User
 from tests.api.conftest import NOW, Caller
 

@@ -87,7 +87,7 @@ def test_a_replayed_webhook_secret_is_withheld(client, caller, monkeypatch):
 
 def test_records_without_a_principal_are_never_replayed(client, caller, api_engine):
     from arpolicy.kit.db import transaction
-    from arpolicy.kit.rls import scope_tenant
+    from arpolicy.tenancy.rls import scope_tenant
 
     admin = caller()
     h = {**admin.headers, "Idempotency-Key": "old-1"}

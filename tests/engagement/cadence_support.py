@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from arpolicy.audit import Actor
-from arpolicy.engagement import service
+from arpolicy.engagement import admin, service
 from arpolicy.models import Contact, Document, Email, EmailDocument
 from tests.engagement.test_cycles import _at
 from tests.fixtures.factories import create_customer, create_document, create_tenant, create_user
@@ -25,8 +25,8 @@ def shop(session: Any, cycle: dict[str, Any], settings: dict[str, Any] | None = 
     actor = Actor(t.id, "test")
     owner = create_user(session, t, email=f"fo-{t.slug}@shop.example", name="Fay Owner")
     if settings is not None:
-        service.save_settings(session, t, actor, settings, at=_at(date(2026, 1, 1)))
-    service.save_cycle(session, t, actor, cycle, at=_at(date(2026, 1, 1)))
+        admin.save_settings(session, t, actor, settings, at=_at(date(2026, 1, 1)))
+    admin.save_cycle(session, t, actor, cycle, at=_at(date(2026, 1, 1)))
     return t, actor, owner
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import Engine, update
 
 from arpolicy.kit.clock import FixedClock
 from arpolicy.kit.db import transaction
-from arpolicy.kit.rls import scope_tenant
+from arpolicy.tenancy.rls import scope_tenant
 from arpolicy.ledger.tenants import create_tenant
 from arpolicy.models import (
     Contact,

@@ -21,9 +21,9 @@ from arpolicy.audit import Actor
 from arpolicy.cli import common
 from arpolicy.cli.main import app as cli
 from arpolicy.config import Settings
-from arpolicy.engagement import service
+from arpolicy.engagement import admin, service
 from arpolicy.engagement.config import SendWindow
-from arpolicy.engagement.schedule import window_opening
+from arpolicy.engagement.policy import window_opening
 from arpolicy.exceptions import ValidationError
 from arpolicy.kit.clock import FixedClock, SystemClock, parse_instant, settings_clock
 from arpolicy.kit.db import transaction
@@ -84,8 +84,8 @@ def _shop(s):
                       base_currency="EUR")  # fmt: skip
     actor = Actor(t.id, "test")
     owner = create_user(s, t, email=f"anna-{t.slug}@shop.example", name="Anna Adler")
-    service.save_settings(s, t, actor, SETTINGS, at=EVENING)
-    service.save_cycle(s, t, actor, CYCLE, at=EVENING)
+    admin.save_settings(s, t, actor, SETTINGS, at=EVENING)
+    admin.save_cycle(s, t, actor, CYCLE, at=EVENING)
     customer_with_invoice(s, t, owner, email=f"billing-{t.slug}@acme.example")
     return t, actor
 

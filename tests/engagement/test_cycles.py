@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import func, select
 
 from arpolicy.audit import Actor
-from arpolicy.engagement import service
+from arpolicy.engagement import admin, service
 from arpolicy.engagement.config import CycleError, parse_cycle
-from arpolicy.engagement.schedule import window_opening
+from arpolicy.engagement.policy import window_opening
 from arpolicy.models import (
     AuditEvent,
     Contact,
@@ -59,8 +59,8 @@ def shop(session):
     t = create_tenant(session, timezone="Europe/Berlin", base_currency="EUR")
     actor = Actor(t.id, "test")
     owner = create_user(session, t, email=f"anna-{t.slug}@shop.example", name="Anna Adler")
-    service.save_settings(session, t, actor, SETTINGS, at=_at(date(2026, 1, 1)))
-    service.save_cycle(session, t, actor, CYCLE, at=_at(date(2026, 1, 1)))
+    admin.save_settings(session, t, actor, SETTINGS, at=_at(date(2026, 1, 1)))
+    admin.save_cycle(session, t, actor, CYCLE, at=_at(date(2026, 1, 1)))
     return t, actor, owner
 
 
@@ -270,7 +270,7 @@ def test_send_windows_across_time_zones(session, shop):
 
 def test_quiet_days_and_the_daily_cap(session, shop):
     t, actor, owner = shop
-    service.save_settings(session, t, actor, {**SETTINGS, "daily_cap": 1}, at=_at(DUE))
+    admin.save_settings(session, t, actor, {**SETTINGS, "daily_cap": 1}, at=_at(DUE))
     a, _ = customer_with_invoice(session, t, owner, email="a@a.example")
     b, _ = customer_with_invoice(session, t, owner, email="b@b.example")
     day = date(2026, 3, 5)
@@ -288,7 +288,7 @@ def test_quiet_days_and_the_daily_cap(session, shop):
 
 def test_test_mode_addresses_the_internal_inbox(session, shop):
     t, actor, owner = shop
-    service.set_status(session, t, actor, "Standard", "test", at=_at(DUE))
+    admin.set_status(session, t, actor, "Standard", "test", at=_at(DUE))
     customer_with_invoice(session, t, owner)
     service.run(session, t, actor, as_of=date(2026, 3, 5), now=_at(date(2026, 3, 5)))
     e = session.scalars(select(Email).where(Email.tenant_id == t.id)).one()
@@ -296,7 +296,7 @@ def test_test_mode_addresses_the_internal_inbox(session, shop):
         e.to == ["qa@shop.example"] and e.subject.startswith("[TEST] ") and e.mode.value == "test"
     )
     # going live starts the live history from the start: test emails do not count
-    service.set_status(session, t, actor, "Standard", "live", at=_at(DUE))
+    admin.set_status(session, t, actor, "Standard", "live", at=_at(DUE))
     service.run(session, t, actor, as_of=date(2026, 3, 5), now=_at(date(2026, 3, 5), 8))
     live = session.scalars(select(Email).where(Email.tenant_id == t.id, Email.mode == "live")).one()
     assert live.to == ["billing@acme.example"]
@@ -324,7 +324,7 @@ def test_due_today_is_not_overdue_and_disputes_stop(session, shop):
     cycle = {**CYCLE, "name": "Overdue only", "priority": 1, "reminders": [
         {"name": "overdue", "anchor": "cycle_entry", "offset_days": 0, "when": "days_past_due > 0",
          "template": SIMPLE}]}  # fmt: skip
-    service.save_cycle(session, t, actor, cycle, at=_at(DUE))
+    admin.save_cycle(session, t, actor, cycle, at=_at(DUE))
     _c, inv = customer_with_invoice(session, t, owner)
     _d, disputed = customer_with_invoice(session, t, owner, email="d@d.example")
     disputed.disputed = True
@@ -346,11 +346,11 @@ def test_an_invalid_cycle_lists_every_problem(session, shop):
         {"name": "x", "template": {"en": {"subject": "{{ nope }}", "text": "{% if %}"}}},
         {"name": "x", "template": "nonexistent"}]}  # fmt: skip
     with pytest.raises(CycleError) as exc:
-        service.save_cycle(session, t, actor, bad, at=_at(DUE))
+        admin.save_cycle(session, t, actor, bad, at=_at(DUE))
     wheres = [e["where"] for e in exc.value.errors]
     assert any(w.startswith("reminders[1].name") for w in wheres)  # duplicate name
     with pytest.raises(CycleError) as exc:
-        service.save_cycle(
+        admin.save_cycle(
             session, t, actor, {**bad, "reminders": bad["reminders"][:1]}, at=_at(DUE)
         )
     wheres = [e["where"] for e in exc.value.errors]
@@ -375,8 +375,8 @@ def test_concurrent_runs_write_each_email_once(db_engine):
         t = create_tenant(s, timezone="Europe/Berlin", base_currency="EUR")
         actor = Actor(t.id, "test")
         owner = create_user(s, t, email=f"o-{t.slug}@shop.example")
-        service.save_settings(s, t, actor, SETTINGS, at=_at(DUE))
-        service.save_cycle(s, t, actor, CYCLE, at=_at(DUE))
+        admin.save_settings(s, t, actor, SETTINGS, at=_at(DUE))
+        admin.save_cycle(s, t, actor, CYCLE, at=_at(DUE))
         for k in range(20):
             customer_with_invoice(s, t, owner, email=f"b{k}@x.example")
         tenant_id = t.id
@@ -416,16 +416,16 @@ def test_the_documented_example_is_the_one_the_demo_installs(session):
     assert block == example_text().rstrip()
     t = create_tenant(session)
     cycles, settings = load_yaml(example_text())
-    service.save_settings(
+    admin.save_settings(
         session, t, Actor(t.id, "t"), settings.model_dump(mode="json"), at=_at(DUE)
     )
     for c in cycles:
-        service.save_cycle(session, t, Actor(t.id, "t"), c.model_dump(mode="json"), at=_at(DUE))
+        admin.save_cycle(session, t, Actor(t.id, "t"), c.model_dump(mode="json"), at=_at(DUE))
     assert [c.name for c in cycles] == ["Standard", "Key accounts"]
 
 
 def test_the_forecast_predicts_what_the_runs_then_decide(session, shop):
-    from arpolicy.engagement.planning import forecast
+    from arpolicy.engagement.admin import forecast
 
     t, actor, owner = shop
     customer_with_invoice(session, t, owner)
@@ -442,7 +442,7 @@ def test_the_forecast_predicts_what_the_runs_then_decide(session, shop):
 
 
 def test_a_backtest_replays_the_past_balances(session, shop):
-    from arpolicy.engagement.planning import backtest
+    from arpolicy.engagement.admin import backtest
     from tests.fixtures.factories import create_payment
 
     t, _actor, owner = shop

@@ -17,7 +17,7 @@ from arpolicy.engagement.mail import open_transport
 from arpolicy.kit.clock import FixedClock
 from arpolicy.kit.db import make_engine
 from arpolicy.kit.migrate import upgrade
-from arpolicy.kit.rls import grant_service_role
+from arpolicy.tenancy.rls import grant_service_role
 from arpolicy.worker.emails import dispatch_due
 from tests.conftest import PG_ADMIN_URL, new_pg_database
 from tests.engagement.helpers import Sink, new_customer, queue_email

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from arpolicy.audit import Actor
-from arpolicy.engagement import service
+from arpolicy.engagement import admin
+from arpolicy.engagement.admin import cycle_warnings
 from arpolicy.engagement.config import example_text, load_yaml
-from arpolicy.engagement.coverage import cycle_warnings
-from arpolicy.engagement.facts import compile_cycles, stored_cycles
+from arpolicy.engagement.repository import compile_cycles, stored_cycles
 from arpolicy.kit.clock import zone
 from arpolicy.kit.money import Money
 from arpolicy.ledger.demo import generate, write
@@ -33,9 +33,9 @@ def demo(session):
     at = datetime(2026, 11, 23, 12, tzinfo=UTC)
     cycles, settings = load_yaml(example_text())
     actor = Actor(tenant.id, "test")
-    service.save_settings(session, tenant, actor, settings.model_dump(mode="json"), at=at)
+    admin.save_settings(session, tenant, actor, settings.model_dump(mode="json"), at=at)
     for c in cycles:
-        service.save_cycle(session, tenant, actor, c.model_dump(mode="json"), at=at)
+        admin.save_cycle(session, tenant, actor, c.model_dump(mode="json"), at=at)
     return tenant, {c.name: c for c in cycles}
 
 

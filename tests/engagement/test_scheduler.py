@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import mailbox
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 
 from arpolicy.audit import Actor
-from arpolicy.engagement import service
-from arpolicy.engagement.scheduler import run_all
+from arpolicy.engagement import admin
+from arpolicy.engagement.tasks import run_all
 from arpolicy.kit.clock import FixedClock
 from arpolicy.kit.db import transaction
 from arpolicy.models import Email, EmailStatus, OutboxMessage, Tenant, WebhookEndpoint
+from arpolicy.worker import registry
 from arpolicy.worker.runner import run_forever
 from tests.engagement.test_cycles import CYCLE, SETTINGS, customer_with_invoice
 from tests.fixtures.factories import create_tenant, create_user
@@ -28,8 +29,8 @@ def _tenant(engine, status: str, customers: int) -> int:
         t = create_tenant(s, timezone="Europe/Berlin", base_currency="EUR")
         actor = Actor(t.id, "test")
         owner = create_user(s, t, email=f"o-{t.slug}@shop.example", name="Olga Owner")
-        service.save_settings(s, t, actor, SETTINGS, at=NOW)
-        service.save_cycle(s, t, actor, {**CYCLE, "status": status}, at=NOW)
+        admin.save_settings(s, t, actor, SETTINGS, at=NOW)
+        admin.save_cycle(s, t, actor, {**CYCLE, "status": status}, at=NOW)
         for k in range(customers):
             customer_with_invoice(s, t, owner, email=f"ap{k}-{t.slug}@x.example")
         return t.id
@@ -64,7 +65,7 @@ def test_the_worker_decides_then_delivers_to_a_maildir(db_engine, tmp_path):
     box = tmp_path / "mail"
     stop = threading.Event()
     run_forever(db_engine, FixedClock(NOW), interval=0.1, stop=stop, mail_url=f"maildir://{box}",
-                until_idle=True, engage_every=timedelta(hours=1))  # fmt: skip
+                until_idle=True, tasks=registry.scheduled())  # fmt: skip
     emails = _emails(db_engine, tenant_id)
     assert len(emails) == 4 and {e.status for e in emails} == {EmailStatus.SENT}
     delivered = [

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from arpolicy.audit import Actor
-from arpolicy.engagement import service
+from arpolicy.engagement import admin, service
 from arpolicy.kit.money import Money
 from arpolicy.ledger.figures import customer_figures
 from arpolicy.models import Contact, DocumentType, Email
@@ -41,8 +41,8 @@ def owed(session):
     actor = Actor(t.id, "test")
     finance = create_user(session, t, email=f"anna-{t.slug}@shop.example", name="Anna Adler")
     sales = create_user(session, t, email=f"sam-{t.slug}@shop.example", name="Sam Sales")
-    service.save_settings(session, t, actor, {"from_address": "ar@shop.example"}, at=NOW)
-    service.save_cycle(session, t, actor, CYCLE, at=NOW)
+    admin.save_settings(session, t, actor, {"from_address": "ar@shop.example"}, at=NOW)
+    admin.save_cycle(session, t, actor, CYCLE, at=NOW)
     c = create_customer(session, t, currency="EUR", country="DE", language="de",
                         finance_owner_id=finance.id, sales_owner_id=sales.id)  # fmt: skip
     session.add(Contact(tenant_id=t.id, external_id=f"K-{c.external_id}", customer_id=c.id,

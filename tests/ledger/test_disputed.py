@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from arpolicy.audit import Actor
-from arpolicy.engagement import facts, service
+from arpolicy.engagement import admin, repository, service
 from arpolicy.ledger.documents import disputed_ids, open_documents
 from arpolicy.ledger.importing import import_rows
 from arpolicy.ledger.selection import invoice_records, select_invoices
@@ -53,8 +53,8 @@ def shop(session):
     session.add(Contact(tenant_id=t.id, external_id="K-A", customer_id=docs["INV-1"].customer_id,
                         name="Bea", email="billing@acme.example", is_billing=True))  # fmt: skip
     actor = Actor(t.id, "test")
-    service.save_settings(session, t, actor, SETTINGS, at=NOW - timedelta(days=60))
-    service.save_cycle(session, t, actor, CYCLE, at=NOW - timedelta(days=60))
+    admin.save_settings(session, t, actor, SETTINGS, at=NOW - timedelta(days=60))
+    admin.save_cycle(session, t, actor, CYCLE, at=NOW - timedelta(days=60))
     session.flush()
     return t, actor, docs
 
@@ -75,7 +75,7 @@ def seen_as_disputed(session, t, actor, docs) -> dict[str, set[str]]:
         "figures": {d.number for d in open_documents(session, t, customer_id, AS_OF) if d.disputed},
         "ids": {number[i] for i in disputed_ids(session, t.id, number)},
         "statement": {i.number for i in statement.items if i.disputed},
-        "engagement": {i.number for i in facts.open_invoices(session, t, AS_OF)[customer_id]
+        "engagement": {i.number for i in repository.open_invoices(session, t, AS_OF)[customer_id]
                        if i.disputed},
         "reminded": {n for e in reminded.emails for n in e["invoices"]},
     }  # fmt: skip

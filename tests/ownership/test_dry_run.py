@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from arpolicy.audit import Actor
 from arpolicy.ledger import demo
 from arpolicy.models import AuditEvent, Customer, OutboxMessage
-from arpolicy.ownership.config import load_yaml
-from arpolicy.ownership.manage import run_roles, save_policy
-from arpolicy.ownership.service import ROLES
+from arpolicy.ownership.admin import save_policy
+from arpolicy.ownership.config import ROLES, load_yaml
+from arpolicy.ownership.service import run_roles
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 AS_OF = date(2026, 11, 23)

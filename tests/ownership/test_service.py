@@ -20,9 +20,9 @@ from arpolicy.models import (
     UserRole,
     WebhookEndpoint,
 )
+from arpolicy.ownership.admin import owners_of, save_policy, set_owner
 from arpolicy.ownership.config import PolicyError
-from arpolicy.ownership.manage import assign_customers, owners_of, save_policy, set_owner
-from arpolicy.ownership.service import run
+from arpolicy.ownership.service import assign_customers, run
 from tests.fixtures.factories import create_customer, create_document, create_tenant, create_user
 
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from arpolicy.kit.db import make_engine
 from arpolicy.kit.migrate import upgrade
-from arpolicy.kit.rls import grant_service_role
+from arpolicy.tenancy.rls import grant_service_role
 from tests.conftest import PG_ADMIN_URL, new_pg_database
 from tests.security.seeding import RlsDatabase, seed
 

@@ -1,4 +1,4 @@
-"""The lookups that come before the tenant is known (arpolicy.kit.rls) answer the same on
+"""The lookups that come before the tenant is known (arpolicy.tenancy.rls) answer the same on
 SQLite (plain queries) and PostgreSQL (definer functions), and get_tenant, create_tenant
 and authenticate behave as before for the owner."""
 
@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from arpolicy.auth.keys import authenticate, create_api_key
 from arpolicy.exceptions import ConflictError, NotFoundError
-from arpolicy.kit.rls import (
+from arpolicy.tenancy.rls import (
     tenant_directory,
     tenant_of_key,
     tenant_of_slug,

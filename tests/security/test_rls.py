@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from arpolicy.kit.rls import scope_tenant
+from arpolicy.tenancy.rls import scope_tenant
 from arpolicy.models import Base
 from tests.security.seeding import ROW_LEVEL_SECURITY_TABLES, RlsDatabase
 

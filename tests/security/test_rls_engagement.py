@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import text
 
 from arpolicy.cli.demo import install_example
-from arpolicy.engagement.scheduler import run_all
+from arpolicy.engagement.tasks import run_all
 from arpolicy.kit.clock import FixedClock
 from arpolicy.kit.db import transaction
-from arpolicy.kit.rls import scope_tenant
+from arpolicy.tenancy.rls import scope_tenant
 from tests.security.seeding import NOW, seed
 
 pytestmark = pytest.mark.postgres

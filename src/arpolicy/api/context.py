@@ -32,7 +32,7 @@ from arpolicy.auth.permissions import permissions_of
 from arpolicy.exceptions import ArpolicyError, PermissionDeniedError
 from arpolicy.kit.clock import Clock
 from arpolicy.kit.db import transaction
-from arpolicy.kit.rls import scope_tenant as scope_tenant  # re-exported for the routes
+from arpolicy.tenancy.rls import scope_tenant as scope_tenant  # re-exported for the routes
 
 
 class Unauthorized(ArpolicyError):

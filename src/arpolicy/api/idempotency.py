@@ -22,10 +22,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from arpolicy import idempotency as stored
 from arpolicy.exceptions import ValidationError
 from arpolicy.models import IdempotencyRecord
 
@@ -53,13 +52,14 @@ def _ttl(api: Api) -> timedelta:
     return timedelta(hours=max(24, int(hours)))
 
 
+def _key(api: Api) -> str:
+    if api.idempotency_key is None:  # pragma: no cover - callers check the header first
+        raise RuntimeError("no Idempotency-Key on this request")
+    return api.idempotency_key
+
+
 def _find(session: Session, api: Api) -> IdempotencyRecord | None:
-    return session.scalar(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.tenant_id == api.tenant_id,
-            IdempotencyRecord.key == api.idempotency_key,
-        )
-    )
+    return stored.find(session, api.tenant_id, _key(api))
 
 
 def _replay(
@@ -115,24 +115,13 @@ def claim(session: Session, api: Api, secrets: tuple[str, ...] = ()) -> JSONResp
         found = None
     if found is not None:
         return _replay(session, found, api, secrets)
-    try:
-        with session.begin_nested():
-            session.add(
-                IdempotencyRecord(
-                    tenant_id=api.tenant_id,
-                    key=api.idempotency_key,
-                    request_hash=api.request_hash,
-                    principal=api.principal,
-                    created_at=now,
-                )
-            )
-    except IntegrityError:
-        # A concurrent request with the same key committed first (PostgreSQL).
-        found = _find(session, api)
-        if found is None:  # pragma: no cover - it committed, so it is visible now
-            raise
-        return _replay(session, found, api, secrets)
-    return None
+    if stored.insert(session, api.tenant_id, _key(api), api.request_hash, api.principal, now):
+        return None
+    # A concurrent request with the same key committed first (PostgreSQL).
+    found = _find(session, api)
+    if found is None:  # pragma: no cover - it committed, so it is visible now
+        raise RuntimeError("an Idempotency-Key conflict left no stored row")
+    return _replay(session, found, api, secrets)
 
 
 def _expired(created: datetime, now: datetime, api: Api) -> bool:
@@ -146,9 +135,3 @@ def store(
     assert found is not None
     found.status_code = status
     found.response = withhold(body, secrets)
-
-
-def purge(session: Session, before: datetime) -> int:
-    """Forget keys created before ``before`` (the worker calls this daily)."""
-    result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < before))
-    return int(getattr(result, "rowcount", 0) or 0)

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from arpolicy.auth.permissions import PERMISSIONS, ROLE_PERMISSIONS
 from arpolicy.exceptions import NotFoundError, PermissionDeniedError, ValidationError
-from arpolicy.kit.rls import on_postgres, scope_tenant, tenant_of_key
 from arpolicy.models import ApiKey, Tenant, User
+from arpolicy.tenancy.rls import on_postgres, scope_tenant, tenant_of_key
 
 KEY_PREFIX = "arp"
 LAST_USED_RESOLUTION = timedelta(minutes=1)

@@ -11,7 +11,7 @@ import typer
 
 from arpolicy.cli import terminal
 from arpolicy.cli.common import JsonOption, engine, handle_errors
-from arpolicy.kit.rls import Grants, grant_service_role
+from arpolicy.tenancy.rls import Grants, grant_service_role
 
 app = typer.Typer(help="Database roles (PostgreSQL): the service role.", no_args_is_help=True)
 

@@ -13,8 +13,8 @@ from arpolicy.cli.common import JsonOption, handle_errors
 from arpolicy.exceptions import ConflictError, ValidationError
 from arpolicy.kit.clock import local_today
 from arpolicy.kit.db import transaction
-from arpolicy.kit.rls import tenant_directory, tenant_of_slug
 from arpolicy.ledger.demo import DEMO_SLUG, DEMO_TIMEZONE, generate, write
+from arpolicy.tenancy.rls import tenant_directory, tenant_of_slug
 
 
 def register(app: typer.Typer) -> None:
@@ -83,7 +83,7 @@ def install_example(session: Session, slug: str, on: date) -> list[str]:
     from datetime import UTC, datetime, time
 
     from arpolicy.audit import Actor
-    from arpolicy.engagement import service
+    from arpolicy.engagement import admin
     from arpolicy.engagement.config import example_text, load_yaml
     from arpolicy.ledger.tenants import get_tenant
 
@@ -92,9 +92,9 @@ def install_example(session: Session, slug: str, on: date) -> list[str]:
     actor = Actor(tenant.id, "system:demo")
     cycles, settings = load_yaml(example_text())
     if settings is not None:
-        service.save_settings(session, tenant, actor, settings.model_dump(mode="json"), at=at)
+        admin.save_settings(session, tenant, actor, settings.model_dump(mode="json"), at=at)
     for cycle in cycles:
-        service.save_cycle(session, tenant, actor, cycle.model_dump(mode="json"), at=at)
+        admin.save_cycle(session, tenant, actor, cycle.model_dump(mode="json"), at=at)
     return [c.name for c in cycles]
 
 

@@ -6,12 +6,12 @@ import typer
 
 from arpolicy.cli import (
     access,
-    assign,
     customers,
     db,
     demo,
-    engage,
+    engagement,
     ledgerio,
+    ownership,
     report,
     rules,
     setup,
@@ -35,8 +35,8 @@ app.add_typer(customers.app, name="customers")
 app.add_typer(report.app, name="report")
 app.add_typer(rules.app, name="rules")
 app.add_typer(db.app, name="db")
-app.add_typer(assign.app, name="assign")
-app.add_typer(engage.app, name="engage")
+app.add_typer(ownership.app, name="assign")
+app.add_typer(engagement.app, name="engage")
 app.add_typer(mail_app, name="mail")
 
 

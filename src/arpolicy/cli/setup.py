@@ -10,9 +10,9 @@ from arpolicy.cli.common import JsonOption, engine, handle_errors, settings
 from arpolicy.cli.tenant_settings import describe, tenants_set
 from arpolicy.kit.db import transaction
 from arpolicy.kit.migrate import upgrade
-from arpolicy.kit.rls import scope_tenant, tenant_directory
 from arpolicy.ledger.tenants import create_tenant
 from arpolicy.models import Tenant
+from arpolicy.tenancy.rls import scope_tenant, tenant_directory
 
 tenants = typer.Typer(help="Create, list and set up tenants (merchants).", no_args_is_help=True)
 tenants.command("set")(tenants_set)
@@ -40,7 +40,7 @@ def init(
     terminal.say(f"database ready: {eng.url.render_as_string(hide_password=True)}")
     if app_role:
         from arpolicy.cli import db
-        from arpolicy.kit.rls import grant_service_role
+        from arpolicy.tenancy.rls import grant_service_role
 
         db.report(grant_service_role(eng, app_role))
 

@@ -15,10 +15,11 @@ from sqlalchemy import select
 from arpolicy.api.context import scope_tenant
 from arpolicy.cli import common, terminal
 from arpolicy.engagement.mail import open_transport
+from arpolicy.engagement.tasks import RUN as ENGAGEMENT_RUN
 from arpolicy.kit.logging import configure_logging
 from arpolicy.models import OutboxMessage, OutboxStatus, WebhookEndpoint
 from arpolicy.webhooks import service
-from arpolicy.worker import run_forever, run_once
+from arpolicy.worker import registry, run_forever, run_once
 
 webhooks_app = typer.Typer(
     help="Webhook endpoints and deliveries (read-only; change them through /v1/webhooks).",
@@ -88,9 +89,10 @@ def worker(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    every = {ENGAGEMENT_RUN: timedelta(seconds=engage_every) if engage_every else None}
     run_forever(engine, clock, interval=interval, limit=limit, idempotency_ttl_hours=ttl,
                 stop=stop, mail_url=mail_url, lease=held, until_idle=until_idle,
-                engage_every=timedelta(seconds=engage_every) if engage_every else None)  # fmt: skip
+                tasks=registry.scheduled(every), settings=settings)  # fmt: skip
 
 
 def _logs_to_stderr() -> None:

@@ -1,1 +1,10 @@
-"""Engagement cycles: rule-driven reminder emails (docs/engagement.md)."""
+"""Engagement cycles: rule-driven reminder emails (docs/engagement.md).
+
+The rooms of a policy module (docs/develop/modules.md): ``config`` (cycles and sending
+settings as data), ``policy`` (pure: a day's decision, :func:`policy.decide_day`),
+``repository`` (every query), ``service`` (a run: load, decide, write the emails, outbox
+rows, tasks and audit events), ``admin`` (configuring cycles and settings; forecast and
+backtest), ``tasks`` (the worker's scheduled runs). Beside them: the email templates
+(``templates`` and ``template_*``), outgoing mail (``mail``, ``mail_headers``) and replies
+and bounces (``inbound``, ``inbound_parse``).
+"""

@@ -17,8 +17,8 @@ from arpolicy.exceptions import ConflictError, NotFoundError, ValidationError
 from arpolicy.kit.bank import BankDetails
 from arpolicy.kit.clock import zone
 from arpolicy.kit.money import check_currency
-from arpolicy.kit.rls import on_postgres, scope_tenant, tenant_directory, tenant_of_slug
 from arpolicy.models import DEFAULT_AGEING_BOUNDS, Tenant
+from arpolicy.tenancy.rls import on_postgres, scope_tenant, tenant_directory, tenant_of_slug
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 

@@ -1,6 +1,7 @@
 """Owner assignment: a customer's finance and sales point of contact, chosen by rules.
 
-``config`` reads and validates a policy (JSON or YAML); ``policy`` decides, purely, who
-should own a customer; ``service`` loads the facts, calls the policy and writes the
-changes with their audit entries and webhooks in the caller's transaction.
+The rooms of a policy module (docs/develop/modules.md): ``config`` (a policy as data,
+validated), ``policy`` (pure: who should own each customer), ``repository`` (every query),
+``service`` (load, decide, write the changes with their audit events and webhooks in the
+caller's transaction), ``admin`` (saving policies, owners set by hand, explanations).
 """

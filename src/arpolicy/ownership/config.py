@@ -28,9 +28,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from arpolicy.exceptions import ValidationError as DomainValidationError
 from arpolicy.kit.datafile import ProblemsError, validated, yaml_data
+from arpolicy.rules import FieldSet, from_json, parse, walk
 
 MAX_RULES = 200
 MAX_POOL = 1000
+ROLES = ("sales", "finance")
+"""The owner roles, in the order a run of both takes them: sales first, since finance
+rules often follow the sales owner (a paired collector, a team)."""
+OWNER_FIELD = {"finance": "finance_owner", "sales": "sales_owner"}
+"""The customer field that holds each role's owner."""
 
 
 class Strategy(enum.StrEnum):
@@ -169,3 +175,24 @@ def load_yaml(text: str) -> list[AssignmentPolicy]:
         raise DomainValidationError("two policies for the same role", where="policies",
                                     fix="give one policy per role (finance, sales)")  # fmt: skip
     return policies
+
+
+def rule_of(value: str | dict[str, Any]) -> Any:
+    """A rule's condition from its text or JSON form."""
+    return parse(value) if isinstance(value, str) else from_json(value)
+
+
+def fields_read(policy: AssignmentPolicy, role: str, fields: FieldSet) -> FieldSet:
+    """Only the fields the policy reads (so the records query joins only those)."""
+    assigns = [r.assign for r in policy.rules] + ([policy.fallback] if policy.fallback else [])
+    names = {OWNER_FIELD[role]} | (
+        {"outstanding"} if any(a.by == "outstanding" for a in assigns) else set()
+    )
+    for rule in policy.rules:
+        if rule.when is not None:
+            names |= {n.field for _, n in walk(rule_of(rule.when)) if hasattr(n, "field")}
+    for assign in assigns:
+        names |= {x for x in (assign.field, assign.team_of) if x}
+    return FieldSet(
+        fields.level, fields.base_currency, [fields[n] for n in sorted(names) if n in fields]
+    )

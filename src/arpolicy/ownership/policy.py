@@ -1,7 +1,9 @@
 """Who should own a customer: the pure decision (no database, no clock).
 
-``decide`` takes a compiled policy, the customer's record (rule-language customer fields),
-its current owner and the run's pool state, and returns a :class:`Decision`. The pool
+:func:`decide_all` is the whole decision of a run: it takes the compiled policy, a
+:class:`Snapshot` of the customers (their rule-language records, current owners and
+outstanding) and the run's pool state, and returns one frozen :class:`Decision` per
+customer, rebalancing the pools when asked. :func:`decide` decides one customer. The pool
 state (customers and outstanding per user, round-robin cursors) is updated in place as
 owners change, so a run over many customers stays balanced; the service loads it from the
 database and writes the cursors back.
@@ -14,8 +16,8 @@ of one pooled rule evenly, moving as few as it can.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -326,3 +328,47 @@ def rebalance(
             by_owner[i].append(customer)
             moves[customer] = i
     return moves
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a run decides from, per customer id: its record (the rule-language customer
+    fields the policy reads), its current owner with the provenance, and its outstanding
+    in the base currency (for least-loaded by outstanding and rebalancing)."""
+
+    records: Mapping[int, dict[str, Any]]
+    current: Mapping[int, Current]
+    amounts: Mapping[int, Decimal]
+
+
+def decide_all(
+    policy: CompiledPolicy, snapshot: Snapshot, pools: Pools, *, rebalance_pools: bool = False
+) -> list[Decision]:
+    """Every customer's decision, in the snapshot's order; with ``rebalance_pools`` the
+    customers of each pooled rule are then spread evenly (:func:`rebalance`)."""
+    decisions = [
+        decide(policy, cid, record, snapshot.current[cid], pools, amount=snapshot.amounts[cid])
+        for cid, record in snapshot.records.items()
+    ]
+    if rebalance_pools:
+        decisions = _rebalanced(policy, decisions, snapshot, pools)
+    return decisions
+
+
+def _rebalanced(
+    policy: CompiledPolicy, decisions: list[Decision], snapshot: Snapshot, pools: Pools
+) -> list[Decision]:
+    out = {d.customer_id: d for d in decisions}
+    for rule in policy.rules:
+        if rule.assign.strategy not in POOLED or rule.assign.team_of is not None:
+            continue
+        mine = [d for d in decisions if d.rule == rule.name and d.after is not None]
+        if not mine:
+            continue
+        members, _ = pool(policy, rule.assign, snapshot.records[mine[0].customer_id])
+        owned = [(d.customer_id, d.after or 0, snapshot.amounts[d.customer_id]) for d in mine]
+        for cid, to in rebalance(owned, members, rule.assign).items():
+            d = out[cid]
+            pools.move(d.after, to, snapshot.amounts[cid])
+            out[cid] = replace(d, after=to, reason=f"{rule.name}: rebalanced over {len(members)}")
+    return [out[d.customer_id] for d in decisions]

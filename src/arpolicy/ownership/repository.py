@@ -1,9 +1,11 @@
-"""The queries owner assignment needs (all tenant-scoped)."""
+"""Every query owner assignment makes (all tenant-scoped): the policies, the people, the
+customers' records and owners, the provenance, the round-robin cursors, and the writes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, update
@@ -11,14 +13,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from arpolicy.kit.bulk import insert_many, update_many
+from arpolicy.ledger.catalogue import tenant_catalogue
+from arpolicy.ledger.rates import exchange
+from arpolicy.ledger.selection import customer_records
 from arpolicy.models import (
     AssignmentCursor,
     AssignmentPolicyVersion,
     Customer,
     OwnerAssignment,
+    Tenant,
     User,
 )
 from arpolicy.ownership.policy import Person
+from arpolicy.rules import Exchange, FieldSet
+from arpolicy.rules.catalogue import Level
 
 CUSTOMERS = cast(Table, Customer.__table__)
 OWNER_COLUMN = {"finance": Customer.finance_owner_id, "sales": Customer.sales_owner_id}
@@ -31,6 +39,72 @@ def people(session: Session, tenant_id: int) -> list[Person]:
         )
     )
     return [Person(i, e.lower(), t, str(getattr(r, "value", r)), bool(a)) for i, e, t, r, a in rows]
+
+
+def customer_fields(session: Session, tenant: Tenant) -> FieldSet:
+    """The tenant's customer-level rule fields (its custom fields and users included)."""
+    return tenant_catalogue(session, tenant).level(Level.CUSTOMER)
+
+
+def rates(session: Session, tenant: Tenant) -> Exchange:
+    """The tenant's exchange rates: money literals in rules compare at them."""
+    return exchange(session, tenant)
+
+
+def records(
+    session: Session, tenant: Tenant, fields: FieldSet, as_of: date, ids: Sequence[int] | None
+) -> dict[int, dict[str, Any]]:
+    """Each customer's record (``fields`` only) as of ``as_of``; all customers when None."""
+    return dict(customer_records(session, tenant, fields, as_of, ids))
+
+
+def outstanding_by_owner(
+    session: Session,
+    tenant: Tenant,
+    role: str,
+    fields: FieldSet,
+    as_of: date,
+    everyone: dict[int, dict[str, Any]] | None = None,
+) -> dict[int, Decimal]:
+    """Outstanding (base currency) owned by each user in ``role``, over all customers
+    (``everyone``: their records, when the caller has read them all already)."""
+    if everyone is None:
+        everyone = records(session, tenant, fields, as_of, None)
+    owners = current_owners(session, tenant.id, role, None)
+    loads: dict[int, Decimal] = {}
+    for cid, record in everyone.items():
+        owner = owners.get(cid)
+        value = record.get("outstanding")
+        if owner is not None:
+            loads[owner] = loads.get(owner, Decimal(0)) + (value.amount if value else Decimal(0))
+    return loads
+
+
+def external_ids(session: Session, tenant_id: int, ids: Sequence[int] | None) -> dict[int, str]:
+    """Customer id -> external id, for ``ids`` (all customers when None)."""
+    session.flush()  # Core rows (no ORM overhead) see pending changes too
+    stmt = select(Customer.id, Customer.external_id).where(Customer.tenant_id == tenant_id)
+    if ids is not None:
+        stmt = stmt.where(Customer.id.in_(ids))
+    return dict(session.connection().execute(stmt).all())
+
+
+def customer(session: Session, tenant_id: int, customer_id: int) -> Customer | None:
+    return session.scalar(
+        select(Customer).where(Customer.tenant_id == tenant_id, Customer.id == customer_id)
+    )
+
+
+def assignment(
+    session: Session, tenant_id: int, role: str, customer_id: int
+) -> OwnerAssignment | None:
+    return session.scalar(
+        select(OwnerAssignment).where(
+            OwnerAssignment.tenant_id == tenant_id,
+            OwnerAssignment.customer_id == customer_id,
+            OwnerAssignment.role == role,
+        )
+    )
 
 
 def live_policy(session: Session, tenant_id: int, role: str) -> AssignmentPolicyVersion | None:

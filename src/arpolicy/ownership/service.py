@@ -1,9 +1,9 @@
 """Owner assignment against the database: load the facts, decide, write the changes.
 
-Everything happens in the caller's transaction (a request, an import, a CLI command):
-the owners, their provenance, the round-robin cursors, one audit event and one
-``customer.owner_changed`` webhook per change. A dry run decides the same way and writes
-nothing.
+Everything happens in the caller's transaction (a request, an import, a CLI command, a
+ledger hook): the owners, their provenance, the round-robin cursors, one audit event and
+one ``customer.owner_changed`` webhook per change. A dry run decides the same way and
+writes nothing. The service never commits.
 """
 
 from __future__ import annotations
@@ -14,47 +14,37 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arpolicy.audit import Actor
 from arpolicy.kit.bulk import insert_many
 from arpolicy.kit.gcpause import paused_gc
-from arpolicy.ledger.catalogue import tenant_catalogue
-from arpolicy.ledger.rates import exchange
-from arpolicy.ledger.selection import customer_records
-from arpolicy.models import AuditEvent, Customer, Tenant
+from arpolicy.models import AuditEvent, Tenant
 from arpolicy.ownership import repository as repo
-from arpolicy.ownership.config import POOLED, AssignmentPolicy, PolicyError, parse_policy
+from arpolicy.ownership.config import (
+    POOLED,
+    ROLES,
+    AssignmentPolicy,
+    fields_read,
+    parse_policy,
+    rule_of,
+)
 from arpolicy.ownership.policy import (
     CompiledPolicy,
     Current,
     Decision,
     Pools,
-    decide,
-    pool,
-    rebalance,
+    Snapshot,
+    decide_all,
 )
-from arpolicy.rules import (
-    FieldSet,
-    RuleError,
-    bind,
-    check,
-    explain,
-    from_json,
-    parse,
-    to_python,
-    walk,
-)
-from arpolicy.rules.catalogue import Level
+from arpolicy.rules import FieldSet, bind, check, explain, to_python
 
 EXPLAIN_LIMIT = 2_000
 """Runs changing more owners than this record the rule and policy version as the reason,
 not each condition's value (replay them with ``arpolicy assign explain``): rendering the
 explanation of 100,000 changes would take longer than deciding them."""
-ROLES = ("sales", "finance")
-"""Sales first: finance rules often follow the sales owner (a paired collector, a team)."""
-OWNER_FIELD = {"finance": "finance_owner", "sales": "sales_owner"}
+ALL_EXTERNALS = 30_000
+"""Above this many decisions, read every customer's external id (cheaper than IN lists)."""
 
 
 @dataclass
@@ -88,73 +78,112 @@ class RunReport:
     def to_json(self, limit: int | None = None) -> dict[str, Any]:
         changes = self.changes if limit is None else self.changes[:limit]
         return {
-            "role": self.role, "policy_version": self.policy_version, "dry_run": self.dry_run,
-            "customers": self.customers, "changed": len(self.changes), "kept": self.kept,
-            "locked": self.locked, "gaps": self.gaps if limit is None else self.gaps[:limit],
-            "gaps_total": len(self.gaps), "changes": [c.to_json() for c in changes],
+            "role": self.role,
+            "policy_version": self.policy_version,
+            "dry_run": self.dry_run,
+            "customers": self.customers,
+            "changed": len(self.changes),
+            "kept": self.kept,
+            "locked": self.locked,
+            "gaps": self.gaps if limit is None else self.gaps[:limit],
+            "gaps_total": len(self.gaps),
+            "changes": [c.to_json() for c in changes],
             "note": self.note,
-        }  # fmt: skip
+        }
 
 
-def customer_fields(session: Session, tenant: Tenant) -> FieldSet:
-    return tenant_catalogue(session, tenant).level(Level.CUSTOMER)
+@dataclass(frozen=True)
+class _Loaded:
+    """A run's policy, compiled as of its day, and what it decides from."""
+
+    version: int
+    policy: AssignmentPolicy
+    fields: FieldSet
+    bound: list[Any]
+    compiled: CompiledPolicy
+    snapshot: Snapshot
+    pools: Pools
+    recorded: frozenset[int]
+    """The customers with a provenance row already."""
 
 
-def _rule_of(value: str | dict[str, Any]) -> Any:
-    return parse(value) if isinstance(value, str) else from_json(value)
+def run_roles(
+    session: Session,
+    tenant: Tenant,
+    actor: Actor,
+    roles: Sequence[str],
+    *,
+    as_of: date,
+    at: datetime,
+    dry_run: bool = False,
+    rebalance_pools: bool = False,
+) -> list[RunReport]:
+    """Run ``roles`` in order (sales before finance), as ``arpolicy assign run`` and
+    ``POST /v1/assignment/runs`` do.
+
+    A dry run reports exactly what the run would do. With one role it only reads. With
+    several, a later role's rules may read the owner an earlier role assigns in the same
+    run (a finance rule on ``sales_owner``), so the dry run makes the real run inside a
+    savepoint and rolls it back: its writes, audit events and webhooks never commit. The
+    session must then be a write transaction (SQLite takes its write lock at the start).
+    """
+    ordered = [r for r in ROLES if r in roles]
+    kw: dict[str, Any] = {"as_of": as_of, "at": at, "rebalance_pools": rebalance_pools}
+    if not dry_run or len(ordered) < 2:
+        return [run(session, tenant, actor, role=r, dry_run=dry_run, **kw) for r in ordered]
+    savepoint = session.begin_nested()
+    try:
+        reports = [run(session, tenant, actor, role=r, **kw) for r in ordered]
+    finally:
+        savepoint.rollback()
+    for report in reports:
+        report.dry_run = True
+    return reports
 
 
-def validate(session: Session, tenant: Tenant, data: Any) -> AssignmentPolicy:
-    """The policy, checked against the tenant: rules against its customer fields, users by
-    e-mail, fields the strategies read. PolicyError lists every problem with its path."""
-    policy = parse_policy(data)
-    fields = customer_fields(session, tenant)
-    emails = {p.email for p in repo.people(session, tenant.id)}
-    problems: list[dict[str, str]] = []
-    assigns = [(f"rules[{i}].assign", r.assign) for i, r in enumerate(policy.rules)]
-    if policy.fallback is not None:
-        assigns.append(("fallback", policy.fallback))
-    for i, rule in enumerate(policy.rules):
-        if rule.when is None:
-            continue
-        try:
-            check(_rule_of(rule.when), fields)
-        except RuleError as exc:
-            problems += [
-                {"where": f"rules[{i}].when {p.where}", "what": p.what, "fix": p.fix}
-                for p in exc.problems
-            ]
-    for where, assign in assigns:
-        for user in assign.users:
-            if ":" not in user and user.lower() not in emails:
-                problems.append({"where": f"{where}.users", "what": f"no user {user} in this tenant",
-                                 "fix": "create the user first, or fix the e-mail"})  # fmt: skip
-        for email in (assign.map or {}).values():
-            if email.lower() not in emails:
-                problems.append({"where": f"{where}.map", "what": f"no user {email} in this tenant",
-                                 "fix": "create the user first, or fix the e-mail"})  # fmt: skip
-        if assign.field is not None and assign.field not in fields:
-            problems.append({"where": f"{where}.field", "what": f"unknown customer field {assign.field!r}",
-                             "fix": "use a customer field name, e.g. sales_owner or cf.<key>"})  # fmt: skip
-    if problems:
-        raise PolicyError(problems)
-    return policy
+def assign_customers(
+    session: Session,
+    tenant: Tenant,
+    actor: Actor,
+    customer_ids: Sequence[int],
+    *,
+    as_of: date,
+    at: datetime,
+    roles: Sequence[str] = ROLES,
+) -> list[RunReport]:
+    """The live policies of ``roles`` for these customers: the hook run when customers are
+    created or updated, in the same transaction."""
+    return [
+        run(session, tenant, actor, role=r, as_of=as_of, at=at, customer_ids=customer_ids)
+        for r in ROLES
+        if r in roles
+    ]
 
 
-def _needed(policy: AssignmentPolicy, role: str, fields: FieldSet) -> FieldSet:
-    """Only the fields the policy reads (so the records query joins only those)."""
-    assigns = [r.assign for r in policy.rules] + ([policy.fallback] if policy.fallback else [])
-    names = {OWNER_FIELD[role]} | (
-        {"outstanding"} if any(a.by == "outstanding" for a in assigns) else set()
-    )
-    for rule in policy.rules:
-        if rule.when is not None:
-            names |= {n.field for _, n in walk(_rule_of(rule.when)) if hasattr(n, "field")}
-    for assign in [r.assign for r in policy.rules] + ([policy.fallback] if policy.fallback else []):
-        names |= {x for x in (assign.field, assign.team_of) if x}
-    return FieldSet(
-        fields.level, fields.base_currency, [fields[n] for n in sorted(names) if n in fields]
-    )
+def assign_all(
+    session: Session, tenant: Tenant, actor: Actor, *, as_of: date, at: datetime
+) -> list[RunReport]:
+    """Both roles for every customer (after a bulk import)."""
+    return run_roles(session, tenant, actor, ROLES, as_of=as_of, at=at)
+
+
+def after_import(
+    session: Session,
+    tenant: Tenant,
+    actor: Actor,
+    *,
+    inserted: int,
+    updated: int,
+    as_of: date,
+    at: datetime,
+) -> list[dict[str, Any]]:
+    """After customers are imported, the live policies run over every customer (owners are
+    sticky: only new customers and those whose matching rule changed move). The summary of
+    each role that has a live policy."""
+    if not (inserted or updated):
+        return []
+    reports = assign_all(session, tenant, actor, as_of=as_of, at=at)
+    return [r.to_json(limit=0) for r in reports if r.note is None]
 
 
 @paused_gc()
@@ -174,173 +203,159 @@ def run(
     """Assign ``role`` owners to ``customer_ids`` (all customers when None)."""
     live = repo.live_policy(session, tenant.id, role)
     if live is None or not live.active:
-        return RunReport(role, live.version if live else None, dry_run,
-                         note=f"no active {role} assignment policy")  # fmt: skip
+        note = f"no active {role} assignment policy"
+        return RunReport(role, live.version if live else None, dry_run, note=note)
     policy = parse_policy(live.config)
-    fields = _needed(policy, role, customer_fields(session, tenant))
-    fx = exchange(session, tenant)  # money literals compare at the tenant's rates
-    bound = [bind(check(_rule_of(r.when), fields), as_of, tz=tenant.timezone, exchange=fx)
-             if r.when is not None else None for r in policy.rules]  # fmt: skip
+    loaded = _load(session, tenant, role, live.version, policy, as_of, customer_ids, dry_run)
+    decisions = decide_all(
+        loaded.compiled, loaded.snapshot, loaded.pools, rebalance_pools=rebalance_pools
+    )
+    report, provenance = _report(session, tenant, role, loaded, decisions, dry_run, explain_all)
+    if not dry_run:
+        _persist(session, tenant, actor, role, loaded, report, provenance, at)
+    return report
+
+
+def _load(
+    session: Session,
+    tenant: Tenant,
+    role: str,
+    version: int,
+    policy: AssignmentPolicy,
+    as_of: date,
+    ids: Sequence[int] | None,
+    dry_run: bool,
+) -> _Loaded:
+    """The policy compiled as of ``as_of`` (rules bound at the tenant's rates) and the
+    snapshot of the customers, with the pool state (cursors locked unless a dry run)."""
+    fields = fields_read(policy, role, repo.customer_fields(session, tenant))
+    fx = repo.rates(session, tenant)
+    bound = [
+        bind(check(rule_of(r.when), fields), as_of, tz=tenant.timezone, exchange=fx)
+        if r.when is not None
+        else None
+        for r in policy.rules
+    ]
     matchers = [to_python(b, fields) if b is not None else None for b in bound]
     compiled = CompiledPolicy.build(policy, matchers, repo.people(session, tenant.id))
     pooled = [r.name for r in policy.rules if r.assign.strategy in POOLED]
     if policy.fallback is not None and policy.fallback.strategy in POOLED:
         pooled.append("fallback")
-    positions = repo.lock_cursors(
-        session, tenant.id, role, pooled, lock=not dry_run
-    )  # serializes this role's pools
+    # locked for the rest of the transaction: this role's pools take turns
+    positions = repo.lock_cursors(session, tenant.id, role, pooled, lock=not dry_run)
     pools = Pools(
         customers=repo.customer_counts(session, tenant.id, role),
         cursors={f"{role}:{k}": v for k, v in positions.items()},
     )
-    owners = repo.current_owners(session, tenant.id, role, customer_ids)
-    provenance = repo.assignments(session, tenant.id, role, customer_ids)
-    by_outstanding = any(
-        a.by == "outstanding"
-        for a in [r.assign for r in policy.rules] + [policy.fallback]
-        if a is not None
-    )
-    records = dict(customer_records(session, tenant, fields, as_of, customer_ids))
-    if by_outstanding:
-        pools.outstanding = _outstanding_loads(
-            session, tenant, fields, as_of, role, customer_ids, records
+    owners = repo.current_owners(session, tenant.id, role, ids)
+    provenance = repo.assignments(session, tenant.id, role, ids)
+    records = repo.records(session, tenant, fields, as_of, ids)
+    assigns = [r.assign for r in policy.rules] + [policy.fallback]
+    if any(a is not None and a.by == "outstanding" for a in assigns):
+        everyone = records if ids is None else None
+        pools.outstanding = repo.outstanding_by_owner(
+            session, tenant, role, fields, as_of, everyone
         )
-    report = RunReport(role, live.version, dry_run, customers=len(records))
-    decisions: list[Decision] = []
-    amounts: dict[int, Decimal] = {}
-    for cid, record in records.items():
+    current = {}
+    for cid in records:
         rule, locked = provenance.get(cid, (None, False))
-        amount = _amount(record)
-        amounts[cid] = amount
-        decisions.append(
-            decide(
-                compiled, cid, record, Current(owners.get(cid), rule, locked), pools, amount=amount
-            )
-        )
-    if rebalance_pools:
-        decisions = _rebalanced(compiled, decisions, records, amounts, pools)
-    by_id = {p.id: p.email for p in compiled.people.values()}
-    externals = dict(session.execute(
-        select(Customer.id, Customer.external_id).where(Customer.tenant_id == tenant.id, Customer.id.in_(
-            [d.customer_id for d in decisions if d.changed or explain_all]))
-    ).all()) if len(decisions) < 30000 else _all_externals(session, tenant.id)  # fmt: skip
-    provenance_rows = []
+        current[cid] = Current(owners.get(cid), rule, locked)
+    amounts = {cid: _amount(record) for cid, record in records.items()}
+    snapshot = Snapshot(records, current, amounts)
+    recorded = frozenset(provenance)
+    return _Loaded(version, policy, fields, bound, compiled, snapshot, pools, recorded)
+
+
+def _report(
+    session: Session,
+    tenant: Tenant,
+    role: str,
+    loaded: _Loaded,
+    decisions: list[Decision],
+    dry_run: bool,
+    explain_all: bool,
+) -> tuple[RunReport, list[dict[str, Any]]]:
+    """The run's report (changes explained, gaps, counts) and the provenance rows to write."""
+    report = RunReport(role, loaded.version, dry_run, customers=len(decisions))
+    by_id = {p.id: p.email for p in loaded.compiled.people.values()}
+    wanted = [d.customer_id for d in decisions if d.changed or explain_all]
+    externals = repo.external_ids(
+        session, tenant.id, wanted if len(decisions) < ALL_EXTERNALS else None
+    )
     explain_changes = explain_all or sum(d.changed for d in decisions) <= EXPLAIN_LIMIT
+    provenance: list[dict[str, Any]] = []
+
+    def change(d: Decision, reason: str) -> Change:
+        before = by_id.get(d.before) if d.before else None
+        after = by_id.get(d.after) if d.after else None
+        external = externals.get(d.customer_id, "")
+        return Change(d.customer_id, external, role, before, after, d.rule, reason)
+
     for d in decisions:
         if d.gaps:
             report.gaps.append({"customer_id": d.customer_id, "gaps": list(d.gaps)})
         if explain_all:
-            report.decided.append(Change(d.customer_id, externals.get(d.customer_id, ""), role,
-                                         by_id.get(d.before) if d.before else None,
-                                         by_id.get(d.after) if d.after else None, d.rule,
-                                         d.reason + _why(policy, bound, fields, d.rule, records[d.customer_id])))  # fmt: skip
+            report.decided.append(change(d, d.reason + _why(loaded, d)))
         if d.rule == "locked":
             report.locked += 1
             continue
         if d.changed:
-            reason = d.reason + (
-                _why(policy, bound, fields, d.rule, records[d.customer_id])
-                if explain_changes
-                else f" (policy v{live.version})"
-            )
-            report.changes.append(Change(d.customer_id, externals.get(d.customer_id, ""), role,
-                                         by_id.get(d.before) if d.before else None,
-                                         by_id.get(d.after) if d.after else None, d.rule, reason))  # fmt: skip
+            why = _why(loaded, d) if explain_changes else f" (policy v{loaded.version})"
+            report.changes.append(change(d, d.reason + why))
         else:
             report.kept += 1
-        if d.rule is not None and (d.changed or d.rule_changed or d.customer_id not in provenance):
-            provenance_rows.append({"customer_id": d.customer_id, "user_id": d.after, "rule": d.rule,
-                                    "reason": d.reason, "policy_version": live.version, "locked": False})  # fmt: skip
-    if dry_run:
-        return report
-    owners_now = {c.customer_id: _id(c.after, compiled) for c in report.changes}
-    repo.write_owners(session, tenant.id, role, owners_now, at)
-    repo.upsert_assignments(session, tenant.id, role, provenance_rows, at, actor.label)
+        recorded = d.customer_id in loaded.recorded
+        if d.rule is not None and (d.changed or d.rule_changed or not recorded):
+            provenance.append(
+                {
+                    "customer_id": d.customer_id,
+                    "user_id": d.after,
+                    "rule": d.rule,
+                    "reason": d.reason,
+                    "policy_version": loaded.version,
+                    "locked": False,
+                }
+            )
+    return report, provenance
+
+
+def _persist(
+    session: Session,
+    tenant: Tenant,
+    actor: Actor,
+    role: str,
+    loaded: _Loaded,
+    report: RunReport,
+    provenance: list[dict[str, Any]],
+    at: datetime,
+) -> None:
+    """The new owners, their provenance, the moved cursors, and the audit and webhooks."""
+    people = loaded.compiled.people
+    owners = {c.customer_id: people[c.after].id if c.after else None for c in report.changes}
+    repo.write_owners(session, tenant.id, role, owners, at)
+    repo.upsert_assignments(session, tenant.id, role, provenance, at, actor.label)
+    pools = loaded.pools
     moved = {k.split(":", 1)[1]: v for k, v in pools.cursors.items() if k in pools.moved_cursors}
     repo.save_cursors(session, tenant.id, role, moved)
     record_changes(session, tenant.id, actor, report.changes, at)
-    return report
 
 
-def _why(
-    policy: AssignmentPolicy,
-    bound: Sequence[Any],
-    fields: FieldSet,
-    rule: str | None,
-    record: dict[str, Any],
-) -> str:
-    """ " | " and the rule's explanation, one condition per clause ("" for no condition)."""
-    i = next((k for k, r in enumerate(policy.rules) if r.name == rule), None)
-    b = bound[i] if i is not None else None
+def _why(loaded: _Loaded, d: Decision) -> str:
+    """ " | " and the deciding rule's explanation, one condition per clause ("" when the
+    rule has no condition)."""
+    rules = loaded.policy.rules
+    i = next((k for k, r in enumerate(rules) if r.name == d.rule), None)
+    b = loaded.bound[i] if i is not None else None
     if b is None:
         return ""
-    lines = [line.strip() for line in explain(b, record, fields).text().splitlines()]
+    record = loaded.snapshot.records[d.customer_id]
+    lines = [line.strip() for line in explain(b, record, loaded.fields).text().splitlines()]
     return " | " + "; ".join(line for line in lines if line)
-
-
-def _id(email: str | None, compiled: CompiledPolicy) -> int | None:
-    return compiled.people[email].id if email else None
 
 
 def _amount(record: dict[str, Any]) -> Decimal:
     value = record.get("outstanding")
     return value.amount if value is not None else Decimal(0)
-
-
-def _all_externals(session: Session, tenant_id: int) -> dict[int, str]:
-    session.flush()  # Core rows (no ORM overhead) see pending changes too
-    rows = session.connection().execute(
-        select(Customer.id, Customer.external_id).where(Customer.tenant_id == tenant_id)
-    )
-    return dict(rows.all())
-
-
-def _outstanding_loads(
-    session: Session,
-    tenant: Tenant,
-    fields: FieldSet,
-    as_of: date,
-    role: str,
-    ids: Sequence[int] | None,
-    records: dict[int, dict[str, Any]],
-) -> dict[int, Decimal]:
-    """Outstanding (base currency) owned by each user in ``role``, over all customers."""
-    everyone = (
-        records if ids is None else dict(customer_records(session, tenant, fields, as_of, None))
-    )
-    owners = repo.current_owners(session, tenant.id, role, None)
-    loads: dict[int, Decimal] = {}
-    for cid, record in everyone.items():
-        owner = owners.get(cid)
-        if owner is not None:
-            loads[owner] = loads.get(owner, Decimal(0)) + _amount(record)
-    return loads
-
-
-def _rebalanced(
-    compiled: CompiledPolicy,
-    decisions: list[Decision],
-    records: dict[int, dict[str, Any]],
-    amounts: dict[int, Decimal],
-    pools: Pools,
-) -> list[Decision]:
-    from dataclasses import replace
-
-    out = {d.customer_id: d for d in decisions}
-    for rule in compiled.rules:
-        if rule.assign.strategy not in POOLED or rule.assign.team_of is not None:
-            continue
-        mine = [d for d in decisions if d.rule == rule.name and d.after is not None]
-        if not mine:
-            continue
-        members, _ = pool(compiled, rule.assign, records[mine[0].customer_id])
-        owned = [(d.customer_id, d.after or 0, amounts[d.customer_id]) for d in mine]
-        moves = rebalance(owned, members, rule.assign)
-        for cid, to in moves.items():
-            d = out[cid]
-            pools.move(d.after, to, amounts[cid])
-            out[cid] = replace(d, after=to, reason=f"{rule.name}: rebalanced over {len(members)}")
-    return [out[d.customer_id] for d in decisions]
 
 
 def record_changes(
@@ -349,40 +364,43 @@ def record_changes(
     """One audit event and one customer.owner_changed webhook per change, in bulk."""
     if not changes:
         return
-    columns = [
-        "tenant_id",
-        "at",
-        "actor",
-        "action",
-        "entity",
-        "entity_id",
-        "before",
-        "after",
-        "reason",
-        "request_id",
-    ]
+    columns = "tenant_id at actor action entity entity_id before after reason request_id".split()
     shared: dict[tuple[str, str | None], dict[str, str | None]] = {}
 
     def owner(role: str, email: str | None) -> dict[str, str | None]:
         """One dict per (role, owner): the bulk insert serializes each object once."""
         return shared.setdefault((role, email), {f"{role}_owner": email})
 
-    insert_many(session, AuditEvent, columns, [
-        (tenant_id, at, actor.label, "owner.assigned", "customer", str(c.customer_id),
-         owner(c.role, c.before), owner(c.role, c.after), c.reason, actor.request_id)
+    rows = [
+        (
+            tenant_id,
+            at,
+            actor.label,
+            "owner.assigned",
+            "customer",
+            str(c.customer_id),
+            owner(c.role, c.before),
+            owner(c.role, c.after),
+            c.reason,
+            actor.request_id,
+        )
         for c in changes
-    ])  # fmt: skip
+    ]
+    insert_many(session, AuditEvent, columns, rows)
     from arpolicy.webhooks.bulk import emit_many
 
-    emit_many(
-        session,
-        tenant_id,
-        "customer.owner_changed",
+    events = (
         (
-            (f"owner:{c.customer_id}:{c.role}:{at.isoformat()}",
-             {"customer_id": c.customer_id, "external_id": c.external_id, "role": c.role,
-              "before": c.before, "after": c.after, "rule": c.rule})
-            for c in changes
-        ),
-        at=at,
-    )  # fmt: skip
+            f"owner:{c.customer_id}:{c.role}:{at.isoformat()}",
+            {
+                "customer_id": c.customer_id,
+                "external_id": c.external_id,
+                "role": c.role,
+                "before": c.before,
+                "after": c.after,
+                "rule": c.rule,
+            },
+        )
+        for c in changes
+    )
+    emit_many(session, tenant_id, "customer.owner_changed", events, at=at)

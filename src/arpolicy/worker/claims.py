@@ -2,7 +2,7 @@
 idempotency keys. Everything else the worker does is scoped to one tenant
 (:func:`arpolicy.api.context.scope_tenant`), so under PostgreSQL row-level security only
 these two functions need a way to see every tenant: they learn the tenant ids from the
-SECURITY DEFINER lookups of :mod:`arpolicy.kit.rls` and then work tenant by tenant.
+SECURITY DEFINER lookups of :mod:`arpolicy.tenancy.rls` and then work tenant by tenant.
 
 A claim is a lease: the claiming transaction moves ``next_attempt_at`` of each row it
 picked ``lease`` into the future and commits. No other worker finds those rows due until
@@ -21,9 +21,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from arpolicy.api.idempotency import purge
-from arpolicy.kit.rls import on_postgres, scope_tenant, tenant_directory, tenants_with_due_outbox
+from arpolicy.idempotency import purge
 from arpolicy.models import OutboxMessage, OutboxStatus
+from arpolicy.tenancy.rls import (
+    on_postgres,
+    scope_tenant,
+    tenant_directory,
+    tenants_with_due_outbox,
+)
 
 LEASE = timedelta(minutes=5)
 """How long a claimed message stays invisible to other workers."""

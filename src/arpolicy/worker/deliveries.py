@@ -28,10 +28,10 @@ import structlog
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from arpolicy.api.context import scope_tenant
 from arpolicy.kit.clock import Clock
 from arpolicy.kit.db import transaction
 from arpolicy.models import DeliveryAttempt, OutboxMessage, OutboxStatus, WebhookEndpoint
+from arpolicy.tenancy.rls import scope_tenant
 from arpolicy.webhooks.delivery import Outcome, Request, send
 from arpolicy.webhooks.schedule import after_attempt
 from arpolicy.webhooks.service import DEACTIVATED

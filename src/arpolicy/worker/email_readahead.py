@@ -18,8 +18,8 @@ from arpolicy.engagement.mail import build_message
 from arpolicy.exceptions import ValidationError
 from arpolicy.kit.clock import Clock
 from arpolicy.kit.db import transaction
-from arpolicy.kit.rls import scope_tenant
 from arpolicy.models import Contact, Email, EmailStatus, OutboxMessage, OutboxStatus
+from arpolicy.tenancy.rls import scope_tenant
 from arpolicy.worker.claims import Claim
 
 log = structlog.get_logger("arpolicy.worker")

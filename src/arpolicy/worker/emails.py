@@ -36,7 +36,6 @@ from arpolicy.engagement.mail import MailError, Transport, build_message
 from arpolicy.exceptions import ValidationError
 from arpolicy.kit.clock import Clock, FixedClock
 from arpolicy.kit.db import transaction
-from arpolicy.kit.rls import scope_tenant
 from arpolicy.models import (
     Contact,
     Customer,
@@ -46,6 +45,7 @@ from arpolicy.models import (
     OutboxMessage,
     OutboxStatus,
 )
+from arpolicy.tenancy.rls import scope_tenant
 from arpolicy.webhooks.events import emit
 from arpolicy.webhooks.schedule import SCHEDULE, after_attempt
 from arpolicy.worker.claims import LEASE, Claim, claim_due

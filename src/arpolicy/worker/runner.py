@@ -2,15 +2,16 @@
 
 ``run_once`` is one pass (due webhooks, then due emails through the mail transport);
 ``run_forever`` repeats it until told to stop, going straight on while there is a backlog
-and waiting ``interval`` seconds when there is none. Any number of workers may run against
-PostgreSQL; on SQLite run one.
+and waiting ``interval`` seconds when there is none, and runs the scheduled tasks the
+policies registered (``arpolicy.worker.registry``) when they are due. Any number of
+workers may run against PostgreSQL; on SQLite run one.
 """
 
 from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,6 +27,7 @@ from arpolicy.webhooks.delivery import new_client
 from arpolicy.worker.claims import LEASE, claim_due, purge_idempotency
 from arpolicy.worker.deliveries import deliver
 from arpolicy.worker.emails import DispatchReport, dispatch_due
+from arpolicy.worker.registry import Task, TaskContext
 
 log = structlog.get_logger("arpolicy.worker")
 
@@ -40,7 +42,8 @@ class WorkerState:
     """What a long-running worker remembers between passes."""
 
     last_purge_at: datetime | None = None
-    last_engage_at: datetime | None = None
+    last_run_at: dict[str, datetime] = field(default_factory=dict)
+    """When each scheduled task last started, by name."""
 
 
 @dataclass
@@ -138,19 +141,28 @@ def _maybe_purge(engine: Engine, clock: Clock, state: WorkerState, ttl_hours: in
     return purged
 
 
-def _maybe_engage(
-    engine: Engine, clock: Clock, state: WorkerState, every: timedelta | None
+def run_due_tasks(
+    engine: Engine,
+    clock: Clock,
+    state: WorkerState,
+    tasks: Sequence[Task],
+    settings: Settings | None = None,
 ) -> None:
-    """The engagement cycles of every tenant, every ``every`` (None: never)."""
+    """Each of ``tasks`` whose interval has passed since it last started (every one, the
+    first time). A task that fails is logged and tried again at its next interval; the
+    others and the deliveries go on."""
     now = clock.now()
-    if every is None or (state.last_engage_at is not None and now - state.last_engage_at < every):
-        return
-    from arpolicy.engagement.scheduler import run_all
-
-    state.last_engage_at = now
-    result = run_all(engine, clock)
-    log.info("engage.scheduled", tenants=result.tenants, written=result.written,
-             failed=len(result.failed))  # fmt: skip
+    for task in tasks:
+        last = state.last_run_at.get(task.name)
+        if last is not None and now - last < task.every:
+            continue
+        state.last_run_at[task.name] = now
+        try:
+            counts = task.fn(TaskContext(engine, settings, clock))
+        except Exception:
+            log.exception("task.failed", task=task.name)
+            continue
+        log.info("task.done", task=task.name, **counts)
 
 
 def run_forever(
@@ -165,17 +177,19 @@ def run_forever(
     mail_url: str | None = None,
     lease: timedelta | None = None,
     until_idle: bool = False,
-    engage_every: timedelta | None = None,
+    tasks: Sequence[Task] = (),
+    settings: Settings | None = None,
 ) -> None:
     """Pass after pass until ``stop`` is set (or, with ``until_idle``, until a pass finds
     nothing due). A pass that fails (the database is down...) is logged and tried again
     after ``interval``; the worker does not exit on it. Emails go to ``mail_url``
-    (default ``Settings().mail_url``), one transport (connection) per pass. With
-    ``engage_every``, the engagement cycles of every tenant run first and then at that
-    interval (their emails then go out in the following passes)."""
+    (default ``settings.mail_url``), one transport (connection) per pass. ``tasks``
+    (``registry.scheduled()``: the engagement runs of every tenant...) run first and then
+    each at its interval, before the pass (what they queue goes out in the passes)."""
     stop = stop or threading.Event()
     state = WorkerState()
-    url = mail_url or Settings().mail_url
+    settings = settings if settings is not None else Settings()
+    url = mail_url or settings.mail_url
     transport = open_transport(url)  # a bad URL stops the worker at once
     log.info("worker.started", interval=interval, limit=limit, database=engine.dialect.name,
              mail=transport.url)  # fmt: skip
@@ -184,7 +198,7 @@ def run_forever(
     with new_client() as client:
         while not stop.is_set():
             try:
-                _maybe_engage(engine, clock, state, engage_every)
+                run_due_tasks(engine, clock, state, tasks, settings)
                 report = run_once(engine, clock, limit=limit, client=client, state=state,
                                   idempotency_ttl_hours=idempotency_ttl_hours,
                                   mail=transport, lease=lease)  # fmt: skip

@@ -15,11 +15,9 @@ from sqlalchemy.orm import Session
 from arpolicy.api.context import Api, require
 from arpolicy.api.schemas import Input, RuleWarning
 from arpolicy.api.types import Day
-from arpolicy.engagement import service
+from arpolicy.engagement import admin, service
 from arpolicy.engagement.config import NAME, Cycle, Settings
-from arpolicy.engagement.coverage import cycle_warnings
-from arpolicy.engagement.facts import stored_cycles
-from arpolicy.engagement.planning import backtest, forecast
+from arpolicy.engagement.repository import stored_cycles
 from arpolicy.exceptions import ValidationError
 from arpolicy.kit.clock import local_today
 from arpolicy.models import Tenant
@@ -100,7 +98,7 @@ def list_cycles(api: Api = Depends(require("ledger:read"))) -> Any:
 @router.get("/cycles/{name}", response_model=CycleRead)
 def read_cycle(name: CycleName, api: Api = Depends(require("ledger:read"))) -> Any:
     with api.read() as session:
-        return _read(service.get_cycle(session, _tenant(session, api), name))
+        return _read(admin.get_cycle(session, _tenant(session, api), name))
 
 
 @router.put("/cycles/{name}", response_model=CycleSaved)
@@ -115,9 +113,9 @@ def save_cycle(
                               where="body.cycle.name", fix="make them agree")  # fmt: skip
     with api.write() as session:
         tenant = _tenant(session, api)
-        row = service.save_cycle(session, tenant, api.actor,
+        row = admin.save_cycle(session, tenant, api.actor,
                                  body.cycle.model_dump(mode="json", exclude_none=True), at=api.now())  # fmt: skip
-        found = cycle_warnings(
+        found = admin.cycle_warnings(
             session, tenant, row.config, as_of=local_today(api.clock, tenant.timezone)
         )
         return CycleSaved(**_read(row).model_dump(), warnings=[RuleWarning.of(w) for w in found])
@@ -129,7 +127,7 @@ def set_status(
 ) -> Any:
     """Draft (not run), test (emails go to the internal test address) or live."""
     with api.write() as session:
-        return _read(service.set_status(session, _tenant(session, api), api.actor, name,
+        return _read(admin.set_status(session, _tenant(session, api), api.actor, name,
                                         body.status, at=api.now()))  # fmt: skip
 
 
@@ -137,21 +135,21 @@ def set_status(
 def delete_cycle(name: CycleName, api: Api = Depends(require("policies:manage"))) -> Response:
     """Delete a cycle that never sent an email (one with history can only go to draft)."""
     with api.write() as session:
-        service.delete_cycle(session, _tenant(session, api), api.actor, name, at=api.now())
+        admin.delete_cycle(session, _tenant(session, api), api.actor, name, at=api.now())
     return Response(status_code=204)
 
 
 @router.get("/settings", response_model=Settings)
 def read_settings(api: Api = Depends(require("ledger:read"))) -> Any:
     with api.read() as session:
-        return service.settings_of(session, _tenant(session, api))
+        return admin.settings_of(session, _tenant(session, api))
 
 
 @router.put("/settings", response_model=Settings)
 def save_settings(body: SettingsSave, api: Api = Depends(require("policies:manage"))) -> Any:
     """Daily cap, quiet days, pauses, sender and test addresses (audited)."""
     with api.write() as session:
-        return service.save_settings(session, _tenant(session, api), api.actor,
+        return admin.save_settings(session, _tenant(session, api), api.actor,
                                      body.settings.model_dump(mode="json"), at=api.now())  # fmt: skip
 
 
@@ -182,7 +180,7 @@ def forecast_cycles(body: ForecastRequest, api: Api = Depends(require("ledger:re
     tasks (customers with nobody to email) apart, on the day they are created."""
     with api.read() as session:
         tenant = _tenant(session, api)
-        return forecast(session, tenant, start=local_today(api.clock, tenant.timezone),
+        return admin.forecast(session, tenant, start=local_today(api.clock, tenant.timezone),
                         days=body.days, now=api.now(), cycles=body.cycles)  # fmt: skip
 
 
@@ -193,5 +191,5 @@ def backtest_cycles(body: BacktestRequest, api: Api = Depends(require("ledger:re
         raise ValidationError("the period must run forward and last at most a year",
                               where="body.to", fix="give from before to, at most 366 days apart")  # fmt: skip
     with api.read() as session:
-        return backtest(session, _tenant(session, api), start=body.since, end=body.until,
+        return admin.backtest(session, _tenant(session, api), start=body.since, end=body.until,
                         cycles=body.cycles)  # fmt: skip

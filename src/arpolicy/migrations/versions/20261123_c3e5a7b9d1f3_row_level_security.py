@@ -2,7 +2,7 @@
 
 PostgreSQL only (nothing to do on SQLite): row-level security enabled and forced on every
 tenant table, one policy per table that admits only the rows of the transaction's tenant
-(``app.tenant_id``, set by :func:`arpolicy.kit.rls.scope_tenant`), and the SECURITY DEFINER
+(``app.tenant_id``, set by :func:`arpolicy.tenancy.rls.scope_tenant`), and the SECURITY DEFINER
 functions for the few lookups that happen before the tenant is known. With no tenant set a
 query sees nothing and an insert is refused. See docs/security.md.
 

@@ -1,46 +1,33 @@
-"""Loading what the decision needs, in bulk: the cycles compiled to sets (rules run as SQL),
-the customers and their open invoices, promises, auto-collection retries, and the history
-of what was sent. Every query is scoped to the tenant."""
+"""Part of the repository room: the bulk reads of a day's snapshot. The customers with
+open invoices, those invoices with their promises, auto-collection retries, and the
+history of what was sent. Every query is scoped to the tenant."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import String, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from arpolicy.engagement.config import Cycle, parse_cycle
-from arpolicy.engagement.decide import CompiledCycle, Customer, History, Invoice, matcher
-from arpolicy.engagement.merging import lists_steps
-from arpolicy.ledger.catalogue import tenant_catalogue
+from arpolicy.engagement.policy import Customer, History, Invoice
 from arpolicy.ledger.documents import disputed_clause
-from arpolicy.ledger.rates import exchange
-from arpolicy.ledger.selection import select_customers, select_invoices, select_payment_profiles
 from arpolicy.models import (
     DEBIT_TYPES,
     Allocation,
-    Contact,
-    CycleStatus,
     Document,
     Email,
     EmailDocument,
     EmailMode,
-    EngagementCycle,
-    EngagementTask,
     PaymentAttempt,
     PromiseStatus,
     PromiseToPay,
     Tenant,
-    User,
     open_items_clause,
 )
 from arpolicy.models.payment import DunningStatus
-from arpolicy.rules import Catalogue, bind, check, from_json, parse
-from arpolicy.rules.catalogue import Level
 
 CHUNK = 5_000
 PROBE_ABOVE = 3
@@ -50,88 +37,7 @@ WHOLE_TABLE = 20_000
 IN lists)."""
 
 
-def catalogue(session: Session, tenant: Tenant) -> Catalogue:
-    return tenant_catalogue(session, tenant)
-
-
-def rule_of(value: str | dict[str, Any]) -> Any:
-    return parse(value) if isinstance(value, str) else from_json(value)
-
-
-@dataclass(frozen=True)
-class StoredCycle:
-    row: EngagementCycle
-    cycle: Cycle
-
-
-def stored_cycles(
-    session: Session, tenant: Tenant, statuses: Iterable[CycleStatus] | None = None,
-    names: Sequence[str] | None = None,
-) -> list[StoredCycle]:  # fmt: skip
-    """The tenant's cycles by priority (then name), filtered by status or name."""
-    stmt = select(EngagementCycle).where(EngagementCycle.tenant_id == tenant.id)
-    if statuses is not None:
-        stmt = stmt.where(EngagementCycle.status.in_(list(statuses)))
-    if names is not None:
-        stmt = stmt.where(EngagementCycle.name.in_(list(names)))
-    rows = session.scalars(stmt.order_by(EngagementCycle.priority, EngagementCycle.name)).all()
-    return [StoredCycle(r, parse_cycle(r.config)) for r in rows]
-
-
-class Selector:
-    """Rules run as SQL, each once per day: the ids they match."""
-
-    def __init__(self, session: Session, tenant: Tenant, day: date) -> None:
-        self.session, self.tenant, self.day = session, tenant, day
-        self.cat = catalogue(session, tenant)
-        self.exchange = exchange(session, tenant)  # money literals compare at its rates
-        self.memo: dict[tuple[str, str], set[int]] = {}
-
-    def ids(self, level: Level, rule: str | dict[str, Any] | None) -> set[int] | None:
-        if rule is None:
-            return None
-        key = (level.value, rule if isinstance(rule, str) else repr(sorted(rule.items())))
-        if key not in self.memo:
-            fields = self.cat.level(level)
-            bound = bind(check(rule_of(rule), fields), self.day, tz=self.tenant.timezone,
-                         exchange=self.exchange)  # fmt: skip
-            if level is Level.INVOICE:
-                ids = self.invoices(bound, fields)
-            elif level is Level.CUSTOMER:
-                ids = select_customers(self.session, self.tenant, bound, fields)
-            else:
-                ids = select_payment_profiles(self.session, self.tenant, bound, fields)
-            self.memo[key] = set(ids)
-        return self.memo[key]
-
-    def invoices(self, bound: Any, fields: Any) -> Iterable[int]:
-        """Only invoices with a balance are ever reminded: the rule runs over those."""
-        return select_invoices(self.session, self.tenant, bound, fields, open_only=True)
-
-
-def compile_cycles(
-    session: Session, tenant: Tenant, stored: Sequence[StoredCycle], day: date,
-    selector: Selector | None = None,
-) -> list[CompiledCycle]:  # fmt: skip
-    sel = selector or Selector(session, tenant, day)
-    out = []
-    for s in stored:
-        c = s.cycle
-        customers, payment = sel.ids(Level.CUSTOMER, c.customer), sel.ids(Level.PAYMENT, c.payment)
-        both = (
-            customers
-            if payment is None
-            else (payment if customers is None else customers & payment)
-        )
-        out.append(CompiledCycle(
-            s.row.id, c, matcher(both), matcher(sel.ids(Level.INVOICE, c.invoice)),
-            [matcher(sel.ids(Level.INVOICE, r.when)) for r in c.reminders],
-            [c.merge and lists_steps(r.template) for r in c.reminders],
-        ))  # fmt: skip
-    return out
-
-
-def _rows(session: Session, stmt: Any) -> Sequence[Any]:
+def fetch(session: Session, stmt: Any) -> Sequence[Any]:
     return session.connection().execute(stmt).all()
 
 
@@ -174,13 +80,13 @@ def open_invoices(
     stmt = select(d.id, d.customer_id, d.number, type_coerce(d.doc_type, String), d.document_date,
                   d.due_date, d.currency, d.amount_minor, d.balance_minor, disputed_clause(tenant.id)).where(*where)  # fmt: skip
     rows: list[Any] = []
-    for chunk in _chunks(customer_ids):
+    for chunk in chunks(customer_ids):
         q = stmt if chunk is None else stmt.where(d.customer_id.in_(chunk))
         rows += _driver_rows(session, q)
     paid: dict[int, int] = {}
     if as_of_balances and rows:
         a = Allocation
-        for doc, total in _rows(session, select(a.document_id, func.sum(a.amount_minor))
+        for doc, total in fetch(session, select(a.document_id, func.sum(a.amount_minor))
                                 .where(a.tenant_id == tenant.id, a.allocated_on <= day)
                                 .group_by(a.document_id)):  # fmt: skip
             paid[doc] = int(total or 0)
@@ -199,7 +105,7 @@ def open_invoices(
     return out
 
 
-def _chunks(ids: Sequence[int] | None) -> Iterable[Sequence[int] | None]:
+def chunks(ids: Sequence[int] | None) -> Iterable[Sequence[int] | None]:
     if ids is None:
         yield None
         return
@@ -218,7 +124,7 @@ def _promises(
     stmt = select(p.customer_id, p.document_id, p.promised_on, p.status).where(
         p.tenant_id == tenant.id, p.status.in_([PromiseStatus.OPEN, PromiseStatus.BROKEN])
     )
-    for cid, doc, on, status in _rows(session, stmt):
+    for cid, doc, on, status in fetch(session, stmt):
         key = ("d", doc) if doc is not None else ("c", cid)
         if status == PromiseStatus.OPEN and on >= day:
             promised[key] = max(on, promised.get(key, on))
@@ -239,12 +145,12 @@ def customers(
     out: dict[int, Customer] = {}
     c = Row
     wanted = set(ids)
-    for chunk in [None] if len(ids) > WHOLE_TABLE else _chunks(ids):
+    for chunk in [None] if len(ids) > WHOLE_TABLE else chunks(ids):
         stmt = select(c.id, c.external_id, c.name, c.country, c.timezone, c.language, c.locale,
                       c.last_reply_at, c.last_email_at, c.auto_collection).where(c.tenant_id == tenant.id)  # fmt: skip
         if chunk is not None:
             stmt = stmt.where(c.id.in_(chunk))
-        for cid, ext, name, country, tz, lang, loc, reply, email, auto in _rows(session, stmt):
+        for cid, ext, name, country, tz, lang, loc, reply, email, auto in fetch(session, stmt):
             if cid not in wanted:
                 continue
             out[cid] = Customer(cid, ext, name, country, tz, lang, loc, reply, email,
@@ -261,7 +167,7 @@ def _retrying(session: Session, tenant: Tenant, now: datetime) -> set[int]:
         a.tenant_id == tenant.id, a.dunning_status == DunningStatus.IN_PROGRESS,
         or_(a.next_retry_at.is_(None), a.next_retry_at > now),
     ).distinct()  # fmt: skip
-    return {r[0] for r in _rows(session, stmt)}
+    return {r[0] for r in fetch(session, stmt)}
 
 
 def _last_manual(session: Session, tenant: Tenant) -> dict[int, datetime]:
@@ -269,7 +175,7 @@ def _last_manual(session: Session, tenant: Tenant) -> dict[int, datetime]:
     stmt = select(e.customer_id, func.max(e.sent_at)).where(
         e.tenant_id == tenant.id, e.mode == EmailMode.MANUAL
     ).group_by(e.customer_id)  # fmt: skip
-    return {cid: at for cid, at in _rows(session, stmt) if at is not None}
+    return {cid: at for cid, at in fetch(session, stmt) if at is not None}
 
 
 def history(
@@ -344,71 +250,3 @@ def _day(at: Any, tenant: Tenant) -> date:
 
         at = at.replace(tzinfo=UTC)
     return at.astimezone(zone(tenant.timezone)).date()
-
-
-def task_keys(session: Session, tenant: Tenant, keys: Sequence[str]) -> set[str]:
-    """Which of these task keys the runs already created."""
-    t = EngagementTask
-    out: set[str] = set()
-    for k in range(0, len(keys), CHUNK):
-        stmt = select(t.key).where(t.tenant_id == tenant.id, t.key.in_(keys[k : k + CHUNK]))
-        out |= {r[0] for r in _rows(session, stmt)}
-    return out
-
-
-def emails_today(session: Session, tenant: Tenant, start: datetime, end: datetime) -> int:
-    e = Email
-    stmt = select(func.count()).select_from(e).where(
-        e.tenant_id == tenant.id, e.mode != EmailMode.MANUAL, e.decided_at >= start,
-        e.decided_at < end,
-    )  # fmt: skip
-    return int(session.connection().execute(stmt).scalar() or 0)
-
-
-@dataclass(frozen=True)
-class Person:
-    id: int
-    email: str
-    name: str | None
-
-
-def people(session: Session, tenant: Tenant) -> dict[int, Person]:
-    u = User
-    stmt = select(u.id, u.email, u.name).where(u.tenant_id == tenant.id)
-    return {i: Person(i, e, n) for i, e, n in _rows(session, stmt)}
-
-
-def owners(session: Session, tenant: Tenant, ids: Sequence[int]) -> dict[int, tuple[Any, Any]]:
-    from arpolicy.models import Customer as Row
-
-    out: dict[int, tuple[Any, Any]] = {}
-    for chunk in _chunks(list(ids)):
-        stmt = select(Row.id, Row.finance_owner_id, Row.sales_owner_id).where(
-            Row.tenant_id == tenant.id, Row.id.in_(chunk or [])
-        )
-        out.update({i: (f, s) for i, f, s in _rows(session, stmt)})
-    return out
-
-
-@dataclass(frozen=True)
-class Address:
-    email: str
-    name: str | None
-    language: str | None
-    billing: bool
-    primary: bool
-
-
-def addresses(session: Session, tenant: Tenant, ids: Sequence[int]) -> dict[int, list[Address]]:
-    """Each customer's usable addresses (an e-mail, not bounced, not unsubscribed)."""
-    k = Contact
-    out: dict[int, list[Address]] = defaultdict(list)
-    for chunk in _chunks(list(ids)):
-        stmt = select(k.customer_id, k.email, k.name, k.language, k.is_billing, k.is_primary).where(
-            k.tenant_id == tenant.id, k.customer_id.in_(chunk or []), k.email.is_not(None),
-            k.bounced.is_(False), k.unsubscribed.is_(False),
-        ).order_by(k.customer_id, k.id)  # fmt: skip
-        for cid, email, name, lang, billing, primary in _rows(session, stmt):
-            if email and email.strip():
-                out[cid].append(Address(email.strip(), name, lang, bool(billing), bool(primary)))
-    return out

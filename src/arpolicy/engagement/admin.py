@@ -1,18 +1,21 @@
-"""Engagement configuration: the tenant's sending settings and its cycles (validated
-against the tenant, versioned, audited)."""
+"""Engagement by configuration: the tenant's sending settings and its cycles (validated
+against the tenant, versioned, audited); and what the cycles will do or would have done:
+the forecast and the backtest (``_replay``: the day's decision replayed, nothing
+written)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arpolicy.audit import Actor
 from arpolicy.audit import record as audit_record
 from arpolicy.audit.service import snapshot
-from arpolicy.engagement import facts
+from arpolicy.engagement import repository as repo
+from arpolicy.engagement._replay import MAX_DAYS, replay
 from arpolicy.engagement.config import (
     Cycle,
     CycleError,
@@ -20,24 +23,55 @@ from arpolicy.engagement.config import (
     parse_cycle,
     parse_settings,
 )
+from arpolicy.engagement.repository import settings_of
 from arpolicy.engagement.templates import validate as validate_templates
 from arpolicy.exceptions import NotFoundError, ValidationError
-from arpolicy.models import (
-    CycleStatus,
-    Email,
-    EngagementCycle,
-    EngagementSettings,
-    Tenant,
-)
+from arpolicy.ledger.selection.coverage import RuleCheck, RuleWarning, rule_warnings
+from arpolicy.models import CycleStatus, EngagementCycle, EngagementSettings, Tenant
 from arpolicy.rules import RuleError, check
+from arpolicy.rules import ast as a
 from arpolicy.rules.catalogue import Level
 
+__all__ = [
+    "backtest",
+    "cycle_warnings",
+    "delete_cycle",
+    "forecast",
+    "get_cycle",
+    "save_cycle",
+    "save_settings",
+    "set_status",
+    "settings_of",
+    "validate_cycle",
+]
 
-def settings_of(session: Session, tenant: Tenant) -> Settings:
-    row = session.scalar(
-        select(EngagementSettings).where(EngagementSettings.tenant_id == tenant.id)
-    )
-    return parse_settings(row.config if row else {})
+
+def forecast(
+    session: Session,
+    tenant: Tenant,
+    *,
+    start: date,
+    days: int,
+    now: datetime,
+    cycles: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """What the live and test cycles (or the named ones) will send from ``start`` on for
+    ``days`` days, if nothing is paid meanwhile: each day decided as the run decides it,
+    from the real history."""
+    days = max(1, min(days, MAX_DAYS))
+    span = [start + timedelta(days=k) for k in range(days)]
+    statuses = (CycleStatus.LIVE, CycleStatus.TEST)
+    return replay(session, tenant, span, cycles, statuses=statuses, now=now, real_history=True)
+
+
+def backtest(
+    session: Session, tenant: Tenant, *, start: date, end: date, cycles: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """What the cycles (all of them, drafts included, or the named ones) would have sent
+    from ``start`` to ``end``, from an empty history and each day's balances."""
+    n = min((end - start).days + 1, MAX_DAYS)
+    span = [start + timedelta(days=k) for k in range(max(n, 1))]
+    return replay(session, tenant, span, cycles, statuses=None, now=None, real_history=False)
 
 
 def save_settings(
@@ -45,9 +79,7 @@ def save_settings(
 ) -> Settings:
     parsed = parse_settings(data, where="settings")
     _check_test_address(session, tenant, parsed)
-    row = session.scalar(
-        select(EngagementSettings).where(EngagementSettings.tenant_id == tenant.id)
-    )
+    row = repo.settings_row(session, tenant)
     config = parsed.model_dump(mode="json", exclude_none=True)
     before = row.config if row else None
     if row is None:
@@ -64,8 +96,7 @@ def save_settings(
 def _check_test_address(session: Session, tenant: Tenant, settings: Settings) -> None:
     if settings.test_address:
         return
-    testing = session.scalars(select(EngagementCycle.name).where(
-        EngagementCycle.tenant_id == tenant.id, EngagementCycle.status == CycleStatus.TEST)).all()  # fmt: skip
+    testing = repo.test_cycles(session, tenant)
     if testing:
         raise ValidationError(
             f"cycle {testing[0]!r} is in test, and test emails need settings.test_address",
@@ -78,14 +109,14 @@ def validate_cycle(session: Session, tenant: Tenant, data: Any) -> Cycle:
     """The cycle, checked against the tenant: its rules against the fields of their level,
     its templates (syntax, variables, languages). CycleError lists every problem."""
     cycle = parse_cycle(data)
-    cat = facts.catalogue(session, tenant)
+    cat = repo.catalogue(session, tenant)
     problems: list[dict[str, str]] = []
 
     def rule(where: str, value: Any, level: Level) -> None:
         if value is None:
             return
         try:
-            check(facts.rule_of(value), cat.level(level))
+            check(repo.rule_of(value), cat.level(level))
         except RuleError as exc:
             problems.extend({"where": f"{where} {p.where}".strip(), "what": p.what, "fix": p.fix}
                             for p in exc.problems)  # fmt: skip
@@ -116,8 +147,7 @@ def save_cycle(
                               where="status", fix="set settings.test_address first "
                               "(arpolicy engage settings, PUT /v1/engagement/settings)")  # fmt: skip
     config = cycle.model_dump(mode="json", exclude_none=True)
-    row = session.scalar(select(EngagementCycle).where(
-        EngagementCycle.tenant_id == tenant.id, EngagementCycle.name == cycle.name))  # fmt: skip
+    row = repo.cycle_named(session, tenant, cycle.name)
     before = snapshot(row) if row else None
     if row is None:
         row = EngagementCycle(tenant_id=tenant.id, name=cycle.name, status=CycleStatus(cycle.status),
@@ -141,8 +171,7 @@ def set_status(
 
 
 def get_cycle(session: Session, tenant: Tenant, name: str) -> EngagementCycle:
-    row = session.scalar(select(EngagementCycle).where(
-        EngagementCycle.tenant_id == tenant.id, EngagementCycle.name == name))  # fmt: skip
+    row = repo.cycle_named(session, tenant, name)
     if row is None:
         raise NotFoundError(f"no cycle named {name!r}",
                             fix="list cycles with arpolicy engage cycles or GET /v1/engagement/cycles")  # fmt: skip
@@ -154,9 +183,7 @@ def delete_cycle(
 ) -> None:
     """Remove a cycle that never sent anything; one with history can only go to draft."""
     row = get_cycle(session, tenant, name)
-    sent = session.scalar(select(Email.id).where(Email.tenant_id == tenant.id,
-                                                 Email.cycle_id == row.id).limit(1))  # fmt: skip
-    if sent is not None:
+    if repo.has_emails(session, tenant, row.id):
         raise ValidationError(f"cycle {name!r} has emails in its history", where="name",
                               fix="set it to draft instead (the history stays)")  # fmt: skip
     before = snapshot(row)
@@ -164,3 +191,43 @@ def delete_cycle(
     session.flush()
     audit_record(session, actor, "engagement.cycle_deleted", "engagement_cycle", before["id"],
                  before=before, at=at)  # fmt: skip
+
+
+def cycle_warnings(
+    session: Session, tenant: Tenant, data: Any, *, as_of: date
+) -> list[RuleWarning]:
+    """The rules of the (valid) cycle ``data`` that are unknown for many of the records they
+    read, as of the tenant's day ``as_of``: advice when a cycle is saved (the counting and
+    the threshold: arpolicy.ledger.selection.coverage). The customer rule reads every
+    customer; the payment rule the customers the customer rule selects; the invoice rule
+    their open invoices; a reminder's ``when`` the open invoices the invoice rule selects."""
+    cycle = parse_cycle(data)
+    cat = repo.catalogue(session, tenant)
+    customer, payment, invoice = (
+        None if value is None else repo.rule_of(value)
+        for value in (cycle.customer, cycle.payment, cycle.invoice)
+    )
+    customers = _conditions(customer, "customer.")  # read from a payment profile or an invoice
+    invoices = customers + _conditions(invoice)
+    checks = []
+    if customer is not None:
+        checks.append(RuleCheck("customer", customer, cat.level(Level.CUSTOMER)))
+    if payment is not None:
+        checks.append(RuleCheck("payment", payment, cat.level(Level.PAYMENT), customers))
+    if invoice is not None:
+        checks.append(
+            RuleCheck("invoice", invoice, cat.level(Level.INVOICE), customers, open_only=True)
+        )
+    for i, reminder in enumerate(cycle.reminders):
+        if reminder.when is not None:
+            when = repo.rule_of(reminder.when)
+            checks.append(
+                RuleCheck(f"reminders[{i}].when", when, cat.level(Level.INVOICE), invoices, True)
+            )
+    return rule_warnings(session, tenant, checks, as_of=as_of)
+
+
+def _conditions(rule: a.Rule | None, prefix: str = "") -> tuple[a.Condition, ...]:
+    if rule is None or isinstance(rule, a.DecisionTable):
+        return ()
+    return (a.prefixed(rule, prefix) if prefix else rule,)

@@ -1,4 +1,5 @@
-"""An invoice's steps in a cycle and where it stands in them: pure.
+"""Part of the policy room (pure): an invoice's steps in a cycle, where it stands in them,
+and which step is due on a day.
 
 Per invoice, the cycle's reminders give a sequence of steps (reminder, occurrence, date),
 ordered by date. Every step on or before the invoice's last email in the cycle was sent or
@@ -17,16 +18,15 @@ itself. Held back past that moment, it is not sent late: :func:`lost_meaning` sa
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from arpolicy.engagement._calendar import add_days, step_dates
+from arpolicy.engagement._facts import CompiledCycle, Customer, History, Invoice, Step
 from arpolicy.engagement.config import Anchor
-from arpolicy.engagement.schedule import add_days, step_dates
-
-if TYPE_CHECKING:
-    from arpolicy.engagement.decide import CompiledCycle, Customer, History, Invoice
 
 _ANCHORS = {a: i for i, a in enumerate(Anchor)}
 DUE, DOC, P2P, LAST, ENTRY = range(5)
@@ -146,3 +146,61 @@ def lost_meaning(row: PlanRow, due_date: date, on: date, day: date) -> str | Non
     if row[2] == DUE and row[3] == 0 and on < day:
         return f"its step of {on} was for the due date: no longer due today, not sent late"
     return None
+
+
+@dataclass
+class Found:
+    """A customer's invoices on a day: the due steps by reminder, and the held, the
+    overtaken and the dropped."""
+
+    due: dict[int, list[tuple[Invoice, Step]]] = field(default_factory=dict)
+    held: list[str] = field(default_factory=list)
+    overtaken: dict[int, Steps] = field(default_factory=dict)
+    dropped: list[tuple[Invoice, Step, str]] = field(default_factory=list)
+
+
+def due_steps(
+    cycle: CompiledCycle,
+    c: Customer,
+    invoices: Sequence[Invoice],
+    hist: History,
+    day: date,
+    plan: Plan,
+    memo: dict[Any, Any] | None,
+) -> Found:
+    """Each invoice's due step, by reminder; the held, overtaken and dropped."""
+    out = Found()
+    in_cycle = cycle.invoices
+    static, uses_doc, uses_p2p, uses_business = traits(plan)
+    # The common case: steps that depend on the due date alone (and the country, for
+    # business days): one list per distinct due date, shared by every invoice of the run.
+    by_due: dict[date, Steps] | None = None
+    if memo is not None and static and not uses_doc and not uses_p2p and not cycle.filtered:
+        by_due = memo.setdefault(("due", cycle.id, c.country if uses_business else None), {})
+    sent_before = hist.invoice_last
+    for inv in invoices:
+        if inv.balance_minor <= 0 or inv.disputed or not in_cycle(inv.id):
+            continue  # paid, fully credited, disputed: stopped
+        if inv.promised_until is not None and inv.promised_until >= day:
+            out.held.append(f"{inv.number}: promised until {inv.promised_until}")
+            continue
+        if by_due is not None:
+            steps = by_due.get(inv.due_date)
+            if steps is None:
+                steps = by_due[inv.due_date] = steps_of(cycle, inv, c, hist, day, plan, memo)[0]
+            position = -1 if inv.id not in sent_before else position_of(steps, inv.id, hist, plan)
+        else:
+            steps, position = steps_of(cycle, inv, c, hist, day, plan, memo)
+        end = bisect_right(steps, (day, LATE, LATE))
+        if end <= position + 1:
+            continue  # nothing due (yet, or any more)
+        on, j, k = steps[end - 1]
+        if end - 1 > position + 1:
+            out.overtaken[inv.id] = steps[position + 1 : end - 1]
+        step = Step(j, k, on)
+        why = lost_meaning(plan[j], inv.due_date, on, day) if on < day else None
+        if why is not None:
+            out.dropped.append((inv, step, why))
+        else:
+            out.due.setdefault(j, []).append((inv, step))
+    return out

@@ -13,11 +13,9 @@ import typer
 
 from arpolicy.audit import Actor
 from arpolicy.cli import common, terminal
-from arpolicy.engagement import service
+from arpolicy.engagement import admin, service
 from arpolicy.engagement.config import CycleError, example_text, load_yaml
-from arpolicy.engagement.coverage import cycle_warnings
-from arpolicy.engagement.facts import stored_cycles
-from arpolicy.engagement.planning import backtest, forecast
+from arpolicy.engagement.repository import stored_cycles
 from arpolicy.exceptions import ValidationError
 from arpolicy.kit.clock import local_today
 
@@ -51,13 +49,11 @@ def load(
     now = common.clock().now()
     with common.tenant_session(tenant, write=True) as (session, t):
         if settings is not None:
-            service.save_settings(
-                session, t, _actor(t.id), settings.model_dump(mode="json"), at=now
-            )
+            admin.save_settings(session, t, _actor(t.id), settings.model_dump(mode="json"), at=now)
             terminal.say("settings saved")
         for cycle in cycles:
             try:
-                row = service.save_cycle(
+                row = admin.save_cycle(
                     session, t, _actor(t.id), cycle.model_dump(mode="json"), at=now
                 )
             except CycleError as exc:
@@ -66,7 +62,7 @@ def load(
             terminal.say(f"cycle {row.name!r} saved: version {row.version}, {row.status.value}, "
                          f"{len(cycle.reminders)} reminder(s)")  # fmt: skip
             day = local_today(common.clock(), t.timezone)
-            for w in cycle_warnings(session, t, row.config, as_of=day):
+            for w in admin.cycle_warnings(session, t, row.config, as_of=day):
                 terminal.warning(f"cycle {row.name!r}: {w.message}", w.fix)
 
 
@@ -103,7 +99,7 @@ def status_cmd(
                               fix="draft, test or live")  # fmt: skip
     now = common.clock().now()
     with common.tenant_session(tenant, write=True) as (session, t):
-        row = service.set_status(session, t, _actor(t.id), name, status, at=now)
+        row = admin.set_status(session, t, _actor(t.id), name, status, at=now)
         terminal.say(f"cycle {row.name!r} is {row.status.value} (version {row.version})")
 
 
@@ -119,7 +115,7 @@ def settings_cmd(
     """Show the sending settings, or change some with --set."""
     now = common.clock().now()
     with common.tenant_session(tenant, write=bool(set_)) as (session, t):
-        current = service.settings_of(session, t).model_dump(mode="json")
+        current = admin.settings_of(session, t).model_dump(mode="json")
         if set_:
             for item in set_:
                 key, sep, value = item.partition("=")
@@ -127,7 +123,7 @@ def settings_cmd(
                     raise ValidationError(f"{item!r} is not KEY=VALUE with a known key", where="--set",
                                           fix=f"keys: {', '.join(current)}")  # fmt: skip
                 current[key] = None if value == "" else value
-            current = service.save_settings(session, t, _actor(t.id), current, at=now).model_dump(
+            current = admin.save_settings(session, t, _actor(t.id), current, at=now).model_dump(
                 mode="json"
             )
     if as_json:
@@ -196,7 +192,9 @@ def forecast_cmd(
     clock = common.clock(now)
     with common.tenant_session(tenant) as (session, t):
         start = common.parse_as_of(None, t, clock)
-        out = forecast(session, t, start=start, days=days, now=clock.now(), cycles=cycle or None)
+        out = admin.forecast(
+            session, t, start=start, days=days, now=clock.now(), cycles=cycle or None
+        )
     _plan(out, as_json)
 
 
@@ -220,7 +218,7 @@ def backtest_cmd(
         raise ValidationError("the period must run forward and last at most a year",
                               where="--from/--to", fix="give --from before --to, at most 366 days apart")  # fmt: skip
     with common.tenant_session(tenant) as (session, t):
-        out = backtest(session, t, start=first, end=last, cycles=cycle or None)
+        out = admin.backtest(session, t, start=first, end=last, cycles=cycle or None)
     _plan(out, as_json)
 
 
@@ -252,5 +250,5 @@ def example_cmd() -> None:
 def show(name: str = typer.Argument(...), tenant: str | None = common.TenantOption) -> None:
     """One cycle's stored configuration (JSON)."""
     with common.tenant_session(tenant) as (session, t):
-        row = service.get_cycle(session, t, name)
+        row = admin.get_cycle(session, t, name)
         terminal.say(json.dumps(row.config, indent=2, ensure_ascii=False))

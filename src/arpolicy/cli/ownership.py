@@ -16,10 +16,9 @@ from arpolicy.exceptions import NotFoundError, ValidationError
 from arpolicy.kit.clock import local_today
 from arpolicy.models import Customer, User
 from arpolicy.ownership import repository as repo
-from arpolicy.ownership.config import PolicyError, load_yaml
-from arpolicy.ownership.coverage import policy_warnings
-from arpolicy.ownership.manage import owners_of, run_roles, save_policy, set_owner
-from arpolicy.ownership.service import ROLES
+from arpolicy.ownership.admin import owners_of, policy_warnings, save_policy, set_owner
+from arpolicy.ownership.config import ROLES, PolicyError, load_yaml
+from arpolicy.ownership.service import run_roles
 
 app = typer.Typer(
     help="Owner assignment: finance and sales owners chosen by rules.", no_args_is_help=True

@@ -1,9 +1,9 @@
-"""Dates: reminder steps (calendar or business days, with the customer's country holidays)
-and the send window in the customer's time zone. Pure functions."""
+"""Part of the policy room (pure): dates. Reminder steps (calendar or business days, with
+the customer's country holidays) and the send window in the customer's time zone."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays as holidays_lib
@@ -11,6 +11,13 @@ import holidays as holidays_lib
 from arpolicy.engagement.config import WEEKDAYS, SendWindow
 from arpolicy.exceptions import ValidationError
 from arpolicy.kit.clock import zone
+
+
+def day_bounds(tz: str, day: date) -> tuple[datetime, datetime]:
+    """The instants ``day`` starts and ends in the zone ``tz`` (aware UTC)."""
+    zi = zone(tz)
+    start = datetime.combine(day, time(0), tzinfo=zi).astimezone(UTC)
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=zi).astimezone(UTC)
 
 
 @lru_cache(maxsize=512)

@@ -1,5 +1,6 @@
-"""Writing decided emails: the email rows, their documents, outbox rows (due when the
-send window opens), tasks and audit events, in the caller's transaction."""
+"""Part of the repository room: the bulk writes of a run. The email rows, their documents,
+outbox rows (due when the send window opens), tasks and audit events, in the caller's
+transaction."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arpolicy.audit import Actor
-from arpolicy.engagement import facts
-from arpolicy.engagement.decide import Outcome
+from arpolicy.engagement._snapshot import CHUNK
+from arpolicy.engagement.policy import Outcome
 from arpolicy.kit.bulk import insert_many
 from arpolicy.models import (
     AuditEvent,
@@ -58,9 +59,9 @@ def write(
         return 0
     keys = [p.key for p in planned]
     existing: set[str] = set()
-    for k in range(0, len(keys), facts.CHUNK):
+    for k in range(0, len(keys), CHUNK):
         existing |= set(session.scalars(select(Email.key).where(
-            Email.tenant_id == tenant.id, Email.key.in_(keys[k : k + facts.CHUNK]))))  # fmt: skip
+            Email.tenant_id == tenant.id, Email.key.in_(keys[k : k + CHUNK]))))  # fmt: skip
     fresh = [p for p in planned if p.key not in existing]
     if fresh:
         _insert_emails(session, tenant, actor, fresh, now)
@@ -101,9 +102,9 @@ def _insert_emails(
     insert_many(session, Email, cols, rows)
     ids: dict[str, int] = {}
     keys = [p.key for p in fresh]
-    for k in range(0, len(keys), facts.CHUNK):
+    for k in range(0, len(keys), CHUNK):
         ids.update(session.connection().execute(select(Email.key, Email.id).where(
-            Email.tenant_id == tenant.id, Email.key.in_(keys[k : k + facts.CHUNK]))).all())  # fmt: skip
+            Email.tenant_id == tenant.id, Email.key.in_(keys[k : k + CHUNK]))).all())  # fmt: skip
     insert_many(session, EmailDocument,
                 ["tenant_id", "email_id", "document_id", "cycle_id", "mode", "reminder", "due_on", "decided_on"],
                 [(tenant.id, ids[p.key], inv.id, p.outcome.cycle.id, p.mode,  # type: ignore[union-attr]

@@ -17,10 +17,9 @@ from arpolicy.api.types import AsOf, Day, Note, PathId, RefId
 from arpolicy.kit.clock import local_today
 from arpolicy.models import Tenant
 from arpolicy.ownership import repository as repo
-from arpolicy.ownership.config import AssignmentPolicy
-from arpolicy.ownership.coverage import policy_warnings
-from arpolicy.ownership.manage import owners_of, run_roles, save_policy, set_owner
-from arpolicy.ownership.service import ROLES
+from arpolicy.ownership.admin import owners_of, policy_warnings, save_policy, set_owner
+from arpolicy.ownership.config import ROLES, AssignmentPolicy
+from arpolicy.ownership.service import run_roles
 
 router = APIRouter(tags=["assignment"])
 Role = Literal["finance", "sales"]
