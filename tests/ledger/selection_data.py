@@ -57,7 +57,8 @@ CUSTOM = [
     ("document", "approved", "boolean", None, None),
 ]
 USERS = ["anna@example.com", "bob@example.com"]
-WORDS = ["Berlin", "Retail", "EMEA", "de_DE"]
+WORDS = ["Berlin", "BERLIN", "Retail", "EMEA", "emea", "de_DE", "Zürich", "ZÜRICH", "straße"]
+"""String values and literals: they compare case-insensitively (mixed case, non-ASCII)."""
 AMOUNTS = ["50.00", "100.00", "812.40", "1500.00", "99.99"]
 LIT_AMOUNTS = [Decimal(x) for x in ("0", "50", "99.99", "100", "500", "1000", "2000")]
 OFFSETS = [-120, -61, -31, -30, -7, -1, 0, 1, 7, 30, 45]

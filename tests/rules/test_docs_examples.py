@@ -16,7 +16,13 @@ from arpolicy.rules.ast import field_names
 
 DOC = (Path(__file__).parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
 CATALOGUE = Catalogue.for_tenant(
-    "USD", custom_fields=[("document", "po_number", "string", None, None)]
+    "USD",
+    custom_fields=[("document", "po_number", "string", None, None)],
+    users=[
+        ("anna.berg@shop.example", "Anna Berg"),
+        ("bob.stone@shop.example", "Bob Stone"),
+        ("carl@shop.example", "Carl Lund"),
+    ],
 )
 MONDAY = date(2026, 11, 23)
 DATES = {  # what each date of the "Values" list resolves to on Monday 2026-11-23
@@ -130,6 +136,13 @@ def test_the_rule_blocks_parse_and_check():
     blocks = block_rules()
     assert any(b.startswith("decide") for b in blocks) and len(blocks) >= 2
     for text in blocks:
+        checks_somewhere(text)
+
+
+def test_the_one_rule_per_line_blocks_parse_and_check():
+    lines = [ln for b in fenced("rules") for ln in b.splitlines() if ln.strip()]
+    assert len(lines) >= 4
+    for text in lines:
         checks_somewhere(text)
 
 

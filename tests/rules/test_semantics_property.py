@@ -2,7 +2,8 @@
 three-valued interpreter over random conditions and random (partly missing) records, for
 every field type, nullable or not, in a time zone with daylight saving, and for money in
 three currencies at random rates (the reference multiplies the amount by the bound rate
-with exact fractions; the compilers compare with pre-rounded per-currency bounds)."""
+with exact fractions; the compilers compare with pre-rounded per-currency bounds); strings
+compare case-insensitively, mixed case and non-ASCII letters included."""
 
 from __future__ import annotations
 
@@ -40,6 +41,9 @@ FIELDS = FieldSet(
 AMOUNTS = [Decimal(x) for x in ("-1.00", "0.00", "0.50", "1.00", "2.00")]
 DAYS = [AS_OF + timedelta(days=d) for d in range(-3, 4)]
 WORDS = ["a", "b", "c"]
+TEXTS = ["a", "A", "Zürich", "ZÜRICH", "zürich", "ΟΔΟΣ", "οδος", "Straße", "STRASSE", "İ", "i̇"]
+"""String values: compared case-insensitively (Unicode lower-casing), so mixed case and
+non-ASCII letters (a final sigma, a dotted capital I, ß which lower-casing keeps)."""
 CURRENCIES = ["USD", "EUR", "JPY"]
 # amounts around the bounds the rates below set (0.54 EUR is 0.50 USD at 1.08, ...)
 MONEY_AMOUNTS = AMOUNTS + [Decimal(x) for x in ("0.15", "0.30", "0.54", "1.08", "1.66", "1.67")]
@@ -51,9 +55,10 @@ num_lit = st.builds(a.NumberLit, st.sampled_from(AMOUNTS))
 date_lit = st.builds(a.DateLit, st.sampled_from(DAYS))
 rel_lit = st.builds(a.RelativeDate, st.sampled_from(list(a.RelKind)), st.integers(0, 3))
 word_lit = st.builds(a.StringLit, st.sampled_from(WORDS))
+text_lit = st.builds(a.StringLit, st.sampled_from(TEXTS))
 LITS = {Type.MONEY: money_lit | zero_lit, Type.BASE_MONEY: base_lit, Type.INTEGER: int_lit,
         Type.NUMBER: num_lit, Type.DATE: date_lit | rel_lit, Type.DATETIME: date_lit | rel_lit,
-        Type.CODE: word_lit, Type.ENUM: word_lit, Type.STRING: word_lit}  # fmt: skip
+        Type.CODE: word_lit, Type.ENUM: word_lit, Type.STRING: text_lit}  # fmt: skip
 
 
 def instants() -> st.SearchStrategy[datetime]:
@@ -70,7 +75,7 @@ VALUES = {
     Type.DATETIME: instants(),
     Type.CODE: st.sampled_from(WORDS),
     Type.ENUM: st.sampled_from(WORDS),
-    Type.STRING: st.sampled_from(WORDS),
+    Type.STRING: st.sampled_from(TEXTS),
     Type.BOOLEAN: st.booleans(),
 }  # fmt: skip
 
@@ -190,6 +195,8 @@ def ref(node: a.Condition, rec: dict[str, Any], rates: Rates) -> bool | None:
         return (v is None) != node.negated
     if v is None:
         return None
+    if FIELDS[node.field].type is Type.STRING:  # case-insensitive
+        node, v = lower_strings(node), v.lower()
     if isinstance(node, a.BoolTest):
         return v == node.value
     if isinstance(node, a.Compare):
@@ -201,6 +208,17 @@ def ref(node: a.Condition, rec: dict[str, Any], rates: Rates) -> bool | None:
     assert isinstance(node, a.Includes | a.Excludes)
     found = v in {lit.value for lit in node.values}  # type: ignore[union-attr]
     return found if isinstance(node, a.Includes) else not found
+
+
+def lower_strings(node: a.Leaf) -> a.Leaf:
+    def low(lit: a.Literal) -> a.Literal:
+        return a.StringLit(lit.value.lower()) if isinstance(lit, a.StringLit) else lit
+
+    if isinstance(node, a.Compare):
+        return a.Compare(node.field, node.op, low(node.value))
+    if isinstance(node, a.Includes | a.Excludes):
+        return type(node)(node.field, tuple(map(low, node.values)))
+    return node
 
 
 WORD = {True: "yes", False: "no", None: "unknown"}

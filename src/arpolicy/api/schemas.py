@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import suppress
 from copy import deepcopy
 from functools import cache
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import pycountry
 from pydantic import (
@@ -181,6 +181,37 @@ class PositiveMoney(MoneyValue):
         examples=["812.40"],
         json_schema_extra={"pattern": "^" + UNSIGNED + "$", "not": {"pattern": "^[0.]*$"}},
     )
+
+
+class EmptyField(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    field: str = Field(description="A field the rule reads.")
+    count: int = Field(ge=1, description="Records the rule is unknown for with this field empty.")
+
+
+class RuleWarning(BaseModel):
+    """A rule that is unknown for a large share of the records it reads (at least 20%), so
+    that it never matches them: a condition on an empty field is unknown, and so is ``not``
+    of it (docs/rules.md, "Rules that are unknown for many records"). Advice: the request
+    succeeded."""
+
+    model_config = ConfigDict(extra="forbid")
+    where: str = Field(
+        description="Where the rule sits (`payment`, `rules[0].when`; empty for a rule alone)."
+    )
+    level: Literal["customer", "invoice", "payment"]
+    field: str = Field(description="The field most often empty where the rule is unknown.")
+    count: int = Field(ge=1, description="Records the rule is unknown for.")
+    total: int = Field(ge=1, description="Records it reads.")
+    share: float = Field(ge=0, le=1, description="count / total, to 4 decimals.")
+    empty: list[EmptyField] = Field(description="Each empty field, most frequent first.")
+    message: str
+    fix: str = Field(description="The rule rewritten to say what an empty value means.")
+
+    @classmethod
+    def of(cls, warning: Any) -> RuleWarning:
+        """From an :class:`arpolicy.ledger.selection.coverage.RuleWarning`."""
+        return cls.model_validate(warning.to_json())
 
 
 class Page(BaseModel, Generic[T]):

@@ -61,6 +61,9 @@ def load(
                 raise
             terminal.say(f"cycle {row.name!r} saved: version {row.version}, {row.status.value}, "
                          f"{len(cycle.reminders)} reminder(s)")  # fmt: skip
+            day = local_today(common.clock(), t.timezone)
+            for w in admin.cycle_warnings(session, t, row.config, as_of=day):
+                terminal.warning(f"cycle {row.name!r}: {w.message}", w.fix)
 
 
 @app.command("cycles")

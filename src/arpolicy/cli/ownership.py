@@ -13,9 +13,10 @@ from sqlalchemy import select
 from arpolicy.audit import Actor
 from arpolicy.cli import common, terminal
 from arpolicy.exceptions import NotFoundError, ValidationError
+from arpolicy.kit.clock import local_today
 from arpolicy.models import Customer, User
 from arpolicy.ownership import repository as repo
-from arpolicy.ownership.admin import owners_of, save_policy, set_owner
+from arpolicy.ownership.admin import owners_of, policy_warnings, save_policy, set_owner
 from arpolicy.ownership.config import ROLES, PolicyError, load_yaml
 from arpolicy.ownership.service import run_roles
 
@@ -64,6 +65,9 @@ def load(
             terminal.say(
                 f"{policy.role} policy saved as version {row.version} ({len(policy.rules)} rule(s))"
             )
+            day = local_today(common.clock(), t.timezone)
+            for w in policy_warnings(session, t, row.config, as_of=day):
+                terminal.warning(f"{policy.role} policy: {w.message}", w.fix)
 
 
 def _save(session: Any, t: Any, policy: Any, now: Any, comment: str | None) -> Any:

@@ -25,10 +25,11 @@ from arpolicy.cli.common import (
 )
 from arpolicy.exceptions import NotFoundError
 from arpolicy.ledger import selection
+from arpolicy.ledger.catalogue import tenant_catalogue
 from arpolicy.ledger.rates import exchange
-from arpolicy.models import Customer, CustomFieldDefinition, Document, Tenant
+from arpolicy.ledger.selection.coverage import RuleCheck, rule_warnings
+from arpolicy.models import Customer, Document, Tenant
 from arpolicy.rules import (
-    Catalogue,
     FieldSet,
     Level,
     RuleError,
@@ -50,10 +51,7 @@ LevelOption = typer.Option("invoice", "--level", "-l", help="customer, invoice o
 
 def catalogue_fields(session: Session, tenant: Tenant, level: str) -> FieldSet:
     """The tenant's fields of ``level``, its custom fields included."""
-    defs = session.scalars(
-        select(CustomFieldDefinition).where(CustomFieldDefinition.tenant_id == tenant.id)
-    ).all()
-    return Catalogue.for_tenant(tenant.base_currency, tenant.ageing_bounds, defs).level(level)
+    return tenant_catalogue(session, tenant).level(level)
 
 
 def _fail_rule(exc: RuleError, as_json: bool) -> None:
@@ -72,22 +70,29 @@ def check_rule(
     text: str = typer.Argument(..., help="The rule, e.g. 'balance > 500 USD and not disputed'."),
     level: str = LevelOption,
     tenant: str = TenantOption,
+    as_of: str = AsOfOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Validate a rule against the tenant's fields; print its canonical text and JSON."""
+    """Validate a rule against the tenant's fields; print its canonical text and JSON.
+    Warn (exit status 0) when it is unknown for many of the tenant's records."""
     with tenant_session(tenant) as (session, t):
         fields = catalogue_fields(session, t, level)
-    try:
-        rule = check(parse(text), fields)
-    except RuleError as exc:
-        _fail_rule(exc, as_json)
-        return
+        try:
+            rule = check(parse(text), fields)
+        except RuleError as exc:
+            _fail_rule(exc, as_json)
+            return
+        on = parse_as_of(as_of, t)
+        found = rule_warnings(session, t, [RuleCheck("", rule, fields)], as_of=on)
     if as_json:
         terminal.print_json(
-            {"valid": True, "level": level, "text": to_text(rule), "json": to_json(rule)}
-        )
-    else:
-        terminal.say(f"valid {level} rule: {to_text(rule)}")
+            {"valid": True, "level": level, "text": to_text(rule), "json": to_json(rule),
+             "warnings": [w.to_json() for w in found]}
+        )  # fmt: skip
+        return
+    terminal.say(f"valid {level} rule: {to_text(rule)}")
+    for w in found:
+        terminal.warning(f"{w.message} (as of {on.isoformat()})", w.fix)
 
 
 @app.command("match")

@@ -65,6 +65,12 @@ def note(message: str) -> None:
     err.print(Text(message))
 
 
+def warning(message: str, fix: str) -> None:
+    """Advice on stderr (the command still succeeds): what, then how to fix it."""
+    err.print(Text(f"warning: {message}", style="yellow"))
+    err.print(Text(f"  fix: {fix}"))
+
+
 def fail(exc: ArpolicyError) -> None:
     err.print(
         Text(f"error: {exc.where + ': ' if exc.where else ''}{exc.message}", style="bold red")

@@ -17,12 +17,12 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, TemplateSyntaxError, nodes
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arpolicy.engagement.policy import CompiledCycle, matcher
 from arpolicy.engagement.templates import builtin
 from arpolicy.kit.money import Money
+from arpolicy.ledger.catalogue import tenant_catalogue
 from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import (
     invoice_records,
@@ -30,7 +30,7 @@ from arpolicy.ledger.selection import (
     select_invoices,
     select_payment_profiles,
 )
-from arpolicy.models import CustomFieldDefinition, Tenant
+from arpolicy.models import Tenant
 from arpolicy.rules import Catalogue, bind, check, from_json, parse, to_python
 from arpolicy.rules.catalogue import Level
 
@@ -39,11 +39,8 @@ if TYPE_CHECKING:
 
 
 def catalogue(session: Session, tenant: Tenant) -> Catalogue:
-    """The tenant's rule fields, its custom fields included."""
-    defs = session.scalars(
-        select(CustomFieldDefinition).where(CustomFieldDefinition.tenant_id == tenant.id)
-    ).all()
-    return Catalogue.for_tenant(tenant.base_currency, tenant.ageing_bounds, defs)
+    """The tenant's rule fields, its custom fields and users included."""
+    return tenant_catalogue(session, tenant)
 
 
 def rule_of(value: str | dict[str, Any]) -> Any:

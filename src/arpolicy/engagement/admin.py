@@ -26,12 +26,15 @@ from arpolicy.engagement.config import (
 from arpolicy.engagement.repository import settings_of
 from arpolicy.engagement.templates import validate as validate_templates
 from arpolicy.exceptions import NotFoundError, ValidationError
+from arpolicy.ledger.selection.coverage import RuleCheck, RuleWarning, rule_warnings
 from arpolicy.models import CycleStatus, EngagementCycle, EngagementSettings, Tenant
 from arpolicy.rules import RuleError, check
+from arpolicy.rules import ast as a
 from arpolicy.rules.catalogue import Level
 
 __all__ = [
     "backtest",
+    "cycle_warnings",
     "delete_cycle",
     "forecast",
     "get_cycle",
@@ -188,3 +191,43 @@ def delete_cycle(
     session.flush()
     audit_record(session, actor, "engagement.cycle_deleted", "engagement_cycle", before["id"],
                  before=before, at=at)  # fmt: skip
+
+
+def cycle_warnings(
+    session: Session, tenant: Tenant, data: Any, *, as_of: date
+) -> list[RuleWarning]:
+    """The rules of the (valid) cycle ``data`` that are unknown for many of the records they
+    read, as of the tenant's day ``as_of``: advice when a cycle is saved (the counting and
+    the threshold: arpolicy.ledger.selection.coverage). The customer rule reads every
+    customer; the payment rule the customers the customer rule selects; the invoice rule
+    their open invoices; a reminder's ``when`` the open invoices the invoice rule selects."""
+    cycle = parse_cycle(data)
+    cat = repo.catalogue(session, tenant)
+    customer, payment, invoice = (
+        None if value is None else repo.rule_of(value)
+        for value in (cycle.customer, cycle.payment, cycle.invoice)
+    )
+    customers = _conditions(customer, "customer.")  # read from a payment profile or an invoice
+    invoices = customers + _conditions(invoice)
+    checks = []
+    if customer is not None:
+        checks.append(RuleCheck("customer", customer, cat.level(Level.CUSTOMER)))
+    if payment is not None:
+        checks.append(RuleCheck("payment", payment, cat.level(Level.PAYMENT), customers))
+    if invoice is not None:
+        checks.append(
+            RuleCheck("invoice", invoice, cat.level(Level.INVOICE), customers, open_only=True)
+        )
+    for i, reminder in enumerate(cycle.reminders):
+        if reminder.when is not None:
+            when = repo.rule_of(reminder.when)
+            checks.append(
+                RuleCheck(f"reminders[{i}].when", when, cat.level(Level.INVOICE), invoices, True)
+            )
+    return rule_warnings(session, tenant, checks, as_of=as_of)
+
+
+def _conditions(rule: a.Rule | None, prefix: str = "") -> tuple[a.Condition, ...]:
+    if rule is None or isinstance(rule, a.DecisionTable):
+        return ()
+    return (a.prefixed(rule, prefix) if prefix else rule,)

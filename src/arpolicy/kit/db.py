@@ -6,7 +6,9 @@ never commits, and it commits on a clean exit or rolls back on an error.
 SQLite is set up for a server's life: WAL journal, foreign keys on, a busy timeout, and
 ``BEGIN IMMEDIATE`` for write transactions so two writers serialize at the start instead of
 failing at their first write. pysqlite's own implicit BEGIN is switched off so that this is
-the only place a transaction starts.
+the only place a transaction starts. Each SQLite connection also gets
+:data:`UNICODE_LOWER`, the Unicode lower-casing that case-insensitive rule comparisons use
+(SQLite's ``lower`` only knows ASCII).
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ from sqlalchemy.orm import Session
 from arpolicy.exceptions import ConfigurationError
 
 WRITE = "arpolicy_write"
+UNICODE_LOWER = "arpolicy_lower"
+"""A SQL function on every SQLite connection: Python's ``str.lower`` (SQLite's ``lower``
+only knows ASCII), what PostgreSQL's ICU ``lower`` computes."""
+
+
+def _unicode_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -60,6 +69,7 @@ def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+        dbapi_conn.create_function(UNICODE_LOWER, 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

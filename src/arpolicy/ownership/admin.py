@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from arpolicy.audit import Actor
 from arpolicy.audit import record as audit_record
 from arpolicy.exceptions import NotFoundError, ValidationError
+from arpolicy.ledger.selection.coverage import RuleCheck, RuleWarning, rule_warnings
 from arpolicy.models import AssignmentPolicyVersion, Tenant
 from arpolicy.ownership import repository as repo
 from arpolicy.ownership.config import (
@@ -40,6 +41,7 @@ __all__ = [
     "assign_customers",
     "mark_set_by_hand",
     "owners_of",
+    "policy_warnings",
     "run_roles",
     "save_policy",
     "set_owner",
@@ -231,3 +233,19 @@ def owners_of(session: Session, tenant: Tenant, customer_id: int, *, as_of: date
             "gaps": preview.gaps[0]["gaps"] if preview.gaps else [],
         }
     return out
+
+
+def policy_warnings(
+    session: Session, tenant: Tenant, data: Any, *, as_of: date
+) -> list[RuleWarning]:
+    """The ``when`` rules of the (valid) policy ``data`` that are unknown for many customers
+    (each reads every customer), as of the tenant's day ``as_of``: advice when a policy is
+    saved (the counting and the threshold: arpolicy.ledger.selection.coverage)."""
+    policy = parse_policy(data)
+    fields = repo.customer_fields(session, tenant)
+    checks = [
+        RuleCheck(f"rules[{i}].when", rule_of(rule.when), fields)
+        for i, rule in enumerate(policy.rules)
+        if rule.when is not None
+    ]
+    return rule_warnings(session, tenant, checks, as_of=as_of)

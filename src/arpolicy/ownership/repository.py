@@ -13,19 +13,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from arpolicy.kit.bulk import insert_many, update_many
+from arpolicy.ledger.catalogue import tenant_catalogue
 from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import customer_records
 from arpolicy.models import (
     AssignmentCursor,
     AssignmentPolicyVersion,
     Customer,
-    CustomFieldDefinition,
     OwnerAssignment,
     Tenant,
     User,
 )
 from arpolicy.ownership.policy import Person
-from arpolicy.rules import Catalogue, Exchange, FieldSet
+from arpolicy.rules import Exchange, FieldSet
 from arpolicy.rules.catalogue import Level
 
 CUSTOMERS = cast(Table, Customer.__table__)
@@ -42,13 +42,8 @@ def people(session: Session, tenant_id: int) -> list[Person]:
 
 
 def customer_fields(session: Session, tenant: Tenant) -> FieldSet:
-    """The tenant's customer-level rule fields (its custom fields included)."""
-    defs = session.scalars(
-        select(CustomFieldDefinition).where(CustomFieldDefinition.tenant_id == tenant.id)
-    ).all()
-    return Catalogue.for_tenant(tenant.base_currency, tenant.ageing_bounds, defs).level(
-        Level.CUSTOMER
-    )
+    """The tenant's customer-level rule fields (its custom fields and users included)."""
+    return tenant_catalogue(session, tenant).level(Level.CUSTOMER)
 
 
 def rates(session: Session, tenant: Tenant) -> Exchange:

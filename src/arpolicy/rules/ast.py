@@ -87,6 +87,9 @@ class StringLit:
 
     value: str
     pos: Pos | None = dc.field(default=None, compare=False, repr=False)
+    bare_words: bool = dc.field(default=False, compare=False, repr=False)
+    """Written as several unquoted words (``Anna Berg``): the checker takes that for an
+    owner's name only, where elsewhere it is more likely a missing ``and``."""
 
 
 Literal: TypeAlias = MoneyLit | NumberLit | DateLit | RelativeDate | StringLit
@@ -297,6 +300,16 @@ class Visitor:
         for _, child in children(node):
             self.visit(child)
         return None
+
+
+def prefixed(node: Condition, prefix: str) -> Condition:
+    """The condition with ``prefix`` before every field name (a customer-level condition
+    read from an invoice or a payment profile: ``prefixed(c, "customer.")``)."""
+    if isinstance(node, All | Any):
+        return dc.replace(node, items=tuple(prefixed(i, prefix) for i in node.items))
+    if isinstance(node, Not):
+        return dc.replace(node, item=prefixed(node.item, prefix))
+    return dc.replace(node, field=prefix + node.field)
 
 
 def field_names(rule: Rule) -> set[str]:

@@ -10,6 +10,12 @@ Record value types, by field type: number -> Decimal, integer -> int, money and
 base_money -> :class:`~arpolicy.kit.money.Money`, date -> date, datetime -> aware datetime,
 string / enum / code -> str, boolean -> bool; a missing value is None or an absent key.
 
+Text comparisons: a string field (names, free text: ``segment``, ``region``, a string
+custom field) compares case-insensitively, both sides lower-cased by Unicode's full
+mapping (Python's ``str.lower``; see :func:`fold`); enums, codes and owners compare
+exactly (an owner literal is first resolved to the user's stored e-mail, see
+:mod:`arpolicy.rules.people`).
+
 SQL seam: every field names the ``column`` it maps to in the bulk-evaluation source (the
 field name with ``.`` turned into ``__``; money columns hold integer minor units and are
 suffixed ``_minor``), ``currency_column`` for money in the record's own currency, and
@@ -21,7 +27,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from difflib import get_close_matches
@@ -31,6 +37,7 @@ from typing import Any
 from arpolicy.exceptions import ValidationError
 from arpolicy.kit.money import Money, check_currency
 from arpolicy.models import DEFAULT_AGEING_BOUNDS
+from arpolicy.rules.people import Directory
 
 
 class Type(enum.StrEnum):
@@ -62,6 +69,16 @@ EMPTY_OPS = ("is empty", "is not empty")
 NUMERIC = frozenset({Type.NUMBER, Type.INTEGER, Type.MONEY, Type.BASE_MONEY})
 DATES = frozenset({Type.DATE, Type.DATETIME})
 TEXTUAL = frozenset({Type.STRING, Type.ENUM, Type.CODE})
+
+
+FOLDED = frozenset({Type.STRING})
+"""Field types compared case-insensitively."""
+
+
+def fold(text: str) -> str:
+    """The case-insensitive form of a string value: Unicode lower-casing (``Straße`` and
+    ``STRASSE`` differ, as they do in PostgreSQL's ICU ``lower``, which SQL uses)."""
+    return text.lower()
 
 
 def operators_for(type_: Type, nullable: bool) -> tuple[str, ...]:
@@ -114,6 +131,8 @@ class Field:
     def canonical(self, value: str) -> str:
         """The enum value ``value`` spells (itself when it is no alias)."""
         return dict(self.aliases).get(value, value)
+    directory: Directory | None = field(default=None, repr=False, compare=False)
+    """The users an owner field (code ``user``) may name (see :mod:`arpolicy.rules.people`)."""
 
     def accepts(self, value: object) -> bool:
         """Whether ``value`` has this field's record type (None is always accepted)."""
@@ -185,6 +204,11 @@ class FieldSet(Mapping[str, Field]):
     def __repr__(self) -> str:
         return f"<FieldSet {self.level.value}: {len(self)} fields>"
 
+    def with_directory(self, directory: Directory) -> FieldSet:
+        """The same fields, the owner fields resolving names in ``directory``."""
+        fields = [replace(f, directory=directory) if f.code == "user" else f for f in self.values()]
+        return FieldSet(self.level, self.base_currency, fields)
+
     def nearest(self, name: str, n: int = 3) -> list[str]:
         """The closest field names, for "did you mean" hints."""
         names = list(self._fields)
@@ -226,7 +250,10 @@ class Catalogue:
         base_currency: str,
         ageing_bounds: Sequence[int] = tuple(DEFAULT_AGEING_BOUNDS),
         custom_fields: Iterable[Any] = (),
+        users: Iterable[tuple[str, str]] | Directory | None = None,
     ) -> Catalogue:
+        """``users``: ``(email, name)`` of the tenant's users, which owner literals must
+        name (None: owner literals are taken as written)."""
         from arpolicy.rules.fields import build_levels
 
         check_currency(base_currency)
@@ -239,7 +266,11 @@ class Catalogue:
         customs = [CustomField.of(c) for c in custom_fields]
         for c in customs:
             _check_custom(c)
-        return cls(base_currency, bounds, build_levels(base_currency, bounds, customs))
+        levels = build_levels(base_currency, bounds, customs)
+        if users is not None:
+            directory = users if isinstance(users, Directory) else Directory.of(users)
+            levels = {lv: fs.with_directory(directory) for lv, fs in levels.items()}
+        return cls(base_currency, bounds, levels)
 
     def level(self, level: Level | str) -> FieldSet:
         try:

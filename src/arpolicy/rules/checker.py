@@ -116,6 +116,11 @@ class _Checker:
             return None
         if not isinstance(lit, a.StringLit):
             return f"{f.name} is {t.value}; {given} is not", 'write a word or a "quoted string"'
+        if lit.bare_words and f.code != "user":
+            return (
+                f"{given} is several bare words",
+                f'quote a value with spaces ("{lit.value}"), or join conditions with and / or',
+            )
         if t is Type.ENUM and f.canonical(lit.value) not in f.values:
             near = get_close_matches(lit.value, f.values, n=1)
             hint = f"did you mean {near[0]}? " if near else ""
@@ -148,6 +153,8 @@ class _Checker:
             return f"{value!r} is not an ISO 3166-1 alpha-2 country code", fix
         if f.code == "language" and not LANGUAGE.match(value):
             return f"{value!r} is not an ISO 639 language code", "use lower case, e.g. en, de"
+        if f.code == "user" and f.directory is not None:
+            return f.directory.problem(f.name, value)
         return None
 
     def between(self, path: str, node: a.Between, f: Field) -> None:

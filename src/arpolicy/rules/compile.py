@@ -50,6 +50,8 @@ RAISES_ON_NONE = frozenset(
 
 def none_is_false(p: LeafPlan, want: bool) -> bool:
     """Whether the unguarded test is already False for a missing value in this polarity."""
+    if p.fold:  # None.lower() raises
+        return False
     if p.test is Test.BOOL:
         return True
     if p.test is Test.CMP and p.op in ("==", "!="):
@@ -60,7 +62,7 @@ def none_is_false(p: LeafPlan, want: bool) -> bool:
 
 
 def none_raises(p: LeafPlan) -> bool:
-    return p.test in RAISES_ON_NONE or (p.test is Test.CMP and p.op not in ("==", "!="))
+    return p.fold or p.test in RAISES_ON_NONE or (p.test is Test.CMP and p.op not in ("==", "!="))
 
 
 class Source:
@@ -82,6 +84,11 @@ class Source:
         ``is not None`` guard, which callers add when they need it."""
         c, t = self.const, p.test
         checks: list[str] = []
+        if p.fold:  # a string compared case-insensitively: its constants are folded
+            folded = f"{V}.lower()"
+            if t is Test.CMP:
+                return checks, f"{folded} {p.op} {c(p.consts[0])}"
+            return checks, f"{folded} {'in' if t is Test.IN else 'not in'} {c(p.consts[0])}"
         if t is Test.EMPTY:
             return checks, f"{V} is None"
         if t is Test.NOT_EMPTY:

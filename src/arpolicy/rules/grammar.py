@@ -1,5 +1,10 @@
 """The text form, parsed with Lark (LALR, contextual lexer).
 
+Values: a bare word may hold letters of any script (``Zürich``); an e-mail address may be
+written bare (``finance_owner = anna@shop.example``), and so may an owner's name of several
+words (``finance_owner = Anna Berg``: the checker refuses several bare words for any other
+field, where they more likely miss an ``and``). Anything else is quoted: ``"Key account"``.
+
 Precedence: ``not`` binds tighter than ``and``, which binds tighter than ``or``;
 parentheses group. ``x between 1 and 5 and y`` reads the first ``and`` as part of
 ``between``. Comments run from ``#`` to the end of the line. Errors carry line and column.
@@ -53,7 +58,8 @@ values: "(" value ("," value)* ")" | value
       | NUMBER                                      -> number
       | DATE                                        -> date
       | STRING                                      -> string
-      | WORD                                        -> word
+      | EMAIL                                       -> email
+      | WORD+                                       -> words
       | "today"                                     -> today
       | NUMBER BUSINESS? DAYS "ago"                 -> ago
       | "in" NUMBER BUSINESS? DAYS                  -> ahead
@@ -72,7 +78,8 @@ values: "(" value ("," value)* ")" | value
 jpair: STRING ":" json
 
 FIELD: /[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*/
-WORD: /[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*/
+WORD: /[^\W\d]\w*(?:-\w+)*/
+EMAIL.2: /[\w.%+-]+@[\w-]+(?:\.[\w-]+)+/
 CURRENCY: /[A-Z]{3}(?![A-Za-z0-9_])/
 CMP: /<=|>=|!=|<|>|=/
 NUMBER: /-?[0-9]+(?:\.[0-9]+)?/
@@ -91,6 +98,7 @@ COMMENT: /#[^\n]*/
 HUMAN = {
     "FIELD": "a field name",
     "WORD": "a value",
+    "EMAIL": "an e-mail address",
     "CURRENCY": "a currency code such as USD",
     "CMP": "an operator (<, <=, >, >=, =, !=)",
     "NUMBER": "a number",
@@ -154,8 +162,12 @@ class _ToAst(Transformer[Token, Any]):
     def string(self, c: list[Token]) -> a.StringLit:
         return a.StringLit(json.loads(c[0]), _pos(c[0]))
 
-    def word(self, c: list[Token]) -> a.StringLit:
+    def email(self, c: list[Token]) -> a.StringLit:
         return a.StringLit(str(c[0]), _pos(c[0]))
+
+    def words(self, c: list[Token]) -> a.StringLit:
+        """One bare word, or several (an owner's name: ``Anna Berg``) joined by a space."""
+        return a.StringLit(" ".join(map(str, c)), _pos(c[0]), len(c) > 1)
 
     @v_args(meta=True)
     def today(self, meta: Any, c: list[Token]) -> a.RelativeDate:

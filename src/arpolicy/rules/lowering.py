@@ -31,6 +31,11 @@ mapping, which raises MissingRateError for a currency without a rate), or one De
 holds for every currency (zero; a base-currency field, whose records are all in the base
 currency). None stands for a bound no amount equals (``=`` a value between two minor units).
 
+A string field compares case-insensitively: its constants are lower-cased here and the
+plan says ``fold``, so that each compiler lower-cases the value (see
+:func:`arpolicy.rules.catalogue.fold`). An owner literal becomes the stored e-mail of the
+user it names (:mod:`arpolicy.rules.people`).
+
 Datetime fields compared with a date compare by the tenant's local day: the date is turned
 into the UTC instants that start it (and the next day) in ``BoundRule.tz``, so ``<=
 2026-10-24`` means ``< 2026-10-25 00:00 local``.
@@ -47,7 +52,7 @@ from typing import Any, TypeAlias
 from arpolicy.kit.clock import zone
 from arpolicy.kit.money import exponent
 from arpolicy.rules import ast as a
-from arpolicy.rules.catalogue import Field, FieldSet, Type
+from arpolicy.rules.catalogue import FOLDED, Field, FieldSet, Type, fold
 from arpolicy.rules.fx import ROUNDING, Rates, Rounding, Thresholds, threshold, values
 from arpolicy.rules.printer import leaf as show
 
@@ -77,6 +82,8 @@ class LeafPlan:
     op: str | None
     """Python operator for CMP / MONEY_CMP (``==`` for ``=``)."""
     consts: tuple[Any, ...]
+    fold: bool = False
+    """Compare the value lower-cased (a string field; its constants are lower-cased)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +125,10 @@ def _const(lit: a.Literal, f: Field) -> Any:
     if isinstance(lit, a.DateLit):
         return lit.value
     if isinstance(lit, a.StringLit):
-        return f.canonical(lit.value)  # an enum value's other spelling stands for it
+        if f.code == "user" and f.directory is not None:  # an owner by e-mail or by name
+            return f.directory.resolve(lit.value) or lit.value
+        value = f.canonical(lit.value)  # an enum value's other spelling stands for it
+        return fold(value) if f.type in FOLDED else value
     if isinstance(lit, a.MoneyLit):
         return lit.amount
     raise LoweringError(f"unbound literal {lit!r}: bind the rule before compiling it")
@@ -224,7 +234,8 @@ def lower_leaf(node: a.Leaf, f: Field, tz: str, rates: Rates) -> LeafPlan:
         test, op, consts = Test.BOOL, None, (node.value,)
     else:
         raise LoweringError(f"{node!r} was not bound: bind the rule before compiling it")
-    return LeafPlan(node, f, test, op, consts)
+    folded = f.type in FOLDED and test in (Test.CMP, Test.IN, Test.NOT_IN)
+    return LeafPlan(node, f, test, op, consts, folded)
 
 
 def lower(node: a.Condition, fields: FieldSet, tz: str, rates: Rates) -> Plan:

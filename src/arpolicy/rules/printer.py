@@ -43,7 +43,8 @@ RESERVED = frozenset((
     "true", "false", "null",
 ))  # fmt: skip
 """Words of the grammar: a string equal to one of them is always quoted."""
-WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*\Z")
+WORD = re.compile(r"[^\W\d]\w*(?:-\w+)*\Z")
+"""A bare word, as the grammar's WORD reads it (letters of any script)."""
 
 
 def number(value: Decimal) -> str:

@@ -17,6 +17,9 @@ monotone, so this selects exactly the rows that are TRUE); the Python side raise
 MissingRateError for it, and :func:`stray_currencies` gives the callers that run the SQL
 what to check first so that they raise the same.
 
+A string field compares case-insensitively (``fold`` in the plan): the column goes
+through :class:`Folded`, the same Unicode lower-casing as the Python side.
+
 Besides plain SQL expressions, ``columns`` may hold:
 
 - :class:`DaysBefore` (the as-of date minus a date column, such as ``days_past_due``):
@@ -43,12 +46,13 @@ from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from sqlalchemy import Date, Numeric, and_, cast, literal, not_, or_, type_coerce
+from sqlalchemy import Date, Numeric, String, and_, cast, literal, not_, or_, type_coerce
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
+from arpolicy.kit.db import UNICODE_LOWER
 from arpolicy.rules.binding import BoundRule
 from arpolicy.rules.catalogue import Field, FieldSet, Type
 from arpolicy.rules.compile import _condition
@@ -131,6 +135,31 @@ def _json_date(element: JsonDate, compiler: SQLCompiler, **kw: Any) -> str:
 def _json_date_sqlite(element: JsonDate, compiler: SQLCompiler, **kw: Any) -> str:
     (text,) = element.clauses  # SQLite keeps dates as ISO text: compare the text itself
     return compiler.process(type_coerce(text, Date), **kw)
+
+
+class Folded(FunctionElement[str]):
+    """A string lower-cased as Python's ``str.lower`` does (full Unicode mapping): ICU's
+    ``lower`` on PostgreSQL (the server must have ICU, as the common builds do), and on
+    SQLite the function :mod:`arpolicy.kit.db` registers on every connection (SQLite's own
+    ``lower`` only knows ASCII)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(Folded)
+def _folded(element: Folded, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(Folded, "postgresql")
+def _folded_pg(element: Folded, compiler: SQLCompiler, **kw: Any) -> str:
+    return f'lower(({compiler.process(element.clauses, **kw)}) COLLATE "und-x-icu")'
+
+
+@compiles(Folded, "sqlite")
+def _folded_sqlite(element: Folded, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{UNICODE_LOWER}({compiler.process(element.clauses, **kw)})"
 
 
 def json_value(f: Field, doc: Any) -> Any:
@@ -219,6 +248,8 @@ def _leaf(p: LeafPlan, columns: Columns, positive: bool) -> ColumnElement[bool]:
         return _scaled(p, col)
     if isinstance(col, JsonMoney):
         return _json_money(p, col, positive)
+    if p.fold:  # a string compared case-insensitively (the constants are folded)
+        col = Folded(col)
     if test is Test.EMPTY:
         return col.is_(None)
     if test is Test.NOT_EMPTY:

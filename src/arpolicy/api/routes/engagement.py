@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arpolicy.api.context import Api, require
-from arpolicy.api.schemas import Input
+from arpolicy.api.schemas import Input, RuleWarning
 from arpolicy.api.types import Day
 from arpolicy.engagement import admin, service
 from arpolicy.engagement.config import NAME, Cycle, Settings
@@ -34,6 +34,12 @@ class CycleRead(BaseModel):
     config: dict[str, Any]
     updated_by: str
     updated_at: datetime | None
+
+
+class CycleSaved(CycleRead):
+    warnings: list[RuleWarning] = Field(
+        description="Rules of the cycle unknown for many of the records they read (advice)."
+    )
 
 
 class CycleSave(Input):
@@ -95,19 +101,24 @@ def read_cycle(name: CycleName, api: Api = Depends(require("ledger:read"))) -> A
         return _read(admin.get_cycle(session, _tenant(session, api), name))
 
 
-@router.put("/cycles/{name}", response_model=CycleRead)
+@router.put("/cycles/{name}", response_model=CycleSaved)
 def save_cycle(
     name: CycleName, body: CycleSave, api: Api = Depends(require("policies:manage"))
 ) -> Any:
     """Create or replace the cycle: its rules are checked against the fields of their level
-    and its templates rendered against a sample; every problem is listed in a 422."""
+    and its templates rendered against a sample; every problem is listed in a 422. A rule
+    unknown for many of the records it reads comes back in ``warnings``."""
     if body.cycle.name != name:
         raise ValidationError(f"the cycle is named {body.cycle.name!r}, the path says {name!r}",
                               where="body.cycle.name", fix="make them agree")  # fmt: skip
     with api.write() as session:
-        row = admin.save_cycle(session, _tenant(session, api), api.actor,
+        tenant = _tenant(session, api)
+        row = admin.save_cycle(session, tenant, api.actor,
                                  body.cycle.model_dump(mode="json", exclude_none=True), at=api.now())  # fmt: skip
-        return _read(row)
+        found = admin.cycle_warnings(
+            session, tenant, row.config, as_of=local_today(api.clock, tenant.timezone)
+        )
+        return CycleSaved(**_read(row).model_dump(), warnings=[RuleWarning.of(w) for w in found])
 
 
 @router.post("/cycles/{name}/status", response_model=CycleRead)

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arpolicy.api.context import Api, require
-from arpolicy.api.schemas import Input
+from arpolicy.api.schemas import Input, RuleWarning
 from arpolicy.api.types import AsOf, Day, Note, PathId, RefId
 from arpolicy.kit.clock import local_today
 from arpolicy.models import Tenant
 from arpolicy.ownership import repository as repo
-from arpolicy.ownership.admin import owners_of, save_policy, set_owner
+from arpolicy.ownership.admin import owners_of, policy_warnings, save_policy, set_owner
 from arpolicy.ownership.config import ROLES, AssignmentPolicy
 from arpolicy.ownership.service import run_roles
 
@@ -33,6 +33,12 @@ class PolicyVersion(BaseModel):
     created_by: str
     created_at: datetime | None
     comment: str | None
+
+
+class PolicySaved(PolicyVersion):
+    warnings: list[RuleWarning] = Field(
+        description="Rules of the policy unknown for many customers (advice)."
+    )
 
 
 class PolicySave(Input):
@@ -77,20 +83,27 @@ def read_policy(role: Role, api: Api = Depends(require("ledger:read"))) -> Any:
         return [_version(v) for v in repo.versions(session, api.tenant_id, role)]
 
 
-@router.put("/assignment/policies/{role}", response_model=PolicyVersion)
+@router.put("/assignment/policies/{role}", response_model=PolicySaved)
 def save(role: Role, body: PolicySave, api: Api = Depends(require("policies:manage"))) -> Any:
     """Validate the policy against the tenant (rule fields, users, strategies) and save it
-    as the role's new live version. Problems answer 422 with every one listed."""
+    as the role's new live version. Problems answer 422 with every one listed; a rule
+    unknown for many customers comes back in ``warnings``."""
     from arpolicy.exceptions import ValidationError
 
     if body.policy.role != role:
         raise ValidationError(f"the policy is for {body.policy.role}, the path says {role}",
                               where="body.policy.role", fix="make them agree")  # fmt: skip
     with api.write() as session:
-        row = save_policy(session, _tenant(session, api), api.actor,
+        tenant = _tenant(session, api)
+        row = save_policy(session, tenant, api.actor,
                           body.policy.model_dump(mode="json", exclude_none=True),
                           at=api.now(), comment=body.comment, active=body.active)  # fmt: skip
-        return _version(row)
+        found = policy_warnings(
+            session, tenant, row.config, as_of=local_today(api.clock, tenant.timezone)
+        )
+        return PolicySaved(
+            **_version(row).model_dump(), warnings=[RuleWarning.of(w) for w in found]
+        )
 
 
 @router.post("/assignment/runs", response_model=list[dict[str, Any]])

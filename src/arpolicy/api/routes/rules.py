@@ -13,11 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arpolicy.api.context import Api, require
-from arpolicy.api.schemas import Input
+from arpolicy.api.schemas import Input, RuleWarning
 from arpolicy.api.types import Day
-from arpolicy.models import CustomFieldDefinition, Tenant
+from arpolicy.kit.clock import local_today
+from arpolicy.ledger.catalogue import tenant_catalogue
+from arpolicy.ledger.selection.coverage import RuleCheck, rule_warnings
+from arpolicy.models import Tenant
 from arpolicy.rules import (
-    Catalogue,
     FieldSet,
     Rule,
     RuleError,
@@ -39,11 +41,7 @@ MAX_RULE_TEXT = 20_000
 def tenant_fields(session: Session, tenant_id: int, level: str) -> tuple[Tenant, FieldSet]:
     tenant = session.scalar(select(Tenant).where(Tenant.id == tenant_id))
     assert tenant is not None
-    defs = session.scalars(
-        select(CustomFieldDefinition).where(CustomFieldDefinition.tenant_id == tenant_id)
-    ).all()
-    fields = Catalogue.for_tenant(tenant.base_currency, tenant.ageing_bounds, defs).level(level)
-    return tenant, fields
+    return tenant, tenant_catalogue(session, tenant).level(level)
 
 
 class RuleInput(Input):
@@ -68,6 +66,9 @@ class Validation(BaseModel):
     text: str | None = Field(None, description="The canonical text form (when valid).")
     json_form: Any = Field(None, alias="json", description="The JSON form (when valid).")
     problems: list[ProblemItem] = []
+    warnings: list[RuleWarning] = Field(
+        [], description="A valid rule unknown for many of the tenant's records, as of today."
+    )
 
     model_config = {"populate_by_name": True}
 
@@ -117,13 +118,22 @@ def validate_rule(body: RuleInput, api: Api = Depends(require("rules:read"))) ->
     way: ``valid`` false lists every problem with where (JSON path, line and column), what,
     and how to fix it. Valid rules come back in canonical text and JSON form."""
     with api.read() as session:
-        _, fields = tenant_fields(session, api.tenant_id, body.level)
-    try:
-        rule = read_rule(body.rule, fields)
-    except RuleError as exc:
-        return Validation(valid=False, level=body.level,
-                          problems=[ProblemItem(**p.to_json()) for p in exc.problems])  # fmt: skip
-    return Validation(valid=True, level=body.level, text=to_text(rule), json_form=to_json(rule))
+        tenant, fields = tenant_fields(session, api.tenant_id, body.level)
+        try:
+            rule = read_rule(body.rule, fields)
+        except RuleError as exc:
+            return Validation(valid=False, level=body.level,
+                              problems=[ProblemItem(**p.to_json()) for p in exc.problems])  # fmt: skip
+        warnings = _warnings(session, tenant, rule, fields, local_today(api.clock, tenant.timezone))
+    return Validation(valid=True, level=body.level, text=to_text(rule), json_form=to_json(rule),
+                      warnings=warnings)  # fmt: skip
+
+
+def _warnings(
+    session: Session, tenant: Tenant, rule: Rule, fields: FieldSet, on: date
+) -> list[RuleWarning]:
+    checks = [RuleCheck("", rule, fields)]
+    return [RuleWarning.of(w) for w in rule_warnings(session, tenant, checks, as_of=on)]
 
 
 class PreviewInput(RuleInput):
@@ -157,6 +167,9 @@ class Preview(BaseModel):
         "earlier rule matched) and their first `limit` ids.",
     )
     explanation: dict[str, Any] | None = None
+    warnings: list[RuleWarning] = Field(
+        [], description="The rule is unknown for many of the records it reads, as of `as_of`."
+    )
 
 
 @router.post("/preview", response_model=Preview)
@@ -165,7 +178,6 @@ def preview_rule(body: PreviewInput, api: Api = Depends(require("rules:read"))) 
     record (each condition's actual value and verdict). An invalid rule is a 422 listing
     every problem."""
     from arpolicy.exceptions import NotFoundError
-    from arpolicy.kit.clock import local_today
     from arpolicy.ledger.rates import exchange
     from arpolicy.ledger.selection import decide, records, select
     from arpolicy.rules.ast import DecisionTable
@@ -196,5 +208,7 @@ def preview_rule(body: PreviewInput, api: Api = Depends(require("rules:read"))) 
                 "text": exp.text(),
                 "tree": exp.to_json(),
             }
+        warnings = _warnings(session, tenant, rule, fields, on)
     return Preview(level=body.level, as_of=on, rule=bound.to_json(), text=to_text(rule), matches=len(ids),
-                   ids=ids[: body.limit], outcomes=outcomes, explanation=explanation)  # fmt: skip
+                   ids=ids[: body.limit], outcomes=outcomes, explanation=explanation,
+                   warnings=warnings)  # fmt: skip
