@@ -25,8 +25,8 @@ from arpolicy.app import create_app
 from arpolicy.config import Settings
 from arpolicy.kit.clock import FixedClock
 from arpolicy.kit.db import transaction
-from arpolicy.tenancy.rls import scope_tenant
 from arpolicy.models import Customer, User
+from arpolicy.tenancy.rls import scope_tenant
 from tests.api.conftest import NOW, Caller
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -28,7 +28,6 @@ from sqlalchemy import Engine, update
 
 from arpolicy.kit.clock import FixedClock
 from arpolicy.kit.db import transaction
-from arpolicy.tenancy.rls import scope_tenant
 from arpolicy.ledger.tenants import create_tenant
 from arpolicy.models import (
     Contact,
@@ -39,6 +38,7 @@ from arpolicy.models import (
     OutboxMessage,
     OutboxStatus,
 )
+from arpolicy.tenancy.rls import scope_tenant
 from tests.webhooks.support import private_engine
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

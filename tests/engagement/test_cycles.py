@@ -350,9 +350,7 @@ def test_an_invalid_cycle_lists_every_problem(session, shop):
     wheres = [e["where"] for e in exc.value.errors]
     assert any(w.startswith("reminders[1].name") for w in wheres)  # duplicate name
     with pytest.raises(CycleError) as exc:
-        admin.save_cycle(
-            session, t, actor, {**bad, "reminders": bad["reminders"][:1]}, at=_at(DUE)
-        )
+        admin.save_cycle(session, t, actor, {**bad, "reminders": bad["reminders"][:1]}, at=_at(DUE))
     wheres = [e["where"] for e in exc.value.errors]
     assert wheres[0].startswith("invoice") and any("reminders[0]" in w for w in wheres)
 
@@ -416,9 +414,7 @@ def test_the_documented_example_is_the_one_the_demo_installs(session):
     assert block == example_text().rstrip()
     t = create_tenant(session)
     cycles, settings = load_yaml(example_text())
-    admin.save_settings(
-        session, t, Actor(t.id, "t"), settings.model_dump(mode="json"), at=_at(DUE)
-    )
+    admin.save_settings(session, t, Actor(t.id, "t"), settings.model_dump(mode="json"), at=_at(DUE))
     for c in cycles:
         admin.save_cycle(session, t, Actor(t.id, "t"), c.model_dump(mode="json"), at=_at(DUE))
     assert [c.name for c in cycles] == ["Standard", "Key accounts"]

@@ -11,14 +11,14 @@ from sqlalchemy import text
 
 from arpolicy.auth.keys import authenticate, create_api_key
 from arpolicy.exceptions import ConflictError, NotFoundError
+from arpolicy.ledger.tenants import get_tenant
+from arpolicy.models import OutboxMessage, WebhookEndpoint
 from arpolicy.tenancy.rls import (
     tenant_directory,
     tenant_of_key,
     tenant_of_slug,
     tenants_with_due_outbox,
 )
-from arpolicy.ledger.tenants import get_tenant
-from arpolicy.models import OutboxMessage, WebhookEndpoint
 from tests.fixtures.factories import create_tenant, create_user
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

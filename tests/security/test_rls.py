@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from arpolicy.tenancy.rls import scope_tenant
 from arpolicy.models import Base
+from arpolicy.tenancy.rls import scope_tenant
 from tests.security.seeding import ROW_LEVEL_SECURITY_TABLES, RlsDatabase
 
 pytestmark = pytest.mark.postgres

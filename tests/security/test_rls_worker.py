@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import text
 
 from arpolicy.kit.db import transaction
-from arpolicy.tenancy.rls import scope_tenant
 from arpolicy.models import OutboxMessage
+from arpolicy.tenancy.rls import scope_tenant
 from arpolicy.worker.claims import claim_due, purge_idempotency
 from tests.security.seeding import DUE, NOW, seed
 

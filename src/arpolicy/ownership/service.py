@@ -364,7 +364,18 @@ def record_changes(
     """One audit event and one customer.owner_changed webhook per change, in bulk."""
     if not changes:
         return
-    columns = "tenant_id at actor action entity entity_id before after reason request_id".split()
+    columns = [
+        "tenant_id",
+        "at",
+        "actor",
+        "action",
+        "entity",
+        "entity_id",
+        "before",
+        "after",
+        "reason",
+        "request_id",
+    ]
     shared: dict[tuple[str, str | None], dict[str, str | None]] = {}
 
     def owner(role: str, email: str | None) -> dict[str, str | None]:

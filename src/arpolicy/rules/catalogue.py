@@ -131,6 +131,7 @@ class Field:
     def canonical(self, value: str) -> str:
         """The enum value ``value`` spells (itself when it is no alias)."""
         return dict(self.aliases).get(value, value)
+
     directory: Directory | None = field(default=None, repr=False, compare=False)
     """The users an owner field (code ``user``) may name (see :mod:`arpolicy.rules.people`)."""
 
