@@ -46,12 +46,13 @@ from sqlalchemy import create_engine, inspect, text
 
 from arpolicy.kit.db import make_engine, transaction
 from arpolicy.kit.migrate import upgrade
+from arpolicy.ledger.fields import catalogue_for
 from arpolicy.ledger.importing import import_file
 from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import invoice_records
 from arpolicy.ledger.tenants import create_tenant, get_tenant
 from arpolicy.models import Document
-from arpolicy.rules import Catalogue, FieldSet, bind, check, explain, parse, to_python
+from arpolicy.rules import FieldSet, bind, check, explain, parse, to_python
 from bench import data
 from bench.rules_common import (
     AS_OF,
@@ -431,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
 
-    fields = Catalogue.for_tenant("USD", [30, 60, 90, 120], []).level("invoice")
+    fields = catalogue_for("USD", [30, 60, 90, 120], []).level("invoice")
     files = data.prepare_files(args.customers, args.invoices)
     lite = sqlite_url(args.customers, args.invoices, files)
     pg = pg_url(args.customers, args.invoices, files) if args.pg else None

@@ -26,7 +26,8 @@ from typing import Any
 
 from arpolicy.kit.fx import RateTable
 from arpolicy.kit.money import Money
-from arpolicy.rules import Catalogue, Exchange, bind, check, explain, explainer, parse, to_python
+from arpolicy.ledger.fields import catalogue_for
+from arpolicy.rules import Exchange, bind, check, explain, explainer, parse, to_python
 
 RULE = (
     "balance > 500 USD and due_date < 30 days ago and not disputed"
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args(argv)
 
-    fields = Catalogue.for_tenant("EUR").level("invoice")
+    fields = catalogue_for("EUR").level("invoice")
     bound = bind(check(parse(RULE), fields), AS_OF, exchange=EXCHANGE)
     predicate = to_python(bound, fields)
     explain_one = explainer(bound, fields)

@@ -10,16 +10,17 @@ from typing import Any
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from arpolicy.ledger.fields import catalogue_for
 from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import records
 from arpolicy.ledger.selection.coverage import RuleCheck, coverage, rule_warnings
 from arpolicy.models import AttemptStatus
-from arpolicy.rules import Catalogue, Level, bind, explain, parse, problems
+from arpolicy.rules import Level, bind, explain, parse, problems
 from arpolicy.rules import ast as a
 from tests.fixtures.factories import create_attempt, create_customer, create_document, create_tenant
 from tests.ledger.selection_data import AS_OF, CUSTOM, TZ, build, conditions, ledgers
 
-CATALOGUE = Catalogue.for_tenant("USD", [30, 60, 90, 120], CUSTOM)
+CATALOGUE = catalogue_for("USD", [30, 60, 90, 120], CUSTOM)
 SETTINGS = settings(
     max_examples=25,
     deadline=None,

@@ -21,9 +21,10 @@ import pytest
 from sqlalchemy import select
 
 from arpolicy.ledger.documents import days_past_due, open_documents
+from arpolicy.ledger.fields import catalogue_for
 from arpolicy.ledger.selection import invoice_records, select_invoices
 from arpolicy.models import Customer, Document, DocumentType
-from arpolicy.rules import Catalogue, bind, check, parse, to_python
+from arpolicy.rules import bind, check, parse, to_python
 from tests.fixtures.factories import create_customer, create_document, create_payment, create_tenant
 
 AS_OF = date(2026, 11, 23)
@@ -49,7 +50,7 @@ def ledger(session):
     doc("ZERO", balance="0.00")
     doc("VOID", voided=True)
     doc("CREDIT", "30.00", doc_type=DocumentType.CREDIT_NOTE)
-    fields = Catalogue.for_tenant("USD").level("invoice")
+    fields = catalogue_for("USD").level("invoice")
     return session, t, fields
 
 

@@ -18,11 +18,12 @@ from sqlalchemy import select
 from arpolicy.audit import Actor
 from arpolicy.engagement import admin, repository, service
 from arpolicy.ledger.documents import disputed_ids, open_documents
+from arpolicy.ledger.fields import catalogue_for
 from arpolicy.ledger.importing import import_rows
 from arpolicy.ledger.selection import invoice_records, select_invoices
 from arpolicy.ledger.statement import statements
 from arpolicy.models import Contact, Document
-from arpolicy.rules import Catalogue, bind, check, parse, to_python
+from arpolicy.rules import bind, check, parse, to_python
 from tests.fixtures.factories import create_tenant
 
 DUE = date(2026, 3, 10)
@@ -62,7 +63,7 @@ def shop(session):
 def seen_as_disputed(session, t, actor, docs) -> dict[str, set[str]]:
     """Where each reader sees which documents disputed (or reminded)."""
     session.expire_all()  # the imports wrote through Core: read the documents afresh
-    fields = Catalogue.for_tenant("EUR", t.ageing_bounds, []).level("invoice")
+    fields = catalogue_for("EUR", t.ageing_bounds, []).level("invoice")
     number = {d.id: n for n, d in docs.items()}
     bound = bind(check(parse("disputed"), fields), AS_OF, tz=t.timezone)
     matches = to_python(bound, fields)

@@ -28,10 +28,11 @@ import pytest
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session
 
+from arpolicy.ledger.fields import catalogue_for
 from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import invoice_records, select_invoices
 from arpolicy.models import Document, DocumentType, Tenant
-from arpolicy.rules import Catalogue, bind, check, parse, to_python
+from arpolicy.rules import bind, check, parse, to_python
 from tests.fixtures.factories import create_customer, create_document, create_rate, create_tenant
 
 AS_OF = date(2026, 11, 23)
@@ -55,7 +56,7 @@ _fresh = itertools.count()
 
 
 def fields_of(tenant: Tenant) -> Any:
-    return Catalogue.for_tenant("USD", tenant.ageing_bounds, []).level("invoice")
+    return catalogue_for("USD", tenant.ageing_bounds, []).level("invoice")
 
 
 def bound_rule(session: Session, tenant: Tenant, rule: str) -> Any:

@@ -10,10 +10,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from arpolicy.exceptions import MissingRateError
+from arpolicy.ledger.fields import catalogue_for
 from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import invoice_records, select_invoices
 from arpolicy.models import DocumentType
-from arpolicy.rules import Catalogue, bind, check, explain, parse, to_python
+from arpolicy.rules import bind, check, explain, parse, to_python
 from tests.fixtures.factories import (
     create_customer,
     create_document,
@@ -82,7 +83,7 @@ def ledger(session):
 
 @pytest.mark.parametrize("text", RULES)
 def test_database_and_python_agree(session, ledger, text):
-    fields = Catalogue.for_tenant("USD", ledger.ageing_bounds, []).level("invoice")
+    fields = catalogue_for("USD", ledger.ageing_bounds, []).level("invoice")
     fx = exchange(session, ledger)
     bound = bind(check(parse(text), fields), AS_OF, tz=ledger.timezone, exchange=fx)
     matches = to_python(bound, fields)
@@ -92,7 +93,7 @@ def test_database_and_python_agree(session, ledger, text):
 
 
 def test_headline_rule_selects_the_old_undisputed_invoices(session, ledger):
-    fields = Catalogue.for_tenant("USD", ledger.ageing_bounds, []).level("invoice")
+    fields = catalogue_for("USD", ledger.ageing_bounds, []).level("invoice")
     fx = exchange(session, ledger)
     bound = bind(check(parse(RULES[0]), fields), AS_OF, tz=ledger.timezone, exchange=fx)
     ids = select_invoices(session, ledger, bound, fields)
@@ -117,7 +118,7 @@ def test_a_currency_without_a_rate_on_the_day_is_an_error_in_sql_as_in_python(se
     c = create_customer(session, t)
     create_document(session, t, c, "900.00", currency="EUR", due_date=AS_OF)
     create_document(session, t, c, "900.00", currency="GBP", document_date=date(2026, 12, 2))
-    fields = Catalogue.for_tenant("USD", t.ageing_bounds, []).level("invoice")
+    fields = catalogue_for("USD", t.ageing_bounds, []).level("invoice")
     rule = check(parse("due_date <= today and balance > 500 USD"), fields)
     bound = bind(rule, AS_OF, exchange=exchange(session, t))
     gbp = [r for _, r in invoice_records(session, t, fields, AS_OF) if r["currency"] == "GBP"]

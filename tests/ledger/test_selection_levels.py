@@ -31,6 +31,7 @@ from sqlalchemy import select as sa_select
 from arpolicy.exceptions import ValidationError
 from arpolicy.kit.money import Money
 from arpolicy.ledger.documents import open_documents
+from arpolicy.ledger.fields import catalogue_for
 from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import (
     customer_records,
@@ -55,7 +56,7 @@ from arpolicy.models import (
     Subscription,
     SubscriptionStatus,
 )
-from arpolicy.rules import Catalogue, Level, bind, check, explain, parse, to_python
+from arpolicy.rules import Level, bind, check, explain, parse, to_python
 from arpolicy.rules.to_sql import plan_of, to_sql, used_columns
 from tests.fixtures.factories import (
     create_attempt,
@@ -71,7 +72,7 @@ from tests.fixtures.factories import (
 from tests.ledger.selection_data import CUSTOM
 
 AS_OF = date(2026, 11, 23)
-CATALOGUE = Catalogue.for_tenant("USD", [30, 60, 90, 120], CUSTOM)
+CATALOGUE = catalogue_for("USD", [30, 60, 90, 120], CUSTOM)
 
 
 def day(offset: int) -> date:

@@ -10,13 +10,14 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
+from arpolicy.ledger.fields import catalogue_for
 from arpolicy.ledger.selection import payment_profile_records, select_payment_profiles
 from arpolicy.models import Customer, PaymentMethod, PaymentSource, SourceKind, SourceRole
-from arpolicy.rules import Catalogue, RuleError, bind, check, parse, to_python
+from arpolicy.rules import RuleError, bind, check, parse, to_python
 from tests.fixtures.factories import create_attempt, create_customer, create_tenant
 
 AS_OF = date(2026, 11, 23)
-FIELDS = Catalogue.for_tenant("USD").level("payment")
+FIELDS = catalogue_for("USD").level("payment")
 METHODS = ("cash", "check", "chargeback", "card")
 
 

@@ -13,14 +13,15 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from arpolicy.kit.money import Money
+from arpolicy.ledger.fields import catalogue_for
 from arpolicy.ledger.figures import customer_figures
 from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import customer_records, records, select
 from arpolicy.ledger.selection.customers import figure_fields
-from arpolicy.rules import Catalogue, Level, bind, problems, to_python
+from arpolicy.rules import Level, bind, problems, to_python
 from tests.ledger.selection_data import AS_OF, CUSTOM, TZ, build, conditions, ledgers
 
-CATALOGUE = Catalogue.for_tenant("USD", [30, 60, 90, 120], CUSTOM)
+CATALOGUE = catalogue_for("USD", [30, 60, 90, 120], CUSTOM)
 SETTINGS = settings(
     max_examples=40,
     deadline=None,

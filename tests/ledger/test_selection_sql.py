@@ -24,11 +24,11 @@ from sqlalchemy import (
 )  # fmt: skip
 
 from arpolicy.kit.fx import RateTable
+from arpolicy.ledger.fields import catalogue_for, make
 from arpolicy.ledger.figures_view import half_even
 from arpolicy.ledger.selection.source import json_typed
-from arpolicy.rules import Catalogue, Exchange, FieldSet, Level, Type, bind, problems, to_python
+from arpolicy.rules import Exchange, FieldSet, Level, Type, bind, problems, to_python
 from arpolicy.rules import ast as a
-from arpolicy.rules.fields import make
 from arpolicy.rules.to_sql import Scaled, to_sql
 
 SETTINGS = settings(
@@ -120,7 +120,7 @@ CUSTOM = [
 CF = FieldSet(
     Level.CUSTOMER,
     "USD",
-    [f for f in Catalogue.for_tenant("USD", [30], CUSTOM).level("customer").values() if f.json_key],
+    [f for f in catalogue_for("USD", [30], CUSTOM).level("customer").values() if f.json_key],
 )
 FX = Exchange(  # money compares across currencies: 1 EUR = 1.08 USD
     RateTable([("EUR", "USD", date(2026, 1, 1), Decimal("1.08"))]), "USD", frozenset({"EUR"})

@@ -8,10 +8,11 @@ from datetime import date
 
 import pytest
 
+from arpolicy.ledger.fields import catalogue_for
 from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import decide, invoice_records, select
 from arpolicy.models import DocumentType
-from arpolicy.rules import Catalogue, bind, check, explain, parse, table_to_python
+from arpolicy.rules import bind, check, explain, parse, table_to_python
 from tests.fixtures.factories import create_customer, create_document, create_rate, create_tenant
 
 AS_OF = date(2026, 11, 23)
@@ -38,7 +39,7 @@ def test_outcomes_in_bulk_equal_the_table_record_by_record(session, policy, othe
         create_document(session, t, c, "700.00", balance="0", due_date=date(2026, 8, 1))
         create_document(session, t, c, "700.00", doc_type=DocumentType.CREDIT_NOTE,
                         due_date=date(2026, 8, 1))  # fmt: skip
-    fields = Catalogue.for_tenant("USD").level("invoice")
+    fields = catalogue_for("USD").level("invoice")
     table = check(parse(TABLE.format(policy=policy, otherwise=otherwise)), fields)
     bound = bind(table, AS_OF, tz="UTC", exchange=exchange(session, t))
     decisions = decide(session, t, bound, fields)

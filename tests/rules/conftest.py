@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from arpolicy.kit.money import Money
+from arpolicy.ledger.fields import catalogue_for
 from arpolicy.rules import Catalogue, FieldSet, Type
 
 AS_OF = date(2026, 11, 23)
@@ -22,7 +23,7 @@ CUSTOM = [
 
 @pytest.fixture(scope="session")
 def catalogue() -> Catalogue:
-    return Catalogue.for_tenant("EUR", [30, 60, 90, 120], CUSTOM)
+    return catalogue_for("EUR", [30, 60, 90, 120], CUSTOM)
 
 
 @pytest.fixture(scope="session")

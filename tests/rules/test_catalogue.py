@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from arpolicy.exceptions import ValidationError
-from arpolicy.rules import Catalogue, Level, Type
+from arpolicy.ledger.fields import catalogue_for
+from arpolicy.rules import Level, Type
 from arpolicy.rules.printer import RESERVED
 
 
@@ -21,7 +22,7 @@ def test_levels_and_naming(catalogue):
 
 
 def test_ageing_fields_follow_the_tenants_bounds():
-    fields = Catalogue.for_tenant("USD", [15, 45]).level("customer")
+    fields = catalogue_for("USD", [15, 45]).level("customer")
     ageing = [n for n in fields if n.startswith("ageing_") and not n.endswith("_local")]
     assert ageing == ["ageing_current", "ageing_1_15", "ageing_16_45", "ageing_over_45"]
     assert fields["ageing_1_15"].currency == "USD"
@@ -63,7 +64,7 @@ def test_custom_fields_from_definition_rows():
             "Region",
         )
 
-    fields = Catalogue.for_tenant("EUR", custom_fields=[Row()]).level("customer")
+    fields = catalogue_for("EUR", custom_fields=[Row()]).level("customer")
     assert fields["cf.region"].values == ("n",) and fields["cf.region"].label == "Region"
 
 
@@ -79,12 +80,12 @@ def test_custom_fields_from_definition_rows():
 )
 def test_bad_custom_fields(custom, match):
     with pytest.raises(ValidationError, match=match):
-        Catalogue.for_tenant("EUR", custom_fields=[custom])
+        catalogue_for("EUR", custom_fields=[custom])
 
 
 def test_bad_tenant_settings(catalogue):
     with pytest.raises(ValidationError, match="increasing"):
-        Catalogue.for_tenant("EUR", [60, 30])
+        catalogue_for("EUR", [60, 30])
     with pytest.raises(ValidationError, match="rule level"):
         catalogue.level("order")
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from arpolicy.rules import Catalogue, Level, bind, parse, problems
+from arpolicy.ledger.fields import catalogue_for
+from arpolicy.rules import Level, bind, parse, problems
 from arpolicy.rules.ast import field_names
 
 DOC = (Path(__file__).parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
-CATALOGUE = Catalogue.for_tenant(
+CATALOGUE = catalogue_for(
     "USD",
     custom_fields=[("document", "po_number", "string", None, None)],
     users=[

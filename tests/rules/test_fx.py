@@ -11,7 +11,8 @@ import pytest
 from arpolicy.exceptions import MissingRateError
 from arpolicy.kit.fx import RateTable
 from arpolicy.kit.money import Money
-from arpolicy.rules import BoundRule, Catalogue, Exchange, bind, check, explain, parse, to_python
+from arpolicy.ledger.fields import catalogue_for
+from arpolicy.rules import BoundRule, Exchange, bind, check, explain, parse, to_python
 from arpolicy.rules.fx import BoundRate, Thresholds, bind_rates, threshold
 from arpolicy.rules.lowering import LeafPlan
 from arpolicy.rules.to_sql import plan_of
@@ -25,7 +26,7 @@ RATES = RateTable([
     ("GBP", "USD", DEC, Decimal("1.27")),  # only from December
 ])  # fmt: skip
 EXCHANGE = Exchange(RATES, "USD", frozenset({"EUR", "JPY", "GBP"}))
-USD = Catalogue.for_tenant("USD").level("invoice")
+USD = catalogue_for("USD").level("invoice")
 
 
 def test_rates_are_those_in_force_on_the_evaluation_date():

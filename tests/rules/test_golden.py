@@ -41,9 +41,9 @@ import pytest
 
 from arpolicy.exceptions import ArpolicyError
 from arpolicy.kit.fx import RateTable
+from arpolicy.ledger.fields import catalogue_for
 from arpolicy.rules import (
     BoundRule,
-    Catalogue,
     bind,
     check,
     explain,
@@ -145,7 +145,7 @@ FILES = sorted(GOLDEN.glob("*.txt"))
 def test_golden(path: Path) -> None:
     g = read(path)
     assert g.cases, f"{path.name} has no cases"
-    fields = Catalogue.for_tenant(g.header.get("base", "EUR"), custom_fields=CUSTOM).level(
+    fields = catalogue_for(g.header.get("base", "EUR"), custom_fields=CUSTOM).level(
         g.header["level"]
     )
     rule = check(parse(g.rule), fields)

@@ -33,9 +33,9 @@ from sqlalchemy import (
 
 from arpolicy.kit.fx import RateTable
 from arpolicy.kit.money import Money, exponent
+from arpolicy.ledger.fields import make
 from arpolicy.rules import FieldSet, Level, Type, bind, check, explain, to_python
 from arpolicy.rules import ast as a
-from arpolicy.rules.fields import make
 from arpolicy.rules.fx import Exchange
 from arpolicy.rules.to_sql import to_sql
 

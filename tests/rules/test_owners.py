@@ -9,7 +9,8 @@ from datetime import date
 
 import pytest
 
-from arpolicy.rules import Catalogue, RuleError, bind, check, parse, to_python, to_text
+from arpolicy.ledger.fields import catalogue_for
+from arpolicy.rules import RuleError, bind, check, parse, to_python, to_text
 from arpolicy.rules import ast as a
 
 USERS = [
@@ -17,7 +18,7 @@ USERS = [
     ("bob@shop.example", "Bob Stone"),
     ("jurgen@shop.example", "Jürgen Müller"),
 ]
-CAT = Catalogue.for_tenant("USD", users=USERS)
+CAT = catalogue_for("USD", users=USERS)
 AS_OF = date(2026, 11, 23)
 
 
@@ -67,7 +68,7 @@ def test_an_unknown_owner_is_a_problem_naming_the_nearest_user():
 
 
 def test_two_users_of_one_name_must_be_named_by_email():
-    cat = Catalogue.for_tenant("USD", users=[*USERS, ("anna@other.example", "Anna Berg")])
+    cat = catalogue_for("USD", users=[*USERS, ("anna@other.example", "Anna Berg")])
     with pytest.raises(RuleError) as err:
         check(parse('finance_owner = "Anna Berg"'), cat.level("customer"))
     (p,) = err.value.problems
@@ -96,7 +97,7 @@ def test_the_text_form_quotes_names_and_emails():
 
 
 def test_without_users_an_owner_compares_as_written():
-    fields = Catalogue.for_tenant("USD").level("customer")
+    fields = catalogue_for("USD").level("customer")
     rule = bind(check(parse("finance_owner = Anna Berg"), fields), AS_OF)
     assert not to_python(rule, fields)({"finance_owner": "anna.berg@shop.example"})
     assert to_python(rule, fields)({"finance_owner": "Anna Berg"})

@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
+from arpolicy.ledger.fields import catalogue_for
 from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import records
 from arpolicy.ledger.selection import select as select_ids
@@ -49,7 +50,7 @@ from arpolicy.models import (
     Subscription,
     SubscriptionStatus,
 )
-from arpolicy.rules import Catalogue, Level, bind, check, parse, to_python, to_text
+from arpolicy.rules import Level, bind, check, parse, to_python, to_text
 from tests.fixtures.factories import (
     create_attempt,
     create_customer,
@@ -184,7 +185,7 @@ def test_the_table_lists_every_seed_row_in_order_with_one_rule_each():
 
 @pytest.mark.parametrize("level", list(TABLE))
 def test_every_rule_checks_and_is_written_canonically(level):
-    fields = Catalogue.for_tenant("USD", custom_fields=CUSTOM).level(level)
+    fields = catalogue_for("USD", custom_fields=CUSTOM).level(level)
     for _, _, rule in TABLE[level]:
         assert to_text(check(parse(rule), fields)) == rule  # written in canonical form
 
@@ -192,7 +193,7 @@ def test_every_rule_checks_and_is_written_canonically(level):
 @pytest.mark.parametrize("level", list(TABLE))
 def test_every_rule_matches_what_it_should_in_sql_and_python(session, level):
     t, labels = ledger(session)
-    fields = Catalogue.for_tenant("USD", custom_fields=CUSTOM).level(level)
+    fields = catalogue_for("USD", custom_fields=CUSTOM).level(level)
     label = labels[Level(level) is Level.INVOICE]
     recs = {label[i]: r for i, r in records(session, t, fields, AS_OF)}
     fx = exchange(session, t)

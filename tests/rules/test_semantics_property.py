@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from arpolicy.kit.fx import RateTable
 from arpolicy.kit.money import Money
+from arpolicy.ledger.fields import make
 from arpolicy.rules import FieldSet, Level, Type, bind, explain, problems, to_python
 from arpolicy.rules import ast as a
-from arpolicy.rules.fields import make
 from arpolicy.rules.fx import Exchange, Rates
 
 TZ = "America/New_York"

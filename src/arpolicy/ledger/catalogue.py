@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from arpolicy.ledger.fields import catalogue_for
 from arpolicy.models import CustomFieldDefinition, Tenant, User
 from arpolicy.rules import Catalogue
 
@@ -16,7 +17,7 @@ def tenant_catalogue(session: Session, tenant: Tenant) -> Catalogue:
         select(CustomFieldDefinition).where(CustomFieldDefinition.tenant_id == tenant.id)
     ).all()
     users = session.execute(select(User.email, User.name).where(User.tenant_id == tenant.id))
-    return Catalogue.for_tenant(
+    return catalogue_for(
         tenant.base_currency,
         tenant.ageing_bounds,
         defs,

@@ -4,7 +4,7 @@ field catalogue, bound to an evaluation date, compiled to Python (and, later, SQ
 Pure: no database session, no wall clock. The life of a rule::
 
     rule = parse("balance > 500 USD and due_date < 30 days ago and not disputed")
-    fields = Catalogue.for_tenant("EUR", [30, 60, 90, 120]).level("invoice")
+    fields = catalogue_for("EUR", [30, 60, 90, 120])  # arpolicy.ledger.fields.level("invoice")
     check(rule, fields)                       # RuleError listing every problem
     stored = to_json(rule)                    # what the API keeps; from_json reads it back
     bound = bind(rule, as_of, tz="Europe/Berlin", holidays_country="DE", exchange=exchange)

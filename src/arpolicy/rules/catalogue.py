@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -36,7 +36,6 @@ from typing import Any
 
 from arpolicy.exceptions import ValidationError
 from arpolicy.kit.money import Money, check_currency
-from arpolicy.models import DEFAULT_AGEING_BOUNDS
 from arpolicy.rules.people import Directory
 
 
@@ -237,6 +236,10 @@ class FieldSet(Mapping[str, Field]):
         return problems
 
 
+StandardFields = Callable[[str, tuple[int, ...], list["CustomField"]], dict[Level, FieldSet]]
+"""Builds every level's fields from (base currency, ageing bounds, custom fields)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Catalogue:
     """Every level's fields for one tenant."""
@@ -246,17 +249,19 @@ class Catalogue:
     levels: Mapping[Level, FieldSet] = field(repr=False)
 
     @classmethod
-    def for_tenant(
+    def build(
         cls,
         base_currency: str,
-        ageing_bounds: Sequence[int] = tuple(DEFAULT_AGEING_BOUNDS),
-        custom_fields: Iterable[Any] = (),
-        users: Iterable[tuple[str, str]] | Directory | None = None,
+        ageing_bounds: Sequence[int],
+        custom_fields: Iterable[Any],
+        users: Iterable[tuple[str, str]] | Directory | None,
+        *,
+        standard: StandardFields,
     ) -> Catalogue:
-        """``users``: ``(email, name)`` of the tenant's users, which owner literals must
-        name (None: owner literals are taken as written)."""
-        from arpolicy.rules.fields import build_levels
-
+        """The catalogue of one tenant: the ``standard`` fields (handed in by the ledger,
+        :func:`arpolicy.ledger.fields.catalogue_for`), its custom fields and its users.
+        ``users``: ``(email, name)`` of the tenant's users, which owner literals must name
+        (None: owner literals are taken as written)."""
         check_currency(base_currency)
         bounds = tuple(ageing_bounds)
         if not bounds or bounds[0] <= 0 or any(b <= a for a, b in pairwise(bounds)):
@@ -267,7 +272,7 @@ class Catalogue:
         customs = [CustomField.of(c) for c in custom_fields]
         for c in customs:
             _check_custom(c)
-        levels = build_levels(base_currency, bounds, customs)
+        levels = standard(base_currency, bounds, customs)
         if users is not None:
             directory = users if isinstance(users, Directory) else Directory.of(users)
             levels = {lv: fs.with_directory(directory) for lv, fs in levels.items()}

@@ -4,7 +4,7 @@
 by e-mail or by name, bare or quoted (``finance_owner = anna@shop.example``,
 ``finance_owner = "Anna Berg"``, ``finance_owner = Anna Berg``), in any case: the checker
 resolves each to exactly one user of the :class:`Directory` the catalogue was built with
-(:meth:`arpolicy.rules.Catalogue.for_tenant`), and the compilers compare with that user's
+(:func:`arpolicy.ledger.fields.catalogue_for`), and the compilers compare with that user's
 stored e-mail. An unknown or ambiguous name is a problem naming the nearest users.
 
 Without a directory (a catalogue built with no users) an owner literal is compared as

@@ -1,4 +1,6 @@
-"""The standard fields of each level (see catalogue.py for the naming scheme).
+"""The standard field catalogue: the fields a rule may read at each level over the ledger's
+records (see :mod:`arpolicy.rules.catalogue` for the naming scheme). The rule language is
+pure and never imports this: the catalogue is built here and handed to it.
 
 Customer amounts come in two forms: ``outstanding`` (base_money, the tenant's base
 currency, always present) and ``outstanding_local`` (money, in the customer's currency,
@@ -8,11 +10,13 @@ missing when its open items are in several currencies), as the figures compute t
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from arpolicy.ledger.buckets import bucket_labels
 from arpolicy.models import (
+    DEFAULT_AGEING_BOUNDS,
     METHOD_ALIASES,
     AttemptStatus,
     DocumentType,
@@ -24,6 +28,7 @@ from arpolicy.models import (
 from arpolicy.models import PaymentMethod as PaymentMethodEnum
 from arpolicy.rules.catalogue import (
     CUSTOM_TYPES,
+    Catalogue,
     CustomField,
     Field,
     FieldSet,
@@ -31,6 +36,7 @@ from arpolicy.rules.catalogue import (
     Type,
     operators_for,
 )
+from arpolicy.rules.people import Directory
 
 B, M, N, INT = Type.BASE_MONEY, Type.MONEY, Type.NUMBER, Type.INTEGER
 METHODS = tuple(METHOD_ALIASES.items())
@@ -245,3 +251,16 @@ def build_levels(
         Level.INVOICE: FieldSet(Level.INVOICE, base, invoice),
         Level.PAYMENT: FieldSet(Level.PAYMENT, base, payment),
     }
+
+
+def catalogue_for(
+    base_currency: str,
+    ageing_bounds: Sequence[int] = tuple(DEFAULT_AGEING_BOUNDS),
+    custom_fields: Iterable[Any] = (),
+    users: Iterable[tuple[str, str]] | Directory | None = None,
+) -> Catalogue:
+    """A tenant's catalogue from plain values (:func:`arpolicy.ledger.catalogue.tenant_catalogue`
+    reads them from the database)."""
+    return Catalogue.build(
+        base_currency, ageing_bounds, custom_fields, users, standard=build_levels
+    )
