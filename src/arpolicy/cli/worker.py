@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from arpolicy.api.context import scope_tenant
 from arpolicy.cli import common, terminal
-from arpolicy.engagement.mail import open_transport
 from arpolicy.engagement.tasks import RUN as ENGAGEMENT_RUN
 from arpolicy.kit.logging import configure_logging
+from arpolicy.mail import open_transport
 from arpolicy.models import OutboxMessage, OutboxStatus, WebhookEndpoint
 from arpolicy.webhooks import service
 from arpolicy.worker import registry, run_forever, run_once

@@ -20,9 +20,9 @@ import structlog
 from sqlalchemy import Engine
 
 from arpolicy.config import Settings
-from arpolicy.engagement.mail import Transport, open_transport
 from arpolicy.kit.clock import FIXED_NOTE, Clock, FixedClock
 from arpolicy.kit.db import transaction
+from arpolicy.mail import Transport, open_transport
 from arpolicy.webhooks.delivery import new_client
 from arpolicy.worker.claims import LEASE, claim_due, purge_idempotency
 from arpolicy.worker.deliveries import deliver
