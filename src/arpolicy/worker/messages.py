@@ -1,5 +1,5 @@
-"""The MIME message of a stored email: the row mapped to :class:`~arpolicy.mail.Outgoing`
-and composed (:func:`arpolicy.mail.compose`)."""
+"""The MIME message of a stored email (a reminder, a notification): the row mapped to
+:class:`~arpolicy.mail.Outgoing` and composed (:func:`arpolicy.mail.compose`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from email.message import EmailMessage
 
 from arpolicy.mail import Outgoing, compose
-from arpolicy.models import Email
+from arpolicy.models import Email, Notification
 
 
 def email_message(email: Email, *, date: datetime | None = None) -> EmailMessage:
@@ -30,4 +30,22 @@ def email_message(email: Email, *, date: datetime | None = None) -> EmailMessage
     return compose(outgoing, date=date or email.decided_at)
 
 
-__all__ = ["email_message"]
+def notification_message(
+    notification: Notification, *, sender: str, date: datetime
+) -> EmailMessage:
+    """The message to hand over for ``notification``, from ``sender``, dated ``date``."""
+    outgoing = Outgoing(
+        from_address=sender,
+        to=[notification.to_address],
+        subject=notification.subject,
+        text_body=notification.text_body,
+        html_body=notification.html_body,
+        message_id=notification.message_id,
+        key=notification.key,
+        where=f"notifications[{notification.id}]",
+        fix="notify again with a single-line value (the sender: ARPOLICY_NOTIFY_FROM)",
+    )
+    return compose(outgoing, date=date)
+
+
+__all__ = ["email_message", "notification_message"]
