@@ -23,11 +23,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from arpolicy.engagement.mail import open_transport
 from arpolicy.kit.db import make_engine, transaction
 from arpolicy.kit.logging import configure_logging
 from arpolicy.kit.migrate import upgrade
 from arpolicy.ledger.tenants import create_tenant
+from arpolicy.mail import open_transport
 from arpolicy.models import Customer, Email, EmailMode, EmailStatus, OutboxMessage
 from arpolicy.worker.emails import dispatch_due
 from bench import data

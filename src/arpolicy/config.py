@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     """Where reminder emails go: ``maildir://PATH`` (every email a file; the embedded
     default), ``smtp://[user:password@]host[:port][?starttls=true]`` or
     ``smtps://...`` (TLS from the start). See docs/mail.md."""
+    notify_from: str = "arpolicy <arpolicy@localhost>"
+    """The sender of notifications to the tenant's users (docs/notifications.md): an
+    address your mail server accepts as sender, e.g. ``AR <ar-noreply@example.com>``."""
     now: str | None = None
     """Fix the clock at this aware ISO instant (``2026-12-01T09:30:00+01:00``) for the
     CLI, the worker and the API: rehearsals and support only, it never moves (the

@@ -60,6 +60,7 @@ from arpolicy.models import (
     FxRate,
     InboundEmail,
     InboundKind,
+    Notification,
     OutboxMessage,
     Payment,
     PaymentAttempt,
@@ -407,6 +408,19 @@ def seed_engagement(engine: Engine, tenant_id: int) -> None:
                              key=f"iso:{uuid.uuid4()}", kind="no_address", detail="Seeded"))  # fmt: skip
 
 
+def seed_notifications(engine: Engine, tenant_id: int) -> None:
+    """A notification to one of B's users (nothing routes to notifications yet: the row
+    makes every table covered, and the isolation of the tables holds for it too)."""
+    with transaction(engine) as s:
+        scope_tenant(s, tenant_id)
+        user_id = s.scalar(select(User.id).where(User.tenant_id == tenant_id).limit(1))
+        s.add(Notification(tenant_id=tenant_id, user_id=user_id, topic="iso.seeded",
+                           key=f"iso:{uuid.uuid4()}", message_id=f"<{uuid.uuid4().hex}@iso>",
+                           decided_at=NOW, to_address="x@b.example", subject="Seeded",
+                           text_body="Seeded", data={}, actor="seed", attempts=0,
+                           in_doubt=False))  # fmt: skip
+
+
 def tenant_tables() -> list[Any]:
     return [t for t in Base.metadata.sorted_tables if "tenant_id" in t.c]
 
@@ -442,6 +456,7 @@ def tenants(api_engine: Engine, client: TestClient) -> Tenants:
     assert spare.status_code == 201, spare.text
     seed_outbox(api_engine, b.tenant_id)
     seed_engagement(api_engine, b.tenant_id)
+    seed_notifications(api_engine, b.tenant_id)
     found = Tenants(a=a, b=b, b_spare_key_id=spare.json()["id"])
     by_table = ids_of(api_engine, b.tenant_id)
     empty = sorted(t for t, ids in by_table.items() if not ids)

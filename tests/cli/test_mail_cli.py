@@ -8,9 +8,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from arpolicy.cli.mail import parse_imap_url
 from arpolicy.cli.main import app
-from arpolicy.exceptions import ValidationError
 from arpolicy.kit.db import transaction
 from arpolicy.models import Contact, Customer, Email, EmailStatus, InboundEmail
 from tests.engagement.imap_server import ImapServer
@@ -145,12 +143,3 @@ def test_fetch_reports_a_bad_login_and_a_bad_url(mailshop, runner):
     assert r.exit_code == 2 and "no IMAP mailbox given" in r.output
     r = runner.invoke(app, ["mail", "fetch", "--imap", "imap://a:b@127.0.0.1:1/INBOX"])
     assert r.exit_code == 2 and "cannot connect to 127.0.0.1:1" in r.output
-
-
-def test_parse_imap_url():
-    url = parse_imap_url("imaps://ann%40x.example:p%2Fw@mail.example.com/Replies%20AR")
-    assert (url.secure, url.host, url.port, url.user, url.password, url.mailbox) == (
-        True, "mail.example.com", 993, "ann@x.example", "p/w", "Replies AR")  # fmt: skip
-    assert parse_imap_url("imap://a:b@h:1143").mailbox == "INBOX"
-    with pytest.raises(ValidationError):
-        parse_imap_url("imap://a:b@h:notaport/INBOX")

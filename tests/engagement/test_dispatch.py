@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 import arpolicy.worker.emails as dispatcher
-from arpolicy.engagement.mail import open_transport
 from arpolicy.kit.db import make_engine, transaction
+from arpolicy.mail import open_transport
 from arpolicy.models import (
     Customer,
     Document,

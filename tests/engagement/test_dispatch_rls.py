@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from arpolicy.engagement.mail import open_transport
 from arpolicy.kit.clock import FixedClock
 from arpolicy.kit.db import make_engine
 from arpolicy.kit.migrate import upgrade
+from arpolicy.mail import open_transport
 from arpolicy.tenancy.rls import grant_service_role
 from arpolicy.worker.emails import dispatch_due
 from tests.conftest import PG_ADMIN_URL, new_pg_database

@@ -10,10 +10,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from arpolicy.audit import Actor
+from arpolicy.kit.clock import FixedClock
 from arpolicy.kit.db import transaction
-from arpolicy.models import OutboxMessage
+from arpolicy.mail import open_transport
+from arpolicy.models import OutboxMessage, Tenant
+from arpolicy.notifications import notify
 from arpolicy.tenancy.rls import scope_tenant
 from arpolicy.worker.claims import claim_due, purge_idempotency
+from arpolicy.worker.notifications import dispatch_notifications
 from tests.security.seeding import DUE, NOW, seed
 
 pytestmark = pytest.mark.postgres
@@ -81,3 +86,23 @@ def test_purge_reaches_every_tenant_as_the_service_role(rls_db):
     assert purged >= 2
     # G's and H's old keys are gone; A's are younger: all kept
     assert left() == {rls_db.a.tenant_id: before[rls_db.a.tenant_id]}
+
+
+def test_a_notification_is_written_and_sent_as_the_service_role(rls_db, tmp_path):
+    suffix = uuid.uuid4().hex[:6]
+    n = seed(rls_db.app, f"rls-n-{suffix}", 9)
+    with transaction(rls_db.app) as s:
+        scope_tenant(s, n.tenant_id)
+        tenant = s.get(Tenant, n.tenant_id)
+        queued = notify(s, tenant, [n.user_id], topic="credit.hold", key=f"hold:{suffix}",
+                        subject="On hold", body="An order is on hold.", at=NOW,
+                        actor=Actor(n.tenant_id, "test:rls"))  # fmt: skip
+        assert len(queued.queued) == 1
+    clock = FixedClock(NOW)
+    report = dispatch_notifications(rls_db.app, open_transport(f"maildir://{tmp_path}"), clock, 50)
+    assert (report.sent, report.failed) == (1, 0)
+    with rls_db.truth.connect() as conn:
+        status = conn.scalar(
+            text("SELECT status FROM notifications WHERE tenant_id = :t"), {"t": n.tenant_id}
+        )
+    assert status == "sent"

@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import getpass
 import imaplib
-import re
-import ssl
-from contextlib import suppress
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import typer
 from sqlalchemy import select
@@ -22,6 +17,7 @@ from arpolicy.cli import common, terminal
 from arpolicy.engagement.inbound import InboundResult, receive
 from arpolicy.exceptions import ArpolicyError, NotFoundError, ValidationError
 from arpolicy.kit.logging import configure_logging
+from arpolicy.mail.imap import URL_FIX, ImapMailbox, parse_imap_url
 from arpolicy.models import Customer, Email
 from arpolicy.models.engagement import EmailStatus
 
@@ -29,8 +25,6 @@ app = typer.Typer(
     help="Inbound email (replies, bounces) and the emails sent to customers.",
     no_args_is_help=True,
 )
-TIMEOUT = 30
-URL_FIX = "write imaps://user:password@host[:port]/MAILBOX (imap:// for plain, local servers)"
 
 
 def _logging() -> None:
@@ -74,126 +68,6 @@ def receive_cmd(
 # --- IMAP ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ImapUrl:
-    secure: bool
-    host: str
-    port: int
-    user: str
-    password: str
-    mailbox: str
-
-    def shown(self) -> str:
-        scheme = "imaps" if self.secure else "imap"
-        return f"{scheme}://{self.user}@{self.host}:{self.port}/{self.mailbox}"
-
-
-def parse_imap_url(url: str) -> ImapUrl:
-    """``imaps://user:password@host[:port]/MAILBOX`` (user and password %-encoded)."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        raise ValidationError("the IMAP URL cannot be read", where="--imap", fix=URL_FIX) from None
-    if parts.scheme not in ("imap", "imaps"):
-        raise ValidationError(f"the IMAP URL's scheme is {parts.scheme or 'missing'!r}",
-                              where="--imap", fix=URL_FIX)  # fmt: skip
-    if not parts.hostname or parts.username is None or parts.password is None:
-        raise ValidationError("the IMAP URL needs a host, a user and a password",
-                              where="--imap", fix=URL_FIX)  # fmt: skip
-    secure = parts.scheme == "imaps"
-    return ImapUrl(
-        secure=secure, host=parts.hostname, port=port or (993 if secure else 143),
-        user=unquote(parts.username), password=unquote(parts.password),
-        mailbox=unquote(parts.path.lstrip("/")) or "INBOX",
-    )  # fmt: skip
-
-
-class ImapError(ArpolicyError):
-    status = 502
-    type = "imap-error"
-
-
-def _connect(url: ImapUrl) -> imaplib.IMAP4:
-    try:
-        if url.secure:
-            conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(
-                url.host, url.port, ssl_context=ssl.create_default_context(), timeout=TIMEOUT
-            )
-        else:
-            conn = imaplib.IMAP4(url.host, url.port, timeout=TIMEOUT)
-    except (OSError, imaplib.IMAP4.error) as exc:
-        raise ImapError(f"cannot connect to {url.host}:{url.port}: {exc}", where="--imap",
-                        fix="check the host and port, and that the server speaks IMAP "
-                        "(imaps:// for TLS on 993, imap:// for plain on 143)") from None  # fmt: skip
-    try:
-        conn.login(url.user, url.password)
-    except imaplib.IMAP4.error as exc:
-        _close(conn)
-        raise ImapError(f"the IMAP server refused the login of {url.user}: {_text(exc)}",
-                        where="--imap", fix="check the user and password (%-encode special "
-                        "characters in the URL; some providers need an app password)") from None  # fmt: skip
-    status, data = conn.select(_quote(url.mailbox))
-    if status != "OK":
-        _close(conn)
-        raise ImapError(f"no mailbox {url.mailbox!r}: {_text(data)}", where="--imap",
-                        fix="name an existing mailbox after the host (…/INBOX)")  # fmt: skip
-    return conn
-
-
-def _quote(mailbox: str) -> str:
-    return mailbox if re.fullmatch(r"[A-Za-z0-9._/-]+", mailbox) else '"' + mailbox.replace(
-        "\\", "\\\\").replace('"', '\\"') + '"'  # fmt: skip
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, list):
-        value = b" ".join(v for v in value if isinstance(v, bytes))
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
-def _close(conn: imaplib.IMAP4) -> None:
-    with suppress(OSError, imaplib.IMAP4.error):
-        conn.logout()
-
-
-def _search(conn: imaplib.IMAP4, since: date | None) -> list[str]:
-    criteria = ["UNSEEN"] + (["SINCE", since.strftime("%d-%b-%Y")] if since else [])
-    status, data = conn.uid("SEARCH", *criteria)
-    if status != "OK":
-        raise ImapError(f"the IMAP search failed: {_text(data)}", where="--imap",
-                        fix="check the server's log")  # fmt: skip
-    return [u.decode() for chunk in data if isinstance(chunk, bytes) for u in chunk.split()]
-
-
-def _fetch(conn: imaplib.IMAP4, uid: str) -> bytes | None:
-    status, data = conn.uid("FETCH", uid, "(RFC822)")
-    if status != "OK":
-        return None
-    for item in data:
-        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
-            return item[1]
-    return None
-
-
-def _done(conn: imaplib.IMAP4, uid: str, move_to: str | None) -> None:
-    """Mark the message seen, or move it (COPY, flag deleted, expunge)."""
-    if move_to is None:
-        conn.uid("STORE", uid, "+FLAGS", "(\\Seen)")
-        return
-    status, data = conn.uid("COPY", uid, _quote(move_to))
-    if status != "OK":
-        raise ImapError(f"cannot move the message to {move_to!r}: {_text(data)}",
-                        where="--move-to", fix="create the folder first, or use --mark-seen")  # fmt: skip
-    conn.uid("STORE", uid, "+FLAGS", "(\\Seen \\Deleted)")
-    if "UIDPLUS" in conn.capabilities:
-        conn.uid("EXPUNGE", uid)
-    else:
-        conn.expunge()
-
-
 def _since(value: str | None) -> date | None:
     if value is None:
         return None
@@ -230,17 +104,14 @@ def fetch_cmd(
     if not imap:
         raise ValidationError("no IMAP mailbox given", where="--imap",
                               fix=f"pass --imap or set ARPOLICY_IMAP_URL; {URL_FIX}")  # fmt: skip
-    url = parse_imap_url(imap)
+    url = parse_imap_url(imap, where="--imap")
     _logging()
     with common.tenant_session(tenant) as (_, t):
         tenant_slug = t.slug
-    conn = _connect(url)
     results: list[dict[str, Any]] = []
-    try:
-        for uid in _search(conn, _since(since)):
-            results.append(_one(conn, uid, tenant_slug, move_to, mark_seen))
-    finally:
-        _close(conn)
+    with ImapMailbox(url, where="--imap") as box:
+        for uid in box.unseen(_since(since)):
+            results.append(_one(box, uid, tenant_slug, move_to, mark_seen))
     failed = [r for r in results if "error" in r]
     if as_json:
         terminal.print_json({"mailbox": url.shown(), "messages": results, "failed": len(failed)})
@@ -256,9 +127,9 @@ def fetch_cmd(
         raise typer.Exit(1)
 
 
-def _one(conn: imaplib.IMAP4, uid: str, slug: str, move_to: str | None, seen: bool) -> Any:
+def _one(box: ImapMailbox, uid: str, slug: str, move_to: str | None, seen: bool) -> Any:
     label = uid
-    raw = _fetch(conn, uid)
+    raw = box.fetch(uid)
     if raw is None:
         return {"uid": label, "error": "the server returned no message"}
     try:
@@ -269,7 +140,7 @@ def _one(conn: imaplib.IMAP4, uid: str, slug: str, move_to: str | None, seen: bo
         return {"uid": label, "error": str(exc)}
     try:
         if move_to is not None or seen:
-            _done(conn, uid, move_to)
+            box.done(uid, move_to, where="--move-to")
     except (OSError, imaplib.IMAP4.error) as exc:
         return {"uid": label, **result.to_json(), "error": f"received, but: {exc}"}
     return {"uid": label, **result.to_json()}

@@ -1,5 +1,6 @@
-"""``arpolicy worker`` (deliver the outbox: webhooks and reminder emails) and ``arpolicy webhooks`` (endpoints and
-deliveries of a tenant, read-only: change them through the API)."""
+"""``arpolicy worker`` (deliver the outbox: webhooks, reminder emails, notifications) and
+``arpolicy webhooks`` (endpoints and deliveries of a tenant, read-only: change them through
+the API)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from sqlalchemy import select
 
 from arpolicy.api.context import scope_tenant
 from arpolicy.cli import common, terminal
-from arpolicy.engagement.mail import open_transport
 from arpolicy.engagement.tasks import RUN as ENGAGEMENT_RUN
 from arpolicy.kit.logging import configure_logging
+from arpolicy.mail import open_transport
 from arpolicy.models import OutboxMessage, OutboxStatus, WebhookEndpoint
 from arpolicy.webhooks import service
 from arpolicy.worker import registry, run_forever, run_once
@@ -62,9 +63,9 @@ def worker(
     as_json: bool = common.JsonOption,
 ) -> None:
     """Run the tenants' engagement cycles on a schedule, deliver queued webhooks (signed,
-    retried with backoff) and reminder emails (each once; see docs/mail.md), and purge
-    expired Idempotency-Keys (--once: one delivery pass, no cycles). Run any number of workers
-    on PostgreSQL; run one on SQLite. Logs go to stderr; stop with Ctrl-C or SIGTERM (the
+    retried with backoff), reminder emails and notifications to users (each once; see
+    docs/mail.md), and purge expired Idempotency-Keys (--once: one delivery pass, no
+    cycles). Run any number of workers on PostgreSQL; run one on SQLite. Logs go to stderr; stop with Ctrl-C or SIGTERM (the
     current pass finishes first). --now (or $ARPOLICY_NOW) fixes the clock for a
     rehearsal: it does not move, so use it with --once or --until-idle."""
     _logs_to_stderr()
@@ -77,13 +78,14 @@ def worker(
     held = timedelta(seconds=lease) if lease is not None else None
     if once:
         report = run_once(engine, clock, limit=limit, idempotency_ttl_hours=ttl,
-                          mail=transport, lease=held)  # fmt: skip
+                          mail=transport, lease=held, notify_from=settings.notify_from)  # fmt: skip
         data = {k: v for k, v in dataclasses.asdict(report).items() if k != "counts"}
         if as_json:
             terminal.print_json(data)
         else:
-            flat = {k: v for k, v in data.items() if k != "mail"}
+            flat = {k: v for k, v in data.items() if k not in ("mail", "notifications")}
             flat |= {f"emails {k}": v for k, v in data["mail"].items() if v}
+            flat |= {f"notifications {k}": v for k, v in data["notifications"].items() if v}
             terminal.say(", ".join(f"{k} {v}" for k, v in flat.items() if v is not None))
         return
     stop = threading.Event()

@@ -33,6 +33,7 @@ from arpolicy.models.engagement import (
     InboundKind,
     TaskStatus,
 )
+from arpolicy.models.notification import Notification, NotificationStatus
 from arpolicy.models.outbox import DeliveryAttempt, OutboxMessage, OutboxStatus, WebhookEndpoint
 from arpolicy.models.ownership import AssignmentCursor, AssignmentPolicyVersion, OwnerAssignment
 from arpolicy.models.payment import (
@@ -93,6 +94,8 @@ __all__ = [
     "IdempotencyRecord",
     "InboundEmail",
     "InboundKind",
+    "Notification",
+    "NotificationStatus",
     "OrderStatus",
     "OutboxMessage",
     "OutboxStatus",

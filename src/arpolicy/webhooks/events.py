@@ -26,6 +26,8 @@ EVENTS: dict[str, str] = {
     "email.bounced": "An email bounced: the email is marked bounced and the failed contacts too.",
     "order.credit_checked": "An order was checked against the customer's credit.",
     "approval.requested": "An approval was requested.",
+    "notification.created": "A user of the tenant was notified (an approval to give, a credit "
+    "hold, an override...); the same notification is emailed to the user.",
     "import.completed": "A bulk import finished (API upload or arpolicy import).",
     "webhook.test": "A test ping, sent only to the endpoint it was requested for "
     "(POST /v1/webhooks/endpoints/{id}/test).",

@@ -1,5 +1,6 @@
-"""The background worker: delivers the outbox after commit (webhooks here; e-mail later)
-and keeps house (expired idempotency keys)."""
+"""The background worker: delivers the outbox after commit (webhooks, reminder emails,
+notifications to users), runs the policies' scheduled tasks and keeps house (expired
+idempotency keys)."""
 
 from arpolicy.worker.claims import Claim, claim_due
 from arpolicy.worker.runner import Report, WorkerState, run_forever, run_once

@@ -14,13 +14,13 @@ import structlog
 from sqlalchemy import Engine, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from arpolicy.engagement.mail import build_message
 from arpolicy.exceptions import ValidationError
 from arpolicy.kit.clock import Clock
 from arpolicy.kit.db import transaction
 from arpolicy.models import Contact, Email, EmailStatus, OutboxMessage, OutboxStatus
 from arpolicy.tenancy.rls import scope_tenant
 from arpolicy.worker.claims import Claim
+from arpolicy.worker.messages import email_message
 
 log = structlog.get_logger("arpolicy.worker")
 
@@ -113,7 +113,7 @@ def _blocked_addresses(
 
 def _message(ready: _Ready, clock: Clock) -> EmailMessage | None:
     try:
-        return build_message(ready.email, date=clock.now())
+        return email_message(ready.email, date=clock.now())
     except (ValidationError, ValueError):
         return None  # the careful path records why
 

@@ -32,10 +32,10 @@ import structlog
 from sqlalchemy import Engine, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from arpolicy.engagement.mail import MailError, Transport, build_message
 from arpolicy.exceptions import ValidationError
 from arpolicy.kit.clock import Clock, FixedClock
 from arpolicy.kit.db import transaction
+from arpolicy.mail import MailError, Transport
 from arpolicy.models import (
     Contact,
     Customer,
@@ -57,6 +57,7 @@ from arpolicy.worker.email_readahead import (
     _prefetch,
     reminder_event,
 )
+from arpolicy.worker.messages import email_message
 
 log = structlog.get_logger("arpolicy.worker")
 
@@ -224,7 +225,7 @@ def _prepare(session: Session, clock: Clock, claim: Claim) -> Prepared | str:
         log.info("mail.suppressed", **context)
         return "suppressed"
     try:
-        message = build_message(email, date=now)
+        message = email_message(email, date=now)
     except (ValidationError, ValueError) as exc:
         email.status = EmailStatus.FAILED
         email.last_error = f"cannot build the message: {exc}"

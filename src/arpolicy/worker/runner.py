@@ -1,6 +1,7 @@
 """The background worker: claim due outbox messages, deliver them, keep house.
 
-``run_once`` is one pass (due webhooks, then due emails through the mail transport);
+``run_once`` is one pass (due webhooks, then due emails and notifications through the
+mail transport);
 ``run_forever`` repeats it until told to stop, going straight on while there is a backlog
 and waiting ``interval`` seconds when there is none, and runs the scheduled tasks the
 policies registered (``arpolicy.worker.registry``) when they are due. Any number of
@@ -20,13 +21,14 @@ import structlog
 from sqlalchemy import Engine
 
 from arpolicy.config import Settings
-from arpolicy.engagement.mail import Transport, open_transport
 from arpolicy.kit.clock import FIXED_NOTE, Clock, FixedClock
 from arpolicy.kit.db import transaction
+from arpolicy.mail import Transport, open_transport
 from arpolicy.webhooks.delivery import new_client
 from arpolicy.worker.claims import LEASE, claim_due, purge_idempotency
 from arpolicy.worker.deliveries import deliver
 from arpolicy.worker.emails import DispatchReport, dispatch_due
+from arpolicy.worker.notifications import DEFAULT_SENDER, dispatch_notifications
 from arpolicy.worker.registry import Task, TaskContext
 
 log = structlog.get_logger("arpolicy.worker")
@@ -59,12 +61,18 @@ class Report:
     """Idempotency records forgotten, or None when this pass did not purge."""
     mail: DispatchReport = field(default_factory=DispatchReport)
     """The emails of this pass (claimed, sent, retried, failed, suppressed, in_doubt...)."""
+    notifications: DispatchReport = field(default_factory=DispatchReport)
+    """The notifications to the tenant's users of this pass, counted likewise."""
     counts: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def busy(self) -> bool:
-        """Whether this pass found something to deliver (webhooks or emails)."""
-        return self.claimed > 0 or self.mail.claimed > 0
+        """Whether this pass found something to deliver (webhooks, emails, notifications)."""
+        return self.claimed > 0 or self.mail.claimed > 0 or self.notifications.claimed > 0
+
+    def full(self, limit: int) -> bool:
+        """Whether some kind claimed ``limit`` messages (more may be waiting)."""
+        return max(self.claimed, self.mail.claimed, self.notifications.claimed) >= limit
 
 
 def run_once(
@@ -78,10 +86,12 @@ def run_once(
     lease: timedelta | None = None,
     rand: Callable[[], float] = random.random,
     mail: Transport | str | None = None,
+    notify_from: str = DEFAULT_SENDER,
 ) -> Report:
     """One pass: purge expired idempotency keys (at most hourly per ``state``), claim up to
     ``limit`` due webhook messages and deliver them, then, when ``mail`` is given (a
-    transport or a mail URL), up to ``limit`` due emails and send them through it. Give
+    transport or a mail URL), up to ``limit`` due emails and up to ``limit`` due
+    notifications (from ``notify_from``) and send them through it. Give
     the same ``state`` to every pass of one worker; without it every call purges. The
     webhook lease is long enough to send the whole batch one by one: ``max(LEASE, limit x
     15 s)`` unless given (the email lease likewise, see :mod:`arpolicy.worker.emails`)."""
@@ -92,10 +102,14 @@ def run_once(
     if mail is not None:
         transport = open_transport(mail) if isinstance(mail, str) else mail  # connects lazily
         report.mail = dispatch_due(engine, transport, clock, limit, lease=lease, rand=rand)
+        report.notifications = dispatch_notifications(
+            engine, transport, clock, limit, sender=notify_from, lease=lease, rand=rand
+        )
     if report.busy:
         log.info("worker.pass", claimed=report.claimed, delivered=report.delivered,
                  retrying=report.retrying, failed=report.failed, skipped=report.skipped,
-                 emails_claimed=report.mail.claimed, emails_sent=report.mail.sent)  # fmt: skip
+                 emails_claimed=report.mail.claimed, emails_sent=report.mail.sent,
+                 notifications_sent=report.notifications.sent)  # fmt: skip
     return report
 
 
@@ -201,7 +215,8 @@ def run_forever(
                 run_due_tasks(engine, clock, state, tasks, settings)
                 report = run_once(engine, clock, limit=limit, client=client, state=state,
                                   idempotency_ttl_hours=idempotency_ttl_hours,
-                                  mail=transport, lease=lease)  # fmt: skip
+                                  mail=transport, lease=lease,
+                                  notify_from=settings.notify_from)  # fmt: skip
             except Exception:
                 log.exception("worker.pass_failed")
                 stop.wait(interval)
@@ -210,6 +225,6 @@ def run_forever(
                 on_pass(report)
             if until_idle and not report.busy:
                 break
-            if report.claimed < limit and report.mail.claimed < limit:
+            if not report.full(limit):
                 stop.wait(interval)
     log.info("worker.stopped")

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from arpolicy.engagement.mail import build_message, open_transport
-from tests.engagement.helpers import email_row
+from arpolicy.mail import compose, open_transport
+from tests.mail.support import outgoing
 
 AT = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
@@ -20,10 +20,9 @@ def test_a_folder_made_beforehand_takes_mail(tmp_path, made):
     folder.mkdir()
     for sub in made:
         (folder / sub).mkdir()
-    email = email_row(1, 7)
-    email.id = 42
+    email = outgoing()
     with open_transport(f"maildir://{folder}") as transport:
-        transport.send(build_message(email, date=AT))
+        transport.send(compose(email, date=AT))
     box = mailbox.Maildir(folder, create=False)
     assert [m["Message-ID"] for m in box] == [email.message_id]
     assert sorted(p.name for p in folder.iterdir()) == ["cur", "new", "tmp"]

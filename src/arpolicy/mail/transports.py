@@ -1,8 +1,5 @@
-"""Outgoing mail: the MIME message of a decided email, and the transports that take it.
-
-:func:`build_message` turns an :class:`~arpolicy.models.Email` row into an RFC 5322
-message (UTF-8 throughout, quoted-printable bodies so any server takes them). A transport
-comes from a URL (:func:`open_transport`, ``ARPOLICY_MAIL_URL``):
+"""Outgoing mail: the transports that take a built message (:mod:`arpolicy.mail.compose`
+builds it). A transport comes from a URL (:func:`open_transport`, ``ARPOLICY_MAIL_URL``):
 
 ``maildir://PATH``
     every message a file in a Maildir (created if missing); a message appears in ``new/``
@@ -25,54 +22,19 @@ import smtplib
 import socket
 import ssl
 from dataclasses import dataclass
-from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses, parseaddr
+from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from arpolicy.engagement.mail_headers import POLICY
 from arpolicy.exceptions import ValidationError
-from arpolicy.models import Email
 
 URL_HELP = (
     "use maildir://./var/mail, smtp://user:password@host:587?starttls=true "
     "or smtps://user:password@host:465 (see docs/mail.md)"
 )
-
-
-def build_message(email: Email, *, date: datetime | None = None) -> EmailMessage:
-    """The message to hand over for ``email``; ``Date`` is ``date`` (the hand-over time)
-    or, without it, when the email was decided. Raises ValidationError for a header that
-    would break the message (a line break in it)."""
-    msg = EmailMessage(policy=POLICY)
-    headers = {
-        "From": email.from_address,
-        "To": ", ".join(email.to),
-        "Cc": ", ".join(email.cc or []),
-        "Reply-To": email.reply_to or "",
-        "Subject": email.subject,
-        "Date": format_datetime(date or email.decided_at),
-        "Message-ID": email.message_id,
-        "Auto-Submitted": "auto-generated",
-        "X-Arpolicy-Key": email.key,
-    }
-    for name, value in headers.items():
-        if "\r" in value or "\n" in value:
-            raise ValidationError(
-                f"the {name} header contains a line break",
-                where=f"emails[{email.id}].{name.lower()}",
-                fix="decide the email again with a single-line value",
-            )
-        if value:
-            msg[name] = value
-    msg.set_content(email.text_body, subtype="plain", charset="utf-8", cte="quoted-printable")
-    if email.html_body:
-        msg.add_alternative(email.html_body, subtype="html", charset="utf-8",
-                            cte="quoted-printable")  # fmt: skip
-    return msg
 
 
 def envelope(message: EmailMessage) -> tuple[str, list[str]]:
@@ -357,7 +319,6 @@ __all__ = [
     "SmtpSettings",
     "SmtpTransport",
     "Transport",
-    "build_message",
     "envelope",
     "open_transport",
 ]
