@@ -31,7 +31,7 @@ from arpolicy.ledger.selection import (
     select_payment_profiles,
 )
 from arpolicy.models import Tenant
-from arpolicy.rules import Catalogue, bind, check, from_json, parse, to_python
+from arpolicy.rules import Catalogue, bind, check, intake, to_python
 from arpolicy.rules.catalogue import Level
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def catalogue(session: Session, tenant: Tenant) -> Catalogue:
 
 
 def rule_of(value: str | dict[str, Any]) -> Any:
-    return parse(value) if isinstance(value, str) else from_json(value)
+    return intake.read(value)
 
 
 class Selector:

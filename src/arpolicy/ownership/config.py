@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from arpolicy.exceptions import ValidationError as DomainValidationError
 from arpolicy.kit.datafile import ProblemsError, validated, yaml_data
-from arpolicy.rules import FieldSet, from_json, parse, walk
+from arpolicy.rules import FieldSet, intake, walk
 
 MAX_RULES = 200
 MAX_POOL = 1000
@@ -179,7 +179,7 @@ def load_yaml(text: str) -> list[AssignmentPolicy]:
 
 def rule_of(value: str | dict[str, Any]) -> Any:
     """A rule's condition from its text or JSON form."""
-    return parse(value) if isinstance(value, str) else from_json(value)
+    return intake.read(value)
 
 
 def fields_read(policy: AssignmentPolicy, role: str, fields: FieldSet) -> FieldSet:

@@ -3,7 +3,6 @@ matches as of a date, with the explanation for one record)."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any, Literal
 
@@ -26,16 +25,13 @@ from arpolicy.rules import (
     bind,
     check,
     explain,
-    from_json,
-    parse,
+    intake,
     to_json,
     to_text,
 )
-from arpolicy.rules.errors import fail
 
 router = APIRouter(prefix="/rules", tags=["rules"])
 LevelName = Literal["customer", "invoice", "payment"]
-MAX_RULE_TEXT = 20_000
 
 
 def tenant_fields(session: Session, tenant_id: int, level: str) -> tuple[Tenant, FieldSet]:
@@ -84,18 +80,9 @@ class FieldInfo(BaseModel):
 
 
 def read_rule(value: str | dict[str, Any], fields: FieldSet) -> Rule:
-    """Parse (text) or read (JSON) and check a rule; RuleError lists every problem."""
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    if "\x00" in text or "\\u0000" in text:
-        raise fail("$", None, "the rule contains a NUL character", "remove it")
-    if isinstance(value, str):
-        if len(value) > MAX_RULE_TEXT:
-            raise fail("$", None, f"the rule is longer than {MAX_RULE_TEXT} characters",
-                       "split it, or use a decision table")  # fmt: skip
-        rule = parse(value)
-    else:
-        rule = from_json(value)
-    return check(rule, fields)
+    """Read (text or JSON, :func:`arpolicy.rules.intake.read`) and check a rule; RuleError
+    lists every problem."""
+    return check(intake.read(value), fields)
 
 
 @router.get("/fields", response_model=list[FieldInfo])
