@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Select, inspect, select
 from sqlalchemy.orm import Session
 
+from arpolicy.kit.bulk import insert_many
 from arpolicy.kit.clock import Clock
 from arpolicy.models import AuditEvent
 
@@ -89,6 +90,55 @@ def record(
     )
     session.add(event)
     return event
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event of :func:`record_many` (the actor and the instant are the batch's)."""
+
+    action: str
+    entity: str
+    entity_id: Any = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    reason: str | None = None
+
+
+COLUMNS = (
+    "tenant_id",
+    "at",
+    "actor",
+    "action",
+    "entity",
+    "entity_id",
+    "before",
+    "after",
+    "reason",
+    "request_id",
+)
+
+
+def record_many(session: Session, actor: Actor, entries: Iterable[Entry], *, at: datetime) -> int:
+    """The events of a bulk change (an import, a run's decisions) in one multi-row INSERT,
+    in the caller's transaction; returns how many. ``before`` and ``after`` must already be
+    JSON-plain (ids, strings, numbers): the bulk path does not convert them."""
+    rows = [
+        (
+            actor.tenant_id,
+            at,
+            actor.label,
+            e.action,
+            e.entity,
+            None if e.entity_id is None else str(e.entity_id),
+            e.before,
+            e.after,
+            e.reason,
+            actor.request_id,
+        )
+        for e in entries
+    ]
+    insert_many(session, AuditEvent, COLUMNS, rows)
+    return len(rows)
 
 
 def list_events(
