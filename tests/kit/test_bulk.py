@@ -17,37 +17,86 @@ COLUMNS = ["tenant_id", "at", "actor", "action", "entity", "entity_id", "before"
 def test_insert_many_matches_the_orm(session):
     t = create_tenant(session)
     shared = {"finance_owner": "ann@shop.example"}
-    insert_many(session, AuditEvent, COLUMNS, [
-        (t.id, AT, "bench", "owner.assigned", "customer", "1", shared, {"n": 1}),
-        (t.id, AT, "bench", "owner.assigned", "customer", "2", shared, {"n": 2}),  # same object
-        (t.id, AT, "bench", "owner.assigned", "customer", "3", {"finance_owner": None}, None),
-    ])  # fmt: skip
-    session.add(AuditEvent(tenant_id=t.id, at=AT, actor="orm", action="owner.assigned",
-                           entity="customer", entity_id="4", before=shared, after=None))  # fmt: skip
+    insert_many(
+        session,
+        AuditEvent,
+        COLUMNS,
+        [
+            (t.id, AT, "bench", "owner.assigned", "customer", "1", shared, {"n": 1}),
+            (t.id, AT, "bench", "owner.assigned", "customer", "2", shared, {"n": 2}),  # same object
+            (t.id, AT, "bench", "owner.assigned", "customer", "3", {"finance_owner": None}, None),
+        ],
+    )
+    session.add(
+        AuditEvent(
+            tenant_id=t.id,
+            at=AT,
+            actor="orm",
+            action="owner.assigned",
+            entity="customer",
+            entity_id="4",
+            before=shared,
+            after=None,
+        )
+    )
     session.flush()
     session.expire_all()
     rows = session.scalars(
         select(AuditEvent).where(AuditEvent.tenant_id == t.id).order_by(AuditEvent.entity_id)
     ).all()
     assert [(r.before, r.after) for r in rows] == [
-        (shared, {"n": 1}), (shared, {"n": 2}), ({"finance_owner": None}, None), (shared, None)
-    ]  # fmt: skip
+        (shared, {"n": 1}),
+        (shared, {"n": 2}),
+        ({"finance_owner": None}, None),
+        (shared, None),
+    ]
     assert all(r.at == AT and r.at.tzinfo is not None for r in rows)
 
 
 def test_enums_and_updates(session):
     t = create_tenant(session)
-    cols = ["tenant_id", "kind", "event_type", "event_id", "dedupe_key", "payload", "status",
-            "attempts", "next_attempt_at"]  # fmt: skip
-    insert_many(session, OutboxMessage, cols, [
-        (t.id, "webhook", "customer.created", f"e{i}", f"k{i}", {"i": i}, OutboxStatus.PENDING, 0, AT)
-        for i in range(3)
-    ])  # fmt: skip
-    update_many(session, OutboxMessage, ["status", "attempts"], ["tenant_id", "dedupe_key"],
-                [(OutboxStatus.FAILED, 5, t.id, "k1")])  # fmt: skip
+    cols = [
+        "tenant_id",
+        "kind",
+        "event_type",
+        "event_id",
+        "dedupe_key",
+        "payload",
+        "status",
+        "attempts",
+        "next_attempt_at",
+    ]
+    insert_many(
+        session,
+        OutboxMessage,
+        cols,
+        [
+            (
+                t.id,
+                "webhook",
+                "customer.created",
+                f"e{i}",
+                f"k{i}",
+                {"i": i},
+                OutboxStatus.PENDING,
+                0,
+                AT,
+            )
+            for i in range(3)
+        ],
+    )
+    update_many(
+        session,
+        OutboxMessage,
+        ["status", "attempts"],
+        ["tenant_id", "dedupe_key"],
+        [(OutboxStatus.FAILED, 5, t.id, "k1")],
+    )
     session.expire_all()
-    got = {m.dedupe_key: (m.status, m.attempts, m.payload) for m in
-           session.scalars(select(OutboxMessage).where(OutboxMessage.tenant_id == t.id))}  # fmt: skip
+    got = {
+        m.dedupe_key: (m.status, m.attempts, m.payload)
+        for m in session.scalars(select(OutboxMessage).where(OutboxMessage.tenant_id == t.id))
+    }
     assert got == {
         "k0": (OutboxStatus.PENDING, 0, {"i": 0}),
         "k1": (OutboxStatus.FAILED, 5, {"i": 1}),

@@ -65,8 +65,9 @@ def test_a_line_break_in_a_header_is_refused_and_says_where():
         compose(outgoing(subject="Hallo\r\nBcc: everyone@example.com"), date=AT)
     assert err.value.where == "emails[42].subject" and "line break" in err.value.message
     with pytest.raises(ValidationError) as err:
-        compose(outgoing(to=["a@example.com\nBcc: b@example.com"], where="notifications[3]"),
-                date=AT)  # fmt: skip
+        compose(
+            outgoing(to=["a@example.com\nBcc: b@example.com"], where="notifications[3]"), date=AT
+        )
     assert err.value.where == "notifications[3].to"
 
 
@@ -86,10 +87,30 @@ def test_a_long_ascii_subject_is_not_folded_after_the_colon():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(["ist", "überfällig", "Rechnung", "INV-2026-000797", "–",
-                                 "1.234,56\xa0€", "échue", "Société", "a", "Ωμέγα", "日本語",
-                                 "x" * 40, "=?utf-8?q?x?="]), min_size=1, max_size=30),
-       st.integers(30, 100))  # fmt: skip
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "ist",
+                "überfällig",
+                "Rechnung",
+                "INV-2026-000797",
+                "–",
+                "1.234,56\xa0€",
+                "échue",
+                "Société",
+                "a",
+                "Ωμέγα",
+                "日本語",
+                "x" * 40,
+                "=?utf-8?q?x?=",
+            ]
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.integers(30, 100),
+)
 def test_folded_text_unfolds_and_decodes_to_the_text(words, width):
     text = " ".join(words)
     folded = fold_text("Subject", text, width)

@@ -15,7 +15,13 @@ from tests.engagement.inbound_support import reply
 def test_parse_imap_url():
     url = parse_imap_url("imaps://ann%40x.example:p%2Fw@mail.example.com/Replies%20AR")
     assert (url.secure, url.host, url.port, url.user, url.password, url.mailbox) == (
-        True, "mail.example.com", 993, "ann@x.example", "p/w", "Replies AR")  # fmt: skip
+        True,
+        "mail.example.com",
+        993,
+        "ann@x.example",
+        "p/w",
+        "Replies AR",
+    )
     assert url.shown() == "imaps://ann@x.example@mail.example.com:993/Replies AR"
     assert parse_imap_url("imap://a:b@h:1143").mailbox == "INBOX"
     with pytest.raises(ValidationError) as err:

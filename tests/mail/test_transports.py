@@ -21,12 +21,28 @@ AT = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
     ("url", "host", "port", "tls", "starttls", "user", "password", "timeout"),
     [
         ("smtp://mail.example.com", "mail.example.com", 25, False, False, None, None, 30.0),
-        ("smtp://u%40x.de:p%3Ass%2F@h:587?starttls=true&timeout=5", "h", 587, False, True,
-         "u@x.de", "p:ss/", 5.0),
-        ("smtps://ar:secret@smtp.example.com", "smtp.example.com", 465, True, False, "ar",
-         "secret", 30.0),
+        (
+            "smtp://u%40x.de:p%3Ass%2F@h:587?starttls=true&timeout=5",
+            "h",
+            587,
+            False,
+            True,
+            "u@x.de",
+            "p:ss/",
+            5.0,
+        ),
+        (
+            "smtps://ar:secret@smtp.example.com",
+            "smtp.example.com",
+            465,
+            True,
+            False,
+            "ar",
+            "secret",
+            30.0,
+        ),
     ],
-)  # fmt: skip
+)
 def test_smtp_urls(url, host, port, tls, starttls, user, password, timeout):
     t = open_transport(url)
     assert isinstance(t, SmtpTransport)

@@ -71,8 +71,9 @@ def test_a_name_resolving_to_127_0_0_1_is_not_delivered_to(monkeypatch, listener
     no connection reaches the listener, and the failure is final and says why."""
     monkeypatch.delenv("ARPOLICY_WEBHOOK_ALLOW_NETWORKS", raising=False)
     calls: list[str] = []
-    monkeypatch.setattr(destinations, "system_resolver",
-                        _resolver({"sneaky.example": ["127.0.0.1"]}, calls))  # fmt: skip
+    monkeypatch.setattr(
+        destinations, "system_resolver", _resolver({"sneaky.example": ["127.0.0.1"]}, calls)
+    )
     with new_client() as client:
         outcome = send(client, _request(f"https://sneaky.example:{listener.port}/h"), clock.now())
     assert calls == ["sneaky.example"] and listener.accepted == 0
@@ -130,11 +131,27 @@ def test_only_the_guarded_client_may_send(clock):
 def _certificate(tmp_path: Path, name: str) -> tuple[Path, Path]:
     cert, key = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-keyout", str(key), "-out", str(cert), "-subj", f"/CN={name}",
-         "-addext", f"subjectAltName=DNS:{name}"],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            f"/CN={name}",
+            "-addext",
+            f"subjectAltName=DNS:{name}",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 

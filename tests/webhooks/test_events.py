@@ -37,16 +37,18 @@ def test_the_same_key_twice_queues_one_message(db, clock):
         )
     for _ in range(2):
         with transaction(db) as s:
-            emit(s, tenant, "customer.created", {"id": 1}, key="customer.created:1",
-                 at=clock.now())  # fmt: skip
+            emit(s, tenant, "customer.created", {"id": 1}, key="customer.created:1", at=clock.now())
     with transaction(db) as s:  # and twice in one transaction
         emit(s, tenant, "customer.created", {"id": 2}, key="customer.created:2", at=clock.now())
         s.flush()
         emit(s, tenant, "customer.created", {"id": 2}, key="customer.created:2", at=clock.now())
     [one, two] = _messages(db, tenant)
     assert one.dedupe_key.startswith("customer.created:1@") and one.status == OutboxStatus.PENDING
-    assert one.payload == {"type": "customer.created", "timestamp": clock.now().isoformat(),
-                           "data": {"id": 1}}  # fmt: skip
+    assert one.payload == {
+        "type": "customer.created",
+        "timestamp": clock.now().isoformat(),
+        "data": {"id": 1},
+    }
     assert one.kind == "webhook" and one.event_id.startswith("evt_") and one.attempts == 0
     assert one.next_attempt_at == clock.now() and two.dedupe_key.startswith("customer.created:2@")
 

@@ -23,8 +23,14 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 def test_the_schedule_is_standard_webhooks_recommendation():
     assert [d.total_seconds() for d in SCHEDULE] == [
-        5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600
-    ]  # fmt: skip
+        5,
+        5 * 60,
+        30 * 60,
+        2 * 3600,
+        5 * 3600,
+        10 * 3600,
+        10 * 3600,
+    ]
     assert MAX_ATTEMPTS == 8
 
 

@@ -21,8 +21,13 @@ def test_a_secret_is_whsec_and_base64_of_32_random_bytes():
 
 def test_signed_headers_verify_with_the_library_at_the_real_time():
     secret = new_secret()
-    body = body_of({"type": "customer.created", "timestamp": "2026-11-23T12:00:00+00:00",
-                    "data": {"id": 7, "name": "Zoë"}})  # fmt: skip
+    body = body_of(
+        {
+            "type": "customer.created",
+            "timestamp": "2026-11-23T12:00:00+00:00",
+            "data": {"id": 7, "name": "Zoë"},
+        }
+    )
     headers = signed_headers(secret, "evt_1", datetime.now(UTC), body)
     assert set(headers) == {"webhook-id", "webhook-timestamp", "webhook-signature"}
     assert headers["webhook-signature"].startswith("v1,")

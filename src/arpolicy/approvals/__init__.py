@@ -102,9 +102,15 @@ class Approvals(Protocol):
         ...
 
     def cancel(
-        self, session: Session, tenant: Tenant, request_id: int, *, reason: str, at: datetime,
+        self,
+        session: Session,
+        tenant: Tenant,
+        request_id: int,
+        *,
+        reason: str,
+        at: datetime,
         actor: Actor,
-    ) -> ApprovalRequest:  # fmt: skip
+    ) -> ApprovalRequest:
         """Withdraw a pending request (the subject no longer needs it)."""
         ...
 

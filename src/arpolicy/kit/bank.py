@@ -143,9 +143,12 @@ class BankDetails:
                 fix="the bank details are account_holder, iban, bic and bank_name",
             )
         holder = _name(
-            data.get("account_holder"), f"{where}.account_holder", "account holder", MAX_HOLDER,
+            data.get("account_holder"),
+            f"{where}.account_holder",
+            "account holder",
+            MAX_HOLDER,
             True,
-        )  # fmt: skip
+        )
         if not data.get("iban"):
             raise ValidationError(
                 "the IBAN is missing",

@@ -31,16 +31,28 @@ def validated(model: type[M], data: Any, *, where: str, error: type[ProblemsErro
     those of the model's ``problems()`` (where, what, fix) included."""
     prefix = f"{where}." if where else ""
     if "\\u0000" in json.dumps(data, default=str):
-        raise error([{"where": where or "body", "what": "the text contains a NUL character",
-                      "fix": "remove the NUL (\\u0000) characters"}])  # fmt: skip
+        raise error(
+            [
+                {
+                    "where": where or "body",
+                    "what": "the text contains a NUL character",
+                    "fix": "remove the NUL (\\u0000) characters",
+                }
+            ]
+        )
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
-        raise error([
-            {"where": prefix + ".".join(str(p) for p in e["loc"]), "what": e["msg"],
-             "fix": f"see {docs} for the format"}
-            for e in exc.errors()
-        ]) from None  # fmt: skip
+        raise error(
+            [
+                {
+                    "where": prefix + ".".join(str(p) for p in e["loc"]),
+                    "what": e["msg"],
+                    "fix": f"see {docs} for the format",
+                }
+                for e in exc.errors()
+            ]
+        ) from None
     check = getattr(parsed, "problems", None)
     problems = check() if callable(check) else []
     if problems:
@@ -55,5 +67,8 @@ def yaml_data(text: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the file"
-        raise DomainValidationError(f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                                    where=where, fix="fix the YAML syntax") from None  # fmt: skip
+        raise DomainValidationError(
+            f"not valid YAML: {getattr(exc, 'problem', exc)}",
+            where=where,
+            fix="fix the YAML syntax",
+        ) from None

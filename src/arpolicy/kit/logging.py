@@ -17,10 +17,12 @@ def configure_logging(level: str = "info", *, json_lines: bool = False) -> None:
     if structlog.is_configured():
         return
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if json_lines else structlog.processors.KeyValueRenderer(
+        structlog.processors.JSONRenderer()
+        if json_lines
+        else structlog.processors.KeyValueRenderer(
             key_order=["timestamp", "level", "event"], sort_keys=False
         )
-    )  # fmt: skip
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -111,9 +111,11 @@ class ImapMailbox:
         try:
             if url.secure:
                 conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(
-                    url.host, url.port, ssl_context=ssl.create_default_context(),
+                    url.host,
+                    url.port,
+                    ssl_context=ssl.create_default_context(),
                     timeout=self.timeout,
-                )  # fmt: skip
+                )
             else:
                 conn = imaplib.IMAP4(url.host, url.port, timeout=self.timeout)
         except (OSError, imaplib.IMAP4.error) as exc:
@@ -149,9 +151,10 @@ class ImapMailbox:
         status, data = self.conn.uid("SEARCH", *criteria)
         if status != "OK":
             raise ImapError(
-                f"the IMAP search failed: {_text(data)}", where=self.where,
+                f"the IMAP search failed: {_text(data)}",
+                where=self.where,
                 fix="check the server's log",
-            )  # fmt: skip
+            )
         return [u.decode() for chunk in data if isinstance(chunk, bytes) for u in chunk.split()]
 
     def fetch(self, uid: str) -> bytes | None:

@@ -21,9 +21,23 @@ MAX_BYTES = 10 * 1024 * 1024
 """Largest message read (10 MB): replies and bounces are small."""
 
 KNOWN_HEADERS = frozenset(
-    {"from", "to", "subject", "date", "message-id", "content-type", "received", "return-path",
-     "mime-version", "in-reply-to", "references", "delivered-to", "sender", "reply-to"}
-)  # fmt: skip
+    {
+        "from",
+        "to",
+        "subject",
+        "date",
+        "message-id",
+        "content-type",
+        "received",
+        "return-path",
+        "mime-version",
+        "in-reply-to",
+        "references",
+        "delivered-to",
+        "sender",
+        "reply-to",
+    }
+)
 """Headers every email has some of: a text with none of them is not an email."""
 MSG_ID = re.compile(r"<([^<>\s]{1,250})>")
 

@@ -40,8 +40,13 @@ URL_HELP = (
 def envelope(message: EmailMessage) -> tuple[str, list[str]]:
     """(sender, recipients) of ``message``: the addresses of From, and of To and Cc."""
     sender = parseaddr(str(message["From"]))[1]
-    recipients = [a for _, a in getaddresses([str(v) for v in message.get_all("To", [])
-                                              + message.get_all("Cc", [])]) if a]  # fmt: skip
+    recipients = [
+        a
+        for _, a in getaddresses(
+            [str(v) for v in message.get_all("To", []) + message.get_all("Cc", [])]
+        )
+        if a
+    ]
     return sender, recipients
 
 
@@ -94,8 +99,9 @@ class MaildirTransport:
                 self._box = mailbox.Maildir(self.path, create=True)
             self._box.add(message.as_bytes())  # written to tmp/, then renamed into new/
         except OSError as exc:
-            raise MailError(f"maildir {self.path}: {exc}", permanent=False,
-                            connection=True) from None  # fmt: skip
+            raise MailError(
+                f"maildir {self.path}: {exc}", permanent=False, connection=True
+            ) from None
         return None
 
 
@@ -143,15 +149,17 @@ class SmtpTransport:
         except smtplib.SMTPRecipientsRefused as exc:  # every recipient
             codes = [code for code, _ in exc.recipients.values()]
             detail = "; ".join(f"{a}: {c} {_text(m)}" for a, (c, m) in exc.recipients.items())
-            raise MailError(f"recipients refused: {detail}",
-                            permanent=all(500 <= c < 600 for c in codes)) from None  # fmt: skip
+            raise MailError(
+                f"recipients refused: {detail}", permanent=all(500 <= c < 600 for c in codes)
+            ) from None
         except smtplib.SMTPResponseException as exc:  # sender refused, data refused, ...
             self._drop_if_dead()
             raise _classified(exc, self.url) from None
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
-            raise MailError(f"{self.url}: {_describe(exc)}", permanent=False,
-                            connection=True) from None  # fmt: skip
+            raise MailError(
+                f"{self.url}: {_describe(exc)}", permanent=False, connection=True
+            ) from None
         if refused:
             return "refused: " + "; ".join(f"{a}: {c} {_text(m)}" for a, (c, m) in refused.items())
         return None
@@ -164,9 +172,12 @@ class SmtpTransport:
         try:
             if s.implicit_tls:
                 conn: smtplib.SMTP = smtplib.SMTP_SSL(
-                    s.host, s.port, local_hostname=local, timeout=s.timeout,
+                    s.host,
+                    s.port,
+                    local_hostname=local,
+                    timeout=s.timeout,
                     context=ssl.create_default_context(),
-                )  # fmt: skip
+                )
             else:
                 conn = smtplib.SMTP(s.host, s.port, local_hostname=local, timeout=s.timeout)
             try:
@@ -187,8 +198,9 @@ class SmtpTransport:
                 connection=True,
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise MailError(f"{self.url}: cannot connect: {_describe(exc)}", permanent=False,
-                            connection=True) from None  # fmt: skip
+            raise MailError(
+                f"{self.url}: cannot connect: {_describe(exc)}", permanent=False, connection=True
+            ) from None
         self._conn = conn
         return conn
 
@@ -297,8 +309,9 @@ def _timeout(url: str, value: str) -> float:
 
 def _bad(url: str, what: str) -> ValidationError:
     shown = _redacted(url)
-    return ValidationError(f"{shown!r} is not a usable mail URL: {what}", where="mail URL",
-                           fix=URL_HELP)  # fmt: skip
+    return ValidationError(
+        f"{shown!r} is not a usable mail URL: {what}", where="mail URL", fix=URL_HELP
+    )
 
 
 def _redacted(url: str) -> str:

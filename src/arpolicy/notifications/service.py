@@ -85,15 +85,28 @@ def notify(
     users, result = _resolve(session, tenant, list(recipients))
     for user in users:
         row_key = f"{key}:{user.id}"
-        context = {"data": facts, "tenant": {"name": tenant.name},
-                   "user": {"name": user.name, "email": user.email, "language": user.language}}  # fmt: skip
+        context = {
+            "data": facts,
+            "tenant": {"name": tenant.name},
+            "user": {"name": user.name, "email": user.email, "language": user.language},
+        }
         text = render(subject, body, html, context)
         row = Notification(
-            tenant_id=tenant.id, user_id=user.id, topic=topic, key=row_key,
-            message_id=_message_id(tenant, row_key), decided_at=at, to_address=user.email,
-            subject=text.subject, text_body=text.text, html_body=text.html, data=facts,
-            actor=actor.label, attempts=0, in_doubt=False,
-        )  # fmt: skip
+            tenant_id=tenant.id,
+            user_id=user.id,
+            topic=topic,
+            key=row_key,
+            message_id=_message_id(tenant, row_key),
+            decided_at=at,
+            to_address=user.email,
+            subject=text.subject,
+            text_body=text.text,
+            html_body=text.html,
+            data=facts,
+            actor=actor.label,
+            attempts=0,
+            in_doubt=False,
+        )
         if not _insert(session, row):
             result.repeated.append(user.id)
             continue
@@ -137,8 +150,9 @@ def _resolve(
     result = NotifyResult()
     wanted = [r.user_id if isinstance(r, ManagerOf) else r for r in recipients]
     known = _users(session, tenant, wanted)
-    managers = _users(session, tenant,
-                      [m for u in known.values() if (m := u.manager_id) is not None])  # fmt: skip
+    managers = _users(
+        session, tenant, [m for u in known.values() if (m := u.manager_id) is not None]
+    )
     chosen: dict[int, User] = {}
     for r in recipients:
         if isinstance(r, ManagerOf):
@@ -199,21 +213,55 @@ def _effects(
     """The outbox row the worker emails, the audit event and the webhook."""
     session.add(
         OutboxMessage(
-            tenant_id=tenant.id, kind=KIND, event_type="notification.email",
-            event_id=f"ntf_{uuid.uuid4().hex}", dedupe_key=f"notification:{row.key}",
-            endpoint_id=None, payload={"notification_id": row.id}, status=OutboxStatus.PENDING,
-            attempts=0, next_attempt_at=at,
+            tenant_id=tenant.id,
+            kind=KIND,
+            event_type="notification.email",
+            event_id=f"ntf_{uuid.uuid4().hex}",
+            dedupe_key=f"notification:{row.key}",
+            endpoint_id=None,
+            payload={"notification_id": row.id},
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=at,
         )
-    )  # fmt: skip
-    record(session, actor, "notification.queued", "notification", row.id,
-           after={"user_id": row.user_id, "topic": row.topic, "key": row.key,
-                  "to_address": row.to_address, "subject": row.subject}, at=at)  # fmt: skip
-    emit(session, tenant.id, EVENT,
-         {"notification_id": row.id, "user_id": row.user_id, "topic": row.topic,
-          "subject": row.subject, "data": row.data, "created_at": at.isoformat()},
-         key=f"{EVENT}:{row.key}", at=at)  # fmt: skip
-    log.info("notification.queued", tenant_id=tenant.id, notification_id=row.id,
-             user_id=row.user_id, topic=row.topic)  # fmt: skip
+    )
+    record(
+        session,
+        actor,
+        "notification.queued",
+        "notification",
+        row.id,
+        after={
+            "user_id": row.user_id,
+            "topic": row.topic,
+            "key": row.key,
+            "to_address": row.to_address,
+            "subject": row.subject,
+        },
+        at=at,
+    )
+    emit(
+        session,
+        tenant.id,
+        EVENT,
+        {
+            "notification_id": row.id,
+            "user_id": row.user_id,
+            "topic": row.topic,
+            "subject": row.subject,
+            "data": row.data,
+            "created_at": at.isoformat(),
+        },
+        key=f"{EVENT}:{row.key}",
+        at=at,
+    )
+    log.info(
+        "notification.queued",
+        tenant_id=tenant.id,
+        notification_id=row.id,
+        user_id=row.user_id,
+        topic=row.topic,
+    )
 
 
 def _message_id(tenant: Tenant, key: str) -> str:

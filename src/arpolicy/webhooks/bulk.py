@@ -13,8 +13,18 @@ from arpolicy.kit.bulk import insert_many
 from arpolicy.models import OutboxMessage, OutboxStatus
 from arpolicy.webhooks.events import new_event_id, subscribed
 
-COLUMNS = ["tenant_id", "kind", "event_type", "event_id", "dedupe_key", "endpoint_id",
-           "payload", "status", "attempts", "next_attempt_at"]  # fmt: skip
+COLUMNS = [
+    "tenant_id",
+    "kind",
+    "event_type",
+    "event_id",
+    "dedupe_key",
+    "endpoint_id",
+    "payload",
+    "status",
+    "attempts",
+    "next_attempt_at",
+]
 CHECK_EXISTING = 10_000
 """Up to this many messages, keys already queued are looked up and skipped (a repeated
 call is a no-op); a larger batch is a new run whose keys carry its instant."""
@@ -38,8 +48,21 @@ def emit_many(
     rows = []
     for key, data in events:
         event_id, payload = new_event_id(), {"type": event_type, "timestamp": stamp, "data": data}
-        rows += [(tenant_id, "webhook", event_type, event_id, f"{key}@{e.id}", e.id, payload,
-                  OutboxStatus.PENDING, 0, at) for e in wanted]  # fmt: skip
+        rows += [
+            (
+                tenant_id,
+                "webhook",
+                event_type,
+                event_id,
+                f"{key}@{e.id}",
+                e.id,
+                payload,
+                OutboxStatus.PENDING,
+                0,
+                at,
+            )
+            for e in wanted
+        ]
     if not rows:
         return 0
     if len(rows) <= CHECK_EXISTING:

@@ -31,14 +31,27 @@ Resolver = Callable[[str, int], list[str]]
 
 ALLOW_SETTING = "ARPOLICY_WEBHOOK_ALLOW_NETWORKS"
 METADATA_NAMES = frozenset(
-    {"metadata", "metadata.google.internal", "metadata.goog", "instance-data",
-     "instance-data.ec2.internal", "metadata.azure.internal"}
-)  # fmt: skip
+    {
+        "metadata",
+        "metadata.google.internal",
+        "metadata.goog",
+        "instance-data",
+        "instance-data.ec2.internal",
+        "metadata.azure.internal",
+    }
+)
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a)
-    for a in ("169.254.169.254", "169.254.170.2", "169.254.169.253", "fd00:ec2::254",
-              "fd00:ec2::253", "100.100.100.200", "168.63.129.16")
-)  # fmt: skip
+    for a in (
+        "169.254.169.254",
+        "169.254.170.2",
+        "169.254.169.253",
+        "fd00:ec2::254",
+        "fd00:ec2::253",
+        "100.100.100.200",
+        "168.63.129.16",
+    )
+)
 """AWS, ECS, GCP, Azure (168.63.129.16 is public, yet the platform's), Alibaba."""
 NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 REFUSED = "loopback, private, link-local, multicast or cloud metadata addresses"

@@ -386,8 +386,13 @@ def upgrade() -> None:
 
 
 ROW_LEVEL_SECURITY_TABLES = (
-    "email_documents", "emails", "engagement_cycles", "engagement_settings", "engagement_tasks", "inbound_emails",
-)  # fmt: skip
+    "email_documents",
+    "emails",
+    "engagement_cycles",
+    "engagement_settings",
+    "engagement_tasks",
+    "inbound_emails",
+)
 """The tenant tables this migration creates, protected like the others (see c3e5a7b9d1f3)."""
 CURRENT_TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::integer"
 
