@@ -19,12 +19,14 @@ from arpolicy.rules.to_sql import plan_of
 
 AS_OF = date(2026, 11, 23)
 NOV, DEC = date(2026, 11, 1), date(2026, 12, 1)
-RATES = RateTable([
-    ("EUR", "USD", NOV, Decimal("1.08")),
-    ("EUR", "USD", DEC, Decimal("2")),  # after the evaluation date: never used for it
-    ("JPY", "USD", NOV, Decimal("0.0067")),
-    ("GBP", "USD", DEC, Decimal("1.27")),  # only from December
-])  # fmt: skip
+RATES = RateTable(
+    [
+        ("EUR", "USD", NOV, Decimal("1.08")),
+        ("EUR", "USD", DEC, Decimal("2")),  # after the evaluation date: never used for it
+        ("JPY", "USD", NOV, Decimal("0.0067")),
+        ("GBP", "USD", DEC, Decimal("1.27")),  # only from December
+    ]
+)
 EXCHANGE = Exchange(RATES, "USD", frozenset({"EUR", "JPY", "GBP"}))
 USD = catalogue_for("USD").level("invoice")
 
@@ -99,8 +101,9 @@ def test_the_rates_are_recorded_with_the_rule_and_read_back():
 
 
 def test_zero_binds_no_rate():
-    bound = bind(check(parse("balance > 0 USD or open_issue_amount = 0"), USD), AS_OF,
-                 exchange=EXCHANGE)  # fmt: skip
+    bound = bind(
+        check(parse("balance > 0 USD or open_issue_amount = 0"), USD), AS_OF, exchange=EXCHANGE
+    )
     assert bound.fx.items == ()
     assert "rates" not in bound.to_json()
 
@@ -110,9 +113,12 @@ def test_the_explanation_json_carries_the_conversion():
     tree = explain(bound, {"balance": Money.parse("812.40", "EUR")}, USD).to_json()
     assert tree["text"] == "balance 812.40 EUR = 877.39 USD at 1.08 on 2026-11-23 > 500.00 USD: yes"
     assert tree["converted"] == {
-        "amount": "877.39", "currency": "USD", "rate": "1.08", "on": "2026-11-23",
+        "amount": "877.39",
+        "currency": "USD",
+        "rate": "1.08",
+        "on": "2026-11-23",
         "rate_date": "2026-11-01",
-    }  # fmt: skip
+    }
 
 
 def test_a_base_currency_field_converts_the_literal_once_and_needs_its_rate():

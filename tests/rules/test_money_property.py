@@ -52,10 +52,22 @@ EDGE = Table(
 
 
 def fields(base: str) -> FieldSet:
-    return FieldSet(Level.INVOICE, base, [
-        make(Level.INVOICE, "balance", "Balance", Type.MONEY, False, "", currency_column="currency"),
-        make(Level.INVOICE, "base", "Base", Type.BASE_MONEY, False, "", currency=base),
-    ])  # fmt: skip
+    return FieldSet(
+        Level.INVOICE,
+        base,
+        [
+            make(
+                Level.INVOICE,
+                "balance",
+                "Balance",
+                Type.MONEY,
+                False,
+                "",
+                currency_column="currency",
+            ),
+            make(Level.INVOICE, "base", "Base", Type.BASE_MONEY, False, "", currency=base),
+        ],
+    )
 
 
 @st.composite
@@ -130,13 +142,23 @@ def test_both_compilers_agree_with_exact_arithmetic_at_the_bound(edge, case):
             assert [explain(bound, r, fs).matched for r in recs] == want
             with edge.begin_nested() as sp:
                 conn.execute(delete(EDGE))
-                conn.execute(insert(EDGE), [
-                    {"id": i, "balance_minor": m.minor_units(), "currency": ccy,
-                     "base_minor": m.minor_units()}
-                    for i, m in enumerate(amounts)
-                ])  # fmt: skip
-                columns = {"balance_minor": EDGE.c.balance_minor, "currency": EDGE.c.currency,
-                           "base_minor": EDGE.c.base_minor}  # fmt: skip
+                conn.execute(
+                    insert(EDGE),
+                    [
+                        {
+                            "id": i,
+                            "balance_minor": m.minor_units(),
+                            "currency": ccy,
+                            "base_minor": m.minor_units(),
+                        }
+                        for i, m in enumerate(amounts)
+                    ],
+                )
+                columns = {
+                    "balance_minor": EDGE.c.balance_minor,
+                    "currency": EDGE.c.currency,
+                    "base_minor": EDGE.c.base_minor,
+                }
                 got = set(conn.scalars(select(EDGE.c.id).where(to_sql(bound, fs, columns))))
                 sp.rollback()
             assert got == {i for i, w in enumerate(want) if w}, (str(rule), amounts, rate)

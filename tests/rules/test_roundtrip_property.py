@@ -15,8 +15,19 @@ from arpolicy.rules import ast as a
 from arpolicy.rules import from_json, parse, to_json, to_text
 from arpolicy.rules.limits import limit_problems
 
-NAMES = ["balance", "due_date", "x", "_a1", "cf.not", "customer.cf.in", "customer.country",
-         "A_b.C9", "days_past_due", "cf.today", "e"]  # fmt: skip
+NAMES = [
+    "balance",
+    "due_date",
+    "x",
+    "_a1",
+    "cf.not",
+    "customer.cf.in",
+    "customer.country",
+    "A_b.C9",
+    "days_past_due",
+    "cf.today",
+    "e",
+]
 names = st.sampled_from(NAMES)
 decimals = st.builds(
     lambda digits, places, negative: Decimal(f"{'-' if negative else ''}{digits}").scaleb(-places),

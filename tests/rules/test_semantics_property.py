@@ -25,19 +25,36 @@ from arpolicy.rules.fx import Exchange, Rates
 
 TZ = "America/New_York"
 AS_OF = date(2026, 11, 1)  # the day New York leaves daylight saving time
-TYPES = [Type.MONEY, Type.BASE_MONEY, Type.INTEGER, Type.NUMBER, Type.DATE, Type.DATETIME,
-         Type.CODE, Type.ENUM, Type.STRING, Type.BOOLEAN]  # fmt: skip
+TYPES = [
+    Type.MONEY,
+    Type.BASE_MONEY,
+    Type.INTEGER,
+    Type.NUMBER,
+    Type.DATE,
+    Type.DATETIME,
+    Type.CODE,
+    Type.ENUM,
+    Type.STRING,
+    Type.BOOLEAN,
+]
 FIELDS = FieldSet(
     Level.INVOICE,
     "EUR",
     [
-        make(Level.INVOICE, f"{t.value}_{'n' if nullable else 'r'}", t.value, t, nullable, "",
-             values=("a", "b", "c") if t is Type.ENUM else (),
-             currency="EUR" if t is Type.BASE_MONEY else None)
+        make(
+            Level.INVOICE,
+            f"{t.value}_{'n' if nullable else 'r'}",
+            t.value,
+            t,
+            nullable,
+            "",
+            values=("a", "b", "c") if t is Type.ENUM else (),
+            currency="EUR" if t is Type.BASE_MONEY else None,
+        )
         for t in TYPES
         for nullable in (False, True)
     ],
-)  # fmt: skip
+)
 AMOUNTS = [Decimal(x) for x in ("-1.00", "0.00", "0.50", "1.00", "2.00")]
 DAYS = [AS_OF + timedelta(days=d) for d in range(-3, 4)]
 WORDS = ["a", "b", "c"]
@@ -56,9 +73,17 @@ date_lit = st.builds(a.DateLit, st.sampled_from(DAYS))
 rel_lit = st.builds(a.RelativeDate, st.sampled_from(list(a.RelKind)), st.integers(0, 3))
 word_lit = st.builds(a.StringLit, st.sampled_from(WORDS))
 text_lit = st.builds(a.StringLit, st.sampled_from(TEXTS))
-LITS = {Type.MONEY: money_lit | zero_lit, Type.BASE_MONEY: base_lit, Type.INTEGER: int_lit,
-        Type.NUMBER: num_lit, Type.DATE: date_lit | rel_lit, Type.DATETIME: date_lit | rel_lit,
-        Type.CODE: word_lit, Type.ENUM: word_lit, Type.STRING: text_lit}  # fmt: skip
+LITS = {
+    Type.MONEY: money_lit | zero_lit,
+    Type.BASE_MONEY: base_lit,
+    Type.INTEGER: int_lit,
+    Type.NUMBER: num_lit,
+    Type.DATE: date_lit | rel_lit,
+    Type.DATETIME: date_lit | rel_lit,
+    Type.CODE: word_lit,
+    Type.ENUM: word_lit,
+    Type.STRING: text_lit,
+}
 
 
 def instants() -> st.SearchStrategy[datetime]:
@@ -77,7 +102,7 @@ VALUES = {
     Type.ENUM: st.sampled_from(WORDS),
     Type.STRING: st.sampled_from(TEXTS),
     Type.BOOLEAN: st.booleans(),
-}  # fmt: skip
+}
 
 
 @st.composite

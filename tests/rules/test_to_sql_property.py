@@ -41,10 +41,16 @@ from tests.rules.test_semantics_property import (
 )
 
 SQL_TYPES = {
-    Type.BASE_MONEY: BigInteger, Type.INTEGER: Integer, Type.NUMBER: lambda: Numeric(12, 2),
-    Type.DATE: Date, Type.DATETIME: UTCDateTime, Type.CODE: lambda: String(10),
-    Type.ENUM: lambda: String(10), Type.STRING: lambda: String(12), Type.BOOLEAN: Boolean,
-}  # fmt: skip
+    Type.BASE_MONEY: BigInteger,
+    Type.INTEGER: Integer,
+    Type.NUMBER: lambda: Numeric(12, 2),
+    Type.DATE: Date,
+    Type.DATETIME: UTCDateTime,
+    Type.CODE: lambda: String(10),
+    Type.ENUM: lambda: String(10),
+    Type.STRING: lambda: String(12),
+    Type.BOOLEAN: Boolean,
+}
 
 
 def probe_table() -> Table:

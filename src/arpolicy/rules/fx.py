@@ -47,8 +47,13 @@ from arpolicy.kit.money import exponent
 
 Rounding = Literal["floor", "ceil", "exact"]
 ROUNDING: dict[str, Rounding] = {
-    ">": "floor", "<=": "floor", ">=": "ceil", "<": "ceil", "==": "exact", "!=": "exact"
-}  # fmt: skip
+    ">": "floor",
+    "<=": "floor",
+    ">=": "ceil",
+    "<": "ceil",
+    "==": "exact",
+    "!=": "exact",
+}
 """How each operator rounds the converted literal to the record currency (see the module)."""
 ONE = Decimal(1)
 FIX = "arpolicy import fx-rates FILE"

@@ -36,12 +36,44 @@ from arpolicy.rules.ast import (
     Rule,
 )
 
-RESERVED = frozenset((
-    "and", "or", "not", "between", "includes", "excludes", "is", "empty", "yes", "no", "in",
-    "the", "last", "next", "business", "day", "days", "ago", "today", "start", "end", "of",
-    "month", "current", "previous", "decide", "first", "collect", "when", "then", "otherwise",
-    "true", "false", "null",
-))  # fmt: skip
+RESERVED = frozenset(
+    (
+        "and",
+        "or",
+        "not",
+        "between",
+        "includes",
+        "excludes",
+        "is",
+        "empty",
+        "yes",
+        "no",
+        "in",
+        "the",
+        "last",
+        "next",
+        "business",
+        "day",
+        "days",
+        "ago",
+        "today",
+        "start",
+        "end",
+        "of",
+        "month",
+        "current",
+        "previous",
+        "decide",
+        "first",
+        "collect",
+        "when",
+        "then",
+        "otherwise",
+        "true",
+        "false",
+        "null",
+    )
+)
 """Words of the grammar: a string equal to one of them is always quoted."""
 WORD = re.compile(r"[^\W\d]\w*(?:-\w+)*\Z")
 """A bare word, as the grammar's WORD reads it (letters of any script)."""

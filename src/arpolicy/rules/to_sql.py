@@ -18,41 +18,22 @@ MissingRateError for it, and :func:`stray_currencies` gives the callers that run
 what to check first so that they raise the same.
 
 A string field compares case-insensitively (``fold`` in the plan): the column goes
-through :class:`Folded`, the same Unicode lower-casing as the Python side.
+through :class:`~arpolicy.rules.sql_columns.Folded`, the same Unicode lower-casing as the Python side.
 
-Besides plain SQL expressions, ``columns`` may hold:
-
-- :class:`DaysBefore` (the as-of date minus a date column, such as ``days_past_due``):
-  comparisons become comparisons on the date column, index-friendly and dialect-neutral;
-  with ``known``, the value is missing (unknown) where that condition is false, as for a
-  paid invoice's days past due;
-- :class:`Scaled` (an integer count of 10**-places, such as a DSO in tenths of a day):
-  comparisons with a decimal become exact integer comparisons, where SQLite's floats could
-  round;
-- for a custom field (``field.json_key``), the JSON column itself under ``field.column``:
-  the value is extracted and typed here (text; numbers and money amounts cast to NUMERIC;
-  ISO dates as dates on PostgreSQL and as their ISO text on SQLite, which stores dates as
-  ISO text; booleans), and a money value's currency is read from the same JSON object.
-  Numbers and money amounts from JSON compare exactly on PostgreSQL; SQLite compares them
-  as 8-byte floats (exact up to 15 significant digits).
+The column kinds besides plain SQL expressions (days before the as-of date, scaled
+integers, custom fields in JSON) are in :mod:`arpolicy.rules.sql_columns`.
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import date, timedelta
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, Numeric, String, and_, cast, literal, not_, or_, type_coerce
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy import and_, literal, not_, or_
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.functions import FunctionElement
 
-from arpolicy.kit.db import UNICODE_LOWER
 from arpolicy.rules.binding import BoundRule
 from arpolicy.rules.catalogue import Field, FieldSet, Type
 from arpolicy.rules.compile import _condition
@@ -69,6 +50,7 @@ from arpolicy.rules.lowering import (
     lower,
     minor_units,
 )
+from arpolicy.rules.sql_columns import DaysBefore, Folded, JsonMoney, Scaled, json_value
 
 OPS: dict[str, Callable[[Any, Any], Any]] = {
     "<": operator.lt,
@@ -80,104 +62,6 @@ OPS: dict[str, Callable[[Any, Any], Any]] = {
 }
 # days = as_of - d, so "days < n" is "d > as_of - n": the comparison turns around.
 FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
-
-
-@dataclass(frozen=True)
-class DaysBefore:
-    """A field whose value is (as-of date - ``column``) in days, such as days past due."""
-
-    column: Any
-    """A date column (or column attribute)."""
-    as_of: date
-    known: Any = None
-    """A boolean SQL condition (never NULL) outside which the value is missing; None: it
-    is there wherever ``column`` is."""
-
-    def day(self, days: Any) -> date:
-        return self.as_of - timedelta(days=int(days))
-
-
-@dataclass(frozen=True)
-class Scaled:
-    """A number held as an integer count of 10**-``places`` (2.35 as 235 with places=2)."""
-
-    column: Any
-    places: int
-
-    def bounds(self, x: Any) -> tuple[int, int]:
-        """(ceil, floor) of ``x`` in the column's units."""
-        y = Decimal(x).scaleb(self.places)
-        return int(y.to_integral_value(ROUND_CEILING)), int(y.to_integral_value(ROUND_FLOOR))
-
-
-@dataclass(frozen=True)
-class JsonMoney:
-    """A money custom field: its amount (a decimal) and currency, read from JSON."""
-
-    amount: Any
-    currency: Any
-
-
-class JsonDate(FunctionElement[date]):
-    """ISO date text from JSON as a date."""
-
-    type = Date()
-    inherit_cache = True
-
-
-@compiles(JsonDate)
-def _json_date(element: JsonDate, compiler: SQLCompiler, **kw: Any) -> str:
-    (text,) = element.clauses
-    return compiler.process(cast(text, Date), **kw)
-
-
-@compiles(JsonDate, "sqlite")
-def _json_date_sqlite(element: JsonDate, compiler: SQLCompiler, **kw: Any) -> str:
-    (text,) = element.clauses  # SQLite keeps dates as ISO text: compare the text itself
-    return compiler.process(type_coerce(text, Date), **kw)
-
-
-class Folded(FunctionElement[str]):
-    """A string lower-cased as Python's ``str.lower`` does (full Unicode mapping): ICU's
-    ``lower`` on PostgreSQL (the server must have ICU, as the common builds do), and on
-    SQLite the function :mod:`arpolicy.kit.db` registers on every connection (SQLite's own
-    ``lower`` only knows ASCII)."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(Folded)
-def _folded(element: Folded, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"lower({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(Folded, "postgresql")
-def _folded_pg(element: Folded, compiler: SQLCompiler, **kw: Any) -> str:
-    return f'lower(({compiler.process(element.clauses, **kw)}) COLLATE "und-x-icu")'
-
-
-@compiles(Folded, "sqlite")
-def _folded_sqlite(element: Folded, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"{UNICODE_LOWER}({compiler.process(element.clauses, **kw)})"
-
-
-def json_value(f: Field, doc: Any) -> Any:
-    """The typed SQL value of custom field ``f`` in the JSON column ``doc``."""
-    key = f.json_key
-    if f.type is Type.MONEY:
-        return JsonMoney(
-            cast(doc[(key, "amount")].as_string(), Numeric()),
-            doc[(key, "currency")].as_string(),
-        )
-    item = doc[key]
-    if f.type is Type.NUMBER:
-        return cast(item.as_string(), Numeric())
-    if f.type is Type.DATE:
-        return JsonDate(item.as_string())
-    if f.type is Type.BOOLEAN:
-        return item.as_boolean()
-    return item.as_string()
 
 
 Columns = Mapping[str, Any]
@@ -227,13 +111,16 @@ def _column(f: Field, columns: Columns, key: str | None = None) -> Any:
     name = key or f.column
     found = columns.get(name)
     if found is None:
-        raise RuleError([
-            problem(
-                f.name, None,
-                f"{f.name} cannot be evaluated in the database yet",
-                "evaluate this rule record by record (to_python), or leave the field out",
-            )
-        ])  # fmt: skip
+        raise RuleError(
+            [
+                problem(
+                    f.name,
+                    None,
+                    f"{f.name} cannot be evaluated in the database yet",
+                    "evaluate this rule record by record (to_python), or leave the field out",
+                )
+            ]
+        )
     return found
 
 

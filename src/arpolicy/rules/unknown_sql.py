@@ -24,7 +24,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from arpolicy.rules.catalogue import Field, Type
 from arpolicy.rules.lowering import AllPlan, AnyPlan, LeafPlan, NotPlan, Plan, Test
-from arpolicy.rules.to_sql import Columns, DaysBefore, JsonMoney, Scaled, _column, _leaf, json_value
+from arpolicy.rules.sql_columns import DaysBefore, JsonMoney, Scaled, json_value
+from arpolicy.rules.to_sql import Columns, _column, _leaf
 
 Pair = tuple[ColumnElement[bool], ColumnElement[bool]]
 
