@@ -26,8 +26,9 @@ def _tenant_with_hook(db, clock, receiver, path, n=1, statuses=()):
     receiver.expect(path, secret, statuses)
     with transaction(db) as s:
         for i in range(n):
-            emit(s, tenant, "document.created", {"n": i}, key=f"document.created:{i}",
-                 at=clock.now())  # fmt: skip
+            emit(
+                s, tenant, "document.created", {"n": i}, key=f"document.created:{i}", at=clock.now()
+            )
     return tenant
 
 
@@ -113,13 +114,19 @@ def test_expired_idempotency_keys_are_purged_at_most_hourly(db, clock):
 
     def add(key, age):
         with transaction(db) as s:
-            s.add(IdempotencyRecord(tenant_id=tenant, key=key, request_hash="h",
-                                    created_at=clock.now() - age))  # fmt: skip
+            s.add(
+                IdempotencyRecord(
+                    tenant_id=tenant, key=key, request_hash="h", created_at=clock.now() - age
+                )
+            )
 
     def keys():
         with transaction(db, write=False) as s:
-            return set(s.scalars(select(IdempotencyRecord.key).where(
-                IdempotencyRecord.tenant_id == tenant)))  # fmt: skip
+            return set(
+                s.scalars(
+                    select(IdempotencyRecord.key).where(IdempotencyRecord.tenant_id == tenant)
+                )
+            )
 
     add("old", timedelta(hours=49))
     add("young", timedelta(hours=20))

@@ -79,8 +79,9 @@ def fixed(mdb, monkeypatch):
 
 
 def _pass(sink, *args: str, **env: str):
-    res = CliRunner().invoke(app, ["worker", "--once", "--json", "--mail", sink.url(), *args],
-                             env=env or None)  # fmt: skip
+    res = CliRunner().invoke(
+        app, ["worker", "--once", "--json", "--mail", sink.url(), *args], env=env or None
+    )
     assert res.exit_code == 0, res.output
     return json.loads(res.stdout)["mail"], res.stderr
 

@@ -62,9 +62,12 @@ def test_kill_9_at_random_points_loses_nothing_and_hides_no_duplicate(tmp_path, 
     with Receiver() as receiver:
         receiver.delay = 0.005
         _queue(engine, receiver.url("/crash"), receiver)
-        env = os.environ | {"ARPOLICY_DATABASE_URL": url, "ARPOLICY_LOG_LEVEL": "info",
-                            "ARPOLICY_MAIL_URL": f"maildir://{tmp_path / 'mail'}",
-                            "ARPOLICY_WEBHOOK_ALLOW_NETWORKS": LOOPBACK_NETWORKS}  # fmt: skip
+        env = os.environ | {
+            "ARPOLICY_DATABASE_URL": url,
+            "ARPOLICY_LOG_LEVEL": "info",
+            "ARPOLICY_MAIL_URL": f"maildir://{tmp_path / 'mail'}",
+            "ARPOLICY_WEBHOOK_ALLOW_NETWORKS": LOOPBACK_NETWORKS,
+        }
         for run in range(KILLS):
             procs, logs, seen = [], [], len(receiver.received)
             for w in range(workers):
@@ -89,19 +92,25 @@ def test_kill_9_at_random_points_loses_nothing_and_hides_no_duplicate(tmp_path, 
             ).all()
         )
         rows = s.execute(
-            select(OutboxMessage.id, OutboxMessage.event_id, OutboxMessage.status,
-                   OutboxMessage.in_doubt)
-        ).all()  # fmt: skip
+            select(
+                OutboxMessage.id,
+                OutboxMessage.event_id,
+                OutboxMessage.status,
+                OutboxMessage.in_doubt,
+            )
+        ).all()
     engine.dispose()
     expected = {r.event_id for r in rows}
     flagged = {r.event_id for r in rows if r.in_doubt}
     duplicates = {m for m, n in arrived.items() if n > 1}
     hidden = {r.event_id for r in rows if arrived[r.event_id] > attempts.get(r.id, 0)}
-    print(f"\nwebhook crash test ({engine.dialect.name}, {workers} worker(s) at once): "
-          f"{WEBHOOKS} webhooks, {KILLS * workers} kills, {before_final} arrived before the "
-          f"final run, lost {len(expected - set(arrived))}, duplicates {len(duplicates)}, in "
-          f"doubt {len(flagged)}, unexplained duplicates {len(duplicates - flagged)}, "
-          f"arrivals beyond the attempt log {len(hidden)}")  # fmt: skip
+    print(
+        f"\nwebhook crash test ({engine.dialect.name}, {workers} worker(s) at once): "
+        f"{WEBHOOKS} webhooks, {KILLS * workers} kills, {before_final} arrived before the "
+        f"final run, lost {len(expected - set(arrived))}, duplicates {len(duplicates)}, in "
+        f"doubt {len(flagged)}, unexplained duplicates {len(duplicates - flagged)}, "
+        f"arrivals beyond the attempt log {len(hidden)}"
+    )
     assert before_final > 0 and len(expected) == WEBHOOKS
     assert set(arrived) == expected
     assert duplicates <= flagged

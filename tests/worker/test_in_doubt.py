@@ -49,8 +49,12 @@ def test_the_attempt_is_committed_before_the_hand_over(db, clock, receiver, monk
 
     def watching(client, request, at):
         with transaction(db, write=False) as s:
-            seen.append((s.scalar(select(OutboxMessage.attempts).where(OutboxMessage.id == mid)),
-                         _attempts(db, mid)))  # fmt: skip
+            seen.append(
+                (
+                    s.scalar(select(OutboxMessage.attempts).where(OutboxMessage.id == mid)),
+                    _attempts(db, mid),
+                )
+            )
         return real_send(client, request, at)
 
     monkeypatch.setattr(deliveries, "send", watching)
@@ -135,5 +139,11 @@ def test_a_destination_that_resolves_inside_is_failed_at_once_and_says_why(db, c
     clock.advance(timedelta(days=2))
     assert run_once(db, clock, **EXACT).claimed == 0
     with transaction(db, write=False) as s:
-        assert s.scalar(select(func.count()).select_from(DeliveryAttempt).where(
-            DeliveryAttempt.message_id == mid)) == 1  # fmt: skip
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(DeliveryAttempt)
+                .where(DeliveryAttempt.message_id == mid)
+            )
+            == 1
+        )

@@ -23,8 +23,9 @@ def _email(**kw):
 
 
 def test_the_row_becomes_the_message():
-    email = _email(cc=["Zoë Lefèvre <zoe@example.fr>"], key="3:second:7:1",
-                   html_body="<p>Bitte zahlen.</p>")  # fmt: skip
+    email = _email(
+        cc=["Zoë Lefèvre <zoe@example.fr>"], key="3:second:7:1", html_body="<p>Bitte zahlen.</p>"
+    )
     got = message_from_bytes(email_message(email, date=AT).as_bytes(), policy=policy.default)
     assert got["From"].addresses[0].addr_spec == "ar@mueller.example"
     assert got["To"].addresses[0].display_name == "Jürgen Groß"

@@ -35,10 +35,18 @@ def _queue(engine, now, *, email="ann@shop.example", key="credit:7:hold"):
         tenant = create_tenant(s)
         scope_tenant(s, tenant.id)
         ann = create_user(s, tenant, name="Ann Müller", email=email)
-        result = notify(s, tenant, [ann.id], topic="credit.hold", key=key,
-                        subject="Order {{ data.order }} is on credit hold",
-                        body="Hello {{ user.name }}, order {{ data.order }} waits.\n",
-                        data={"order": "SO-1"}, at=now, actor=Actor(tenant.id, "system:test"))  # fmt: skip
+        result = notify(
+            s,
+            tenant,
+            [ann.id],
+            topic="credit.hold",
+            key=key,
+            subject="Order {{ data.order }} is on credit hold",
+            body="Hello {{ user.name }}, order {{ data.order }} waits.\n",
+            data={"order": "SO-1"},
+            at=now,
+            actor=Actor(tenant.id, "system:test"),
+        )
         return tenant.id, ann.id, result.queued[0].id
 
 
@@ -46,8 +54,11 @@ def _state(engine, tenant_id, notification_id):
     with transaction(engine, write=False) as s:
         scope_tenant(s, tenant_id)
         n = s.get(Notification, notification_id)
-        row = s.scalar(select(OutboxMessage).where(OutboxMessage.tenant_id == tenant_id,
-                                                   OutboxMessage.kind == "notification"))  # fmt: skip
+        row = s.scalar(
+            select(OutboxMessage).where(
+                OutboxMessage.tenant_id == tenant_id, OutboxMessage.kind == "notification"
+            )
+        )
         return n, row
 
 
@@ -113,10 +124,14 @@ def test_a_hand_over_never_recorded_goes_again_in_doubt(mdb, clock, sink):
     tenant_id, _, nid = _queue(mdb, clock.now())
     with transaction(mdb) as s:  # as a worker killed between hand-over and record leaves it
         scope_tenant(s, tenant_id)
-        s.execute(update(Notification).where(Notification.id == nid)
-                  .values(attempts=1, from_address=SENDER))  # fmt: skip
-    report = dispatch_notifications(mdb, open_transport(sink.url()), clock, 10,
-                                    sender="Other <other@shop.example>")  # fmt: skip
+        s.execute(
+            update(Notification)
+            .where(Notification.id == nid)
+            .values(attempts=1, from_address=SENDER)
+        )
+    report = dispatch_notifications(
+        mdb, open_transport(sink.url()), clock, 10, sender="Other <other@shop.example>"
+    )
     n, _ = _state(mdb, tenant_id, nid)
     assert (report.sent, report.in_doubt) == (1, 1) and n.in_doubt and n.attempts == 2
     assert sink.received[0].mail_from == "ar-noreply@shop.example"  # as the first went

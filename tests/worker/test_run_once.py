@@ -155,9 +155,18 @@ def test_a_deleted_endpoint_takes_its_messages_along(db, clock, receiver):
 def test_email_messages_are_left_for_the_mail_worker(db, clock):
     tenant = new_tenant(db)
     with transaction(db) as s:
-        mail = OutboxMessage(tenant_id=tenant, kind="email", event_type="reminder", event_id="m1",
-                             dedupe_key="mail:1", endpoint_id=None, payload={},
-                             status=OutboxStatus.PENDING, attempts=0, next_attempt_at=clock.now())  # fmt: skip
+        mail = OutboxMessage(
+            tenant_id=tenant,
+            kind="email",
+            event_type="reminder",
+            event_id="m1",
+            dedupe_key="mail:1",
+            endpoint_id=None,
+            payload={},
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=clock.now(),
+        )
         s.add(mail)
         s.flush()
         mail_id = mail.id

@@ -68,8 +68,9 @@ def deliver(
     tally: dict[str, int] = defaultdict(int)
     for claim in sorted(claims, key=lambda c: (c.tenant_id, c.message_id)):
         if clock.now() >= claim.until:
-            log.warning("webhook.lease_expired", tenant_id=claim.tenant_id,
-                        message_id=claim.message_id)  # fmt: skip
+            log.warning(
+                "webhook.lease_expired", tenant_id=claim.tenant_id, message_id=claim.message_id
+            )
             tally["skipped"] += 1
             continue
         job = prepare(engine, clock, claim)
@@ -101,8 +102,14 @@ def prepare(engine: Engine, clock: Clock, claim: Claim) -> Job | str:
             return "failed"
         in_doubt = message.attempts > 0 and _unfinished(session, message)
         now = clock.now()
-        attempt = DeliveryAttempt(tenant_id=claim.tenant_id, message_id=message.id, at=now,
-                                  status_code=None, error=None, duration_ms=0)  # fmt: skip
+        attempt = DeliveryAttempt(
+            tenant_id=claim.tenant_id,
+            message_id=message.id,
+            at=now,
+            status_code=None,
+            error=None,
+            duration_ms=0,
+        )
         session.add(attempt)
         message.attempts += 1
         session.flush()
@@ -125,8 +132,13 @@ def _unfinished(session: Session, message: OutboxMessage) -> bool:
         attempt.error = UNFINISHED
     if open_attempts:
         message.in_doubt = True
-        log.warning("webhook.in_doubt", tenant_id=message.tenant_id, message_id=message.id,
-                    event_id=message.event_id, attempts=message.attempts)  # fmt: skip
+        log.warning(
+            "webhook.in_doubt",
+            tenant_id=message.tenant_id,
+            message_id=message.id,
+            event_id=message.event_id,
+            attempts=message.attempts,
+        )
     return bool(open_attempts)
 
 
@@ -138,8 +150,13 @@ def _stop(message: OutboxMessage, clock: Clock) -> None:
     message.status = OutboxStatus.FAILED
     message.last_error = DEACTIVATED
     message.next_attempt_at = clock.now()
-    log.info("webhook.stopped", tenant_id=message.tenant_id, message_id=message.id,
-             endpoint_id=message.endpoint_id, reason=DEACTIVATED)  # fmt: skip
+    log.info(
+        "webhook.stopped",
+        tenant_id=message.tenant_id,
+        message_id=message.id,
+        endpoint_id=message.endpoint_id,
+        reason=DEACTIVATED,
+    )
 
 
 def record(engine: Engine, clock: Clock, job: Job, outcome: Outcome, u: float) -> str:
@@ -149,9 +166,14 @@ def record(engine: Engine, clock: Clock, job: Job, outcome: Outcome, u: float) -
     with transaction(engine, write=True) as session:
         scope_tenant(session, claim.tenant_id)
         message = _locked(session, claim)
-        context = {"tenant_id": claim.tenant_id, "message_id": claim.message_id,
-                   "endpoint_id": job.endpoint_id, "event_type": job.event_type,
-                   "status_code": outcome.status_code, "duration_ms": outcome.duration_ms}  # fmt: skip
+        context = {
+            "tenant_id": claim.tenant_id,
+            "message_id": claim.message_id,
+            "endpoint_id": job.endpoint_id,
+            "event_type": job.event_type,
+            "status_code": outcome.status_code,
+            "duration_ms": outcome.duration_ms,
+        }
         if message is None:  # the endpoint was deleted meanwhile, and its messages with it
             log.info("webhook.gone", **context)
             return "skipped"
@@ -188,8 +210,12 @@ def _next(
     if status == OutboxStatus.FAILED:
         log.error("webhook.failed", error=outcome.error, permanent=outcome.permanent, **context)
         return "failed"
-    log.warning("webhook.retrying", error=outcome.error,
-                next_attempt_at=step.next_attempt_at.isoformat(), **context)  # fmt: skip
+    log.warning(
+        "webhook.retrying",
+        error=outcome.error,
+        next_attempt_at=step.next_attempt_at.isoformat(),
+        **context,
+    )
     return "retrying"
 
 

@@ -44,10 +44,17 @@ class Prepared:
 def reminder_event(email: Email) -> dict[str, object] | None:
     if email.cycle_id is None:
         return None
-    return {"email_id": email.id, "customer_id": email.customer_id, "message_id": email.message_id,
-            "cycle": email.cycle, "reminder": email.reminder, "occurrence": email.occurrence,
-            "mode": str(getattr(email.mode, "value", email.mode)), "to": list(email.to or []),
-            "documents": list(email.documents or [])}  # fmt: skip
+    return {
+        "email_id": email.id,
+        "customer_id": email.customer_id,
+        "message_id": email.message_id,
+        "cycle": email.cycle,
+        "reminder": email.reminder,
+        "occurrence": email.occurrence,
+        "mode": str(getattr(email.mode, "value", email.mode)),
+        "to": list(email.to or []),
+        "documents": list(email.documents or []),
+    }
 
 
 @dataclass(frozen=True)
@@ -70,17 +77,25 @@ def _prefetch(engine: Engine, claims: list[Claim]) -> dict[tuple[int, int], _Rea
         with transaction(engine, write=False) as session:
             scope_tenant(session, tenant_id)
             rows = session.execute(
-                select(OutboxMessage.id, OutboxMessage.payload, OutboxMessage.status,
-                       OutboxMessage.next_attempt_at, OutboxMessage.attempts)
-                .where(OutboxMessage.tenant_id == tenant_id,
-                       OutboxMessage.id.in_([c.message_id for c in mine]))
-            ).all()  # fmt: skip
+                select(
+                    OutboxMessage.id,
+                    OutboxMessage.payload,
+                    OutboxMessage.status,
+                    OutboxMessage.next_attempt_at,
+                    OutboxMessage.attempts,
+                ).where(
+                    OutboxMessage.tenant_id == tenant_id,
+                    OutboxMessage.id.in_([c.message_id for c in mine]),
+                )
+            ).all()
             until = {c.message_id: c.until for c in mine}
             wanted = {
-                r.payload.get("email_id"): r for r in rows
-                if r.status == OutboxStatus.PENDING and r.next_attempt_at == until[r.id]
+                r.payload.get("email_id"): r
+                for r in rows
+                if r.status == OutboxStatus.PENDING
+                and r.next_attempt_at == until[r.id]
                 and isinstance((r.payload or {}).get("email_id"), int)
-            }  # fmt: skip
+            }
             emails = session.scalars(
                 select(Email).where(Email.tenant_id == tenant_id, Email.id.in_(list(wanted)))
             ).all()
@@ -103,10 +118,12 @@ def _blocked_addresses(
         return found
     for cid, address in session.execute(
         select(Contact.customer_id, func.lower(Contact.email)).where(
-            Contact.tenant_id == tenant_id, Contact.customer_id.in_(list(customers)),
+            Contact.tenant_id == tenant_id,
+            Contact.customer_id.in_(list(customers)),
             or_(Contact.bounced.is_(True), Contact.unsubscribed.is_(True)),
-            Contact.email.is_not(None))
-    ):  # fmt: skip
+            Contact.email.is_not(None),
+        )
+    ):
         found.setdefault(cid, set()).add(address)
     return found
 
@@ -120,19 +137,26 @@ def _message(ready: _Ready, clock: Clock) -> EmailMessage | None:
 
 _ATTEMPT_OUTBOX = (
     update(OutboxMessage)
-    .where(OutboxMessage.tenant_id == bindparam("t"), OutboxMessage.id == bindparam("o"),
-           OutboxMessage.status == OutboxStatus.PENDING,
-           OutboxMessage.next_attempt_at == bindparam("until"))
+    .where(
+        OutboxMessage.tenant_id == bindparam("t"),
+        OutboxMessage.id == bindparam("o"),
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.next_attempt_at == bindparam("until"),
+    )
     .values(attempts=bindparam("n"))
     .execution_options(synchronize_session=False)
-)  # fmt: skip
+)
 _ATTEMPT_EMAIL = (
     update(Email)
-    .where(Email.tenant_id == bindparam("t"), Email.id == bindparam("e"),
-           Email.status == EmailStatus.QUEUED, Email.attempts == bindparam("seen"))
+    .where(
+        Email.tenant_id == bindparam("t"),
+        Email.id == bindparam("e"),
+        Email.status == EmailStatus.QUEUED,
+        Email.attempts == bindparam("seen"),
+    )
     .values(attempts=bindparam("n"), last_error=None, in_doubt=bindparam("doubt"))
     .execution_options(synchronize_session=False)
-)  # fmt: skip
+)
 
 
 def _claim_attempt(
@@ -147,21 +171,38 @@ def _claim_attempt(
     # The outbox row first: if the claim is no longer ours nothing has changed. If the
     # email changed meanwhile only the outbox's attempt count moved, which the careful path
     # then sets again.
-    outbox_rows = session.execute(_ATTEMPT_OUTBOX, {"t": claim.tenant_id, "o": claim.message_id,
-                                                    "until": claim.until, "n": n})  # fmt: skip
+    outbox_rows = session.execute(
+        _ATTEMPT_OUTBOX, {"t": claim.tenant_id, "o": claim.message_id, "until": claim.until, "n": n}
+    )
     if outbox_rows.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    email_rows = session.execute(_ATTEMPT_EMAIL, {"t": claim.tenant_id, "e": e.id, "seen": e.attempts,
-                                                  "n": n, "doubt": in_doubt})  # fmt: skip
+    email_rows = session.execute(
+        _ATTEMPT_EMAIL,
+        {"t": claim.tenant_id, "e": e.id, "seen": e.attempts, "n": n, "doubt": in_doubt},
+    )
     if email_rows.rowcount != 1:  # type: ignore[attr-defined]
         return None
     fresh_doubt = e.attempts > 0 and e.last_error is None
     if fresh_doubt:
-        log.warning("mail.in_doubt", tenant_id=claim.tenant_id, email_id=e.id,
-                    message_id=e.message_id, attempts=e.attempts)  # fmt: skip
+        log.warning(
+            "mail.in_doubt",
+            tenant_id=claim.tenant_id,
+            email_id=e.id,
+            message_id=e.message_id,
+            attempts=e.attempts,
+        )
     documents = tuple(d for d in e.documents or [] if isinstance(d, int))
-    return Prepared(claim, e.id, message, fresh_doubt, e.message_id, e.customer_id, documents, n,
-                    reminder_event(e))  # fmt: skip
+    return Prepared(
+        claim,
+        e.id,
+        message,
+        fresh_doubt,
+        e.message_id,
+        e.customer_id,
+        documents,
+        n,
+        reminder_event(e),
+    )
 
 
 def _address(value: str) -> str:

@@ -33,15 +33,8 @@ from arpolicy.models import Notification, NotificationStatus, OutboxStatus, User
 from arpolicy.tenancy.rls import scope_tenant
 from arpolicy.webhooks.schedule import after_attempt
 from arpolicy.worker.claims import LEASE, Claim, claim_due
-from arpolicy.worker.emails import (
-    PER_EMAIL,
-    DispatchReport,
-    _close,
-    _count,
-    _outbox,
-    _release,
-    _still_ours,
-)
+from arpolicy.worker.email_record import _close, _outbox, _still_ours
+from arpolicy.worker.emails import PER_EMAIL, DispatchReport, _count, _release
 from arpolicy.worker.messages import notification_message
 
 log = structlog.get_logger("arpolicy.worker")
@@ -73,8 +66,9 @@ def dispatch_notifications(
     ``sender`` through ``transport`` (entered here: one connection for the batch)."""
     clock = FixedClock(now) if isinstance(now, datetime) else now
     with transaction(engine, write=True) as session:
-        claims = claim_due(session, clock.now(), limit, kind=KIND,
-                           lease=lease or max(LEASE, limit * PER_EMAIL))  # fmt: skip
+        claims = claim_due(
+            session, clock.now(), limit, kind=KIND, lease=lease or max(LEASE, limit * PER_EMAIL)
+        )
     report = DispatchReport(claimed=len(claims))
     if not claims:
         return report
@@ -83,8 +77,9 @@ def dispatch_notifications(
             if clock.now() >= claim.until:
                 report.skipped += 1
                 continue
-            prepared = _in_tenant(engine, claim.tenant_id,
-                                  partial(_prepare, clock=clock, claim=claim, sender=sender))  # fmt: skip
+            prepared = _in_tenant(
+                engine, claim.tenant_id, partial(_prepare, clock=clock, claim=claim, sender=sender)
+            )
             if isinstance(prepared, str):
                 _count(report, prepared)
                 continue
@@ -147,8 +142,7 @@ def _prepare(session: Session, *, clock: Clock, claim: Claim, sender: str) -> _P
     in_doubt = n.attempts > 0 and n.last_error is None
     if in_doubt:
         n.in_doubt = True
-        log.warning("notification.in_doubt", notification_id=n.id, attempts=n.attempts,
-                    **context)  # fmt: skip
+        log.warning("notification.in_doubt", notification_id=n.id, attempts=n.attempts, **context)
     n.attempts += 1
     n.last_error = None
     row.attempts = n.attempts
@@ -169,8 +163,14 @@ def _sent(session: Session, *, clock: Clock, prepared: _Prepared) -> str:
         log.warning("notification.sent_twice", tenant_id=claim.tenant_id, notification_id=n.id)
         return "sent"
     n.status, n.sent_at = NotificationStatus.SENT, now
-    log.info("notification.sent", tenant_id=claim.tenant_id, notification_id=n.id,
-             message_id=n.message_id, attempts=n.attempts, in_doubt=prepared.in_doubt)  # fmt: skip
+    log.info(
+        "notification.sent",
+        tenant_id=claim.tenant_id,
+        notification_id=n.id,
+        message_id=n.message_id,
+        attempts=n.attempts,
+        in_doubt=prepared.in_doubt,
+    )
     return "sent"
 
 
@@ -186,8 +186,12 @@ def _failed(
     if n is None or n.status != NotificationStatus.QUEUED:
         return "skipped"
     n.last_error = row.last_error = error.detail
-    context = {"tenant_id": claim.tenant_id, "notification_id": n.id,
-               "attempts": n.attempts, "error": error.detail}  # fmt: skip
+    context = {
+        "tenant_id": claim.tenant_id,
+        "notification_id": n.id,
+        "attempts": n.attempts,
+        "error": error.detail,
+    }
     step = after_attempt(n.attempts, False, now, u)
     if error.permanent or step.status == OutboxStatus.FAILED:
         n.status = NotificationStatus.FAILED
@@ -195,8 +199,9 @@ def _failed(
         log.error("notification.failed", permanent=error.permanent, **context)
         return "failed"
     row.next_attempt_at = step.next_attempt_at
-    log.warning("notification.retrying", next_attempt_at=step.next_attempt_at.isoformat(),
-                **context)  # fmt: skip
+    log.warning(
+        "notification.retrying", next_attempt_at=step.next_attempt_at.isoformat(), **context
+    )
     return "retried"
 
 

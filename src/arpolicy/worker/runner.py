@@ -106,10 +106,17 @@ def run_once(
             engine, transport, clock, limit, sender=notify_from, lease=lease, rand=rand
         )
     if report.busy:
-        log.info("worker.pass", claimed=report.claimed, delivered=report.delivered,
-                 retrying=report.retrying, failed=report.failed, skipped=report.skipped,
-                 emails_claimed=report.mail.claimed, emails_sent=report.mail.sent,
-                 notifications_sent=report.notifications.sent)  # fmt: skip
+        log.info(
+            "worker.pass",
+            claimed=report.claimed,
+            delivered=report.delivered,
+            retrying=report.retrying,
+            failed=report.failed,
+            skipped=report.skipped,
+            emails_claimed=report.mail.claimed,
+            emails_sent=report.mail.sent,
+            notifications_sent=report.notifications.sent,
+        )
     return report
 
 
@@ -205,18 +212,30 @@ def run_forever(
     settings = settings if settings is not None else Settings()
     url = mail_url or settings.mail_url
     transport = open_transport(url)  # a bad URL stops the worker at once
-    log.info("worker.started", interval=interval, limit=limit, database=engine.dialect.name,
-             mail=transport.url)  # fmt: skip
+    log.info(
+        "worker.started",
+        interval=interval,
+        limit=limit,
+        database=engine.dialect.name,
+        mail=transport.url,
+    )
     if isinstance(clock, FixedClock):
         log.warning("worker.clock_fixed", now=clock.now().isoformat(), note=FIXED_NOTE)
     with new_client() as client:
         while not stop.is_set():
             try:
                 run_due_tasks(engine, clock, state, tasks, settings)
-                report = run_once(engine, clock, limit=limit, client=client, state=state,
-                                  idempotency_ttl_hours=idempotency_ttl_hours,
-                                  mail=transport, lease=lease,
-                                  notify_from=settings.notify_from)  # fmt: skip
+                report = run_once(
+                    engine,
+                    clock,
+                    limit=limit,
+                    client=client,
+                    state=state,
+                    idempotency_ttl_hours=idempotency_ttl_hours,
+                    mail=transport,
+                    lease=lease,
+                    notify_from=settings.notify_from,
+                )
             except Exception:
                 log.exception("worker.pass_failed")
                 stop.wait(interval)
