@@ -54,9 +54,10 @@ def test_a_dry_run_of_both_roles_equals_the_run(session, path):
     dry = run_roles(session, tenant, actor, ROLES, as_of=AS_OF, at=AT, dry_run=True)
     assert all(r.dry_run for r in dry)
     owners = session.scalar(
-        select(func.count()).select_from(Customer)
+        select(func.count())
+        .select_from(Customer)
         .where(Customer.tenant_id == tenant.id, Customer.sales_owner_id.is_not(None))
-    )  # fmt: skip
+    )
     assert owners == 0, "a dry run wrote owners"
     assert (_count(session, AuditEvent, tenant.id), _count(session, OutboxMessage, tenant.id)) == (
         events,

@@ -55,20 +55,34 @@ def test_fixed_user():
 
 def test_first_matching_rule_decides_and_fallback_catches_the_rest():
     p = compiled(
-        {"role": "finance",
-         "rules": [{"name": "DACH", "when": "language = de", "assign": {"strategy": "fixed", "users": ["ann@shop.example"]}}],
-         "fallback": {"strategy": "fixed", "users": ["cal@shop.example"]}},
+        {
+            "role": "finance",
+            "rules": [
+                {
+                    "name": "DACH",
+                    "when": "language = de",
+                    "assign": {"strategy": "fixed", "users": ["ann@shop.example"]},
+                }
+            ],
+            "fallback": {"strategy": "fixed", "users": ["cal@shop.example"]},
+        },
         [german],
-    )  # fmt: skip
+    )
     assert decide(p, 1, {"language": "de"}, NOBODY, Pools()).after == ANN.id
     d = decide(p, 2, {"language": "en"}, NOBODY, Pools())
     assert (d.after, d.rule, d.gaps) == (CAL.id, FALLBACK, ())
 
 
 def test_inactive_user_falls_back_and_reports_the_gap():
-    p = compiled({"role": "finance",
-                  "rules": [{"name": "r", "assign": {"strategy": "fixed", "users": ["dee@shop.example"]}}],
-                  "fallback": {"strategy": "fixed", "users": ["cal@shop.example"]}})  # fmt: skip
+    p = compiled(
+        {
+            "role": "finance",
+            "rules": [
+                {"name": "r", "assign": {"strategy": "fixed", "users": ["dee@shop.example"]}}
+            ],
+            "fallback": {"strategy": "fixed", "users": ["cal@shop.example"]},
+        }
+    )
     d = decide(p, 1, {}, NOBODY, Pools())
     assert d.after == CAL.id and d.rule == FALLBACK
     assert d.gaps == ("r: fixed user: dee@shop.example is inactive",)
@@ -137,19 +151,40 @@ def test_round_robin_is_sticky_while_the_rule_matches():
 
 def test_a_change_of_matching_rule_reassigns():
     p = compiled(
-        {"role": "finance",
-         "rules": [{"name": "DACH", "when": "language = de", "assign": {"strategy": "round_robin", "users": ["team:DACH"]}},
-                   {"name": "rest", "assign": {"strategy": "fixed", "users": ["cal@shop.example"]}}]},
+        {
+            "role": "finance",
+            "rules": [
+                {
+                    "name": "DACH",
+                    "when": "language = de",
+                    "assign": {"strategy": "round_robin", "users": ["team:DACH"]},
+                },
+                {"name": "rest", "assign": {"strategy": "fixed", "users": ["cal@shop.example"]}},
+            ],
+        },
         [german, None],
-    )  # fmt: skip
+    )
     d = decide(p, 1, {"language": "de"}, Current(CAL.id, "rest"), Pools(customers={CAL.id: 1}))
     assert d.after == ANN.id and d.rule == "DACH" and d.rule_changed
 
 
 def test_least_loaded_by_customers_with_capacity():
-    p = compiled({"role": "finance", "rules": [{"name": "ll", "assign": {
-        "strategy": "least_loaded", "users": ["ann@shop.example", "ben@shop.example"], "capacity": {"ann@shop.example": 1}}}],
-        "fallback": {"strategy": "fixed", "users": ["cal@shop.example"]}})  # fmt: skip
+    p = compiled(
+        {
+            "role": "finance",
+            "rules": [
+                {
+                    "name": "ll",
+                    "assign": {
+                        "strategy": "least_loaded",
+                        "users": ["ann@shop.example", "ben@shop.example"],
+                        "capacity": {"ann@shop.example": 1},
+                    },
+                }
+            ],
+            "fallback": {"strategy": "fixed", "users": ["cal@shop.example"]},
+        }
+    )
     pools = Pools(customers={ANN.id: 0, BEN.id: 3})
     got = [decide(p, i, {}, NOBODY, pools).after for i in range(3)]
     assert got == [ANN.id, BEN.id, BEN.id]  # ann full after one
@@ -157,8 +192,21 @@ def test_least_loaded_by_customers_with_capacity():
 
 
 def test_least_loaded_by_outstanding():
-    p = compiled({"role": "finance", "rules": [{"name": "ll", "assign": {
-        "strategy": "least_loaded", "users": ["ann@shop.example", "ben@shop.example"], "by": "outstanding"}}]})  # fmt: skip
+    p = compiled(
+        {
+            "role": "finance",
+            "rules": [
+                {
+                    "name": "ll",
+                    "assign": {
+                        "strategy": "least_loaded",
+                        "users": ["ann@shop.example", "ben@shop.example"],
+                        "by": "outstanding",
+                    },
+                }
+            ],
+        }
+    )
     pools = Pools(outstanding={ANN.id: Decimal("1000"), BEN.id: Decimal("10")})
     a = decide(p, 1, {}, NOBODY, pools, amount=Decimal("5000"))
     b = decide(p, 2, {}, NOBODY, pools, amount=Decimal("1"))
@@ -186,10 +234,27 @@ def test_everyone_at_capacity_is_a_gap():
 
 
 def test_from_field_and_mapping():
-    p = compiled({"role": "finance", "rules": [
-        {"name": "csm", "when": "x", "assign": {"strategy": "from_field", "field": "cf_collector"}},
-        {"name": "paired", "assign": {"strategy": "mapping", "field": "sales_owner", "map": {"sal@shop.example": "ben@shop.example"}}}]},
-        [lambda r: "cf_collector" in r, None])  # fmt: skip
+    p = compiled(
+        {
+            "role": "finance",
+            "rules": [
+                {
+                    "name": "csm",
+                    "when": "x",
+                    "assign": {"strategy": "from_field", "field": "cf_collector"},
+                },
+                {
+                    "name": "paired",
+                    "assign": {
+                        "strategy": "mapping",
+                        "field": "sales_owner",
+                        "map": {"sal@shop.example": "ben@shop.example"},
+                    },
+                },
+            ],
+        },
+        [lambda r: "cf_collector" in r, None],
+    )
     assert decide(p, 1, {"cf_collector": "Cal@Shop.example"}, NOBODY, Pools()).after == CAL.id
     d = decide(p, 2, {"sales_owner": "sal@shop.example"}, NOBODY, Pools())
     assert d.after == BEN.id and "maps to ben@shop.example" in d.reason
@@ -261,15 +326,43 @@ def test_rebalance_by_outstanding():
 @pytest.mark.parametrize(
     ("data", "where"),
     [
-        ({"role": "finance", "rules": [{"name": "a", "assign": {"strategy": "fixed", "users": []}}]}, "rules[0].assign.users"),
-        ({"role": "finance", "rules": [{"name": "a", "assign": {"strategy": "mapping", "field": "x"}}]}, "rules[0].assign.map"),
+        (
+            {
+                "role": "finance",
+                "rules": [{"name": "a", "assign": {"strategy": "fixed", "users": []}}],
+            },
+            "rules[0].assign.users",
+        ),
+        (
+            {
+                "role": "finance",
+                "rules": [{"name": "a", "assign": {"strategy": "mapping", "field": "x"}}],
+            },
+            "rules[0].assign.map",
+        ),
         ({"role": "owner", "rules": []}, "role"),
-        ({"role": "finance", "rules": [{"name": "a", "assign": {"strategy": "fixed", "users": ["a@b.c"]}, "extra": 1}]}, "rules.0.extra"),
+        (
+            {
+                "role": "finance",
+                "rules": [
+                    {"name": "a", "assign": {"strategy": "fixed", "users": ["a@b.c"]}, "extra": 1}
+                ],
+            },
+            "rules.0.extra",
+        ),
         ({"role": "finance", "rules": []}, "rules"),
-        ({"role": "sales", "rules": [{"name": "a", "assign": {"strategy": "fixed", "users": ["a@b.c"]}},
-                                     {"name": "a", "assign": {"strategy": "fixed", "users": ["a@b.c"]}}]}, "rules[1].name"),
+        (
+            {
+                "role": "sales",
+                "rules": [
+                    {"name": "a", "assign": {"strategy": "fixed", "users": ["a@b.c"]}},
+                    {"name": "a", "assign": {"strategy": "fixed", "users": ["a@b.c"]}},
+                ],
+            },
+            "rules[1].name",
+        ),
     ],
-)  # fmt: skip
+)
 def test_policy_errors_say_where(data, where):
     with pytest.raises(PolicyError) as exc:
         parse_policy(data)

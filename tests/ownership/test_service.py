@@ -31,13 +31,23 @@ AS_OF = date(2026, 11, 23)
 DACH_POLICY = {
     "role": "finance",
     "rules": [
-        {"name": "DACH", "when": "language includes (de)",
-         "assign": {"strategy": "round_robin", "users": ["team:DACH"]}},
-        {"name": "Enterprise", "when": 'segment = "Enterprise"',
-         "assign": {"strategy": "mapping", "field": "sales_owner", "map": {"sal@shop.example": "cal@shop.example"}}},
+        {
+            "name": "DACH",
+            "when": "language includes (de)",
+            "assign": {"strategy": "round_robin", "users": ["team:DACH"]},
+        },
+        {
+            "name": "Enterprise",
+            "when": 'segment = "Enterprise"',
+            "assign": {
+                "strategy": "mapping",
+                "field": "sales_owner",
+                "map": {"sal@shop.example": "cal@shop.example"},
+            },
+        },
     ],
     "fallback": {"strategy": "least_loaded", "users": ["role:collector"]},
-}  # fmt: skip
+}
 
 
 @pytest.fixture
@@ -136,8 +146,17 @@ def test_locked_owner_survives_runs(session, shop):
 def test_inactive_users_are_skipped_and_gaps_reported(session, shop):
     t, p, actor = shop
     p["ann"].active = p["ben"].active = False
-    save_policy(session, t, actor, {"role": "finance", "rules": DACH_POLICY["rules"][:1],
-                                    "fallback": {"strategy": "fixed", "users": ["cal@shop.example"]}}, at=AT)  # fmt: skip
+    save_policy(
+        session,
+        t,
+        actor,
+        {
+            "role": "finance",
+            "rules": DACH_POLICY["rules"][:1],
+            "fallback": {"strategy": "fixed", "users": ["cal@shop.example"]},
+        },
+        at=AT,
+    )
     c = create_customer(session, t, language="de")
     report = run(session, t, actor, role="finance", as_of=AS_OF, at=AT)
     assert owner(session, c) == p["cal"].id
@@ -146,8 +165,25 @@ def test_inactive_users_are_skipped_and_gaps_reported(session, shop):
 
 def test_least_loaded_by_outstanding(session, shop):
     t, p, actor = shop
-    save_policy(session, t, actor, {"role": "finance", "rules": [{"name": "ll", "assign": {
-        "strategy": "least_loaded", "by": "outstanding", "users": ["ann@shop.example", "ben@shop.example"]}}]}, at=AT)  # fmt: skip
+    save_policy(
+        session,
+        t,
+        actor,
+        {
+            "role": "finance",
+            "rules": [
+                {
+                    "name": "ll",
+                    "assign": {
+                        "strategy": "least_loaded",
+                        "by": "outstanding",
+                        "users": ["ann@shop.example", "ben@shop.example"],
+                    },
+                }
+            ],
+        },
+        at=AT,
+    )
     big = create_customer(session, t)
     create_document(session, t, big, "9000.00", due_date=date(2026, 12, 1))
     small = [create_customer(session, t) for _ in range(3)]
@@ -160,8 +196,24 @@ def test_least_loaded_by_outstanding(session, shop):
 
 def test_rebalance_evens_a_pool(session, shop):
     t, p, actor = shop
-    save_policy(session, t, actor, {"role": "finance", "rules": [{"name": "rr", "assign": {
-        "strategy": "round_robin", "users": ["ann@shop.example", "ben@shop.example"]}}]}, at=AT)  # fmt: skip
+    save_policy(
+        session,
+        t,
+        actor,
+        {
+            "role": "finance",
+            "rules": [
+                {
+                    "name": "rr",
+                    "assign": {
+                        "strategy": "round_robin",
+                        "users": ["ann@shop.example", "ben@shop.example"],
+                    },
+                }
+            ],
+        },
+        at=AT,
+    )
     cs = [create_customer(session, t, finance_owner_id=p["ann"].id) for _ in range(6)]
     kept = run(session, t, actor, role="finance", as_of=AS_OF, at=AT)
     assert len(kept.changes) == 0  # sticky: imported owners in the pool stay
@@ -172,8 +224,15 @@ def test_rebalance_evens_a_pool(session, shop):
 
 def test_owner_changes_queue_webhooks(session, shop):
     t, _p, actor = shop
-    session.add(WebhookEndpoint(tenant_id=t.id, url="https://example.com/h", events=["customer.owner_changed"],
-                                secret="whsec_x", active=True))  # fmt: skip
+    session.add(
+        WebhookEndpoint(
+            tenant_id=t.id,
+            url="https://example.com/h",
+            events=["customer.owner_changed"],
+            secret="whsec_x",
+            active=True,
+        )
+    )
     save_policy(session, t, actor, DACH_POLICY, at=AT)
     create_customer(session, t, language="de")
     run(session, t, actor, role="finance", as_of=AS_OF, at=AT)
@@ -184,9 +243,17 @@ def test_owner_changes_queue_webhooks(session, shop):
 
 def test_policy_validation_names_every_problem(session, shop):
     t, _, actor = shop
-    bad = {"role": "finance", "rules": [
-        {"name": "a", "when": "langauge includes (de)", "assign": {"strategy": "fixed", "users": ["nobody@x.example"]}},
-        {"name": "b", "assign": {"strategy": "from_field", "field": "cf.nope"}}]}  # fmt: skip
+    bad = {
+        "role": "finance",
+        "rules": [
+            {
+                "name": "a",
+                "when": "langauge includes (de)",
+                "assign": {"strategy": "fixed", "users": ["nobody@x.example"]},
+            },
+            {"name": "b", "assign": {"strategy": "from_field", "field": "cf.nope"}},
+        ],
+    }
     with pytest.raises(PolicyError) as exc:
         save_policy(session, t, actor, bad, at=AT)
     wheres = [e["where"] for e in exc.value.errors]
@@ -221,8 +288,16 @@ def test_fifty_concurrent_creations_over_five_users_get_ten_each(db_engine, stra
         t = create_tenant(s)
         users = [create_user(s, t, email=f"c{i}-{t.slug}@x.example", team="P") for i in range(5)]
         actor = Actor(t.id, "test")
-        save_policy(s, t, actor, {"role": "finance", "rules": [
-            {"name": "pool", "assign": {"strategy": strategy, "users": ["team:P"]}}]}, at=AT)  # fmt: skip
+        save_policy(
+            s,
+            t,
+            actor,
+            {
+                "role": "finance",
+                "rules": [{"name": "pool", "assign": {"strategy": strategy, "users": ["team:P"]}}],
+            },
+            at=AT,
+        )
         tenant_id = t.id
     errors: list[BaseException] = []
     start = threading.Barrier(10)

@@ -112,16 +112,29 @@ def save_policy(
     live = repo.live_policy(session, tenant.id, policy.role)
     config = policy.model_dump(mode="json", exclude_none=True)
     row = AssignmentPolicyVersion(
-        tenant_id=tenant.id, role=policy.role, version=(live.version + 1) if live else 1,
-        config=config, active=active, created_by=actor.label, comment=comment,
-    )  # fmt: skip
+        tenant_id=tenant.id,
+        role=policy.role,
+        version=(live.version + 1) if live else 1,
+        config=config,
+        active=active,
+        created_by=actor.label,
+        comment=comment,
+    )
     session.add(row)
     session.flush()
     audit_record(
-        session, actor, "assignment_policy.saved", "assignment_policy", f"{policy.role}:v{row.version}",
-        before={"version": live.version, "config": live.config, "active": live.active} if live else None,
-        after={"version": row.version, "config": config, "active": active}, reason=comment, at=at,
-    )  # fmt: skip
+        session,
+        actor,
+        "assignment_policy.saved",
+        "assignment_policy",
+        f"{policy.role}:v{row.version}",
+        before={"version": live.version, "config": live.config, "active": live.active}
+        if live
+        else None,
+        after={"version": row.version, "config": config, "active": active},
+        reason=comment,
+        at=at,
+    )
     return row
 
 
@@ -142,11 +155,22 @@ def mark_set_by_hand(
         customer_id, (None, False)
     )
     repo.upsert_assignments(
-        session, tenant.id, role,
-        [{"customer_id": customer_id, "user_id": owner, "rule": None, "reason": reason,
-          "policy_version": None, "locked": locked}],
-        at, actor.label,
-    )  # fmt: skip
+        session,
+        tenant.id,
+        role,
+        [
+            {
+                "customer_id": customer_id,
+                "user_id": owner,
+                "rule": None,
+                "reason": reason,
+                "policy_version": None,
+                "locked": locked,
+            }
+        ],
+        at,
+        actor.label,
+    )
 
 
 def set_owner(
@@ -184,21 +208,46 @@ def set_owner(
             )
     before = repo.current_owners(session, tenant.id, role, [customer_id]).get(customer_id)
     email = people[user_id].email if user_id is not None else None
-    change = Change(customer_id, customer.external_id, role,
-                    people[before].email if before in people else None, email, None,
-                    reason or ("set by hand and locked" if locked else "set by hand"))  # fmt: skip
+    change = Change(
+        customer_id,
+        customer.external_id,
+        role,
+        people[before].email if before in people else None,
+        email,
+        None,
+        reason or ("set by hand and locked" if locked else "set by hand"),
+    )
     repo.write_owners(session, tenant.id, role, {customer_id: user_id}, at)
     repo.upsert_assignments(
-        session, tenant.id, role,
-        [{"customer_id": customer_id, "user_id": user_id, "rule": None, "reason": change.reason,
-          "policy_version": None, "locked": locked}],
-        at, actor.label,
-    )  # fmt: skip
+        session,
+        tenant.id,
+        role,
+        [
+            {
+                "customer_id": customer_id,
+                "user_id": user_id,
+                "rule": None,
+                "reason": change.reason,
+                "policy_version": None,
+                "locked": locked,
+            }
+        ],
+        at,
+        actor.label,
+    )
     if before != user_id:
         record_changes(session, tenant.id, actor, [change], at)
     else:
-        audit_record(session, actor, "owner.locked" if locked else "owner.unlocked", "customer", customer_id,
-                     after={f"{role}_owner": email, "locked": locked}, reason=reason, at=at)  # fmt: skip
+        audit_record(
+            session,
+            actor,
+            "owner.locked" if locked else "owner.unlocked",
+            "customer",
+            customer_id,
+            after={f"{role}_owner": email, "locked": locked},
+            reason=reason,
+            at=at,
+        )
     return change
 
 
@@ -215,8 +264,17 @@ def owners_of(session: Session, tenant: Tenant, customer_id: int, *, as_of: date
             )
         row = repo.assignment(session, tenant.id, role, customer_id)
         user_id = owner[customer_id]
-        preview = run(session, tenant, Actor(tenant.id, "preview"), role=role, as_of=as_of,
-                      at=datetime.min, customer_ids=[customer_id], dry_run=True, explain_all=True)  # fmt: skip
+        preview = run(
+            session,
+            tenant,
+            Actor(tenant.id, "preview"),
+            role=role,
+            as_of=as_of,
+            at=datetime.min,
+            customer_ids=[customer_id],
+            dry_run=True,
+            explain_all=True,
+        )
         decided = preview.decided[0] if preview.decided else None
         out[role] = {
             "user_id": user_id,

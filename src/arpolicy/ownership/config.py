@@ -110,8 +110,13 @@ class Assign(_Model):
         if s not in POOLED and (
             self.capacity is not None or self.team_of is not None or self.roles
         ):
-            out.append(("capacity", f"capacity, roles and team_of only apply to pools, not {s}",
-                        "drop them or use round_robin / least_loaded"))  # fmt: skip
+            out.append(
+                (
+                    "capacity",
+                    f"capacity, roles and team_of only apply to pools, not {s}",
+                    "drop them or use round_robin / least_loaded",
+                )
+            )
         if s is not Strategy.LEAST_LOADED and self.by != "customers":
             out.append(("by", "by only applies to least_loaded", "drop it"))
         return out
@@ -135,8 +140,13 @@ class AssignmentPolicy(_Model):
         names: set[str] = set()
         for i, rule in enumerate(self.rules):
             if rule.name in names:
-                out.append((f"rules[{i}].name", f"two rules are named {rule.name!r}",
-                            "give every rule its own name (owners remember it)"))  # fmt: skip
+                out.append(
+                    (
+                        f"rules[{i}].name",
+                        f"two rules are named {rule.name!r}",
+                        "give every rule its own name (owners remember it)",
+                    )
+                )
             names.add(rule.name)
             out += [
                 (f"rules[{i}].assign.{w}", what, fix) for w, what, fix in rule.assign.problems()
@@ -165,15 +175,21 @@ def load_yaml(text: str) -> list[AssignmentPolicy]:
     if isinstance(data, dict) and "policies" in data:
         items = data["policies"]
         if not isinstance(items, list) or not items:
-            raise DomainValidationError("policies must be a non-empty list", where="policies",
-                                        fix="policies: [{role: finance, rules: [...]}]")  # fmt: skip
+            raise DomainValidationError(
+                "policies must be a non-empty list",
+                where="policies",
+                fix="policies: [{role: finance, rules: [...]}]",
+            )
         policies = [parse_policy(p, where=f"policies[{i}]") for i, p in enumerate(items)]
     else:
         policies = [parse_policy(data)]
     roles = [p.role for p in policies]
     if len(set(roles)) != len(roles):
-        raise DomainValidationError("two policies for the same role", where="policies",
-                                    fix="give one policy per role (finance, sales)")  # fmt: skip
+        raise DomainValidationError(
+            "two policies for the same role",
+            where="policies",
+            fix="give one policy per role (finance, sales)",
+        )
     return policies
 
 

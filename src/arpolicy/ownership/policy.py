@@ -252,8 +252,14 @@ def decide(
     customer's outstanding (for least-loaded by outstanding); ``explain(i)`` describes why
     rule ``i`` matched (used for the reason)."""
     if current.locked:
-        return Decision(customer_id, policy.role, current.owner_id, current.owner_id, LOCKED,
-                        "the owner was set by hand and locked")  # fmt: skip
+        return Decision(
+            customer_id,
+            policy.role,
+            current.owner_id,
+            current.owner_id,
+            LOCKED,
+            "the owner was set by hand and locked",
+        )
     gaps: list[str] = []
     matched: tuple[str, Assign, str] | None = None
     for i, rule in enumerate(policy.rules):
@@ -278,12 +284,27 @@ def decide(
             gaps.append(f"{name}: {how}")
             continue
         pools.move(current.owner_id, person.id, amount)
-        return Decision(customer_id, policy.role, current.owner_id, person.id, name,
-                        f"{name} ({why}): {how}", tuple(gaps), current.rule != name)  # fmt: skip
+        return Decision(
+            customer_id,
+            policy.role,
+            current.owner_id,
+            person.id,
+            name,
+            f"{name} ({why}): {how}",
+            tuple(gaps),
+            current.rule != name,
+        )
     if matched is None and policy.fallback is None:
         gaps.append("no rule matches and there is no fallback")
-    return Decision(customer_id, policy.role, current.owner_id, current.owner_id, None,
-                    "nobody could be assigned; the owner is unchanged", tuple(gaps))  # fmt: skip
+    return Decision(
+        customer_id,
+        policy.role,
+        current.owner_id,
+        current.owner_id,
+        None,
+        "nobody could be assigned; the owner is unchanged",
+        tuple(gaps),
+    )
 
 
 def rebalance(
