@@ -88,10 +88,12 @@ class Sink:
         self.port = free_port()
         kwargs: dict[str, Any] = {"server_hostname": "sink.test", "ready_timeout": 10}
         if self.login is not None:
-            kwargs |= {"authenticator": self._authenticate, "auth_required": True,
-                       "auth_require_tls": False}  # fmt: skip
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port,
-                                     **kwargs)  # fmt: skip
+            kwargs |= {
+                "authenticator": self._authenticate,
+                "auth_required": True,
+                "auth_require_tls": False,
+            }
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **kwargs)
         self.controller.start()
         return self
 
@@ -107,8 +109,9 @@ class Sink:
         with self.lock:
             return [r.message_id for r in self.received]
 
-    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
-                      data: Any) -> AuthResult:  # fmt: skip
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
         ok = isinstance(data, LoginPassword) and self.login == (
             data.login.decode(),
             data.password.decode(),
@@ -120,8 +123,9 @@ class _Handler:
     def __init__(self, sink: Sink) -> None:
         self.sink = sink
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          options: Any) -> str:  # fmt: skip
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
         reply = self.sink.rcpt_replies.get(address.lower())
         if reply:
             return reply
@@ -135,8 +139,11 @@ class _Handler:
             reply = self.sink.data_replies.popleft() if self.sink.data_replies else None
             if reply:
                 return reply
-            self.sink.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
-                                               envelope.content, session.peer))  # fmt: skip
+            self.sink.received.append(
+                Received(
+                    envelope.mail_from, list(envelope.rcpt_tos), envelope.content, session.peer
+                )
+            )
         return "250 Message accepted for delivery"
 
 
@@ -193,18 +200,19 @@ def new_customer(
         if tenant_id is None:
             tenant_id = create_tenant(s, f"mail-{uuid.uuid4().hex[:8]}-{n}").id
         scope_tenant(s, tenant_id)
-        customer = Customer(tenant_id=tenant_id, external_id=f"C{n}", name=f"Kunde {n}",
-                            custom_fields={})  # fmt: skip
+        customer = Customer(
+            tenant_id=tenant_id, external_id=f"C{n}", name=f"Kunde {n}", custom_fields={}
+        )
         s.add(customer)
         s.flush()
         for i, c in enumerate(contacts or []):
-            s.add(Contact(tenant_id=tenant_id, customer_id=customer.id,
-                          external_id=f"K{n}-{i}", **c))  # fmt: skip
+            s.add(
+                Contact(tenant_id=tenant_id, customer_id=customer.id, external_id=f"K{n}-{i}", **c)
+            )
         return tenant_id, customer.id
 
 
-def email_row(tenant_id: int, customer_id: int, decided_at: datetime = NOW,
-              **kw: Any) -> Email:  # fmt: skip
+def email_row(tenant_id: int, customer_id: int, decided_at: datetime = NOW, **kw: Any) -> Email:
     """An unsaved queued Email with German text and a non-ASCII display name."""
     n = next(_seq)
     key = kw.pop("key", f"1:first:{customer_id}:{n}")
@@ -233,8 +241,9 @@ def email_row(tenant_id: int, customer_id: int, decided_at: datetime = NOW,
     return Email(**values)
 
 
-def queue_email(engine: Engine, tenant_id: int, customer_id: int,
-                decided_at: datetime = NOW, **kw: Any) -> Queued:  # fmt: skip
+def queue_email(
+    engine: Engine, tenant_id: int, customer_id: int, decided_at: datetime = NOW, **kw: Any
+) -> Queued:
     """Queue one email as the decision side does: the Email row and its outbox row, in
     one transaction, due at ``send_after`` or at the decision time."""
     with transaction(engine) as s:
@@ -276,8 +285,9 @@ def load_outbox(engine: Engine, outbox_id: int) -> OutboxMessage:
         return row
 
 
-def queue_many(engine: Engine, tenant_id: int, customer_id: int, n: int,
-               decided_at: datetime = NOW) -> list[Queued]:  # fmt: skip
+def queue_many(
+    engine: Engine, tenant_id: int, customer_id: int, n: int, decided_at: datetime = NOW
+) -> list[Queued]:
     """Queue ``n`` emails in one transaction (crash tests, benchmarks)."""
     with transaction(engine) as s:
         scope_tenant(s, tenant_id)
@@ -287,5 +297,7 @@ def queue_many(engine: Engine, tenant_id: int, customer_id: int, n: int,
         rows = [outbox_row(e) for e in emails]
         s.add_all(rows)
         s.flush()
-        return [Queued(tenant_id, customer_id, e.id, r.id, e.message_id, e.key)
-                for e, r in zip(emails, rows, strict=True)]  # fmt: skip
+        return [
+            Queued(tenant_id, customer_id, e.id, r.id, e.message_id, e.key)
+            for e, r in zip(emails, rows, strict=True)
+        ]

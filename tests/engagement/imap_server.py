@@ -142,9 +142,11 @@ class Session:
             self.send(f"{tag} NO [NONEXISTENT] no such mailbox\r\n")
             return
         self.selected = name
-        self.send(f"* FLAGS (\\Seen \\Deleted)\r\n* {len(self.box)} EXISTS\r\n* 0 RECENT\r\n"
-                  f"* OK [UIDVALIDITY 1] UIDs valid\r\n* OK [UIDNEXT {self.server.next_uid}]\r\n"
-                  f"{tag} OK [READ-WRITE] SELECT completed\r\n")  # fmt: skip
+        self.send(
+            f"* FLAGS (\\Seen \\Deleted)\r\n* {len(self.box)} EXISTS\r\n* 0 RECENT\r\n"
+            f"* OK [UIDVALIDITY 1] UIDs valid\r\n* OK [UIDNEXT {self.server.next_uid}]\r\n"
+            f"{tag} OK [READ-WRITE] SELECT completed\r\n"
+        )
 
     def find(self, uids: str) -> list[tuple[int, Stored]]:
         wanted = {int(u) for u in uids.split(",") if u.isdigit()}

@@ -74,8 +74,11 @@ def reply(
     return ("\r\n".join(headers) + "\r\n\r\n" + body + "\r\n").encode()
 
 
-def postfix_dsn(original_id: str = "<reminder-1@shop.example>",
-                recipient: str = "ann@acme.example", action: str = "failed") -> bytes:  # fmt: skip
+def postfix_dsn(
+    original_id: str = "<reminder-1@shop.example>",
+    recipient: str = "ann@acme.example",
+    action: str = "failed",
+) -> bytes:
     """A bounce as Postfix writes it (RFC 3464): the notice, the delivery report and the
     returned message's headers (text/rfc822-headers)."""
     status = "5.1.1" if action == "failed" else "4.4.1"

@@ -31,7 +31,7 @@ from arpolicy.ledger.tenants import get_tenant
 from arpolicy.models import Email, OutboxMessage, Tenant
 from arpolicy.worker.runner import run_forever
 from tests.api.conftest import make_caller
-from tests.engagement.test_cycles import BERLIN, CYCLE, SETTINGS, customer_with_invoice
+from tests.engagement.cycles_support import BERLIN, CYCLE, SETTINGS, customer_with_invoice
 from tests.fixtures.factories import create_tenant, create_user
 
 STEP = date(2026, 3, 13)  # the invoice's first "overdue" step (due on the 10th, + 3 days)
@@ -64,10 +64,12 @@ def test_the_window_opens_on_the_day_or_at_the_next_window_after_now(day, now, e
 
 @pytest.mark.parametrize(
     ("start", "end", "days", "what"),
-    [(17, 9, ["mon"], "17:00-09:00 on mon never opens"),
-     (9, 9, ["mon"], "09:00-09:00 on mon never opens"),
-     (9, 17, [], "09:00-17:00 on no day never opens")],
-)  # fmt: skip
+    [
+        (17, 9, ["mon"], "17:00-09:00 on mon never opens"),
+        (9, 9, ["mon"], "09:00-09:00 on mon never opens"),
+        (9, 17, [], "09:00-17:00 on no day never opens"),
+    ],
+)
 def test_a_stored_window_that_never_opens_is_a_clear_error(start, end, days, what):
     shut = SendWindow.model_construct(start=time(start), end=time(end), days=days)
     with pytest.raises(ValidationError) as err:
@@ -80,8 +82,9 @@ def test_a_stored_window_that_never_opens_is_a_clear_error(start, end, days, wha
 
 
 def _shop(s):
-    t = create_tenant(s, f"clock-{uuid.uuid4().hex[:8]}", timezone="Europe/Berlin",
-                      base_currency="EUR")  # fmt: skip
+    t = create_tenant(
+        s, f"clock-{uuid.uuid4().hex[:8]}", timezone="Europe/Berlin", base_currency="EUR"
+    )
     actor = Actor(t.id, "test")
     owner = create_user(s, t, email=f"anna-{t.slug}@shop.example", name="Anna Adler")
     admin.save_settings(s, t, actor, SETTINGS, at=EVENING)
@@ -133,8 +136,11 @@ def test_api_run_as_of_a_past_day_is_scheduled_not_a_500(db_engine, api):
         r = client.put("/v1/engagement/cycles/Standard", headers=me.headers, json={"cycle": CYCLE})
         assert r.status_code == 200, r.text
         for dry in (True, False):
-            r = client.post("/v1/engagement/runs", headers=me.headers,
-                            json={"as_of": STEP.isoformat(), "dry_run": dry})  # fmt: skip
+            r = client.post(
+                "/v1/engagement/runs",
+                headers=me.headers,
+                json={"as_of": STEP.isoformat(), "dry_run": dry},
+            )
             assert r.status_code == 200, r.text
             (email,) = r.json()["emails"]
             assert email["send_after"] == NEXT_WINDOW.isoformat()
@@ -236,5 +242,7 @@ def test_a_fixed_clock_is_logged_by_the_worker_and_the_api(db_engine, tmp_path):
         settings_clock("2026-04-01T18:00:00+02:00")
         assert isinstance(settings_clock(None), SystemClock)
     fixed = [(e["event"], e["now"]) for e in logs if e["log_level"] == "warning"]
-    assert fixed == [("worker.clock_fixed", EVENING.isoformat()),
-                     ("clock.fixed", EVENING.isoformat())]  # fmt: skip
+    assert fixed == [
+        ("worker.clock_fixed", EVENING.isoformat()),
+        ("clock.fixed", EVENING.isoformat()),
+    ]

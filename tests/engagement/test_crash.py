@@ -33,8 +33,11 @@ def test_kill_9_at_random_points_loses_nothing_and_flags_every_duplicate(tmp_pat
     queued = queue_many(engine, tenant, customer, EMAILS, decided_at=now)
     rng = random.Random(SEED)
     with Sink(delay=0.01) as sink:
-        env = os.environ | {"ARPOLICY_DATABASE_URL": url, "ARPOLICY_MAIL_URL": sink.url(),
-                            "ARPOLICY_LOG_LEVEL": "info"}  # fmt: skip
+        env = os.environ | {
+            "ARPOLICY_DATABASE_URL": url,
+            "ARPOLICY_MAIL_URL": sink.url(),
+            "ARPOLICY_LOG_LEVEL": "info",
+        }
         for run in range(KILLS):
             procs = []
             for w in range(workers):
@@ -56,9 +59,11 @@ def test_kill_9_at_random_points_loses_nothing_and_flags_every_duplicate(tmp_pat
     flagged = {r.message_id for r in rows if r.in_doubt}
     duplicates = {m for m, n in arrived.items() if n > 1}
     lost = expected - set(arrived)
-    print(f"\ncrash test ({engine.dialect.name}, {workers} worker(s) at once): {EMAILS} emails, {KILLS * workers} kills, {sent_before_final} delivered before "
-          f"the final run, lost {len(lost)}, duplicates {len(duplicates)}, in doubt "
-          f"{len(flagged)}, unexplained duplicates {len(duplicates - flagged)}")  # fmt: skip
+    print(
+        f"\ncrash test ({engine.dialect.name}, {workers} worker(s) at once): {EMAILS} emails, {KILLS * workers} kills, {sent_before_final} delivered before "
+        f"the final run, lost {len(lost)}, duplicates {len(duplicates)}, in doubt "
+        f"{len(flagged)}, unexplained duplicates {len(duplicates - flagged)}"
+    )
     assert sent_before_final > 0
     assert lost == set() and set(arrived) == expected
     assert duplicates <= flagged

@@ -58,8 +58,10 @@ def _document(engine, tenant_id, customer_id, last_email_at=None):
 
 def test_a_due_email_is_sent_once_and_recorded(mdb, clock, sink):
     tenant, customer = new_customer(mdb)
-    docs = [_document(mdb, tenant, customer), _document(mdb, tenant, customer,
-                                                        clock.now() + timedelta(days=1))]  # fmt: skip
+    docs = [
+        _document(mdb, tenant, customer),
+        _document(mdb, tenant, customer, clock.now() + timedelta(days=1)),
+    ]
     q = queue_email(mdb, tenant, customer, documents=docs)
     report = _dispatch(mdb, sink, clock)
     assert (report.claimed, report.sent, report.in_doubt) == (1, 1, 0)
@@ -103,7 +105,11 @@ def test_a_451_is_retried_on_the_schedule_then_sent(mdb, clock, sink):
     assert (report.sent, report.in_doubt) == (1, 0)
     email = load_email(mdb, q.email_id)
     assert (email.status, email.attempts, email.in_doubt, email.last_error) == (
-        EmailStatus.SENT, 2, False, None)  # fmt: skip
+        EmailStatus.SENT,
+        2,
+        False,
+        None,
+    )
     assert sink.message_ids() == [q.message_id]
 
 
@@ -135,15 +141,18 @@ def test_transient_errors_give_up_after_the_last_retry(mdb, clock, sink):
 
 
 def test_blocked_recipients_suppress_the_email(mdb, clock, sink):
-    tenant, customer = new_customer(mdb, contacts=[
-        {"email": "Bounced@Example.com", "bounced": True},
-        {"email": "quit@example.com", "unsubscribed": True},
-        {"email": "fine@example.com"},
-    ])  # fmt: skip
-    new_customer(mdb, tenant, contacts=[{"email": "fine2@example.com",
-                                         "bounced": True}])  # fmt: skip
-    blocked = queue_email(mdb, tenant, customer,
-                          to=["Jo <bounced@example.COM>", "quit@example.com"])  # fmt: skip
+    tenant, customer = new_customer(
+        mdb,
+        contacts=[
+            {"email": "Bounced@Example.com", "bounced": True},
+            {"email": "quit@example.com", "unsubscribed": True},
+            {"email": "fine@example.com"},
+        ],
+    )
+    new_customer(mdb, tenant, contacts=[{"email": "fine2@example.com", "bounced": True}])
+    blocked = queue_email(
+        mdb, tenant, customer, to=["Jo <bounced@example.COM>", "quit@example.com"]
+    )
     half = queue_email(mdb, tenant, customer, to=["bounced@example.com", "fine@example.com"])
     elsewhere = queue_email(mdb, tenant, customer, to=["fine2@example.com"])  # not his contact
     report = _dispatch(mdb, sink, clock)

@@ -79,6 +79,9 @@ def test_emails_of_every_tenant_are_sent_as_the_service_role(rls):
             text("SELECT count(*) FROM customers WHERE id IN (:a, :b) AND last_email_at = :t"),
             {"a": a_customer, "b": b_customer, "t": NOW},
         ).scalar_one()
-    assert rows == {sent_a.email_id: "sent", blocked.email_id: "suppressed",
-                    sent_b.email_id: "sent"}  # fmt: skip
+    assert rows == {
+        sent_a.email_id: "sent",
+        blocked.email_id: "suppressed",
+        sent_b.email_id: "sent",
+    }
     assert touched == 2

@@ -53,10 +53,11 @@ def expected_key_accounts(session, tenant) -> tuple[set[int], set[int]]:
             last[a.customer_id] = a
     tz = zone(tenant.timezone)
     failed = {
-        cid for cid, a in last.items()
+        cid
+        for cid, a in last.items()
         if a.status is AttemptStatus.FAILURE
         and TODAY - timedelta(days=3) <= a.attempted_at.astimezone(tz).date() <= TODAY
-    }  # fmt: skip
+    }
     return big - failed, big - set(last)
 
 
@@ -94,5 +95,7 @@ def test_the_first_key_accounts_payment_rule_is_unknown_for_most_customers(sessi
     assert w.message.startswith(
         f"the payment rule is unknown for {w.count} of {w.total} customers ("
     )
-    assert w.fix.startswith(f"if customers with no last_attempt_status should match, write: "
-                            f"last_attempt_status is empty or {OLD_PAYMENT_RULE};")  # fmt: skip
+    assert w.fix.startswith(
+        f"if customers with no last_attempt_status should match, write: "
+        f"last_attempt_status is empty or {OLD_PAYMENT_RULE};"
+    )

@@ -13,11 +13,21 @@ from arpolicy.engagement.admin import forecast
 from arpolicy.kit.clock import zone
 from arpolicy.models import EngagementTask
 from tests.engagement.cadence_support import customer, emails_of, every_day, run_on, shop
-from tests.engagement.test_cycles import SIMPLE, _at
+from tests.engagement.cycles_support import SIMPLE, _at
 
-CYCLE = {"name": "Overdue", "status": "live", "reminders": [
-    {"name": "overdue", "anchor": "due_date", "offset_days": 7,
-     "repeat": {"every_days": 7, "times": 3}, "template": SIMPLE}]}  # fmt: skip
+CYCLE = {
+    "name": "Overdue",
+    "status": "live",
+    "reminders": [
+        {
+            "name": "overdue",
+            "anchor": "due_date",
+            "offset_days": 7,
+            "repeat": {"every_days": 7, "times": 3},
+            "template": SIMPLE,
+        }
+    ],
+}
 START = date(2026, 12, 7)  # a Monday
 
 
@@ -42,11 +52,14 @@ def test_the_forecast_shows_emails_on_their_sending_day_and_tasks_apart(session)
 
     # the runs of those days decide the same: sent (send_after) on those Mondays
     run_on(session, t, actor, every_day(START, date(2026, 12, 20)))
-    sent = [e.send_after.astimezone(zone("Europe/Berlin")).date().isoformat()
-            for e in emails_of(session, t)]  # fmt: skip
+    sent = [
+        e.send_after.astimezone(zone("Europe/Berlin")).date().isoformat()
+        for e in emails_of(session, t)
+    ]
     assert sent == ["2026-12-14", "2026-12-21"]
-    tasks = session.scalars(select(EngagementTask).where(EngagementTask.tenant_id == t.id)
-                            .order_by(EngagementTask.id)).all()  # fmt: skip
+    tasks = session.scalars(
+        select(EngagementTask).where(EngagementTask.tenant_id == t.id).order_by(EngagementTask.id)
+    ).all()
     assert [task.due_on.isoformat() for task in tasks] == ["2026-12-10", "2026-12-17"]
     assert inv.number in emails_of(session, t)[0].text_body
 

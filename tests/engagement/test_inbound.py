@@ -38,8 +38,15 @@ def shop(session):
     customer = create_customer(session, tenant, external_id="ACME", name="Acme")
     ann = create_contact(session, customer, "ann@acme.example")
     bob = create_contact(session, customer, "bob@acme.example")
-    session.add(WebhookEndpoint(tenant_id=tenant.id, url="https://hooks.example.com/ar",
-                                events=["*"], secret="whsec_dGVzdA==", active=True))  # fmt: skip
+    session.add(
+        WebhookEndpoint(
+            tenant_id=tenant.id,
+            url="https://hooks.example.com/ar",
+            events=["*"],
+            secret="whsec_dGVzdA==",
+            active=True,
+        )
+    )
     session.flush()
     return tenant, customer, ann, bob
 
@@ -63,11 +70,14 @@ def _hooks(session, tenant):
 def test_a_reply_is_matched_by_in_reply_to(session, shop):
     tenant, customer, _, _ = shop
     doc = create_document(session, tenant, customer, "100.00")
-    email = create_email(session, tenant, customer, "<reminder-1@shop.example>",
-                         documents=[doc.id])  # fmt: skip
+    email = create_email(session, tenant, customer, "<reminder-1@shop.example>", documents=[doc.id])
     result = _receive(session, tenant, reply(in_reply_to="<reminder-1@shop.example>"))
     assert (result.kind, result.matched_by, result.email_id, result.customer_id) == (
-        "reply", "in_reply_to", email.id, customer.id)  # fmt: skip
+        "reply",
+        "in_reply_to",
+        email.id,
+        customer.id,
+    )
     assert result.effects == ["email.replied", "customer.replied"] and not result.duplicate
     session.refresh(email)
     session.refresh(customer)
@@ -77,8 +87,11 @@ def test_a_reply_is_matched_by_in_reply_to(session, shop):
     stored = session.get(InboundEmail, result.inbound_email_id)
     assert stored.kind == InboundKind.REPLY and stored.from_address == "ann@acme.example"
     assert stored.message_id == "<reply-1@acme.example>"
-    assert _events(session, tenant) == ["inbound_email.received", "email.replied",
-                                        "customer.replied"]  # fmt: skip
+    assert _events(session, tenant) == [
+        "inbound_email.received",
+        "email.replied",
+        "customer.replied",
+    ]
     assert _hooks(session, tenant) == ["email.replied"]
 
 
@@ -104,7 +117,10 @@ def test_a_reply_is_matched_by_references_newest_first(session, shop):
     )
     result = _receive(session, tenant, raw)
     assert (result.matched_by, result.email_id, result.customer_id) == (
-        "references", second.id, customer.id)  # fmt: skip
+        "references",
+        second.id,
+        customer.id,
+    )
     session.refresh(first)
     assert first.replied_at is None
 
@@ -113,7 +129,11 @@ def test_a_reply_without_references_is_matched_by_the_sender(session, shop):
     tenant, customer, _, _ = shop
     result = _receive(session, tenant, reply(sender="BOB@acme.example"))
     assert (result.kind, result.matched_by, result.customer_id, result.email_id) == (
-        "reply", "from_address", customer.id, None)  # fmt: skip
+        "reply",
+        "from_address",
+        customer.id,
+        None,
+    )
     session.refresh(customer)
     assert customer.last_reply_at == AT
 
@@ -142,11 +162,19 @@ def test_another_tenants_email_is_never_matched(session, shop):
 
 def test_a_dsn_bounce_marks_the_email_and_the_contact(session, shop):
     tenant, customer, ann, bob = shop
-    email = create_email(session, tenant, customer, "<reminder-1@shop.example>",
-                         to=["ann@acme.example", "bob@acme.example"])  # fmt: skip
+    email = create_email(
+        session,
+        tenant,
+        customer,
+        "<reminder-1@shop.example>",
+        to=["ann@acme.example", "bob@acme.example"],
+    )
     result = _receive(session, tenant, postfix_dsn())
     assert (result.kind, result.matched_by, result.email_id) == (
-        "bounce", "original_message_id", email.id)  # fmt: skip
+        "bounce",
+        "original_message_id",
+        email.id,
+    )
     assert result.effects == ["email.bounced", f"contact.bounced:{ann.id}"]
     assert "ann@acme.example" in result.detail and "User unknown" in result.detail
     for row in (email, ann, bob, customer):
@@ -160,8 +188,9 @@ def test_a_dsn_bounce_marks_the_email_and_the_contact(session, shop):
 
 def test_a_bounce_with_the_returned_message_attached(session, shop):
     tenant, customer, _, bob = shop
-    email = create_email(session, tenant, customer, "<reminder-9@shop.example>",
-                         to=["bob@acme.example"])  # fmt: skip
+    email = create_email(
+        session, tenant, customer, "<reminder-9@shop.example>", to=["bob@acme.example"]
+    )
     result = _receive(
         session, tenant, exchange_dsn("<reminder-9@shop.example>", "bob@acme.example")
     )
@@ -174,7 +203,11 @@ def test_a_bounce_of_an_unknown_email_marks_the_failed_contact(session, shop):
     tenant, customer, ann, _ = shop
     result = _receive(session, tenant, postfix_dsn("<gone@shop.example>"))
     assert (result.kind, result.matched_by, result.customer_id, result.email_id) == (
-        "bounce", "failed_recipient", customer.id, None)  # fmt: skip
+        "bounce",
+        "failed_recipient",
+        customer.id,
+        None,
+    )
     session.refresh(ann)
     assert ann.bounced is True
 
@@ -189,16 +222,19 @@ def test_a_delay_notice_is_not_a_bounce(session, shop):
     assert email.status == EmailStatus.SENT and ann.bounced is False
 
 
-@pytest.mark.parametrize("extra, subject", [
-    ("Auto-Submitted: auto-replied", "Re: Invoice INV-1 is overdue"),
-    ("X-Autoreply: yes", "Re: Invoice"),
-    ("X-Autorespond: Out of office", "Re: Invoice"),
-    ("Precedence: auto_reply", "Re: Invoice"),
-    ("", "Out of Office: Invoice INV-1 is overdue"),
-    ("", "Automatic reply: Invoice INV-1"),
-    ("", "Abwesenheitsnotiz: Rechnung INV-1"),
-    ("", "=?utf-8?q?R=C3=A9ponse_automatique_=3A_Facture?="),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "extra, subject",
+    [
+        ("Auto-Submitted: auto-replied", "Re: Invoice INV-1 is overdue"),
+        ("X-Autoreply: yes", "Re: Invoice"),
+        ("X-Autorespond: Out of office", "Re: Invoice"),
+        ("Precedence: auto_reply", "Re: Invoice"),
+        ("", "Out of Office: Invoice INV-1 is overdue"),
+        ("", "Automatic reply: Invoice INV-1"),
+        ("", "Abwesenheitsnotiz: Rechnung INV-1"),
+        ("", "=?utf-8?q?R=C3=A9ponse_automatique_=3A_Facture?="),
+    ],
+)
 def test_an_automatic_answer_is_recorded_and_does_not_pause(session, shop, extra, subject):
     tenant, customer, _, _ = shop
     email = create_email(session, tenant, customer, "<reminder-1@shop.example>")
@@ -248,27 +284,38 @@ def test_a_message_without_message_id_gets_one_from_its_bytes(session, shop):
     assert not other.duplicate and other.message_id != first.message_id
 
 
-@pytest.mark.parametrize("raw, why", [
-    (b"", "empty"),
-    (b"   \r\n", "empty"),
-    (b"just some words, no headers at all", "none of the headers"),
-    (b'{"email": "not MIME"}', "none of the headers"),
-    (b"From: a@b.example\r\n\r\nhi\x00there", "NUL"),
-    (b"Subject: x\r\n\r\n" + b"x" * (MAX_BYTES + 1), "over the limit"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "raw, why",
+    [
+        (b"", "empty"),
+        (b"   \r\n", "empty"),
+        (b"just some words, no headers at all", "none of the headers"),
+        (b'{"email": "not MIME"}', "none of the headers"),
+        (b"From: a@b.example\r\n\r\nhi\x00there", "NUL"),
+        (b"Subject: x\r\n\r\n" + b"x" * (MAX_BYTES + 1), "over the limit"),
+    ],
+)
 def test_garbage_is_refused(session, shop, raw, why):
     tenant, _, _, _ = shop
     with pytest.raises(ValidationError) as err:
         _receive(session, tenant, raw)
     assert why in err.value.message and err.value.where == "body" and err.value.fix
-    assert session.scalar(select(func.count()).select_from(InboundEmail)
-                          .where(InboundEmail.tenant_id == tenant.id)) == 0  # fmt: skip
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(InboundEmail)
+            .where(InboundEmail.tenant_id == tenant.id)
+        )
+        == 0
+    )
 
 
 def test_odd_headers_are_stored_safely(session, shop):
     tenant, _, _, _ = shop
-    raw = (b"From: =?utf-8?b?/w==?= <x@y.example>\r\nSubject: =?bogus?q?=FF=00?= \xff\xfe\r\n"
-           b"Message-ID: <" + b"a" * 300 + b"@x>\r\n\r\nbody")  # fmt: skip
+    raw = (
+        b"From: =?utf-8?b?/w==?= <x@y.example>\r\nSubject: =?bogus?q?=FF=00?= \xff\xfe\r\n"
+        b"Message-ID: <" + b"a" * 300 + b"@x>\r\n\r\nbody"
+    )
     result = _receive(session, tenant, raw)
     stored = session.get(InboundEmail, result.inbound_email_id)
     assert result.kind == "unmatched" and len(stored.message_id) <= 255

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from arpolicy.engagement import service
 from arpolicy.models import AuditEvent
 from tests.engagement.cadence_support import customer, emails_of, every_day, run_on, shop
-from tests.engagement.test_cycles import _at
+from tests.engagement.cycles_support import _at
 
 BEFORE = {"en": {"subject": "Coming due", "text": "{{ invoice_table(invoices) }}"}}
 TODAY = {
@@ -23,14 +23,20 @@ TODAY = {
     }
 }
 CYCLE = {
-    "name": "Three steps", "status": "live",
+    "name": "Three steps",
+    "status": "live",
     "reminders": [
         {"name": "3 days before", "anchor": "due_date", "offset_days": -3, "template": BEFORE},
         {"name": "due today", "anchor": "due_date", "offset_days": 0, "template": TODAY},
-        {"name": "overdue", "anchor": "due_date", "offset_days": 7,
-         "repeat": {"every_days": 7, "times": 52}, "template": "firm"},
+        {
+            "name": "overdue",
+            "anchor": "due_date",
+            "offset_days": 7,
+            "repeat": {"every_days": 7, "times": 52},
+            "template": "firm",
+        },
     ],
-}  # fmt: skip
+}
 A, B, C = date(2026, 11, 23), date(2026, 12, 7), date(2026, 12, 10)
 PLAIN_TODAY = {"en": {"subject": "Due today", "text": "Due today: {{ invoices[0].number }}"}}
 ISSUE = {
@@ -52,10 +58,19 @@ def test_steps_due_the_same_day_go_in_one_email_each_under_its_step(session):
     _c, (a, b, c) = customer(session, t, owner, A, B, C)
     got = run_on(session, t, actor, [date(2026, 12, 7), date(2026, 12, 10), date(2026, 12, 13)])
     assert got == [
-        (B, "overdue", sorted([(a.number, "overdue", B), (b.number, "due today", B),
-                               (c.number, "3 days before", B)])),
+        (
+            B,
+            "overdue",
+            sorted(
+                [
+                    (a.number, "overdue", B),
+                    (b.number, "due today", B),
+                    (c.number, "3 days before", B),
+                ]
+            ),
+        ),
         (C, "due today", [(c.number, "due today", C)]),
-    ]  # fmt: skip
+    ]
     merged, today = emails_of(session, t)
     text = merged.text_body
     # the firm reminder about the overdue invoice, then each other step under its heading
@@ -70,12 +85,14 @@ def test_merge_false_sends_one_email_per_step(session):
     t, actor, owner = shop(session, {**CYCLE, "merge": False})
     _c, (a, b, c) = customer(session, t, owner, A, B, C)
     got = run_on(session, t, actor, [date(2026, 12, 7), date(2026, 12, 10)])
-    assert sorted(got) == sorted([
-        (B, "overdue", [(a.number, "overdue", B)]),
-        (B, "due today", [(b.number, "due today", B)]),
-        (B, "3 days before", [(c.number, "3 days before", B)]),
-        (C, "due today", [(c.number, "due today", C)]),
-    ])  # fmt: skip
+    assert sorted(got) == sorted(
+        [
+            (B, "overdue", [(a.number, "overdue", B)]),
+            (B, "due today", [(b.number, "due today", B)]),
+            (B, "3 days before", [(c.number, "3 days before", B)]),
+            (C, "due today", [(c.number, "due today", C)]),
+        ]
+    )
     texts = {e.reminder: e.text_body for e in emails_of(session, t) if e.due_on == B}
     assert texts["due today"] == f"Due today: {b.number}\n" and "Due today:" not in texts["overdue"]
 
@@ -94,8 +111,9 @@ def test_a_custom_template_without_steps_gets_one_email_per_step(session):
     t, actor, owner = shop(session, cycle)
     _c, (a, b) = customer(session, t, owner, A, B)
     got = run_on(session, t, actor, [B])
-    assert sorted(got) == sorted([(B, "overdue", [(a.number, "overdue", B)]),
-                                  (B, "due today", [(b.number, "due today", B)])])  # fmt: skip
+    assert sorted(got) == sorted(
+        [(B, "overdue", [(a.number, "overdue", B)]), (B, "due today", [(b.number, "due today", B)])]
+    )
 
 
 def test_a_step_past_its_meaning_is_dropped_with_a_reason(session):
@@ -107,8 +125,9 @@ def test_a_step_past_its_meaning_is_dropped_with_a_reason(session):
     _c, (d7, d9) = customer(session, t, owner, date(2026, 12, 7), date(2026, 12, 9))
     got = run_on(session, t, actor, every_day(date(2026, 12, 1), date(2026, 12, 12)))
     # reported by every run while it is due (until a later step overtakes it), recorded once
-    report = service.run(session, t, actor, as_of=date(2026, 12, 12),
-                         now=_at(date(2026, 12, 12), 15), dry_run=True)  # fmt: skip
+    report = service.run(
+        session, t, actor, as_of=date(2026, 12, 12), now=_at(date(2026, 12, 12), 15), dry_run=True
+    )
     assert [(s["invoice"], s["reminder"], s["step"]) for s in report.skipped] == [
         (d9.number, "due today", "2026-12-09")
     ]
@@ -118,13 +137,24 @@ def test_a_step_past_its_meaning_is_dropped_with_a_reason(session):
     assert merged.text_body == f"Due today: {d7.number}\n3 days before: {d9.number}\n"
     assert got == [
         (date(2026, 12, 4), "3 days before", [(d7.number, "3 days before", date(2026, 12, 4))]),
-        (date(2026, 12, 7), "due today", sorted([(d7.number, "due today", date(2026, 12, 7)),
-                                                (d9.number, "3 days before", date(2026, 12, 6))])),
+        (
+            date(2026, 12, 7),
+            "due today",
+            sorted(
+                [
+                    (d7.number, "due today", date(2026, 12, 7)),
+                    (d9.number, "3 days before", date(2026, 12, 6)),
+                ]
+            ),
+        ),
         (date(2026, 12, 14), "overdue", [(d7.number, "overdue", date(2026, 12, 14))]),
         (date(2026, 12, 17), "overdue", [(d9.number, "overdue", date(2026, 12, 16))]),
-    ]  # fmt: skip
-    dropped = session.scalars(select(AuditEvent).where(
-        AuditEvent.tenant_id == t.id, AuditEvent.action == "engagement.step_dropped")).all()  # fmt: skip
+    ]
+    dropped = session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.tenant_id == t.id, AuditEvent.action == "engagement.step_dropped"
+        )
+    ).all()
     assert [(e.entity_id, e.after["reminder"], e.after["step"]) for e in dropped] == [
         (str(d9.id), "due today", "2026-12-09")
     ]
@@ -139,8 +169,9 @@ def test_a_pause_past_the_due_date_drops_the_before_due_reminder(session):
     c, (inv,) = customer(session, t, owner, date(2026, 12, 7))
     c.last_reply_at = datetime.combine(date(2026, 12, 3), time(12), tzinfo=UTC)
     session.flush()
-    report = service.run(session, t, actor, as_of=date(2026, 12, 10),
-                         now=_at(date(2026, 12, 10)), dry_run=True)  # fmt: skip
+    report = service.run(
+        session, t, actor, as_of=date(2026, 12, 10), now=_at(date(2026, 12, 10)), dry_run=True
+    )
     assert report.counts["email"] == 0
     (skip,) = report.skipped
     assert skip["invoice"] == inv.number and skip["reminder"] == "due today"

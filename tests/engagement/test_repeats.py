@@ -11,16 +11,27 @@ import pytest
 
 from arpolicy.engagement.config import CycleError, parse_cycle
 from tests.engagement.cadence_support import customer, every_day, run_on, shop
-from tests.engagement.test_cycles import SIMPLE
+from tests.engagement.cycles_support import SIMPLE
 
 
 def _weekly(times: int | None = 52, **extra: object) -> dict[str, object]:
     repeat: dict[str, object] = {"every_days": 7}
     if times is not None:
         repeat["times"] = times
-    return {"name": "Weekly", "status": "live", "reminders": [
-        {"name": "overdue", "anchor": "due_date", "offset_days": 7, "repeat": repeat,
-         "template": SIMPLE, **extra}]}  # fmt: skip
+    return {
+        "name": "Weekly",
+        "status": "live",
+        "reminders": [
+            {
+                "name": "overdue",
+                "anchor": "due_date",
+                "offset_days": 7,
+                "repeat": repeat,
+                "template": SIMPLE,
+                **extra,
+            }
+        ],
+    }
 
 
 DUE = date(2026, 11, 16)  # a Monday: the weekly steps fall on Mondays 11-23, 11-30, 12-07...

@@ -17,10 +17,10 @@ from arpolicy.kit.db import transaction
 from arpolicy.models import Email, EmailStatus, OutboxMessage, Tenant, WebhookEndpoint
 from arpolicy.worker import registry
 from arpolicy.worker.runner import run_forever
-from tests.engagement.test_cycles import CYCLE, SETTINGS, customer_with_invoice
+from tests.engagement.cycles_support import CYCLE, SETTINGS, customer_with_invoice
 from tests.fixtures.factories import create_tenant, create_user
 
-DAY = date(2026, 3, 13)  # a Friday: the invoices of test_cycles fall due on the 10th
+DAY = date(2026, 3, 13)  # a Friday: the invoices of cycles_support fall due on the 10th
 NOW = datetime(2026, 3, 13, 9, 30, tzinfo=UTC)  # 10:30 in Berlin: inside the window
 
 
@@ -60,12 +60,26 @@ def test_run_all_runs_live_and_test_cycles_once_a_day(db_engine):
 def test_the_worker_decides_then_delivers_to_a_maildir(db_engine, tmp_path):
     tenant_id = _tenant(db_engine, "live", 4)
     with transaction(db_engine) as s:  # a subscriber (unreachable: its deliveries just retry)
-        s.add(WebhookEndpoint(tenant_id=tenant_id, url="https://127.0.0.1:9/hook",
-                              events=["reminder.sent"], secret="whsec_x", active=True))  # fmt: skip
+        s.add(
+            WebhookEndpoint(
+                tenant_id=tenant_id,
+                url="https://127.0.0.1:9/hook",
+                events=["reminder.sent"],
+                secret="whsec_x",
+                active=True,
+            )
+        )
     box = tmp_path / "mail"
     stop = threading.Event()
-    run_forever(db_engine, FixedClock(NOW), interval=0.1, stop=stop, mail_url=f"maildir://{box}",
-                until_idle=True, tasks=registry.scheduled())  # fmt: skip
+    run_forever(
+        db_engine,
+        FixedClock(NOW),
+        interval=0.1,
+        stop=stop,
+        mail_url=f"maildir://{box}",
+        until_idle=True,
+        tasks=registry.scheduled(),
+    )
     emails = _emails(db_engine, tenant_id)
     assert len(emails) == 4 and {e.status for e in emails} == {EmailStatus.SENT}
     delivered = [
@@ -78,12 +92,18 @@ def test_the_worker_decides_then_delivers_to_a_maildir(db_engine, tmp_path):
     with transaction(db_engine, write=False) as s:
         from arpolicy.models import Customer
 
-        stamped = s.scalar(select(func.count()).select_from(Customer).where(
-            Customer.tenant_id == tenant_id, Customer.last_email_at == NOW))  # fmt: skip
+        stamped = s.scalar(
+            select(func.count())
+            .select_from(Customer)
+            .where(Customer.tenant_id == tenant_id, Customer.last_email_at == NOW)
+        )
     assert stamped == 4  # the rule field last_email_at follows what was sent
     with transaction(db_engine, write=False) as s:
-        hooks = s.scalars(select(OutboxMessage).where(
-            OutboxMessage.tenant_id == tenant_id, OutboxMessage.event_type == "reminder.sent")).all()  # fmt: skip
+        hooks = s.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.tenant_id == tenant_id, OutboxMessage.event_type == "reminder.sent"
+            )
+        ).all()
     assert sorted(h.payload["data"]["message_id"] for h in hooks) == sorted(
         e.message_id for e in emails
     )

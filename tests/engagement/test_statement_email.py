@@ -27,10 +27,19 @@ from tests.fixtures.factories import (
 AS_OF = date(2026, 6, 30)
 NOW = datetime(2026, 6, 30, 6, 0, tzinfo=UTC)
 CYCLE = {
-    "name": "Standard", "status": "live",
-    "reminders": [{"name": "final", "anchor": "due_date", "offset_days": 10, "template": "final",
-                   "statement": True, "cc": ["finance_owner", "sales_owner", "AR@Shop.example"]}],
-}  # fmt: skip
+    "name": "Standard",
+    "status": "live",
+    "reminders": [
+        {
+            "name": "final",
+            "anchor": "due_date",
+            "offset_days": 10,
+            "template": "final",
+            "statement": True,
+            "cc": ["finance_owner", "sales_owner", "AR@Shop.example"],
+        }
+    ],
+}
 
 
 @pytest.fixture
@@ -43,14 +52,44 @@ def owed(session):
     sales = create_user(session, t, email=f"sam-{t.slug}@shop.example", name="Sam Sales")
     admin.save_settings(session, t, actor, {"from_address": "ar@shop.example"}, at=NOW)
     admin.save_cycle(session, t, actor, CYCLE, at=NOW)
-    c = create_customer(session, t, currency="EUR", country="DE", language="de",
-                        finance_owner_id=finance.id, sales_owner_id=sales.id)  # fmt: skip
-    session.add(Contact(tenant_id=t.id, external_id=f"K-{c.external_id}", customer_id=c.id,
-                        name="Bea Billing", email="billing@kunde.example", is_billing=True))  # fmt: skip
-    create_document(session, t, c, "3000.00", number="RE-1", document_date=date(2026, 5, 1),
-                    due_date=AS_OF - timedelta(days=17))  # fmt: skip
-    create_document(session, t, c, "500.00", doc_type=DocumentType.CREDIT_NOTE, number="GS-1",
-                    document_date=date(2026, 6, 13), due_date=date(2026, 6, 13))  # fmt: skip
+    c = create_customer(
+        session,
+        t,
+        currency="EUR",
+        country="DE",
+        language="de",
+        finance_owner_id=finance.id,
+        sales_owner_id=sales.id,
+    )
+    session.add(
+        Contact(
+            tenant_id=t.id,
+            external_id=f"K-{c.external_id}",
+            customer_id=c.id,
+            name="Bea Billing",
+            email="billing@kunde.example",
+            is_billing=True,
+        )
+    )
+    create_document(
+        session,
+        t,
+        c,
+        "3000.00",
+        number="RE-1",
+        document_date=date(2026, 5, 1),
+        due_date=AS_OF - timedelta(days=17),
+    )
+    create_document(
+        session,
+        t,
+        c,
+        "500.00",
+        doc_type=DocumentType.CREDIT_NOTE,
+        number="GS-1",
+        document_date=date(2026, 6, 13),
+        due_date=date(2026, 6, 13),
+    )
     create_payment(session, t, c, "200.00", received_on=date(2026, 6, 20))
     return t, actor, c, finance, sales
 
@@ -70,8 +109,11 @@ def test_the_statement_subtracts_credit_and_payments_on_account(session, owed):
     (figures,) = customer_figures(session, t, AS_OF, [c.id])
     assert figures.local is not None
     assert figures.local.money("outstanding") == Money.of("2300.00", "EUR")
-    rows = {r.split()[0]: re.split(r" {2,}", r) for r in text.splitlines()
-            if re.match(r"(RE-|GS-|P)\d", r)}  # fmt: skip
+    rows = {
+        r.split()[0]: re.split(r" {2,}", r)
+        for r in text.splitlines()
+        if re.match(r"(RE-|GS-|P)\d", r)
+    }
     assert rows["RE-1"][3:] == ["17", "3.000,00\xa0€", "3.000,00\xa0€"]
     assert rows["GS-1"][0] == "GS-1 (Gutschrift)"
     assert rows["GS-1"][2:] == ["–", "–", "-500,00\xa0€", "-500,00\xa0€"]  # never overdue
@@ -90,8 +132,12 @@ def test_the_sender_is_not_copied_on_her_own_email(session, owed):
 def test_the_email_offers_the_payment_link_and_bank_details_when_set(session, owed):
     t, _, c, _, _ = owed
     t.payment_link_url = "https://pay.shop.example/{customer_number}?lang=de"
-    t.bank_details = {"account_holder": "Shop GmbH", "iban": "DE89370400440532013000",
-                      "bic": "COBADEFFXXX", "bank_name": None}  # fmt: skip
+    t.bank_details = {
+        "account_holder": "Shop GmbH",
+        "iban": "DE89370400440532013000",
+        "bic": "COBADEFFXXX",
+        "bank_name": None,
+    }
     session.flush()
     email = _email(session, t)
     link = f"https://pay.shop.example/{c.external_id}?lang=de"

@@ -16,8 +16,12 @@ from tests.mail.support import subject_read_back
 @pytest.mark.parametrize("name", BUILTINS)
 def test_every_builtin_subject_reads_back_exactly(name, language):
     sample = sample_context(date(2026, 3, 16))
-    tenants = ["Demo Merchant", "Schäfer Feinmechanik GmbH", "Société Générale d'Équipement",
-               "Müller & Söhne Industrieausrüstung und Präzisionswerkzeuge GmbH & Co. KG"]  # fmt: skip
+    tenants = [
+        "Demo Merchant",
+        "Schäfer Feinmechanik GmbH",
+        "Société Générale d'Équipement",
+        "Müller & Söhne Industrieausrüstung und Präzisionswerkzeuge GmbH & Co. KG",
+    ]
     for tenant in tenants:
         for invoices in (sample.invoices[:1], sample.invoices):
             ctx = replace(sample, tenant_name=tenant, invoices=invoices)

@@ -1,5 +1,5 @@
-"""Reminder templates: built-ins in three languages, locale formatting, escaping, the sandbox
-and the problems validate() reports. Pure: no database."""
+"""Reminder templates: built-ins in three languages, locale formatting, escaping and the
+sandbox (the problems validate() reports: test_template_validate.py). Pure: no database."""
 
 from __future__ import annotations
 
@@ -104,9 +104,14 @@ def test_builtin_wording_follows_the_language():
     de = render("firm", context(contact_name=None), "de_AT")
     assert de.language == "de"
     assert de.text.startswith("Sehr geehrte Damen und Herren,\n\nnach unseren Unterlagen ist")
-    assert de.text.rstrip().endswith("Mit freundlichen Grüßen\n\nJamie Lee\nAcme Supplies Ltd\naccounts@acme.example")  # fmt: skip
+    assert de.text.rstrip().endswith(
+        "Mit freundlichen Grüßen\n\nJamie Lee\nAcme Supplies Ltd\naccounts@acme.example"
+    )
     fr = render("final", context(), "fr")
-    assert fr.subject == f"Dernière relance : solde impayé de 1{NNBSP}234,56{NBSP}€ – Acme Supplies Ltd"  # fmt: skip
+    assert (
+        fr.subject
+        == f"Dernière relance : solde impayé de 1{NNBSP}234,56{NBSP}€ – Acme Supplies Ltd"
+    )
 
 
 def test_totals_per_currency_appear_in_the_body():
@@ -179,7 +184,10 @@ def test_dict_templates_as_stored_in_a_cycle_render_too():
 # -------------------------------------------------------------------- filters and totals
 def test_money_and_date_helpers_use_the_render_locale():
     text = "{{ money(invoices[0].balance) }}|{{ as_of|date }}|{{ date(as_of, 'full') }}"
-    assert render(own(text), context(), "de").text == "1.234,56\xa0€|16.03.2026|Montag, 16. März 2026\n"  # fmt: skip
+    assert (
+        render(own(text), context(), "de").text
+        == "1.234,56\xa0€|16.03.2026|Montag, 16. März 2026\n"
+    )
     jpy = context(invoices=[line("J", "500", "JPY")])
     assert render(own("{{ invoices|first|attr('total')|money }}"), jpy, "en").text == "¥500\n"
 
@@ -253,90 +261,6 @@ def test_locale_must_be_known():
         render("firm", context(), "xx")
 
 
-# ---------------------------------------------------------------------------- validate
-def test_validate_reports_a_syntax_error_with_its_line():
-    problems = validate({"en": {"subject": "Hi", "text": "a\nb\n{% if invoices %}\nc"}})
-    assert len(problems) == 1
-    assert problems[0]["where"].startswith("templates.en.text line ")
-    assert "endif" in problems[0]["what"] and problems[0]["fix"]
-    bad_tag = validate({"en": {"subject": "Hi", "text": "a\n{{ invoices }\nc"}})
-    assert bad_tag[0]["where"] == "templates.en.text line 2"
-
-
-def test_validate_reports_unknown_variables_filters_and_attributes():
-    templates = {
-        "en": {
-            "subject": "Invoice {{ invoice_number }}",
-            "text": "Hello\n{% if contact_name %}{{ customer }}{% endif %}",
-            "html": "<p>{{ invoices|first|attr('total')|monye }}</p>",
-        },
-        "de": {"subject": "Hallo", "text": "a\n\n{{ invoices[0].balanse|money }}"},
-    }
-    problems = validate(templates, where="reminders[1].template")
-    assert problems == [
-        {
-            "where": "reminders[1].template.en.subject line 1",
-            "what": "unknown variable 'invoice_number'",
-            "fix": problems[0]["fix"],
-        },
-        {
-            "where": "reminders[1].template.en.text line 2",
-            "what": "unknown variable 'customer'",
-            "fix": problems[1]["fix"],
-        },
-        {
-            "where": "reminders[1].template.en.html line 1",
-            "what": "unknown filter 'monye'",
-            "fix": problems[2]["fix"],
-        },
-        {
-            "where": "reminders[1].template.de.text line 3",
-            "what": "an invoice line has no 'balanse'",
-            "fix": problems[3]["fix"],
-        },
-    ]
-    assert "customer_name" in problems[1]["fix"]
-    assert "did you mean 'money'" in problems[2]["fix"]
-    assert "did you mean 'balance'" in problems[3]["fix"]
-
-
-def test_validate_reports_unknown_language_missing_parts_and_builtin_names():
-    problems = validate({"xx": {"subject": "Hi", "text": "Hello"}, "fr": {"text": "", "body": "x"}})
-    assert [(p["where"], p["what"]) for p in problems] == [
-        ("templates.xx", "'xx' is not a language or locale code"),
-        ("templates.fr.body", "unknown part 'body'"),
-        ("templates.fr.subject", "the subject is missing"),
-        ("templates.fr.text", "the text is empty"),
-    ]
-    assert all(p["fix"] for p in problems)
-    assert validate("frendly")[0]["what"] == "there is no built-in template named 'frendly'"
-    assert validate({})[0]["what"] == "no template is given"
-
-
-def test_validate_reports_sandbox_refusals_and_empty_subjects():
-    problems = validate({"en": {"subject": "{{ '' }}", "text": "a\n{{ ''.__class__ }}"}})
-    assert [(p["where"], p["what"]) for p in problems] == [
-        ("templates.en.subject", "the subject is empty once rendered"),
-        ("templates.en.text line 2", "access to attribute '__class__' of 'str' object is unsafe."),
-    ]
-
-
-def test_validate_renders_the_branches_of_the_bare_sample():
-    # the due date is None in the second sample: templates must cope with it
-    problems = validate({"en": {"subject": "x", "text": "{{ invoices[0].due_on.year }}"}})
-    assert [(p["where"], p["what"]) for p in problems] == [
-        ("templates.en.text line 1", "'None' has no attribute 'year'")
-    ]
-    assert "{% if line.due_on %}" in problems[0]["fix"]
-
-
-def test_sample_context_is_realistic():
-    sample = sample_context(AS_OF)
-    assert 2 <= len(sample.invoices) <= 3
-    assert {i.balance.currency for i in sample.invoices} == {"EUR", "USD"}
-    assert sample.statement is not None and len(sample.statement) > len(sample.invoices)
-
-
 # ---------------------------------------------------------------------------- languages
 @pytest.mark.parametrize(
     ("available", "wanted", "expected"),
@@ -363,9 +287,20 @@ def test_choose_language_default():
 
 # --- the fast money layout gives exactly what Babel gives -------------------------------
 
-LOCALE_CURRENCIES = [("en_US", "USD"), ("de_DE", "EUR"), ("fr_FR", "EUR"), ("de_CH", "CHF"),
-                     ("ja_JP", "JPY"), ("nl_NL", "EUR"), ("en", "KWD"), ("es_ES", "EUR"),
-                     ("ar_EG", "EGP"), ("he_IL", "ILS"), ("en_IN", "INR"), ("fr_CA", "CAD")]  # fmt: skip
+LOCALE_CURRENCIES = [
+    ("en_US", "USD"),
+    ("de_DE", "EUR"),
+    ("fr_FR", "EUR"),
+    ("de_CH", "CHF"),
+    ("ja_JP", "JPY"),
+    ("nl_NL", "EUR"),
+    ("en", "KWD"),
+    ("es_ES", "EUR"),
+    ("ar_EG", "EGP"),
+    ("he_IL", "ILS"),
+    ("en_IN", "INR"),
+    ("fr_CA", "CAD"),
+]
 
 
 @settings(max_examples=400, deadline=None)

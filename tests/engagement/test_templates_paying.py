@@ -24,20 +24,33 @@ def _credit(kind: str, amount: str, currency: str = "EUR") -> InvoiceLine:
     ("language", "labels", "balance"),
     [
         ("en", ["(credit note)", "(payment on account)", "(refund)"], "Balance: €1,034.56"),
-        ("de", ["(Gutschrift)", "(nicht zugeordnete Zahlung)", "(Erstattung)"],
-         f"Saldo: 1.034,56{NBSP}€"),
-        ("fr", ["(avoir)", "(paiement non imputé)", "(remboursement)"],
-         f"Solde : 1{NNBSP}034,56{NBSP}€"),
+        (
+            "de",
+            ["(Gutschrift)", "(nicht zugeordnete Zahlung)", "(Erstattung)"],
+            f"Saldo: 1.034,56{NBSP}€",
+        ),
+        (
+            "fr",
+            ["(avoir)", "(paiement non imputé)", "(remboursement)"],
+            f"Solde : 1{NNBSP}034,56{NBSP}€",
+        ),
     ],
-)  # fmt: skip
+)
 def test_statement_credit_and_payments_are_labelled_negative_and_never_overdue(
     language, labels, balance
 ):
-    items = [line("INV-1", "1234.56"), _credit("credit_note", "-500.00"),
-             _credit("payment", "-200.00"), _credit("refund", "500.00")]  # fmt: skip
+    items = [
+        line("INV-1", "1234.56"),
+        _credit("credit_note", "-500.00"),
+        _credit("payment", "-200.00"),
+        _credit("refund", "500.00"),
+    ]
     out = render("final", context(statement=items), language)
-    cells = {r.split("  ")[0].split(" ", 1)[-1]: re.split(r" {2,}", r)
-             for r in out.text.splitlines() if r.startswith("X-")}  # fmt: skip
+    cells = {
+        r.split("  ")[0].split(" ", 1)[-1]: re.split(r" {2,}", r)
+        for r in out.text.splitlines()
+        if r.startswith("X-")
+    }
     assert list(cells) == labels
     for label, item in zip(labels, items[1:], strict=True):
         _, _, _, days, amount, open_ = cells[label]
@@ -55,16 +68,34 @@ def test_statement_balance_is_the_one_given_not_a_sum_of_the_lines():
 
 BANK = BankDetails("Acme Supplies Ltd", "DE89370400440532013000", "COBADEFFXXX", "Commerzbank")
 PAYING = {
-    "en": ["Pay online: https://pay.example/C-10482", "Or pay by bank transfer:",
-           "Account holder: Acme Supplies Ltd", "IBAN: DE89 3704 0044 0532 0130 00",
-           "BIC: COBADEFFXXX", "Bank: Commerzbank", "Reference: C-10482"],
-    "de": ["Online bezahlen: https://pay.example/C-10482", "Oder per Überweisung:",
-           "Kontoinhaber: Acme Supplies Ltd", "IBAN: DE89 3704 0044 0532 0130 00",
-           "BIC: COBADEFFXXX", "Bank: Commerzbank", "Verwendungszweck: C-10482"],
-    "fr": ["Payer en ligne : https://pay.example/C-10482", "Ou par virement bancaire :",
-           "Titulaire du compte : Acme Supplies Ltd", "IBAN : DE89 3704 0044 0532 0130 00",
-           "BIC : COBADEFFXXX", "Banque : Commerzbank", "Référence : C-10482"],
-}  # fmt: skip
+    "en": [
+        "Pay online: https://pay.example/C-10482",
+        "Or pay by bank transfer:",
+        "Account holder: Acme Supplies Ltd",
+        "IBAN: DE89 3704 0044 0532 0130 00",
+        "BIC: COBADEFFXXX",
+        "Bank: Commerzbank",
+        "Reference: C-10482",
+    ],
+    "de": [
+        "Online bezahlen: https://pay.example/C-10482",
+        "Oder per Überweisung:",
+        "Kontoinhaber: Acme Supplies Ltd",
+        "IBAN: DE89 3704 0044 0532 0130 00",
+        "BIC: COBADEFFXXX",
+        "Bank: Commerzbank",
+        "Verwendungszweck: C-10482",
+    ],
+    "fr": [
+        "Payer en ligne : https://pay.example/C-10482",
+        "Ou par virement bancaire :",
+        "Titulaire du compte : Acme Supplies Ltd",
+        "IBAN : DE89 3704 0044 0532 0130 00",
+        "BIC : COBADEFFXXX",
+        "Banque : Commerzbank",
+        "Référence : C-10482",
+    ],
+}
 
 
 @pytest.mark.parametrize("language", ["en", "de", "fr"])
@@ -86,8 +117,11 @@ def test_builtins_say_how_to_pay_when_the_tenant_set_it(name, language):
     bank_only = render(name, context(bank=replace(BANK, bic=None, bank_name=None)), language)
     assert "pay.example" not in bank_only.text and words[3] in bank_only.text
     assert "BIC" not in bank_only.text and words[5] not in bank_only.text
-    by_transfer = {"en": "Pay by bank transfer:", "de": "Per Überweisung:",
-                   "fr": "Par virement bancaire :"}[language]  # fmt: skip
+    by_transfer = {
+        "en": "Pay by bank transfer:",
+        "de": "Per Überweisung:",
+        "fr": "Par virement bancaire :",
+    }[language]
     assert f"\n\n{by_transfer}\n{words[2]}\n{words[3]}\n{words[6]}\n" in bank_only.text
 
 
@@ -108,5 +142,7 @@ def test_validate_knows_the_payment_variables_and_that_they_may_be_none():
     assert typo["what"] == "bank has no 'ibn'" and "did you mean 'iban'?" in typo["fix"]
     (unset,) = validate({"en": {"subject": "x", "text": "{{ bank.iban }}"}})
     assert unset["what"] == "'None' has no attribute 'iban'" and "bank" in unset["fix"]
-    (no_bic,) = validate({"en": {"subject": "x", "text": "{% if bank %}{{ bank.bic.lower() }}{% endif %}"}})  # fmt: skip
+    (no_bic,) = validate(
+        {"en": {"subject": "x", "text": "{% if bank %}{{ bank.bic.lower() }}{% endif %}"}}
+    )
     assert no_bic["what"] == "'None' has no attribute 'lower'" and "bank.bic" in no_bic["fix"]

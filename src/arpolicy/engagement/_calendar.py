@@ -55,9 +55,15 @@ def add_days(start: date, days: int, *, business: bool, country: str | None) -> 
 
 
 def step_dates(
-    anchor: date | None, offset: int, every: int | None, times: int, *, business: bool,
-    country: str | None, chained: bool = False,
-) -> tuple[date, ...]:  # fmt: skip
+    anchor: date | None,
+    offset: int,
+    every: int | None,
+    times: int,
+    *,
+    business: bool,
+    country: str | None,
+    chained: bool = False,
+) -> tuple[date, ...]:
     """The dates of a reminder's occurrences (``times`` of them, ``every`` days apart).
     ``chained``: the anchor is the previous email (only the next occurrence is known)."""
     if anchor is None:

@@ -65,9 +65,13 @@ def _dates() -> Callable[[Any], date]:
 
 
 def open_invoices(
-    session: Session, tenant: Tenant, day: date, customer_ids: Sequence[int] | None = None,
-    *, as_of_balances: bool = False,
-) -> dict[int, list[Invoice]]:  # fmt: skip
+    session: Session,
+    tenant: Tenant,
+    day: date,
+    customer_ids: Sequence[int] | None = None,
+    *,
+    as_of_balances: bool = False,
+) -> dict[int, list[Invoice]]:
     """Each customer's open invoices and debit notes (balance > 0, not voided), with their
     promises. ``as_of_balances``: the balance on ``day`` (documents issued by then, less
     the allocations made by then) instead of today's, for backtests."""
@@ -77,8 +81,18 @@ def open_invoices(
         where.append(d.document_date <= day)
     else:
         where.append(d.balance_minor > 0)
-    stmt = select(d.id, d.customer_id, d.number, type_coerce(d.doc_type, String), d.document_date,
-                  d.due_date, d.currency, d.amount_minor, d.balance_minor, disputed_clause(tenant.id)).where(*where)  # fmt: skip
+    stmt = select(
+        d.id,
+        d.customer_id,
+        d.number,
+        type_coerce(d.doc_type, String),
+        d.document_date,
+        d.due_date,
+        d.currency,
+        d.amount_minor,
+        d.balance_minor,
+        disputed_clause(tenant.id),
+    ).where(*where)
     rows: list[Any] = []
     for chunk in chunks(customer_ids):
         q = stmt if chunk is None else stmt.where(d.customer_id.in_(chunk))
@@ -86,9 +100,12 @@ def open_invoices(
     paid: dict[int, int] = {}
     if as_of_balances and rows:
         a = Allocation
-        for doc, total in fetch(session, select(a.document_id, func.sum(a.amount_minor))
-                                .where(a.tenant_id == tenant.id, a.allocated_on <= day)
-                                .group_by(a.document_id)):  # fmt: skip
+        for doc, total in fetch(
+            session,
+            select(a.document_id, func.sum(a.amount_minor))
+            .where(a.tenant_id == tenant.id, a.allocated_on <= day)
+            .group_by(a.document_id),
+        ):
             paid[doc] = int(total or 0)
     promised, broken = _promises(session, tenant, day)
     out: dict[int, list[Invoice]] = defaultdict(list)
@@ -98,10 +115,22 @@ def open_invoices(
             balance = amount - paid.get(i, 0)
             if balance <= 0:
                 continue
-        out[cid].append(Invoice(
-            i, cid, number, doc_type, as_date(doc_date), as_date(due), ccy, amount, balance, bool(disputed),
-            promised.get(("d", i)) if promised else None, broken.get(("d", i)) if broken else None,
-        ))  # fmt: skip
+        out[cid].append(
+            Invoice(
+                i,
+                cid,
+                number,
+                doc_type,
+                as_date(doc_date),
+                as_date(due),
+                ccy,
+                amount,
+                balance,
+                bool(disputed),
+                promised.get(("d", i)) if promised else None,
+                broken.get(("d", i)) if broken else None,
+            )
+        )
     return out
 
 
@@ -146,16 +175,38 @@ def customers(
     c = Row
     wanted = set(ids)
     for chunk in [None] if len(ids) > WHOLE_TABLE else chunks(ids):
-        stmt = select(c.id, c.external_id, c.name, c.country, c.timezone, c.language, c.locale,
-                      c.last_reply_at, c.last_email_at, c.auto_collection).where(c.tenant_id == tenant.id)  # fmt: skip
+        stmt = select(
+            c.id,
+            c.external_id,
+            c.name,
+            c.country,
+            c.timezone,
+            c.language,
+            c.locale,
+            c.last_reply_at,
+            c.last_email_at,
+            c.auto_collection,
+        ).where(c.tenant_id == tenant.id)
         if chunk is not None:
             stmt = stmt.where(c.id.in_(chunk))
         for cid, ext, name, country, tz, lang, loc, reply, email, auto in fetch(session, stmt):
             if cid not in wanted:
                 continue
-            out[cid] = Customer(cid, ext, name, country, tz, lang, loc, reply, email,
-                                manual.get(cid), promised.get(("c", cid)), broken.get(("c", cid)),
-                                bool(auto) and cid in retrying)  # fmt: skip
+            out[cid] = Customer(
+                cid,
+                ext,
+                name,
+                country,
+                tz,
+                lang,
+                loc,
+                reply,
+                email,
+                manual.get(cid),
+                promised.get(("c", cid)),
+                broken.get(("c", cid)),
+                bool(auto) and cid in retrying,
+            )
     return out
 
 
@@ -163,25 +214,36 @@ def _retrying(session: Session, tenant: Tenant, now: datetime) -> set[int]:
     """Customers whose billing system is still retrying a payment (an attempt in dunning
     with a retry to come)."""
     a = PaymentAttempt
-    stmt = select(a.customer_id).where(
-        a.tenant_id == tenant.id, a.dunning_status == DunningStatus.IN_PROGRESS,
-        or_(a.next_retry_at.is_(None), a.next_retry_at > now),
-    ).distinct()  # fmt: skip
+    stmt = (
+        select(a.customer_id)
+        .where(
+            a.tenant_id == tenant.id,
+            a.dunning_status == DunningStatus.IN_PROGRESS,
+            or_(a.next_retry_at.is_(None), a.next_retry_at > now),
+        )
+        .distinct()
+    )
     return {r[0] for r in fetch(session, stmt)}
 
 
 def _last_manual(session: Session, tenant: Tenant) -> dict[int, datetime]:
     e = Email
-    stmt = select(e.customer_id, func.max(e.sent_at)).where(
-        e.tenant_id == tenant.id, e.mode == EmailMode.MANUAL
-    ).group_by(e.customer_id)  # fmt: skip
+    stmt = (
+        select(e.customer_id, func.max(e.sent_at))
+        .where(e.tenant_id == tenant.id, e.mode == EmailMode.MANUAL)
+        .group_by(e.customer_id)
+    )
     return {cid: at for cid, at in fetch(session, stmt) if at is not None}
 
 
 def history(
-    session: Session, tenant: Tenant, cycle_ids: Sequence[int], mode: EmailMode,
-    customer_ids: Sequence[int] | None = None, open_ids: set[int] | None = None,
-) -> dict[int, History]:  # fmt: skip
+    session: Session,
+    tenant: Tenant,
+    cycle_ids: Sequence[int],
+    mode: EmailMode,
+    customer_ids: Sequence[int] | None = None,
+    open_ids: set[int] | None = None,
+) -> dict[int, History]:
     """What each cycle decided in ``mode`` (suppressed emails count: they were decided):
     per open invoice and reminder the number of emails and the last one's day (from one
     covering index, ``ix_email_documents_history``), per customer and reminder the number
@@ -203,14 +265,30 @@ def history(
             .scalar()
         )
         if int(rows or 0) > PROBE_ABOVE * max(len(open_ids), 1):
-            where.append(ed.document_id.in_(
-                select(d.id).where(d.tenant_id == tenant.id, open_items_clause(), d.balance_minor > 0)))  # fmt: skip
-    docs = select(ed.cycle_id, ed.document_id, ed.reminder, func.count(), func.max(ed.decided_on)).where(
-        *where).group_by(ed.cycle_id, ed.document_id, ed.reminder)  # fmt: skip
-    mails = select(e.cycle_id, e.customer_id, e.reminder, func.count(), func.min(e.decided_at),
-                   func.max(e.decided_at)).where(
-        e.tenant_id == tenant.id, e.mode == mode, e.cycle_id.in_(cycle_ids)
-    ).group_by(e.cycle_id, e.customer_id, e.reminder)  # fmt: skip
+            where.append(
+                ed.document_id.in_(
+                    select(d.id).where(
+                        d.tenant_id == tenant.id, open_items_clause(), d.balance_minor > 0
+                    )
+                )
+            )
+    docs = (
+        select(ed.cycle_id, ed.document_id, ed.reminder, func.count(), func.max(ed.decided_on))
+        .where(*where)
+        .group_by(ed.cycle_id, ed.document_id, ed.reminder)
+    )
+    mails = (
+        select(
+            e.cycle_id,
+            e.customer_id,
+            e.reminder,
+            func.count(),
+            func.min(e.decided_at),
+            func.max(e.decided_at),
+        )
+        .where(e.tenant_id == tenant.id, e.mode == mode, e.cycle_id.in_(cycle_ids))
+        .group_by(e.cycle_id, e.customer_id, e.reminder)
+    )
     if customer_ids is not None:
         mails = mails.where(e.customer_id.in_(customer_ids))
     as_date = _dates()

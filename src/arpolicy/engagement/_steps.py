@@ -43,8 +43,18 @@ Steps = list[tuple[date, int, int]]
 
 def plan_of(cycle: CompiledCycle) -> Plan:
     """The reminders as plain tuples: the loop below runs for every open invoice."""
-    return [(j, r.name, _ANCHORS[r.anchor], r.offset_days, r.repeat.every_days if r.repeat else None,
-             r.times, r.business_days) for j, r in enumerate(cycle.cycle.reminders)]  # fmt: skip
+    return [
+        (
+            j,
+            r.name,
+            _ANCHORS[r.anchor],
+            r.offset_days,
+            r.repeat.every_days if r.repeat else None,
+            r.times,
+            r.business_days,
+        )
+        for j, r in enumerate(cycle.cycle.reminders)
+    ]
 
 
 @lru_cache(maxsize=256)
@@ -69,14 +79,20 @@ def _dates(base: date | None, row: PlanRow, day: date, country: str | None) -> t
         first = add_days(base, offset, business=business, country=country)
         # business days are at least as far apart as calendar days: an upper bound
         times = max((day - first).days // every + 1, 1)
-    return step_dates(base, offset, every, 1 if times is None else times, business=business,
-                      country=country)  # fmt: skip
+    return step_dates(
+        base, offset, every, 1 if times is None else times, business=business, country=country
+    )
 
 
 def steps_of(
-    cycle: CompiledCycle, inv: Invoice, c: Customer, history: History, day: date,
-    plan: Plan | None = None, memo: dict[Any, Steps] | None = None,
-) -> tuple[Steps, int]:  # fmt: skip
+    cycle: CompiledCycle,
+    inv: Invoice,
+    c: Customer,
+    history: History,
+    day: date,
+    plan: Plan | None = None,
+    memo: dict[Any, Steps] | None = None,
+) -> tuple[Steps, int]:
     """Every step of ``inv`` in the cycle whose date is known, in order; and the position
     of the last one sent or overtaken (-1: none).
 
@@ -88,8 +104,14 @@ def steps_of(
     mask = tuple(f(inv.id) for f in oks) if cycle.filtered else _ALL_TRUE[len(oks)]
     static, uses_doc, uses_p2p, uses_business = traits(plan)
     p2p = inv.broken_promise_on or c.broken_promise_on
-    key = (cycle.id, mask, inv.due_date, inv.document_date if uses_doc else None,
-           p2p if uses_p2p else None, c.country if uses_business else None)  # fmt: skip
+    key = (
+        cycle.id,
+        mask,
+        inv.due_date,
+        inv.document_date if uses_doc else None,
+        p2p if uses_p2p else None,
+        c.country if uses_business else None,
+    )
     out = memo.get(key) if (memo is not None and static) else None
     if out is None:
         out = []
@@ -102,8 +124,12 @@ def steps_of(
                 anchor = history.invoice_last.get(inv.id)
                 sent = history.invoice_counts.get((inv.id, name), 0)
                 if (times is None or sent < times) and anchor is not None:
-                    out += [(on, j, sent) for on in step_dates(anchor, offset, None, 1,
-                                                               business=business, country=country)]  # fmt: skip
+                    out += [
+                        (on, j, sent)
+                        for on in step_dates(
+                            anchor, offset, None, 1, business=business, country=country
+                        )
+                    ]
                 continue
             if anchor_code == DUE:
                 base: date | None = inv.due_date
@@ -141,8 +167,10 @@ def lost_meaning(row: PlanRow, due_date: date, on: date, day: date) -> str | Non
     it still does): a step before the due date once the invoice is due, a due-date step
     after its day."""
     if on < due_date <= day:
-        return (f"its step of {on} was for before the due date, and the invoice is due "
-                f"since {due_date}: not sent late")  # fmt: skip
+        return (
+            f"its step of {on} was for before the due date, and the invoice is due "
+            f"since {due_date}: not sent late"
+        )
     if row[2] == DUE and row[3] == 0 and on < day:
         return f"its step of {on} was for the due date: no longer due today, not sent late"
     return None

@@ -88,8 +88,16 @@ def save_settings(
     else:
         row.config, row.updated_by = config, actor.label
     session.flush()
-    audit_record(session, actor, "engagement.settings_saved", "engagement_settings", tenant.id,
-                 before=before, after=config, at=at)  # fmt: skip
+    audit_record(
+        session,
+        actor,
+        "engagement.settings_saved",
+        "engagement_settings",
+        tenant.id,
+        before=before,
+        after=config,
+        at=at,
+    )
     return parsed
 
 
@@ -118,8 +126,10 @@ def validate_cycle(session: Session, tenant: Tenant, data: Any) -> Cycle:
         try:
             check(repo.rule_of(value), cat.level(level))
         except RuleError as exc:
-            problems.extend({"where": f"{where} {p.where}".strip(), "what": p.what, "fix": p.fix}
-                            for p in exc.problems)  # fmt: skip
+            problems.extend(
+                {"where": f"{where} {p.where}".strip(), "what": p.what, "fix": p.fix}
+                for p in exc.problems
+            )
 
     rule("customer", cycle.customer, Level.CUSTOMER)
     rule("invoice", cycle.invoice, Level.INVOICE)
@@ -127,39 +137,62 @@ def validate_cycle(session: Session, tenant: Tenant, data: Any) -> Cycle:
     for i, r in enumerate(cycle.reminders):
         rule(f"reminders[{i}].when", r.when, Level.INVOICE)
         for p in validate_templates(r.template, where="template"):
-            problems.append({"where": f"reminders[{i}].{p['where']}", "what": p["what"],
-                             "fix": p["fix"]})  # fmt: skip
+            problems.append(
+                {"where": f"reminders[{i}].{p['where']}", "what": p["what"], "fix": p["fix"]}
+            )
     if problems:
         raise CycleError(problems)
     return cycle
 
 
 def save_cycle(
-    session: Session, tenant: Tenant, actor: Actor, data: Any, *, at: datetime,
+    session: Session,
+    tenant: Tenant,
+    actor: Actor,
+    data: Any,
+    *,
+    at: datetime,
     status: str | None = None,
-) -> EngagementCycle:  # fmt: skip
+) -> EngagementCycle:
     """Create or replace the cycle named in ``data`` (validated, versioned, audited)."""
     if status is not None and isinstance(data, dict):
         data = {**data, "status": status}
     cycle = validate_cycle(session, tenant, data)
     if cycle.status == "test" and not settings_of(session, tenant).test_address:
-        raise ValidationError("a cycle in test needs the internal test address",
-                              where="status", fix="set settings.test_address first "
-                              "(arpolicy engage settings, PUT /v1/engagement/settings)")  # fmt: skip
+        raise ValidationError(
+            "a cycle in test needs the internal test address",
+            where="status",
+            fix="set settings.test_address first "
+            "(arpolicy engage settings, PUT /v1/engagement/settings)",
+        )
     config = cycle.model_dump(mode="json", exclude_none=True)
     row = repo.cycle_named(session, tenant, cycle.name)
     before = snapshot(row) if row else None
     if row is None:
-        row = EngagementCycle(tenant_id=tenant.id, name=cycle.name, status=CycleStatus(cycle.status),
-                              priority=cycle.priority, version=1, config=config,
-                              updated_by=actor.label)  # fmt: skip
+        row = EngagementCycle(
+            tenant_id=tenant.id,
+            name=cycle.name,
+            status=CycleStatus(cycle.status),
+            priority=cycle.priority,
+            version=1,
+            config=config,
+            updated_by=actor.label,
+        )
         session.add(row)
     else:
         row.status, row.priority = CycleStatus(cycle.status), cycle.priority
         row.config, row.version, row.updated_by = config, row.version + 1, actor.label
     session.flush()
-    audit_record(session, actor, "engagement.cycle_saved", "engagement_cycle", row.id,
-                 before=before, after=snapshot(row), at=at)  # fmt: skip
+    audit_record(
+        session,
+        actor,
+        "engagement.cycle_saved",
+        "engagement_cycle",
+        row.id,
+        before=before,
+        after=snapshot(row),
+        at=at,
+    )
     return row
 
 
@@ -173,8 +206,10 @@ def set_status(
 def get_cycle(session: Session, tenant: Tenant, name: str) -> EngagementCycle:
     row = repo.cycle_named(session, tenant, name)
     if row is None:
-        raise NotFoundError(f"no cycle named {name!r}",
-                            fix="list cycles with arpolicy engage cycles or GET /v1/engagement/cycles")  # fmt: skip
+        raise NotFoundError(
+            f"no cycle named {name!r}",
+            fix="list cycles with arpolicy engage cycles or GET /v1/engagement/cycles",
+        )
     return row
 
 
@@ -184,13 +219,23 @@ def delete_cycle(
     """Remove a cycle that never sent anything; one with history can only go to draft."""
     row = get_cycle(session, tenant, name)
     if repo.has_emails(session, tenant, row.id):
-        raise ValidationError(f"cycle {name!r} has emails in its history", where="name",
-                              fix="set it to draft instead (the history stays)")  # fmt: skip
+        raise ValidationError(
+            f"cycle {name!r} has emails in its history",
+            where="name",
+            fix="set it to draft instead (the history stays)",
+        )
     before = snapshot(row)
     session.delete(row)
     session.flush()
-    audit_record(session, actor, "engagement.cycle_deleted", "engagement_cycle", before["id"],
-                 before=before, at=at)  # fmt: skip
+    audit_record(
+        session,
+        actor,
+        "engagement.cycle_deleted",
+        "engagement_cycle",
+        before["id"],
+        before=before,
+        at=at,
+    )
 
 
 def cycle_warnings(

@@ -143,23 +143,43 @@ class Cycle(_Model):
         seen: set[str] = set()
         for i, r in enumerate(self.reminders):
             if r.name in seen:
-                out.append((f"reminders[{i}].name", f"two reminders are named {r.name!r}",
-                            "give every reminder its own name (the history is kept by name)"))  # fmt: skip
+                out.append(
+                    (
+                        f"reminders[{i}].name",
+                        f"two reminders are named {r.name!r}",
+                        "give every reminder its own name (the history is kept by name)",
+                    )
+                )
             seen.add(r.name)
             if r.anchor is Anchor.LAST_EMAIL and r.offset_days < 1:
-                out.append((f"reminders[{i}].offset_days", f"offset_days is {r.offset_days}: a "
-                            "reminder anchored on last_email comes after the last email",
-                            "give offset_days of at least 1 (e.g. 7: a week after it)"))  # fmt: skip
+                out.append(
+                    (
+                        f"reminders[{i}].offset_days",
+                        f"offset_days is {r.offset_days}: a "
+                        "reminder anchored on last_email comes after the last email",
+                        "give offset_days of at least 1 (e.g. 7: a week after it)",
+                    )
+                )
             n = r.repeat.times if r.repeat else None
             if n is not None and not 1 <= n <= MAX_REPEAT:
-                out.append((f"reminders[{i}].repeat.times", f"times is {n}: a repeat sends 1 to "
-                            f"{MAX_REPEAT} emails in all (the first included)",
-                            f"give times from 1 to {MAX_REPEAT}, or leave times out to repeat "
-                            "until the invoice is paid"))  # fmt: skip
+                out.append(
+                    (
+                        f"reminders[{i}].repeat.times",
+                        f"times is {n}: a repeat sends 1 to "
+                        f"{MAX_REPEAT} emails in all (the first included)",
+                        f"give times from 1 to {MAX_REPEAT}, or leave times out to repeat "
+                        "until the invoice is paid",
+                    )
+                )
         w = self.send_window
         if w.start >= w.end:
-            out.append(("send_window", f"the window {w.start:%H:%M}-{w.end:%H:%M} is empty",
-                        "give a start before the end, e.g. 09:00-17:00"))  # fmt: skip
+            out.append(
+                (
+                    "send_window",
+                    f"the window {w.start:%H:%M}-{w.end:%H:%M} is empty",
+                    "give a start before the end, e.g. 09:00-17:00",
+                )
+            )
         return out
 
 
@@ -216,23 +236,33 @@ def load_yaml(text: str) -> tuple[list[Cycle], Settings | None]:
     """``cycles: [...]`` and optional ``settings: {...}`` (or one cycle) from YAML text."""
     data = yaml_data(text)
     if not isinstance(data, dict):
-        raise DomainValidationError("the file holds no cycle", where="the file",
-                                    fix="give cycles: [...] (and settings: {...})")  # fmt: skip
+        raise DomainValidationError(
+            "the file holds no cycle",
+            where="the file",
+            fix="give cycles: [...] (and settings: {...})",
+        )
     if "cycles" not in data:
         return [parse_cycle(data)], None
     unknown = set(data) - {"cycles", "settings"}
     if unknown:
-        raise DomainValidationError(f"unknown key {sorted(unknown)[0]!r}", where=sorted(unknown)[0],
-                                    fix="the file has cycles: and settings: only")  # fmt: skip
+        raise DomainValidationError(
+            f"unknown key {sorted(unknown)[0]!r}",
+            where=sorted(unknown)[0],
+            fix="the file has cycles: and settings: only",
+        )
     items = data["cycles"]
     if not isinstance(items, list) or not items:
-        raise DomainValidationError("cycles must be a non-empty list", where="cycles",
-                                    fix="cycles: [{name: ..., reminders: [...]}]")  # fmt: skip
+        raise DomainValidationError(
+            "cycles must be a non-empty list",
+            where="cycles",
+            fix="cycles: [{name: ..., reminders: [...]}]",
+        )
     cycles = [parse_cycle(c, where=f"cycles[{i}]") for i, c in enumerate(items)]
     names = [c.name for c in cycles]
     if len(set(names)) != len(names):
-        raise DomainValidationError("two cycles have the same name", where="cycles",
-                                    fix="give every cycle its own name")  # fmt: skip
+        raise DomainValidationError(
+            "two cycles have the same name", where="cycles", fix="give every cycle its own name"
+        )
     settings = parse_settings(data["settings"], where="settings") if "settings" in data else None
     return cycles, settings
 

@@ -2,10 +2,11 @@
 ``arpolicy mail fetch``, ``arpolicy mail receive``), match it to an email sent to a
 customer and record what it means. docs/inbound-email.md describes it for users.
 
-Matching, first hit wins: the message's In-Reply-To, then its References (newest first),
-then for a bounce the Message-ID of the returned message, each against ``emails.message_id``
-of the tenant. Without such an email: the customer whose contact has the sender's address
-(a bounce: the failed recipient's address). Nothing found: ``unmatched``.
+Matching, first hit wins (:mod:`arpolicy.engagement.inbound_match`): the message's
+In-Reply-To, then its References (newest first), then for a bounce the Message-ID of the
+returned message, each against ``emails.message_id`` of the tenant. Without such an email:
+the customer whose contact has the sender's address (a bounce: the failed recipient's
+address). Nothing found: ``unmatched``.
 
 Effects (only the facts; the decision engine pauses reminders from them):
 
@@ -33,13 +34,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from arpolicy.audit import Actor, record
+from arpolicy.engagement.inbound_match import _Match, _match
 from arpolicy.engagement.inbound_parse import Parsed, clean, parse
 from arpolicy.kit.clock import ensure_aware
 from arpolicy.models import (
     Contact,
     Customer,
     Document,
-    Email,
     EmailStatus,
     InboundEmail,
     InboundKind,
@@ -72,14 +73,6 @@ class InboundResult:
         return asdict(self)
 
 
-@dataclass
-class _Match:
-    email: Email | None = None
-    customer_id: int | None = None
-    by: str | None = None
-    note: str | None = None
-
-
 def receive(
     session: Session, tenant: Tenant, raw: bytes, *, at: datetime, actor: Actor
 ) -> InboundResult:
@@ -92,11 +85,17 @@ def receive(
     match = _match(session, tenant.id, parsed)
     kind = parsed.kind if match.customer_id is not None else InboundKind.UNMATCHED.value
     inbound = InboundEmail(
-        tenant_id=tenant.id, message_id=parsed.message_id, kind=InboundKind(kind),
-        received_at=at, from_address=parsed.from_address, subject=parsed.subject,
-        customer_id=match.customer_id, email_id=match.email.id if match.email else None,
-        matched_by=match.by, detail=_detail(parsed, match),
-    )  # fmt: skip
+        tenant_id=tenant.id,
+        message_id=parsed.message_id,
+        kind=InboundKind(kind),
+        received_at=at,
+        from_address=parsed.from_address,
+        subject=parsed.subject,
+        customer_id=match.customer_id,
+        email_id=match.email.id if match.email else None,
+        matched_by=match.by,
+        detail=_detail(parsed, match),
+    )
     try:
         with session.begin_nested():  # claims the Message-ID (a concurrent copy waits here)
             session.add(inbound)
@@ -107,21 +106,44 @@ def receive(
             raise
         return _duplicate(stored)
     result = InboundResult(
-        inbound_email_id=inbound.id, message_id=inbound.message_id, kind=kind,
-        customer_id=match.customer_id, email_id=inbound.email_id, matched_by=match.by,
+        inbound_email_id=inbound.id,
+        message_id=inbound.message_id,
+        kind=kind,
+        customer_id=match.customer_id,
+        email_id=inbound.email_id,
+        matched_by=match.by,
         detail=inbound.detail,
-    )  # fmt: skip
-    record(session, actor, "inbound_email.received", "inbound_email", inbound.id, at=at,
-           after={"kind": kind, "message_id": inbound.message_id, "from": parsed.from_address,
-                  "customer_id": match.customer_id, "email_id": result.email_id,
-                  "matched_by": match.by})  # fmt: skip
+    )
+    record(
+        session,
+        actor,
+        "inbound_email.received",
+        "inbound_email",
+        inbound.id,
+        at=at,
+        after={
+            "kind": kind,
+            "message_id": inbound.message_id,
+            "from": parsed.from_address,
+            "customer_id": match.customer_id,
+            "email_id": result.email_id,
+            "matched_by": match.by,
+        },
+    )
     if kind == InboundKind.REPLY:
         _replied(session, tenant, actor, parsed, match, inbound, at, result)
     elif kind == InboundKind.BOUNCE:
         _bounced(session, tenant, actor, parsed, match, inbound, at, result)
-    log.info("inbound_email.received", tenant_id=tenant.id, inbound_email_id=inbound.id,
-             kind=kind, customer_id=match.customer_id, email_id=result.email_id,
-             matched_by=match.by, effects=len(result.effects))  # fmt: skip
+    log.info(
+        "inbound_email.received",
+        tenant_id=tenant.id,
+        inbound_email_id=inbound.id,
+        kind=kind,
+        customer_id=match.customer_id,
+        email_id=result.email_id,
+        matched_by=match.by,
+        effects=len(result.effects),
+    )
     return result
 
 
@@ -135,10 +157,15 @@ def _stored(session: Session, tenant_id: int, message_id: str) -> InboundEmail |
 
 def _duplicate(stored: InboundEmail) -> InboundResult:
     return InboundResult(
-        inbound_email_id=stored.id, message_id=stored.message_id, kind=stored.kind.value,
-        customer_id=stored.customer_id, email_id=stored.email_id, matched_by=stored.matched_by,
-        duplicate=True, detail=stored.detail,
-    )  # fmt: skip
+        inbound_email_id=stored.id,
+        message_id=stored.message_id,
+        kind=stored.kind.value,
+        customer_id=stored.customer_id,
+        email_id=stored.email_id,
+        matched_by=stored.matched_by,
+        duplicate=True,
+        detail=stored.detail,
+    )
 
 
 def _detail(parsed: Parsed, match: _Match) -> str | None:
@@ -154,103 +181,86 @@ def _detail(parsed: Parsed, match: _Match) -> str | None:
     return clean("; ".join(parts), 4000) if parts else None
 
 
-# --- matching --------------------------------------------------------------------------------
-
-
-def _match(session: Session, tenant_id: int, parsed: Parsed) -> _Match:
-    candidates = [(i, "in_reply_to") for i in parsed.in_reply_to]
-    candidates += [(i, "references") for i in reversed(parsed.references)]
-    if parsed.original_message_id:  # a bounce or a delivery-delay notice
-        candidates.append((parsed.original_message_id, "original_message_id"))
-    emails = _emails_by_id(session, tenant_id, [c for c, _ in candidates])
-    for message_id, by in candidates:
-        found = emails.get(_bare(message_id))
-        if found is not None:
-            return _Match(email=found, customer_id=found.customer_id, by=by)
-    if parsed.kind == "bounce":
-        return _by_address(session, tenant_id, parsed.failed_recipients, "failed_recipient")
-    sender = [parsed.from_address] if parsed.from_address else []
-    return _by_address(session, tenant_id, sender, "from_address")
-
-
-def _bare(message_id: str) -> str:
-    return message_id.strip().strip("<>").lower()
-
-
-def _emails_by_id(session: Session, tenant_id: int, ids: list[str]) -> dict[str, Email]:
-    """The tenant's emails with one of ``ids`` (stored with or without angle brackets)."""
-    if not ids:
-        return {}
-    forms = {f for i in ids for f in (f"<{i.strip('<>')}>", i.strip("<>"))}
-    found = session.scalars(
-        select(Email).where(Email.tenant_id == tenant_id, Email.message_id.in_(forms))
-    )
-    return {_bare(e.message_id): e for e in found}
-
-
-def _by_address(session: Session, tenant_id: int, addresses: list[str], by: str) -> _Match:
-    if not addresses:
-        return _Match(note="no email of ours referenced and no address to match a contact")
-    customers = sorted(
-        set(
-            session.scalars(
-                select(Contact.customer_id).where(
-                    Contact.tenant_id == tenant_id,
-                    Contact.email.in_([a.lower() for a in addresses]),
-                )
-            )
-        )
-    )
-    if len(customers) == 1:
-        return _Match(customer_id=customers[0], by=by)
-    if customers:
-        return _Match(note=f"{', '.join(addresses)} is a contact of {len(customers)} customers "
-                      f"({', '.join(map(str, customers[:10]))}): not matched")  # fmt: skip
-    return _Match(note=f"no email of ours referenced and no contact with {', '.join(addresses)}")
-
-
-# --- effects ---------------------------------------------------------------------------------
-
-
 def _replied(
-    session: Session, tenant: Tenant, actor: Actor, parsed: Parsed, match: _Match,
-    inbound: InboundEmail, at: datetime, result: InboundResult,
-) -> None:  # fmt: skip
+    session: Session,
+    tenant: Tenant,
+    actor: Actor,
+    parsed: Parsed,
+    match: _Match,
+    inbound: InboundEmail,
+    at: datetime,
+    result: InboundResult,
+) -> None:
     email = match.email
     if email is not None and email.replied_at is None:
         email.replied_at = at
-        record(session, actor, "email.replied", "email", email.id, at=at,
-               before={"replied_at": None}, after={"replied_at": at,
-                                                    "inbound_email_id": inbound.id})  # fmt: skip
+        record(
+            session,
+            actor,
+            "email.replied",
+            "email",
+            email.id,
+            at=at,
+            before={"replied_at": None},
+            after={"replied_at": at, "inbound_email_id": inbound.id},
+        )
         result.effects.append("email.replied")
     customer = _customer(session, tenant.id, match.customer_id)
     if customer.last_reply_at is None or customer.last_reply_at < at:
         before = customer.last_reply_at
         customer.last_reply_at = at
-        record(session, actor, "customer.replied", "customer", customer.id, at=at,
-               before={"last_reply_at": before},
-               after={"last_reply_at": at, "inbound_email_id": inbound.id})  # fmt: skip
+        record(
+            session,
+            actor,
+            "customer.replied",
+            "customer",
+            customer.id,
+            at=at,
+            before={"last_reply_at": before},
+            after={"last_reply_at": at, "inbound_email_id": inbound.id},
+        )
         result.effects.append("customer.replied")
     if email is not None and email.documents:
         d = Document
         session.execute(
             update(d)
-            .where(d.tenant_id == tenant.id, d.customer_id == customer.id,
-                   d.id.in_(email.documents), (d.last_reply_at.is_(None)) | (d.last_reply_at < at))
+            .where(
+                d.tenant_id == tenant.id,
+                d.customer_id == customer.id,
+                d.id.in_(email.documents),
+                (d.last_reply_at.is_(None)) | (d.last_reply_at < at),
+            )
             .values(last_reply_at=at)
             .execution_options(synchronize_session=False)
-        )  # fmt: skip
-    emit(session, tenant.id, "email.replied",
-         {"inbound_email_id": inbound.id, "customer_id": customer.id,
-          "email_id": email.id if email else None, "matched_by": match.by,
-          "from": parsed.from_address, "subject": parsed.subject, "replied_at": at.isoformat()},
-         key=f"email.replied:{inbound.id}", at=at)  # fmt: skip
+        )
+    emit(
+        session,
+        tenant.id,
+        "email.replied",
+        {
+            "inbound_email_id": inbound.id,
+            "customer_id": customer.id,
+            "email_id": email.id if email else None,
+            "matched_by": match.by,
+            "from": parsed.from_address,
+            "subject": parsed.subject,
+            "replied_at": at.isoformat(),
+        },
+        key=f"email.replied:{inbound.id}",
+        at=at,
+    )
 
 
 def _bounced(
-    session: Session, tenant: Tenant, actor: Actor, parsed: Parsed, match: _Match,
-    inbound: InboundEmail, at: datetime, result: InboundResult,
-) -> None:  # fmt: skip
+    session: Session,
+    tenant: Tenant,
+    actor: Actor,
+    parsed: Parsed,
+    match: _Match,
+    inbound: InboundEmail,
+    at: datetime,
+    result: InboundResult,
+) -> None:
     email = match.email
     failed = set(parsed.failed_recipients)
     if not failed and email is not None and len(email.to) == 1:
@@ -259,28 +269,66 @@ def _bounced(
         before = {"status": email.status, "bounced_at": email.bounced_at}
         email.status = EmailStatus.BOUNCED
         email.bounced_at = email.bounced_at or at
-        record(session, actor, "email.bounced", "email", email.id, at=at, before=before,
-               after={"status": email.status, "bounced_at": email.bounced_at,
-                      "failed_recipients": sorted(failed), "inbound_email_id": inbound.id})  # fmt: skip
+        record(
+            session,
+            actor,
+            "email.bounced",
+            "email",
+            email.id,
+            at=at,
+            before=before,
+            after={
+                "status": email.status,
+                "bounced_at": email.bounced_at,
+                "failed_recipients": sorted(failed),
+                "inbound_email_id": inbound.id,
+            },
+        )
         result.effects.append("email.bounced")
-    contacts = session.scalars(
-        select(Contact).where(
-            Contact.tenant_id == tenant.id, Contact.customer_id == match.customer_id,
-            Contact.email.in_(sorted(failed)), Contact.bounced.is_(False),
-        ).order_by(Contact.id)
-    ).all() if failed else []  # fmt: skip
+    contacts = (
+        session.scalars(
+            select(Contact)
+            .where(
+                Contact.tenant_id == tenant.id,
+                Contact.customer_id == match.customer_id,
+                Contact.email.in_(sorted(failed)),
+                Contact.bounced.is_(False),
+            )
+            .order_by(Contact.id)
+        ).all()
+        if failed
+        else []
+    )
     for contact in contacts:
         contact.bounced = True
-        record(session, actor, "contact.bounced", "contact", contact.id, at=at,
-               before={"bounced": False}, after={"bounced": True, "email": contact.email,
-                                                 "inbound_email_id": inbound.id})  # fmt: skip
+        record(
+            session,
+            actor,
+            "contact.bounced",
+            "contact",
+            contact.id,
+            at=at,
+            before={"bounced": False},
+            after={"bounced": True, "email": contact.email, "inbound_email_id": inbound.id},
+        )
         result.effects.append(f"contact.bounced:{contact.id}")
-    emit(session, tenant.id, "email.bounced",
-         {"inbound_email_id": inbound.id, "customer_id": match.customer_id,
-          "email_id": email.id if email else None, "matched_by": match.by,
-          "failed_recipients": sorted(failed), "contacts_bounced": [c.id for c in contacts],
-          "diagnostic": parsed.diagnostic, "bounced_at": at.isoformat()},
-         key=f"email.bounced:{inbound.id}", at=at)  # fmt: skip
+    emit(
+        session,
+        tenant.id,
+        "email.bounced",
+        {
+            "inbound_email_id": inbound.id,
+            "customer_id": match.customer_id,
+            "email_id": email.id if email else None,
+            "matched_by": match.by,
+            "failed_recipients": sorted(failed),
+            "contacts_bounced": [c.id for c in contacts],
+            "diagnostic": parsed.diagnostic,
+            "bounced_at": at.isoformat(),
+        },
+        key=f"email.bounced:{inbound.id}",
+        at=at,
+    )
 
 
 def _customer(session: Session, tenant_id: int, customer_id: int | None) -> Customer:

@@ -48,9 +48,14 @@ def sample_context(as_of: date) -> RenderContext:
         issued = as_of - timedelta(days=age)
         due = issued + timedelta(days=terms)
         return InvoiceLine(
-            number, kind, issued, due, (as_of - due).days,
-            Money.of(amount, cur), Money.of(open_, cur),
-        )  # fmt: skip
+            number,
+            kind,
+            issued,
+            due,
+            (as_of - due).days,
+            Money.of(amount, cur),
+            Money.of(open_, cur),
+        )
 
     invoices = [
         line("INV-2041", "invoice", 50, 30, "1234.56", "1234.56", "EUR"),
@@ -82,10 +87,15 @@ def sample_context(as_of: date) -> RenderContext:
         statement=statement,
         payment_link="https://pay.acme.example/C-10482",
         bank=BankDetails("Acme Supplies Ltd", "GB82WEST12345698765432", "WESTGB2L", "Westbank"),
-        steps=[StepLines("overdue", invoices, "overdue"),  # merged: another step's invoice
-               StepLines("friendly", [line("INV-2070", "invoice", 10, 30, "420.00", "420.00", "EUR")],
-                         "due_soon")],
-    )  # fmt: skip
+        steps=[
+            StepLines("overdue", invoices, "overdue"),  # merged: another step's invoice
+            StepLines(
+                "friendly",
+                [line("INV-2070", "invoice", 10, 30, "420.00", "420.00", "EUR")],
+                "due_soon",
+            ),
+        ],
+    )
 
 
 # ------------------------------------------------------------------------------ validate
@@ -107,9 +117,17 @@ def _samples() -> list[RenderContext]:
     full = sample_context(_SAMPLE_DAY)
     undated = replace(full.invoices[0], due_on=None, days_overdue=0)
     bare = replace(
-        full, contact_name=None, sender_name=None, sender_email=None, invoices=[undated],
-        statement=None, statement_balance=None, payment_link=None, bank=None, test=True,
-    )  # fmt: skip
+        full,
+        contact_name=None,
+        sender_name=None,
+        sender_email=None,
+        invoices=[undated],
+        statement=None,
+        statement_balance=None,
+        payment_link=None,
+        bank=None,
+        test=True,
+    )
     no_bic = replace(full.bank, bic=None, bank_name=None) if full.bank else None
     return [full, bare, replace(bare, statement=[], statement_balance=[], bank=no_bic)]
 
@@ -119,8 +137,13 @@ def _parts(spec: Any, here: str, out: list[dict[str, str]]) -> dict[str, str]:
     if isinstance(spec, Mapping):
         for key in spec:
             if key not in ("subject", "text", "html"):
-                out.append(_problem(f"{here}.{key}", f"unknown part {key!r}",
-                                    "a language has a subject, a text and optionally an html"))  # fmt: skip
+                out.append(
+                    _problem(
+                        f"{here}.{key}",
+                        f"unknown part {key!r}",
+                        "a language has a subject, a text and optionally an html",
+                    )
+                )
         get: Callable[[str], Any] = spec.get
     else:
         get = lambda key: getattr(spec, key, None)  # noqa: E731
@@ -130,11 +153,18 @@ def _parts(spec: Any, here: str, out: list[dict[str, str]]) -> dict[str, str]:
         if isinstance(value, str) and value.strip():
             found[part] = value
         elif part != "html" or value is not None:
-            what = "is empty" if isinstance(value, str) else "is missing" if value is None else (
-                f"is a {type(value).__name__}, not text")  # fmt: skip
-            fix = {"subject": "give a one-line subject, e.g. Invoice {{ invoices[0].number }} is overdue",
-                   "text": "give the plain-text body (every email has one, the HTML is optional)",
-                   "html": "give the HTML body as text, or leave html out"}[part]  # fmt: skip
+            what = (
+                "is empty"
+                if isinstance(value, str)
+                else "is missing"
+                if value is None
+                else (f"is a {type(value).__name__}, not text")
+            )
+            fix = {
+                "subject": "give a one-line subject, e.g. Invoice {{ invoices[0].number }} is overdue",
+                "text": "give the plain-text body (every email has one, the HTML is optional)",
+                "html": "give the HTML body as text, or leave html out",
+            }[part]
             out.append(_problem(f"{here}.{part}", f"the {part} {what}", fix))
     return found
 
@@ -190,11 +220,17 @@ def _syntax(e: TemplateSyntaxError, where: str) -> dict[str, str]:
     if m:
         names = [*_HELPERS, *_ENVS["text"].filters] if m[1] == "filter" else [*_ENVS["text"].tests]
         hint = "".join(f"did you mean {c!r}? " for c in get_close_matches(m[2], names, 1))
-        return _problem(f"{where} line {e.lineno}", f"unknown {m[1]} {m[2]!r}",
-                        f"{hint}use one of the helpers {', '.join(_HELPERS)} or a Jinja built-in "
-                        "(https://jinja.palletsprojects.com/en/stable/templates/#list-of-builtin-filters)")  # fmt: skip
-    return _problem(f"{where} line {e.lineno}", message,
-                    "check the {{ }} and {% %} tags: every if, for and macro needs its end tag")  # fmt: skip
+        return _problem(
+            f"{where} line {e.lineno}",
+            f"unknown {m[1]} {m[2]!r}",
+            f"{hint}use one of the helpers {', '.join(_HELPERS)} or a Jinja built-in "
+            "(https://jinja.palletsprojects.com/en/stable/templates/#list-of-builtin-filters)",
+        )
+    return _problem(
+        f"{where} line {e.lineno}",
+        message,
+        "check the {{ }} and {% %} tags: every if, for and macro needs its end tag",
+    )
 
 
 def _static(part: str, source: str, where: str) -> list[dict[str, str]]:
@@ -216,8 +252,13 @@ def _static(part: str, source: str, where: str) -> list[dict[str, str]]:
             hint = "".join(
                 f" (did you mean {m!r}?)" for m in get_close_matches(node.name, known, 1)
             )
-            out.append(_problem(f"{where} line {node.lineno}", f"unknown variable {node.name!r}",
-                                f"use one of {', '.join(VARIABLES)}{hint}"))  # fmt: skip
+            out.append(
+                _problem(
+                    f"{where} line {node.lineno}",
+                    f"unknown variable {node.name!r}",
+                    f"use one of {', '.join(VARIABLES)}{hint}",
+                )
+            )
     try:
         _compile(_kind(part), source)
     except TemplateSyntaxError as e:
@@ -242,8 +283,11 @@ def _check(
                 break  # the same again on the next sample, and maybe as slowly
             continue
         if part == "subject" and not one_line(result):
-            problems.append(_problem(where, "the subject is empty once rendered",
-                                     "give the subject some fixed text"))  # fmt: skip
+            problems.append(
+                _problem(
+                    where, "the subject is empty once rendered", "give the subject some fixed text"
+                )
+            )
             break
     return problems
 
@@ -256,23 +300,39 @@ def validate(
     parts, and the errors a render of the sample customers raises. Empty when all is well."""
     if isinstance(templates, str):
         if templates not in BUILTINS:
-            return [_problem(where, f"there is no built-in template named {templates!r}",
-                             f"use one of {', '.join(BUILTINS)}, or give the templates per "
-                             'language: {"en": {"subject": ..., "text": ..., "html": ...}}')]  # fmt: skip
+            return [
+                _problem(
+                    where,
+                    f"there is no built-in template named {templates!r}",
+                    f"use one of {', '.join(BUILTINS)}, or give the templates per "
+                    'language: {"en": {"subject": ..., "text": ..., "html": ...}}',
+                )
+            ]
         templates = builtin(templates)
     if not isinstance(templates, Mapping) or not templates:
-        return [_problem(where, "no template is given", "give a built-in name "
-                         f"({', '.join(BUILTINS)}) or the templates per language, e.g. "
-                         '{"en": {"subject": ..., "text": ..., "html": ...}}')]  # fmt: skip
+        return [
+            _problem(
+                where,
+                "no template is given",
+                "give a built-in name "
+                f"({', '.join(BUILTINS)}) or the templates per language, e.g. "
+                '{"en": {"subject": ..., "text": ..., "html": ...}}',
+            )
+        ]
     out: list[dict[str, str]] = []
     for lang, spec in templates.items():
         here = f"{where}.{lang}"
         try:
             locale = parse_locale(str(lang))
         except (ValueError, UnknownLocaleError):
-            out.append(_problem(here, f"{lang!r} is not a language or locale code",
-                                "use an ISO 639 language code such as en, de or fr, optionally "
-                                "with a territory (de_AT, fr-CH)"))  # fmt: skip
+            out.append(
+                _problem(
+                    here,
+                    f"{lang!r} is not a language or locale code",
+                    "use an ISO 639 language code such as en, de or fr, optionally "
+                    "with a territory (de_AT, fr-CH)",
+                )
+            )
             locale = Locale("en")
         for part, source in _parts(spec, here, out).items():
             out.extend(_check(part, source, f"{here}.{part}", locale, str(lang)))

@@ -112,13 +112,25 @@ _HEADINGS = {
 }
 """Column headings: the four of the short table, then the detailed table's own."""
 _KINDS = {
-    "en": {"credit_note": "credit note", "debit_note": "debit note",
-           "payment": "payment on account", "refund": "refund"},
-    "de": {"credit_note": "Gutschrift", "debit_note": "Belastungsanzeige",
-           "payment": "nicht zugeordnete Zahlung", "refund": "Erstattung"},
-    "fr": {"credit_note": "avoir", "debit_note": "note de débit",
-           "payment": "paiement non imputé", "refund": "remboursement"},
-}  # fmt: skip
+    "en": {
+        "credit_note": "credit note",
+        "debit_note": "debit note",
+        "payment": "payment on account",
+        "refund": "refund",
+    },
+    "de": {
+        "credit_note": "Gutschrift",
+        "debit_note": "Belastungsanzeige",
+        "payment": "nicht zugeordnete Zahlung",
+        "refund": "Erstattung",
+    },
+    "fr": {
+        "credit_note": "avoir",
+        "debit_note": "note de débit",
+        "payment": "paiement non imputé",
+        "refund": "remboursement",
+    },
+}
 _TH = "padding:6px 8px;border-bottom:2px solid #444444;font-weight:bold;"
 _TD = "padding:6px 8px;border-bottom:1px solid #dddddd;"
 

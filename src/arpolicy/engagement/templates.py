@@ -268,7 +268,23 @@ def render(
 from arpolicy.engagement.template_check import sample_context, validate  # noqa: E402
 
 __all__ = [
-    "BUILTINS", "MAX_SUBJECT", "InvoiceLine", "RenderContext", "Rendered", "TemplateBudgetError",
-    "TemplateLike", "TemplateSet", "TemplateText", "_money_layout", "builtin", "choose_language",
-    "format_money", "one_line", "parse_locale", "render", "sample_context", "totals", "validate",
-]  # fmt: skip
+    "BUILTINS",
+    "MAX_SUBJECT",
+    "InvoiceLine",
+    "RenderContext",
+    "Rendered",
+    "TemplateBudgetError",
+    "TemplateLike",
+    "TemplateSet",
+    "TemplateText",
+    "_money_layout",
+    "builtin",
+    "choose_language",
+    "format_money",
+    "one_line",
+    "parse_locale",
+    "render",
+    "sample_context",
+    "totals",
+    "validate",
+]
