@@ -30,8 +30,15 @@ def shop(db_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> int:
     slug = f"audit-{uuid.uuid4().hex[:10]}"
     with transaction(db_engine) as s:
         tenant = create_tenant(s, slug, base_currency="USD")
-        s.add(WebhookEndpoint(tenant_id=tenant.id, url="https://hooks.example.com/ar",
-                              events=["import.completed"], secret="whsec_dGVzdA==", active=True))  # fmt: skip
+        s.add(
+            WebhookEndpoint(
+                tenant_id=tenant.id,
+                url="https://hooks.example.com/ar",
+                events=["import.completed"],
+                secret="whsec_dGVzdA==",
+                active=True,
+            )
+        )
         tenant_id = tenant.id
     monkeypatch.setenv("ARPOLICY_DATABASE_URL", db_engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("ARPOLICY_TENANT", slug)
@@ -95,21 +102,27 @@ def test_customers_and_invoices_list_the_ids_created_and_updated(db_engine, shop
         "c2.csv",
         "external_id,name,currency\nC2,Beta Inc,USD\nC3,Gamma,USD\n",
     )
-    invoices = ("number,customer,currency,amount,document_date,due_date\n"
-                "I1,C1,USD,100.00,2026-10-01,2026-11-01\nI2,C3,USD,5.00,2026-10-01,2026-11-01\n")  # fmt: skip
+    invoices = (
+        "number,customer,currency,amount,document_date,due_date\n"
+        "I1,C1,USD,100.00,2026-10-01,2026-11-01\nI2,C3,USD,5.00,2026-10-01,2026-11-01\n"
+    )
     imported(tmp_path, "invoices", "i.csv", invoices)
     customers = ids(db_engine, Customer, shop, "external_id")
     docs = ids(db_engine, Document, shop, "number")
     newest_first = audit("--action", "import.completed")
     assert [(e["actor"], e["entity_id"]) for e in newest_first] == [
-        (ME, "invoices"), (ME, "customers"), (ME, "customers")
-    ]  # fmt: skip
+        (ME, "invoices"),
+        (ME, "customers"),
+        (ME, "customers"),
+    ]
     assert [e["after"]["ids"] for e in reversed(newest_first)] == [
         {"created": [[customers["C1"], "C1"], [customers["C2"], "C2"]], "updated": []},
         {"created": [[customers["C3"], "C3"]], "updated": [[customers["C2"], "C2"]]},
-        {"created": [[docs["I1"], ["invoice", "I1"]], [docs["I2"], ["invoice", "I2"]]],
-         "updated": []},
-    ]  # fmt: skip
+        {
+            "created": [[docs["I1"], ["invoice", "I1"]], [docs["I2"], ["invoice", "I2"]]],
+            "updated": [],
+        },
+    ]
     shown = " ".join(cli("audit", "--action", "import.completed").split())
     assert "customers from c2.csv: 2 rows, 1 created, 1 updated, 0 rejected" in shown
     with transaction(db_engine, write=False) as s:

@@ -166,15 +166,20 @@ HOSTILE = {
     "nul.jsonl": (b'{"external_id": "C1", "name": "A\\u0000B"}\n', "│ 1 │ name │ A\\u0000B │"),
     "surrogate.jsonl": (b'{"external_id": "C1", "name": "A\\ud800"}\n', "U+D800"),
     "deep.jsonl": (
-        ('{"external_id": "C1", "name": "A", "custom_fields": {"k": '
-         + '{"a": ' * 990 + "1" + "}" * 990 + "}}\n").encode(),
+        (
+            '{"external_id": "C1", "name": "A", "custom_fields": {"k": '
+            + '{"a": ' * 990
+            + "1"
+            + "}" * 990
+            + "}}\n"
+        ).encode(),
         "│ 1 │ cf.k │",
     ),
     "large.csv": (
         b"external_id,name,currency,reported_balance\nC1,A,USD,99999999999999999999\n",
         "│ 2 │ reported_balance │ 99999999999999999999 │ is too large",
     ),
-}  # fmt: skip
+}
 
 
 def test_values_no_database_can_store_exit_2_with_the_row_error(on_both, tmp_path):
@@ -195,8 +200,10 @@ def test_an_unforeseen_database_error_exits_2_without_row_data(on_both, tmp_path
     cli, customers = on_both
     monkeypatch.setattr(limits, "INT64", 2**80)  # the database refuses the amount itself
     path = tmp_path / "customers.csv"
-    path.write_text("external_id,name,currency,reported_balance\n"
-                    "C1,SECRET,USD,10000000000000000000\n", encoding="utf-8")  # fmt: skip
+    path.write_text(
+        "external_id,name,currency,reported_balance\nC1,SECRET,USD,10000000000000000000\n",
+        encoding="utf-8",
+    )
     result = run(cli, "import", "customers", path)
     assert result.exit_code == 2, result.output
     assert "the database refused a value of the import" in result.text

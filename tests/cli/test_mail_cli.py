@@ -24,8 +24,15 @@ def mailshop(cli_db):
         t = create_tenant(s, "shop")
         c = create_customer(s, t, external_id="ACME", name="Acme")
         create_contact(s, c, "ann@acme.example")
-        create_email(s, t, c, "<reminder-1@shop.example>", subject="Invoice INV-1 is overdue",
-                     reason="first reminder: 14 days overdue", html_body="<p>Please pay.</p>")  # fmt: skip
+        create_email(
+            s,
+            t,
+            c,
+            "<reminder-1@shop.example>",
+            subject="Invoice INV-1 is overdue",
+            reason="first reminder: 14 days overdue",
+            html_body="<p>Please pay.</p>",
+        )
         create_email(s, t, c, "<reminder-2@shop.example>", in_doubt=True)
     return cli_db
 
@@ -88,8 +95,7 @@ def test_errors_are_clear(mailshop, runner, tmp_path):
 
 
 def test_fetch_receives_unseen_messages_and_marks_them_seen(mailshop, runner):
-    messages = {"INBOX": [reply(in_reply_to="<reminder-1@shop.example>"), postfix_dsn(),
-                          GARBAGE]}  # fmt: skip
+    messages = {"INBOX": [reply(in_reply_to="<reminder-1@shop.example>"), postfix_dsn(), GARBAGE]}
     with ImapServer("ar@shop.example", "p@ss word", messages) as server:
         seen = server.add("INBOX", reply(message_id="<old@acme.example>"), {"\\Seen"})
         url = f"imap://ar%40shop.example:p%40ss%20word@127.0.0.1:{server.port}/INBOX"
@@ -132,8 +138,9 @@ def test_fetch_reports_a_bad_login_and_a_bad_url(mailshop, runner):
         r = runner.invoke(app, ["mail", "fetch", "--imap", url])
         assert r.exit_code == 2 and "refused the login of ar" in r.output
         assert "wrong" not in r.output
-        r = runner.invoke(app, ["mail", "fetch", "--imap",
-                                f"imap://ar:secret@127.0.0.1:{server.port}/Missing"])  # fmt: skip
+        r = runner.invoke(
+            app, ["mail", "fetch", "--imap", f"imap://ar:secret@127.0.0.1:{server.port}/Missing"]
+        )
         assert r.exit_code == 2 and "no mailbox 'Missing'" in r.output
     r = runner.invoke(app, ["mail", "fetch", "--imap", "https://example.com/INBOX"])
     assert r.exit_code == 2 and "scheme is 'https'" in r.output

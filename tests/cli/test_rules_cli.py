@@ -35,8 +35,18 @@ def test_check_reports_every_problem_with_where_and_fix(runner, shop):
 
 
 def test_match_selects_in_the_database_and_explains(runner, shop):
-    res = runner.invoke(app, ["rules", "match", "days_past_due >= 1 and balance > 10 USD", *AS_OF,
-                              "--explain", "I-1", "--json"])  # fmt: skip
+    res = runner.invoke(
+        app,
+        [
+            "rules",
+            "match",
+            "days_past_due >= 1 and balance > 10 USD",
+            *AS_OF,
+            "--explain",
+            "I-1",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["documents"] == ["I-1", "I-3"] and data["matches"] == 2
@@ -46,8 +56,20 @@ def test_match_selects_in_the_database_and_explains(runner, shop):
 
 def test_match_customers_with_their_figures_and_explain_one(runner, shop):
     # as of 2026-06-30: A1 owes 150.00 (100.00 overdue); B2 20.00 less 5.00 unallocated
-    res = runner.invoke(app, ["rules", "match", "outstanding > 100 USD or overdue = 0 USD",
-                              "--level", "customer", *AS_OF, "--explain", "B2", "--json"])  # fmt: skip
+    res = runner.invoke(
+        app,
+        [
+            "rules",
+            "match",
+            "outstanding > 100 USD or overdue = 0 USD",
+            "--level",
+            "customer",
+            *AS_OF,
+            "--explain",
+            "B2",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["level"] == "customer" and data["customers"] == ["A1"] and data["matches"] == 1
@@ -59,9 +81,21 @@ def test_match_customers_with_their_figures_and_explain_one(runner, shop):
 
 
 def test_match_payment_profiles(runner, shop):
-    res = runner.invoke(app, ["rules", "match", "payment_attempts = 0 and monthly_dso is empty "
-                              "and customer.unaccounted_payment > 0 USD", "--level", "payment",
-                              *AS_OF, "--explain", "B2", "--json"])  # fmt: skip
+    res = runner.invoke(
+        app,
+        [
+            "rules",
+            "match",
+            "payment_attempts = 0 and monthly_dso is empty "
+            "and customer.unaccounted_payment > 0 USD",
+            "--level",
+            "payment",
+            *AS_OF,
+            "--explain",
+            "B2",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["customers"] == ["B2"] and data["explanation"]["verdict"] == "yes"
@@ -69,8 +103,10 @@ def test_match_payment_profiles(runner, shop):
 
 
 def test_match_invoices_by_their_customer_figures(runner, shop):
-    res = runner.invoke(app, ["rules", "match", "customer.overdue >= 100 USD and not has_p2p_date",
-                              *AS_OF, "--json"])  # fmt: skip
+    res = runner.invoke(
+        app,
+        ["rules", "match", "customer.overdue >= 100 USD and not has_p2p_date", *AS_OF, "--json"],
+    )
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["documents"] == ["I-1", "I-2"]
 
@@ -122,8 +158,9 @@ def test_match_a_decision_table_shows_what_each_rule_decides(runner, shop):
     assert '  rule 2 then {"level": 1}: 1: I-1\n' in res.stdout
     assert '  otherwise "none": every other invoice\n' in res.stdout
     assert 'decide first: {"level": 1}' in res.stdout
-    res = runner.invoke(app, ["rules", "match", TABLE.replace("first", "collect"), *AS_OF,
-                              "--json"])  # fmt: skip
+    res = runner.invoke(
+        app, ["rules", "match", TABLE.replace("first", "collect"), *AS_OF, "--json"]
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["matches"] == 2 and data["documents"] == ["I-1", "I-3"]

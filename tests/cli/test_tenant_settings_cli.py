@@ -18,16 +18,31 @@ def _tenant(engine) -> Tenant:
 
 
 def test_set_payment_link_and_bank_details_then_change_and_remove(runner, shop):
-    res = runner.invoke(app, ["tenants", "set", "shop",
-                              "--payment-link", "https://pay.shop.example/{customer_number}",
-                              "--bank-holder", "Shop GmbH", "--iban", "DE89 3704 0044 0532 0130 00"])  # fmt: skip
+    res = runner.invoke(
+        app,
+        [
+            "tenants",
+            "set",
+            "shop",
+            "--payment-link",
+            "https://pay.shop.example/{customer_number}",
+            "--bank-holder",
+            "Shop GmbH",
+            "--iban",
+            "DE89 3704 0044 0532 0130 00",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert res.stdout.strip() == "tenant shop: changed bank_details, payment_link_url"
     res = runner.invoke(app, ["tenants", "set", "shop", "--bic", "cobadeffxxx", "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    assert data["bank_details"] == {"account_holder": "Shop GmbH", "iban": "DE89370400440532013000",
-                                    "bic": "COBADEFFXXX", "bank_name": None}  # fmt: skip
+    assert data["bank_details"] == {
+        "account_holder": "Shop GmbH",
+        "iban": "DE89370400440532013000",
+        "bic": "COBADEFFXXX",
+        "bank_name": None,
+    }
     listed = json.loads(runner.invoke(app, ["tenants", "list", "--json"]).stdout)
     assert listed[0]["payment_link_url"] == "https://pay.shop.example/{customer_number}"
     res = runner.invoke(app, ["tenants", "set", "shop", "--no-bank", "--payment-link", ""])
@@ -35,24 +50,30 @@ def test_set_payment_link_and_bank_details_then_change_and_remove(runner, shop):
     t = _tenant(shop)
     assert t.bank_details is None and t.payment_link_url is None
     with transaction(shop, write=False) as s:
-        events = s.scalars(select(AuditEvent).where(AuditEvent.action == "tenant.updated")
-                           .order_by(AuditEvent.id)).all()  # fmt: skip
+        events = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "tenant.updated").order_by(AuditEvent.id)
+        ).all()
     assert [sorted(e.after) for e in events] == [
-        ["bank_details", "payment_link_url"], ["bank_details"], ["bank_details", "payment_link_url"],
-    ]  # fmt: skip
+        ["bank_details", "payment_link_url"],
+        ["bank_details"],
+        ["bank_details", "payment_link_url"],
+    ]
     assert all(e.actor.startswith("cli:") for e in events)
 
 
 def test_a_bad_value_names_the_option_and_changes_nothing(runner, shop):
     for args, option, what in [
-        (["--iban", "DE89 3704 0044 0532 0130 01", "--bank-holder", "Shop"], "--iban",
-         "check digits do not match"),
+        (
+            ["--iban", "DE89 3704 0044 0532 0130 01", "--bank-holder", "Shop"],
+            "--iban",
+            "check digits do not match",
+        ),
         (["--iban", "DE89370400440532013000"], "--bank-holder", "account holder is missing"),
         (["--payment-link", "http://pay.example"], "--payment-link", "https://"),
         (["--no-bank", "--bic", "COBADEFF"], "--no-bank", "cannot be given with --bic"),
         (["--ageing", "30,x"], "--ageing", "not a list of days"),
         ([], "shop", "nothing to change"),
-    ]:  # fmt: skip
+    ]:
         rename = ["--name", "Renamed"] if args else []
         res = runner.invoke(app, ["tenants", "set", "shop", *rename, *args])
         assert res.exit_code == 2, (args, res.output)

@@ -57,17 +57,37 @@ def create(
                 .order_by(User.id)
             )
             if owner is None:
-                owner = User(tenant_id=t.id, email=ADMIN_EMAIL, name="Administrator",
-                             role=UserRole.ADMIN, active=True)  # fmt: skip
+                owner = User(
+                    tenant_id=t.id,
+                    email=ADMIN_EMAIL,
+                    name="Administrator",
+                    role=UserRole.ADMIN,
+                    active=True,
+                )
                 session.add(owner)
                 session.flush()
-                audit_record(session, _actor(t.id), "user.created", "user", owner.id,
-                             after=snapshot(owner), at=now)  # fmt: skip
+                audit_record(
+                    session,
+                    _actor(t.id),
+                    "user.created",
+                    "user",
+                    owner.id,
+                    after=snapshot(owner),
+                    at=now,
+                )
         row, key = key_service.create_api_key(session, owner, name, scopes=scope or None)
-        audit_record(session, _actor(t.id), "api_key.created", "api_key", row.id,
-                     after=snapshot(row), at=now)  # fmt: skip
-        info = {"key": key, "id": row.id, "prefix": row.prefix, "user": owner.email,
-                "role": str(owner.role), "tenant": t.slug, "scopes": row.scopes}  # fmt: skip
+        audit_record(
+            session, _actor(t.id), "api_key.created", "api_key", row.id, after=snapshot(row), at=now
+        )
+        info = {
+            "key": key,
+            "id": row.id,
+            "prefix": row.prefix,
+            "user": owner.email,
+            "role": str(owner.role),
+            "tenant": t.slug,
+            "scopes": row.scopes,
+        }
     if as_json:
         terminal.print_json(info)
         return
@@ -90,20 +110,36 @@ def list_keys(tenant: str | None = common.TenantOption, as_json: bool = common.J
             .order_by(ApiKey.id)
         ).all()
         data = [
-            {"id": k.id, "prefix": k.prefix, "name": k.name, "user": email, "scopes": k.scopes,
-             "created_at": _iso(k.created_at), "last_used_at": _iso(k.last_used_at),
-             "revoked_at": _iso(k.revoked_at)}
+            {
+                "id": k.id,
+                "prefix": k.prefix,
+                "name": k.name,
+                "user": email,
+                "scopes": k.scopes,
+                "created_at": _iso(k.created_at),
+                "last_used_at": _iso(k.last_used_at),
+                "revoked_at": _iso(k.revoked_at),
+            }
             for k, email in rows
-        ]  # fmt: skip
+        ]
     if as_json:
         terminal.print_json(data)
         return
     terminal.table(
         "API keys",
         [(h, "left") for h in ("id", "prefix", "name", "user", "last used", "revoked")],
-        [[d["id"], d["prefix"], d["name"], d["user"], d["last_used_at"] or "",
-          d["revoked_at"] or ""] for d in data],
-    )  # fmt: skip
+        [
+            [
+                d["id"],
+                d["prefix"],
+                d["name"],
+                d["user"],
+                d["last_used_at"] or "",
+                d["revoked_at"] or "",
+            ]
+            for d in data
+        ],
+    )
 
 
 @keys_app.command("revoke")
@@ -119,8 +155,16 @@ def revoke(prefix: str, tenant: str | None = common.TenantOption) -> None:
             raise NotFoundError(f"no key {prefix} in {t.slug}", fix="see `arpolicy keys list`")
         before = snapshot(row)
         if key_service.revoke(session, row, now):
-            audit_record(session, _actor(t.id), "api_key.revoked", "api_key", row.id,
-                         before=before, after=snapshot(row), at=now)  # fmt: skip
+            audit_record(
+                session,
+                _actor(t.id),
+                "api_key.revoked",
+                "api_key",
+                row.id,
+                before=before,
+                after=snapshot(row),
+                at=now,
+            )
             terminal.note(f"revoked {prefix}")
         else:
             terminal.note(f"{prefix} was already revoked")
@@ -147,20 +191,38 @@ def audit(
         rows = session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(limit)).all()
         changes = [describe(e) for e in rows]
         data: list[dict[str, Any]] = [
-            {"id": e.id, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
-             "entity": e.entity, "entity_id": e.entity_id, "before": e.before, "after": e.after,
-             "reason": e.reason, "request_id": e.request_id}
+            {
+                "id": e.id,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "action": e.action,
+                "entity": e.entity,
+                "entity_id": e.entity_id,
+                "before": e.before,
+                "after": e.after,
+                "reason": e.reason,
+                "request_id": e.request_id,
+            }
             for e in rows
-        ]  # fmt: skip
+        ]
     if as_json:
         terminal.print_json(data)
         return
     terminal.table(
         "Audit log (newest first)",
         [(h, "left") for h in ("id", "at", "actor", "action", "entity", "change")],
-        [[d["id"], d["at"][:19], d["actor"], d["action"], f"{d['entity']} {d['entity_id'] or ''}",
-          change] for d, change in zip(data, changes, strict=True)],
-    )  # fmt: skip
+        [
+            [
+                d["id"],
+                d["at"][:19],
+                d["actor"],
+                d["action"],
+                f"{d['entity']} {d['entity_id'] or ''}",
+                change,
+            ]
+            for d, change in zip(data, changes, strict=True)
+        ],
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -40,9 +40,10 @@ def settings() -> Settings:
         message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigurationError(
-            f"{message}{more}", where=name,
+            f"{message}{more}",
+            where=name,
             fix=f"correct {name} in the environment, or unset it for the default (README, Configuration)",
-        ) from None  # fmt: skip
+        ) from None
 
 
 NowOption = typer.Option(

@@ -59,8 +59,10 @@ def load(
             except CycleError as exc:
                 _errors(exc)
                 raise
-            terminal.say(f"cycle {row.name!r} saved: version {row.version}, {row.status.value}, "
-                         f"{len(cycle.reminders)} reminder(s)")  # fmt: skip
+            terminal.say(
+                f"cycle {row.name!r} saved: version {row.version}, {row.status.value}, "
+                f"{len(cycle.reminders)} reminder(s)"
+            )
             day = local_today(common.clock(), t.timezone)
             for w in admin.cycle_warnings(session, t, row.config, as_of=day):
                 terminal.warning(f"cycle {row.name!r}: {w.message}", w.fix)
@@ -71,19 +73,43 @@ def load(
 def cycles_cmd(tenant: str | None = common.TenantOption, as_json: bool = common.JsonOption) -> None:
     """The tenant's cycles by priority."""
     with common.tenant_session(tenant) as (session, t):
-        rows: list[dict[str, Any]] = [{"name": s.row.name, "status": s.row.status.value, "priority": s.row.priority,
-                 "version": s.row.version, "reminders": [r.name for r in s.cycle.reminders],
-                 "config": s.row.config} for s in stored_cycles(session, t)]  # fmt: skip
+        rows: list[dict[str, Any]] = [
+            {
+                "name": s.row.name,
+                "status": s.row.status.value,
+                "priority": s.row.priority,
+                "version": s.row.version,
+                "reminders": [r.name for r in s.cycle.reminders],
+                "config": s.row.config,
+            }
+            for s in stored_cycles(session, t)
+        ]
     if as_json:
         terminal.print_json(rows)
         return
     if not rows:
         terminal.say("no cycles (load some with `arpolicy engage load FILE`)")
         return
-    terminal.table(None, [("name", "left"), ("status", "left"), ("priority", "right"),
-                          ("version", "right"), ("reminders", "left")],
-                   [[r["name"], r["status"], str(r["priority"]), str(r["version"]),
-                     ", ".join(r["reminders"])] for r in rows])  # fmt: skip
+    terminal.table(
+        None,
+        [
+            ("name", "left"),
+            ("status", "left"),
+            ("priority", "right"),
+            ("version", "right"),
+            ("reminders", "left"),
+        ],
+        [
+            [
+                r["name"],
+                r["status"],
+                str(r["priority"]),
+                str(r["version"]),
+                ", ".join(r["reminders"]),
+            ]
+            for r in rows
+        ],
+    )
 
 
 @app.command("status")
@@ -95,8 +121,9 @@ def status_cmd(
 ) -> None:
     """Move a cycle to draft, test (emails go to the internal address) or live."""
     if status not in ("draft", "test", "live"):
-        raise ValidationError(f"{status!r} is not a cycle status", where="STATUS",
-                              fix="draft, test or live")  # fmt: skip
+        raise ValidationError(
+            f"{status!r} is not a cycle status", where="STATUS", fix="draft, test or live"
+        )
     now = common.clock().now()
     with common.tenant_session(tenant, write=True) as (session, t):
         row = admin.set_status(session, t, _actor(t.id), name, status, at=now)
@@ -120,8 +147,11 @@ def settings_cmd(
             for item in set_:
                 key, sep, value = item.partition("=")
                 if not sep or key not in current:
-                    raise ValidationError(f"{item!r} is not KEY=VALUE with a known key", where="--set",
-                                          fix=f"keys: {', '.join(current)}")  # fmt: skip
+                    raise ValidationError(
+                        f"{item!r} is not KEY=VALUE with a known key",
+                        where="--set",
+                        fix=f"keys: {', '.join(current)}",
+                    )
                 current[key] = None if value == "" else value
             current = admin.save_settings(session, t, _actor(t.id), current, at=now).model_dump(
                 mode="json"
@@ -136,15 +166,29 @@ def settings_cmd(
 def _report(rep: dict[str, Any], limit: int) -> None:
     verb = "would send" if rep["dry_run"] else "decided"
     counts = rep["counts"]
-    terminal.say(f"as of {rep['as_of']}: {rep['customers']} customers with open items in "
-                 f"{', '.join(rep['cycles']) or 'no cycle'}; {verb} {counts.get('email', 0)} email(s), "
-                 f"{counts.get('task', 0)} task(s); waiting {counts.get('wait', 0)}, paused "
-                 f"{counts.get('paused', 0)}" + ("" if rep["dry_run"] else f"; written {rep['written']}"))  # fmt: skip
+    terminal.say(
+        f"as of {rep['as_of']}: {rep['customers']} customers with open items in "
+        f"{', '.join(rep['cycles']) or 'no cycle'}; {verb} {counts.get('email', 0)} email(s), "
+        f"{counts.get('task', 0)} task(s); waiting {counts.get('wait', 0)}, paused "
+        f"{counts.get('paused', 0)}" + ("" if rep["dry_run"] else f"; written {rep['written']}")
+    )
     shown = rep["emails"][: limit or None]
     if shown:
-        terminal.table(None, [(h, "left") for h in ("customer", "cycle", "reminder", "to", "subject", "why")],
-                       [[e["external_id"], e["cycle"], f"{e['reminder']} #{e['occurrence']}",
-                         ", ".join(e["to"]), e["subject"], e["reason"]] for e in shown])  # fmt: skip
+        terminal.table(
+            None,
+            [(h, "left") for h in ("customer", "cycle", "reminder", "to", "subject", "why")],
+            [
+                [
+                    e["external_id"],
+                    e["cycle"],
+                    f"{e['reminder']} #{e['occurrence']}",
+                    ", ".join(e["to"]),
+                    e["subject"],
+                    e["reason"],
+                ]
+                for e in shown
+            ],
+        )
     for task in rep["tasks"][: limit or None]:
         terminal.note(f"task: customer {task['external_id']}: {task['detail']}")
 
@@ -168,10 +212,19 @@ def run_cmd(
     with common.tenant_session(tenant, write=not dry_run) as (session, t):
         on = common.parse_as_of(as_of, t, clock)
         if on < local_today(clock, t.timezone):
-            terminal.note(f"note: {on} is past: its emails go out at the next send window "
-                          "after now (docs/engagement.md, Past days)")  # fmt: skip
-        rep = service.run(session, t, _actor(t.id), as_of=on, now=clock.now(), dry_run=dry_run,
-                          cycles=cycle or None).to_json()  # fmt: skip
+            terminal.note(
+                f"note: {on} is past: its emails go out at the next send window "
+                "after now (docs/engagement.md, Past days)"
+            )
+        rep = service.run(
+            session,
+            t,
+            _actor(t.id),
+            as_of=on,
+            now=clock.now(),
+            dry_run=dry_run,
+            cycles=cycle or None,
+        ).to_json()
     if as_json:
         terminal.print_json(rep)
     else:
@@ -215,8 +268,11 @@ def backtest_cmd(
             "dates are YYYY-MM-DD", where="--from/--to", fix="e.g. --from 2026-01-01"
         ) from None
     if last < first or (last - first) > timedelta(days=366):
-        raise ValidationError("the period must run forward and last at most a year",
-                              where="--from/--to", fix="give --from before --to, at most 366 days apart")  # fmt: skip
+        raise ValidationError(
+            "the period must run forward and last at most a year",
+            where="--from/--to",
+            fix="give --from before --to, at most 366 days apart",
+        )
     with common.tenant_session(tenant) as (session, t):
         out = admin.backtest(session, t, start=first, end=last, cycles=cycle or None)
     _plan(out, as_json)
@@ -227,15 +283,19 @@ def _plan(out: dict[str, Any], as_json: bool) -> None:
         terminal.print_json(out)
         return
     later = f", {out['later']} more decided by then go out after it" if out["later"] else ""
-    terminal.say(f"{out['total']} email(s) sent from {out['from']} to {out['to']} "
-                 f"({', '.join(out['cycles'])}), by the day they go out{later}")  # fmt: skip
+    terminal.say(
+        f"{out['total']} email(s) sent from {out['from']} to {out['to']} "
+        f"({', '.join(out['cycles'])}), by the day they go out{later}"
+    )
     rows = [[d["day"], c, str(n)] for d in out["days"] for c, n in d["per_cycle"].items()]
     if rows:
         terminal.table(None, [("day", "left"), ("cycle", "left"), ("emails", "right")], rows)
     tasks = [[d["day"], c, str(n)] for d in out["days"] for c, n in d["tasks_per_cycle"].items()]
     if tasks:
-        terminal.say(f"{out['tasks_total']} task(s) for finance owners (customers with nobody "
-                     "to email; not emails):")  # fmt: skip
+        terminal.say(
+            f"{out['tasks_total']} task(s) for finance owners (customers with nobody "
+            "to email; not emails):"
+        )
         terminal.table(None, [("day", "left"), ("cycle", "left"), ("tasks", "right")], tasks)
 
 

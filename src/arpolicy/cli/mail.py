@@ -74,8 +74,9 @@ def _since(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValidationError(f"{value!r} is not a date", where="--since",
-                              fix="write dates as YYYY-MM-DD") from None  # fmt: skip
+        raise ValidationError(
+            f"{value!r} is not a date", where="--since", fix="write dates as YYYY-MM-DD"
+        ) from None
 
 
 @app.command("fetch")
@@ -102,8 +103,11 @@ def fetch_cmd(
     own transaction, then flagged seen (or moved). A message that cannot be read is left
     unseen and reported; the command then exits with 1."""
     if not imap:
-        raise ValidationError("no IMAP mailbox given", where="--imap",
-                              fix=f"pass --imap or set ARPOLICY_IMAP_URL; {URL_FIX}")  # fmt: skip
+        raise ValidationError(
+            "no IMAP mailbox given",
+            where="--imap",
+            fix=f"pass --imap or set ARPOLICY_IMAP_URL; {URL_FIX}",
+        )
     url = parse_imap_url(imap, where="--imap")
     _logging()
     with common.tenant_session(tenant) as (_, t):
@@ -121,8 +125,9 @@ def fetch_cmd(
             if "error" in r:
                 terminal.note(f"uid {r['uid']}: error: {r['error']}")
             else:
-                _print_result(InboundResult(**{k: v for k, v in r.items() if k != "uid"}),
-                              f"uid {r['uid']}")  # fmt: skip
+                _print_result(
+                    InboundResult(**{k: v for k, v in r.items() if k != "uid"}), f"uid {r['uid']}"
+                )
     if failed:
         raise typer.Exit(1)
 
@@ -134,8 +139,9 @@ def _one(box: ImapMailbox, uid: str, slug: str, move_to: str | None, seen: bool)
         return {"uid": label, "error": "the server returned no message"}
     try:
         with common.tenant_session(slug, write=True) as (session, t):
-            result = receive(session, t, raw, at=common.clock().now(),
-                             actor=_actor(t.id, "mail fetch"))  # fmt: skip
+            result = receive(
+                session, t, raw, at=common.clock().now(), actor=_actor(t.id, "mail fetch")
+            )
     except ArpolicyError as exc:
         return {"uid": label, "error": str(exc)}
     try:
@@ -151,12 +157,20 @@ def _one(box: ImapMailbox, uid: str, slug: str, move_to: str | None, seen: bool)
 
 def _email_row(e: Email) -> dict[str, Any]:
     return {
-        "id": e.id, "customer_id": e.customer_id, "mode": e.mode.value,
-        "status": e.status.value, "in_doubt": e.in_doubt, "cycle": e.cycle,
-        "reminder": e.reminder, "decided_at": e.decided_at, "sent_at": e.sent_at,
-        "to": e.to, "subject": e.subject, "replied_at": e.replied_at,
+        "id": e.id,
+        "customer_id": e.customer_id,
+        "mode": e.mode.value,
+        "status": e.status.value,
+        "in_doubt": e.in_doubt,
+        "cycle": e.cycle,
+        "reminder": e.reminder,
+        "decided_at": e.decided_at,
+        "sent_at": e.sent_at,
+        "to": e.to,
+        "subject": e.subject,
+        "replied_at": e.replied_at,
         "bounced_at": e.bounced_at,
-    }  # fmt: skip
+    }
 
 
 def _status(value: str | None) -> EmailStatus | None:
@@ -165,8 +179,11 @@ def _status(value: str | None) -> EmailStatus | None:
     try:
         return EmailStatus(value)
     except ValueError:
-        raise ValidationError(f"{value!r} is not an email status", where="--status",
-                              fix=", ".join(s.value for s in EmailStatus)) from None  # fmt: skip
+        raise ValidationError(
+            f"{value!r} is not an email status",
+            where="--status",
+            fix=", ".join(s.value for s in EmailStatus),
+        ) from None
 
 
 def _iso(value: datetime | None) -> str:
@@ -189,14 +206,23 @@ def list_cmd(
         stmt = select(Email).where(Email.tenant_id == t.id)
         shown: dict[str, Any] = {}
         if customer is not None:
-            c = session.scalar(select(Customer).where(Customer.tenant_id == t.id,
-                                                      Customer.external_id == customer))  # fmt: skip
+            c = session.scalar(
+                select(Customer).where(Customer.tenant_id == t.id, Customer.external_id == customer)
+            )
             if c is None:
-                raise NotFoundError(f"no customer {customer!r}", where="--customer",
-                                    fix="give the customer's external id")  # fmt: skip
+                raise NotFoundError(
+                    f"no customer {customer!r}",
+                    where="--customer",
+                    fix="give the customer's external id",
+                )
             stmt = stmt.where(Email.customer_id == c.id)
-            shown["customer"] = {"id": c.id, "external_id": c.external_id, "name": c.name,
-                                 "last_email_at": c.last_email_at, "last_reply_at": c.last_reply_at}  # fmt: skip
+            shown["customer"] = {
+                "id": c.id,
+                "external_id": c.external_id,
+                "name": c.name,
+                "last_email_at": c.last_email_at,
+                "last_reply_at": c.last_reply_at,
+            }
         if wanted is not None:
             stmt = stmt.where(Email.status == wanted)
         stmt = stmt.order_by(Email.decided_at.desc(), Email.id.desc())
@@ -207,14 +233,29 @@ def list_cmd(
         return
     if "customer" in shown:
         c = shown["customer"]
-        terminal.say(f"{c['external_id']} {c['name']}: last email {_iso(c['last_email_at'])}, "
-                     f"last reply {_iso(c['last_reply_at'])}")  # fmt: skip
-    columns = ("id", "decided", "mode", "status", "in doubt", "to", "subject", "replied",
-               "bounced")  # fmt: skip
-    terminal.table(None, [(h, "left") for h in columns],
-                   [[e["id"], _iso(e["decided_at"]), e["mode"], e["status"],
-                     "yes" if e["in_doubt"] else "", ", ".join(e["to"]), e["subject"],
-                     _iso(e["replied_at"]), _iso(e["bounced_at"])] for e in emails])  # fmt: skip
+        terminal.say(
+            f"{c['external_id']} {c['name']}: last email {_iso(c['last_email_at'])}, "
+            f"last reply {_iso(c['last_reply_at'])}"
+        )
+    columns = ("id", "decided", "mode", "status", "in doubt", "to", "subject", "replied", "bounced")
+    terminal.table(
+        None,
+        [(h, "left") for h in columns],
+        [
+            [
+                e["id"],
+                _iso(e["decided_at"]),
+                e["mode"],
+                e["status"],
+                "yes" if e["in_doubt"] else "",
+                ", ".join(e["to"]),
+                e["subject"],
+                _iso(e["replied_at"]),
+                _iso(e["bounced_at"]),
+            ]
+            for e in emails
+        ],
+    )
 
 
 @app.command("show")
@@ -228,18 +269,49 @@ def show_cmd(
     with common.tenant_session(tenant) as (session, t):
         e = session.scalar(select(Email).where(Email.tenant_id == t.id, Email.id == email_id))
         if e is None:
-            raise NotFoundError(f"no email {email_id}", where="ID",
-                                fix="list them with `arpolicy mail list`")  # fmt: skip
-        shown = {**_email_row(e), "key": e.key, "message_id": e.message_id,
-                 "from_address": e.from_address, "reply_to": e.reply_to, "cc": e.cc,
-                 "documents": e.documents, "attempts": e.attempts, "last_error": e.last_error,
-                 "reason": e.reason, "text_body": e.text_body, "html_body": e.html_body}  # fmt: skip
+            raise NotFoundError(
+                f"no email {email_id}", where="ID", fix="list them with `arpolicy mail list`"
+            )
+        shown = {
+            **_email_row(e),
+            "key": e.key,
+            "message_id": e.message_id,
+            "from_address": e.from_address,
+            "reply_to": e.reply_to,
+            "cc": e.cc,
+            "documents": e.documents,
+            "attempts": e.attempts,
+            "last_error": e.last_error,
+            "reason": e.reason,
+            "text_body": e.text_body,
+            "html_body": e.html_body,
+        }
     if as_json:
         terminal.print_json(shown)
         return
-    for name in ("id", "message_id", "key", "mode", "status", "in_doubt", "cycle", "reminder",
-                 "decided_at", "sent_at", "from_address", "reply_to", "to", "cc", "subject",
-                 "documents", "attempts", "last_error", "replied_at", "bounced_at", "reason"):  # fmt: skip
+    for name in (
+        "id",
+        "message_id",
+        "key",
+        "mode",
+        "status",
+        "in_doubt",
+        "cycle",
+        "reminder",
+        "decided_at",
+        "sent_at",
+        "from_address",
+        "reply_to",
+        "to",
+        "cc",
+        "subject",
+        "documents",
+        "attempts",
+        "last_error",
+        "replied_at",
+        "bounced_at",
+        "reason",
+    ):
         value = shown[name]
         value = ", ".join(map(str, value)) if isinstance(value, list) else value
         terminal.say(f"{name}: {'-' if value is None else value}")

@@ -87,8 +87,16 @@ def show(
     with common.tenant_session(tenant) as (session, t):
         for r in _roles(role):
             live = repo.live_policy(session, t.id, r)
-            out[r] = None if live is None else {"version": live.version, "active": live.active,
-                                                "created_by": live.created_by, "config": live.config}  # fmt: skip
+            out[r] = (
+                None
+                if live is None
+                else {
+                    "version": live.version,
+                    "active": live.active,
+                    "created_by": live.created_by,
+                    "config": live.config,
+                }
+            )
     if as_json:
         terminal.print_json(out)
         return
@@ -118,8 +126,16 @@ def run_cmd(
     roles = _roles(role)
     with common.tenant_session(tenant, write=not dry_run or len(roles) > 1) as (session, t):
         on = common.parse_as_of(as_of, t)
-        reports = run_roles(session, t, _actor(t.id), roles, as_of=on, at=now, dry_run=dry_run,
-                            rebalance_pools=rebalance)  # fmt: skip
+        reports = run_roles(
+            session,
+            t,
+            _actor(t.id),
+            roles,
+            as_of=on,
+            at=now,
+            dry_run=dry_run,
+            rebalance_pools=rebalance,
+        )
     if as_json:
         terminal.print_json([rep.to_json(limit or None) for rep in reports])
         return
@@ -128,12 +144,20 @@ def run_cmd(
             terminal.say(f"{rep.role}: {rep.note}")
             continue
         verb = "would change" if rep.dry_run else "changed"
-        terminal.say(f"{rep.role} (policy v{rep.policy_version}): {rep.customers} customers, {verb} "
-                     f"{len(rep.changes)}, kept {rep.kept}, locked {rep.locked}, gaps {len(rep.gaps)}")  # fmt: skip
+        terminal.say(
+            f"{rep.role} (policy v{rep.policy_version}): {rep.customers} customers, {verb} "
+            f"{len(rep.changes)}, kept {rep.kept}, locked {rep.locked}, gaps {len(rep.gaps)}"
+        )
         shown = rep.changes if not limit else rep.changes[:limit]
         if shown:
-            terminal.table(None, [(h, "left") for h in ("customer", "before", "after", "rule", "why")],
-                           [[c.external_id, c.before or "", c.after or "", c.rule or "", c.reason] for c in shown])  # fmt: skip
+            terminal.table(
+                None,
+                [(h, "left") for h in ("customer", "before", "after", "rule", "why")],
+                [
+                    [c.external_id, c.before or "", c.after or "", c.rule or "", c.reason]
+                    for c in shown
+                ],
+            )
         for gap in rep.gaps[: limit or None]:
             terminal.note(f"gap: customer {gap['customer_id']}: {'; '.join(gap['gaps'])}")
 
@@ -201,5 +225,7 @@ def set_cmd(
             if user_id is None:
                 raise NotFoundError(f"no user {user}", where="--user", fix="check the e-mail")
         change = set_owner(session, t, _actor(t.id), c.id, role, user_id, locked=lock, at=now)
-    terminal.say(f"{customer}: {role} owner {change.before or 'nobody'} -> {change.after or 'nobody'}"
-                 + (" (locked)" if lock else ""))  # fmt: skip
+    terminal.say(
+        f"{customer}: {role} owner {change.before or 'nobody'} -> {change.after or 'nobody'}"
+        + (" (locked)" if lock else "")
+    )

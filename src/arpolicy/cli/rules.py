@@ -86,9 +86,14 @@ def check_rule(
         found = rule_warnings(session, t, [RuleCheck("", rule, fields)], as_of=on)
     if as_json:
         terminal.print_json(
-            {"valid": True, "level": level, "text": to_text(rule), "json": to_json(rule),
-             "warnings": [w.to_json() for w in found]}
-        )  # fmt: skip
+            {
+                "valid": True,
+                "level": level,
+                "text": to_text(rule),
+                "json": to_json(rule),
+                "warnings": [w.to_json() for w in found],
+            }
+        )
         return
     terminal.say(f"valid {level} rule: {to_text(rule)}")
     for w in found:
@@ -133,12 +138,16 @@ def match_rule(
     invoices = fields.level is Level.INVOICE
     key = "documents" if invoices else "customers"
     result: dict[str, Any] = {
-        "as_of": on.isoformat(), "level": fields.level.value, "rule": bound.to_json(),
-        "matches": len(ids), key: labels,
-    }  # fmt: skip
+        "as_of": on.isoformat(),
+        "level": fields.level.value,
+        "rule": bound.to_json(),
+        "matches": len(ids),
+        key: labels,
+    }
     if groups is not None:
-        result["outcomes"] = [{k: v for k, v in g.items() if k != "labels"} | {key: g["labels"]}
-                              for g in groups]  # fmt: skip
+        result["outcomes"] = [
+            {k: v for k, v in g.items() if k != "labels"} | {key: g["labels"]} for g in groups
+        ]
     if explained is not None:
         result["explanation"] = explained
     if as_json:

@@ -53,9 +53,10 @@ def _patch(
             patch["ageing_bounds"] = [int(b) for b in patch["ageing_bounds"].split(",")]
         except ValueError:
             raise ValidationError(
-                f"{patch['ageing_bounds']!r} is not a list of days", where="--ageing",
+                f"{patch['ageing_bounds']!r} is not a list of days",
+                where="--ageing",
                 fix="give increasing upper bounds separated by commas, e.g. 30,60,90,120",
-            ) from None  # fmt: skip
+            ) from None
     if link is not None:
         patch["payment_link_url"] = link.strip() or None
     given_bank = {k: v for k, v in bank.items() if v is not None}
@@ -103,9 +104,10 @@ def tenants_set(
         patch = _patch(t, given, payment_link, bank, no_bank)
         if not patch:
             raise ValidationError(
-                "nothing to change", where=slug,
+                "nothing to change",
+                where=slug,
                 fix="give at least one setting, e.g. --payment-link URL (see --help)",
-            )  # fmt: skip
+            )
         actor = Actor(tenant_id=t.id, label=f"cli:{getpass.getuser()}")
         try:
             new = update_tenant(session, t, patch, actor, clock().now())

@@ -77,8 +77,15 @@ def worker(
     ttl = settings.idempotency_ttl_hours
     held = timedelta(seconds=lease) if lease is not None else None
     if once:
-        report = run_once(engine, clock, limit=limit, idempotency_ttl_hours=ttl,
-                          mail=transport, lease=held, notify_from=settings.notify_from)  # fmt: skip
+        report = run_once(
+            engine,
+            clock,
+            limit=limit,
+            idempotency_ttl_hours=ttl,
+            mail=transport,
+            lease=held,
+            notify_from=settings.notify_from,
+        )
         data = {k: v for k, v in dataclasses.asdict(report).items() if k != "counts"}
         if as_json:
             terminal.print_json(data)
@@ -92,9 +99,19 @@ def worker(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     every = {ENGAGEMENT_RUN: timedelta(seconds=engage_every) if engage_every else None}
-    run_forever(engine, clock, interval=interval, limit=limit, idempotency_ttl_hours=ttl,
-                stop=stop, mail_url=mail_url, lease=held, until_idle=until_idle,
-                tasks=registry.scheduled(every), settings=settings)  # fmt: skip
+    run_forever(
+        engine,
+        clock,
+        interval=interval,
+        limit=limit,
+        idempotency_ttl_hours=ttl,
+        stop=stop,
+        mail_url=mail_url,
+        lease=held,
+        until_idle=until_idle,
+        tasks=registry.scheduled(every),
+        settings=settings,
+    )
 
 
 def _logs_to_stderr() -> None:
@@ -116,19 +133,27 @@ def list_endpoints(
             .order_by(WebhookEndpoint.id)
         ).all()
         data = [
-            {"id": e.id, "url": e.url, "events": e.events, "active": e.active,
-             "description": e.description, "created_at": _iso(e.created_at)}
+            {
+                "id": e.id,
+                "url": e.url,
+                "events": e.events,
+                "active": e.active,
+                "description": e.description,
+                "created_at": _iso(e.created_at),
+            }
             for e in rows
-        ]  # fmt: skip
+        ]
     if as_json:
         terminal.print_json(data)
         return
     terminal.table(
         "Webhook endpoints",
         [(h, "left") for h in ("id", "url", "events", "active", "description")],
-        [[e.id, e.url, ", ".join(e.events), "yes" if e.active else "no", e.description or ""]
-         for e in rows],
-    )  # fmt: skip
+        [
+            [e.id, e.url, ", ".join(e.events), "yes" if e.active else "no", e.description or ""]
+            for e in rows
+        ],
+    )
 
 
 @webhooks_app.command("deliveries")
@@ -152,19 +177,37 @@ def list_deliveries(
         return
     terminal.table(
         "Webhook deliveries (newest first)",
-        [(h, "left") for h in ("id", "endpoint", "event", "status", "attempts", "next / done",
-                               "last error")],
-        [[d["id"], d["endpoint_id"], d["event_type"], d["status"], d["attempts"],
-          (d["delivered_at"] or d["next_attempt_at"] or "")[:19], (d["last_error"] or "")[:60]]
-         for d in data],
-    )  # fmt: skip
+        [
+            (h, "left")
+            for h in ("id", "endpoint", "event", "status", "attempts", "next / done", "last error")
+        ],
+        [
+            [
+                d["id"],
+                d["endpoint_id"],
+                d["event_type"],
+                d["status"],
+                d["attempts"],
+                (d["delivered_at"] or d["next_attempt_at"] or "")[:19],
+                (d["last_error"] or "")[:60],
+            ]
+            for d in data
+        ],
+    )
 
 
 def _delivery(m: OutboxMessage) -> dict[str, Any]:
-    return {"id": m.id, "endpoint_id": m.endpoint_id, "event_type": m.event_type,
-            "event_id": m.event_id, "status": str(m.status), "attempts": m.attempts,
-            "next_attempt_at": _iso(m.next_attempt_at) if m.status == OutboxStatus.PENDING else None,
-            "delivered_at": _iso(m.delivered_at), "last_error": m.last_error}  # fmt: skip
+    return {
+        "id": m.id,
+        "endpoint_id": m.endpoint_id,
+        "event_type": m.event_type,
+        "event_id": m.event_id,
+        "status": str(m.status),
+        "attempts": m.attempts,
+        "next_attempt_at": _iso(m.next_attempt_at) if m.status == OutboxStatus.PENDING else None,
+        "delivered_at": _iso(m.delivered_at),
+        "last_error": m.last_error,
+    }
 
 
 def _iso(value: datetime | None) -> str | None:
