@@ -39,9 +39,16 @@ TARGET_S = 10.0
 AT = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 TEAMS = {"DACH": 6, "France": 4, "Americas": 8, "UK": 4, "APAC": 4}
 SALES = {"EMEA": 6, "North America": 6}
-COUNTRIES = [("US", "en", "USD")] * 5 + [("DE", "de", "EUR")] * 2 + [
-    ("AT", "de", "EUR"), ("FR", "fr", "EUR"), ("GB", "en", "GBP"), ("JP", "ja", "JPY"),
-]  # fmt: skip
+COUNTRIES = (
+    [("US", "en", "USD")] * 5
+    + [("DE", "de", "EUR")] * 2
+    + [
+        ("AT", "de", "EUR"),
+        ("FR", "fr", "EUR"),
+        ("GB", "en", "GBP"),
+        ("JP", "ja", "JPY"),
+    ]
+)
 
 
 def write_customers(path: Path, n: int) -> None:
@@ -56,21 +63,45 @@ def write_customers(path: Path, n: int) -> None:
 
 
 POLICIES = [
-    {"role": "sales", "rules": [
-        {"name": "EMEA", "when": "country includes (DE, AT, CH, FR, GB, IE)",
-         "assign": {"strategy": "least_loaded", "users": ["team:EMEA"]}}],
-     "fallback": {"strategy": "round_robin", "users": ["team:North America"]}},
-    {"role": "finance", "rules": [
-        {"name": "Enterprise keeps the paired collector",
-         "when": 'segment = "Enterprise" and country includes (DE, AT)',
-         "assign": {"strategy": "mapping", "field": "sales_owner",
-                    "map": {f"s-emea-{i}@bench.example": f"c-dach-{i}@bench.example" for i in range(6)}}},
-        {"name": "DACH", "when": "language includes (de) or country includes (DE, AT, CH)",
-         "assign": {"strategy": "round_robin", "users": ["team:DACH"]}},
-        {"name": "France", "when": "language includes (fr)",
-         "assign": {"strategy": "round_robin", "users": ["team:France"]}}],
-     "fallback": {"strategy": "least_loaded", "users": ["role:collector"]}},
-]  # fmt: skip
+    {
+        "role": "sales",
+        "rules": [
+            {
+                "name": "EMEA",
+                "when": "country includes (DE, AT, CH, FR, GB, IE)",
+                "assign": {"strategy": "least_loaded", "users": ["team:EMEA"]},
+            }
+        ],
+        "fallback": {"strategy": "round_robin", "users": ["team:North America"]},
+    },
+    {
+        "role": "finance",
+        "rules": [
+            {
+                "name": "Enterprise keeps the paired collector",
+                "when": 'segment = "Enterprise" and country includes (DE, AT)',
+                "assign": {
+                    "strategy": "mapping",
+                    "field": "sales_owner",
+                    "map": {
+                        f"s-emea-{i}@bench.example": f"c-dach-{i}@bench.example" for i in range(6)
+                    },
+                },
+            },
+            {
+                "name": "DACH",
+                "when": "language includes (de) or country includes (DE, AT, CH)",
+                "assign": {"strategy": "round_robin", "users": ["team:DACH"]},
+            },
+            {
+                "name": "France",
+                "when": "language includes (fr)",
+                "assign": {"strategy": "round_robin", "users": ["team:France"]},
+            },
+        ],
+        "fallback": {"strategy": "least_loaded", "users": ["role:collector"]},
+    },
+]
 
 
 def _hook_latency(engine: Any, times: int = 20) -> list[float]:
@@ -113,13 +144,29 @@ def main() -> int:
         t = create_tenant(s, "bench", base_currency="USD")
         for team, n in TEAMS.items():
             for i in range(n):
-                s.add(User(tenant_id=t.id, email=f"c-{team.lower()}-{i}@bench.example", name=f"{team} {i}",
-                           role=UserRole.COLLECTOR, team=team, active=i != n - 1 or team != "UK"))  # fmt: skip
+                s.add(
+                    User(
+                        tenant_id=t.id,
+                        email=f"c-{team.lower()}-{i}@bench.example",
+                        name=f"{team} {i}",
+                        role=UserRole.COLLECTOR,
+                        team=team,
+                        active=i != n - 1 or team != "UK",
+                    )
+                )
         for team, n in SALES.items():
             key = "emea" if team == "EMEA" else "na"
             for i in range(n):
-                s.add(User(tenant_id=t.id, email=f"s-{key}-{i}@bench.example", name=f"{team} {i}",
-                           role=UserRole.SALES, team=team, active=True))  # fmt: skip
+                s.add(
+                    User(
+                        tenant_id=t.id,
+                        email=f"s-{key}-{i}@bench.example",
+                        name=f"{team} {i}",
+                        role=UserRole.SALES,
+                        team=team,
+                        active=True,
+                    )
+                )
     t0 = time.perf_counter()
     with transaction(engine) as s:
         report = import_file(s, get_tenant(s, "bench"), "customers", customers_csv)
@@ -136,13 +183,26 @@ def main() -> int:
         for policy in POLICIES:
             save_policy(s, tenant, Actor(tenant.id, "bench"), policy, at=AT)
     results = {}
-    for label, dry in (("dry run (both roles)", True), ("first run (both roles, writes)", False),
-                       ("second run (nothing changes)", False)):  # fmt: skip
+    for label, dry in (
+        ("dry run (both roles)", True),
+        ("first run (both roles, writes)", False),
+        ("second run (nothing changes)", False),
+    ):
         t0 = time.perf_counter()
         with transaction(engine, write=not dry) as s:
             tenant = get_tenant(s, "bench")
-            reports = [run(s, tenant, Actor(tenant.id, "bench"), role=r, as_of=data.TODAY, at=AT, dry_run=dry)
-                       for r in ("sales", "finance")]  # fmt: skip
+            reports = [
+                run(
+                    s,
+                    tenant,
+                    Actor(tenant.id, "bench"),
+                    role=r,
+                    as_of=data.TODAY,
+                    at=AT,
+                    dry_run=dry,
+                )
+                for r in ("sales", "finance")
+            ]
         took = time.perf_counter() - t0
         results[label] = took
         changed = sum(len(r.changes) for r in reports)
@@ -154,8 +214,10 @@ def main() -> int:
         unassigned = s.scalar(
             select(func.count()).select_from(Customer).where(Customer.finance_owner_id.is_(None))
         )
-    print(f"finance owners: {len(per_owner)} users, unassigned {unassigned}, "
-          f"largest {max(per_owner.values()):,}, smallest {min(per_owner.values()):,}")  # fmt: skip
+    print(
+        f"finance owners: {len(per_owner)} users, unassigned {unassigned}, "
+        f"largest {max(per_owner.values()):,}, smallest {min(per_owner.values()):,}"
+    )
     hook_ms = _hook_latency(engine)
     print(
         f"the create/update hook for one customer (both roles, {len(hook_ms)} times): "

@@ -47,8 +47,7 @@ def _serve(port: int, ready: Connection, done: Connection) -> None:
             Count.n += 1
             return "250 OK"
 
-    controller = Controller(Count(), hostname="127.0.0.1", port=port,
-                            server_hostname="sink.bench")  # fmt: skip
+    controller = Controller(Count(), hostname="127.0.0.1", port=port, server_hostname="sink.bench")
     controller.start()
     ready.send(True)
     done.recv()
@@ -65,28 +64,43 @@ def _free_port() -> int:
 def _queue(engine: Any, n: int) -> None:
     with transaction(engine) as s:
         tenant = create_tenant(s, "bench", base_currency="EUR")
-        customer = Customer(tenant_id=tenant.id, external_id="C1", name="Müller GmbH",
-                            custom_fields={})  # fmt: skip
+        customer = Customer(
+            tenant_id=tenant.id, external_id="C1", name="Müller GmbH", custom_fields={}
+        )
         s.add(customer)
         s.flush()
         emails = [
-            Email(tenant_id=tenant.id, customer_id=customer.id, key=f"1:first:{customer.id}:{i}",
-                  message_id=f"<b{i}@bench.arpolicy.test>", mode=EmailMode.LIVE,
-                  decided_at=AT, from_address="Buchhaltung Müller <ar@mueller.example>",
-                  to=[f"Jürgen Groß <kunde{i}@example.com>"], cc=[],
-                  subject=f"Zahlungserinnerung {i}: Rechnung überfällig",
-                  text_body="Sehr geehrte Damen und Herren,\n" + "bitte zahlen Sie. " * 40,
-                  html_body="<p>" + "Bitte zahlen Sie. " * 40 + "</p>", documents=[])
+            Email(
+                tenant_id=tenant.id,
+                customer_id=customer.id,
+                key=f"1:first:{customer.id}:{i}",
+                message_id=f"<b{i}@bench.arpolicy.test>",
+                mode=EmailMode.LIVE,
+                decided_at=AT,
+                from_address="Buchhaltung Müller <ar@mueller.example>",
+                to=[f"Jürgen Groß <kunde{i}@example.com>"],
+                cc=[],
+                subject=f"Zahlungserinnerung {i}: Rechnung überfällig",
+                text_body="Sehr geehrte Damen und Herren,\n" + "bitte zahlen Sie. " * 40,
+                html_body="<p>" + "Bitte zahlen Sie. " * 40 + "</p>",
+                documents=[],
+            )
             for i in range(n)
-        ]  # fmt: skip
+        ]
         s.add_all(emails)
         s.flush()
         s.add_all(
-            OutboxMessage(tenant_id=tenant.id, kind="email", event_type="email",
-                          event_id=e.message_id, dedupe_key=e.key, payload={"email_id": e.id},
-                          next_attempt_at=AT)
+            OutboxMessage(
+                tenant_id=tenant.id,
+                kind="email",
+                event_type="email",
+                event_id=e.message_id,
+                dedupe_key=e.key,
+                payload={"email_id": e.id},
+                next_attempt_at=AT,
+            )
             for e in emails
-        )  # fmt: skip
+        )
 
 
 def main() -> int:
@@ -126,14 +140,20 @@ def main() -> int:
     engine.dispose()
 
     rate = sent / elapsed
-    print(f"dispatch {args.emails:,} emails in {batches} batches of {args.limit} on SQLite: "
-          f"{elapsed:.2f} s, {rate:,.0f} emails/s")  # fmt: skip
-    print(f"worker CPU {cpu:.2f} s: {sent / cpu:,.0f} emails per CPU-second "
-          "(the bound when the machine is not shared)")  # fmt: skip
+    print(
+        f"dispatch {args.emails:,} emails in {batches} batches of {args.limit} on SQLite: "
+        f"{elapsed:.2f} s, {rate:,.0f} emails/s"
+    )
+    print(
+        f"worker CPU {cpu:.2f} s: {sent / cpu:,.0f} emails per CPU-second "
+        "(the bound when the machine is not shared)"
+    )
     print(f"sent {sent:,}, recorded sent {recorded:,}, received by the server {received:,}")
     ok = rate >= TARGET_PER_S and sent == received == recorded == args.emails
-    print(f"target: at least {TARGET_PER_S:.0f} emails/s, each once: "
-          f"{'ok' if ok else 'MISSED'} ({rate:,.0f}/s)")  # fmt: skip
+    print(
+        f"target: at least {TARGET_PER_S:.0f} emails/s, each once: "
+        f"{'ok' if ok else 'MISSED'} ({rate:,.0f}/s)"
+    )
     return 0 if ok else 1
 
 

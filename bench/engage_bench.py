@@ -41,38 +41,87 @@ from bench import data
 
 TARGET_S = 10.0
 SIMPLE = {
-    "en": {"subject": "{{ reminder|capitalize }}: {{ invoices|length }} open invoice(s)",
-           "text": "Dear {{ contact_name or customer_name }},\n\n{{ invoice_table(invoices) }}\n\n"
-                   "Total: {{ totals(invoices)|money }}\n\n{{ sender_name }}\n"},
-}  # fmt: skip
+    "en": {
+        "subject": "{{ reminder|capitalize }}: {{ invoices|length }} open invoice(s)",
+        "text": "Dear {{ contact_name or customer_name }},\n\n{{ invoice_table(invoices) }}\n\n"
+        "Total: {{ totals(invoices)|money }}\n\n{{ sender_name }}\n",
+    },
+}
 CYCLES = [
-    {"name": "Key accounts", "status": "live", "priority": 1,
-     "customer": "outstanding > 100000 USD",
-     "invoice": "balance > 0 USD or balance > 0 EUR or balance > 0 GBP or balance > 0 JPY",
-     "reminders": [
-         {"name": "courtesy", "anchor": "due_date", "offset_days": -7, "template": "friendly"},
-         {"name": "call-prep", "anchor": "due_date", "offset_days": 5, "business_days": True,
-          "template": "firm", "cc": ["finance_owner"]},
-         {"name": "escalation", "anchor": "due_date", "offset_days": 45, "template": "final",
-          "statement": True}]},
-    {"name": "Europe", "status": "live", "priority": 2, "customer": "currency includes (EUR, GBP)",
-     "invoice": "balance > 0 EUR or balance > 0 GBP",
-     "reminders": [
-         {"name": "vor-faelligkeit", "anchor": "due_date", "offset_days": -3, "template": "friendly"},
-         {"name": "mahnung", "anchor": "due_date", "offset_days": 7, "business_days": True,
-          "repeat": {"every_days": 14, "times": 3}, "template": "firm"},
-         {"name": "letzte", "anchor": "due_date", "offset_days": 60, "template": "final"}]},
-    {"name": "Standard", "status": "live", "priority": 3,
-     "invoice": "balance > 0 USD or balance > 0 JPY",
-     "reminders": [
-         {"name": "upcoming", "anchor": "due_date", "offset_days": -5, "template": SIMPLE},
-         {"name": "due", "anchor": "due_date", "offset_days": 0, "template": SIMPLE},
-         {"name": "overdue", "anchor": "due_date", "offset_days": 3,
-          "repeat": {"every_days": 7, "times": 4}, "template": "firm"},
-         {"name": "final", "anchor": "due_date", "offset_days": 40, "template": "final"}]},
-]  # fmt: skip
-SETTINGS = {"daily_cap": 10_000_000, "quiet_days": 3, "from_address": "ar@bench.example",
-            "from_name": "Accounts Receivable"}  # fmt: skip
+    {
+        "name": "Key accounts",
+        "status": "live",
+        "priority": 1,
+        "customer": "outstanding > 100000 USD",
+        "invoice": "balance > 0 USD or balance > 0 EUR or balance > 0 GBP or balance > 0 JPY",
+        "reminders": [
+            {"name": "courtesy", "anchor": "due_date", "offset_days": -7, "template": "friendly"},
+            {
+                "name": "call-prep",
+                "anchor": "due_date",
+                "offset_days": 5,
+                "business_days": True,
+                "template": "firm",
+                "cc": ["finance_owner"],
+            },
+            {
+                "name": "escalation",
+                "anchor": "due_date",
+                "offset_days": 45,
+                "template": "final",
+                "statement": True,
+            },
+        ],
+    },
+    {
+        "name": "Europe",
+        "status": "live",
+        "priority": 2,
+        "customer": "currency includes (EUR, GBP)",
+        "invoice": "balance > 0 EUR or balance > 0 GBP",
+        "reminders": [
+            {
+                "name": "vor-faelligkeit",
+                "anchor": "due_date",
+                "offset_days": -3,
+                "template": "friendly",
+            },
+            {
+                "name": "mahnung",
+                "anchor": "due_date",
+                "offset_days": 7,
+                "business_days": True,
+                "repeat": {"every_days": 14, "times": 3},
+                "template": "firm",
+            },
+            {"name": "letzte", "anchor": "due_date", "offset_days": 60, "template": "final"},
+        ],
+    },
+    {
+        "name": "Standard",
+        "status": "live",
+        "priority": 3,
+        "invoice": "balance > 0 USD or balance > 0 JPY",
+        "reminders": [
+            {"name": "upcoming", "anchor": "due_date", "offset_days": -5, "template": SIMPLE},
+            {"name": "due", "anchor": "due_date", "offset_days": 0, "template": SIMPLE},
+            {
+                "name": "overdue",
+                "anchor": "due_date",
+                "offset_days": 3,
+                "repeat": {"every_days": 7, "times": 4},
+                "template": "firm",
+            },
+            {"name": "final", "anchor": "due_date", "offset_days": 40, "template": "final"},
+        ],
+    },
+]
+SETTINGS = {
+    "daily_cap": 10_000_000,
+    "quiet_days": 3,
+    "from_address": "ar@bench.example",
+    "from_name": "Accounts Receivable",
+}
 
 
 def build(path: Path, customers: int, invoices: int) -> None:
@@ -88,10 +137,35 @@ def build(path: Path, customers: int, invoices: int) -> None:
             assert import_file(s, tenant, kind, files[kind]).ok
         assert import_file(s, tenant, "invoices", files["invoices"], parallel=True).ok
         ids = s.execute(Customer.__table__.select().with_only_columns(Customer.id)).scalars().all()
-        insert_many(s, Contact, ["tenant_id", "external_id", "customer_id", "name", "email",
-                                 "is_billing", "is_primary", "bounced", "unsubscribed"],
-                    [(tenant.id, f"K{i}", i, f"Billing {i}", f"ap{i}@customer.example", True, True,
-                      i % 50 == 0, False) for i in ids])  # fmt: skip
+        insert_many(
+            s,
+            Contact,
+            [
+                "tenant_id",
+                "external_id",
+                "customer_id",
+                "name",
+                "email",
+                "is_billing",
+                "is_primary",
+                "bounced",
+                "unsubscribed",
+            ],
+            [
+                (
+                    tenant.id,
+                    f"K{i}",
+                    i,
+                    f"Billing {i}",
+                    f"ap{i}@customer.example",
+                    True,
+                    True,
+                    i % 50 == 0,
+                    False,
+                )
+                for i in ids
+            ],
+        )
         actor = Actor(tenant.id, "bench")
         admin.save_settings(s, tenant, actor, SETTINGS, at=datetime.now(UTC))
         for cycle in CYCLES:
@@ -115,9 +189,11 @@ def _decide(engine: Any, day: date, now: datetime, label: str) -> float:
         decision = decide_day(snapshot, repository.settings_of(s, tenant), day)
         took = time.perf_counter() - t0
     outcomes, due = decision.outcomes, len(decision.emails)
-    print(f"{label}: {took:.2f} s ({t_rules:.2f} s of it the cycles' rules as SQL): "
-          f"{len(outcomes):,} customers with open items, {due:,} emails due, "
-          f"{len(decision.tasks):,} tasks")  # fmt: skip
+    print(
+        f"{label}: {took:.2f} s ({t_rules:.2f} s of it the cycles' rules as SQL): "
+        f"{len(outcomes):,} customers with open items, {due:,} emails due, "
+        f"{len(decision.tasks):,} tasks"
+    )
     return took
 
 
@@ -144,25 +220,40 @@ def main() -> int:
     results: dict[str, float] = {}
 
     results["decide"] = _decide(engine, today, now, "decide (empty history)")
-    runs = () if args.decide_only else (("dry run (decide + render)", True, today),
-                            ("first run (decide + render + write)", False, today),
-                            ("next day", False, today + timedelta(days=1)))  # fmt: skip
+    runs = (
+        ()
+        if args.decide_only
+        else (
+            ("dry run (decide + render)", True, today),
+            ("first run (decide + render + write)", False, today),
+            ("next day", False, today + timedelta(days=1)),
+        )
+    )
     for label, dry, day in runs:
         t0 = time.perf_counter()
         with transaction(engine, write=not dry) as s:
             tenant = get_tenant(s, "bench")
-            rep = service.run(s, tenant, Actor(tenant.id, "bench"), as_of=day,
-                              now=now + (day - today), dry_run=dry)  # fmt: skip
+            rep = service.run(
+                s,
+                tenant,
+                Actor(tenant.id, "bench"),
+                as_of=day,
+                now=now + (day - today),
+                dry_run=dry,
+            )
         took = time.perf_counter() - t0
         results[label] = took
         c = rep.counts
-        print(f"{label}: {took:.2f} s: {c.get('email', 0):,} emails, {c.get('task', 0):,} tasks, "
-              f"{c.get('wait', 0):,} waiting, {c.get('paused', 0):,} paused; written {rep.written:,}")  # fmt: skip
+        print(
+            f"{label}: {took:.2f} s: {c.get('email', 0):,} emails, {c.get('task', 0):,} tasks, "
+            f"{c.get('wait', 0):,} waiting, {c.get('paused', 0):,} paused; written {rep.written:,}"
+        )
     if not args.decide_only:
         for k in (2, 3):  # with the history of the runs above
             day = today + timedelta(days=k)
-            results[f"decide {k}"] = _decide(engine, day, now + (day - today),
-                                              f"decide {k} days on (with history)")  # fmt: skip
+            results[f"decide {k}"] = _decide(
+                engine, day, now + (day - today), f"decide {k} days on (with history)"
+            )
     worst = max(v for key, v in results.items() if key.startswith("decide"))
     ok = worst < TARGET_S
     print(

@@ -36,10 +36,15 @@ RULE = (
 AS_OF = date(2026, 11, 23)
 # the tenant's rates (base EUR): "500 USD" compares with EUR and GBP balances at them
 EXCHANGE = Exchange(
-    RateTable([("USD", "EUR", date(2026, 11, 1), Decimal("0.925")),
-               ("GBP", "EUR", date(2026, 11, 1), Decimal("1.17"))]),
-    "EUR", frozenset({"USD", "GBP"}),
-)  # fmt: skip
+    RateTable(
+        [
+            ("USD", "EUR", date(2026, 11, 1), Decimal("0.925")),
+            ("GBP", "EUR", date(2026, 11, 1), Decimal("1.17")),
+        ]
+    ),
+    "EUR",
+    frozenset({"USD", "GBP"}),
+)
 TARGET_PYTHON_US = 0.3
 TARGET_EXPLAIN_US = 2.0
 

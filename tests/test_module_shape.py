@@ -109,8 +109,19 @@ def test_policies_import_no_other_policy_and_no_surface():
 
 def test_the_platform_finds_policies_through_the_registries_never_by_import():
     policies = tuple(f"arpolicy.{p}" for p in modules.POLICIES)
-    for part in ("kit", "rules", "ledger", "worker", "audit", "webhooks", "auth", "models",
-                 "mail", "notifications", "approvals"):  # fmt: skip
+    for part in (
+        "kit",
+        "rules",
+        "ledger",
+        "worker",
+        "audit",
+        "webhooks",
+        "auth",
+        "models",
+        "mail",
+        "notifications",
+        "approvals",
+    ):
         for path in sorted((SRC / part).rglob("*.py")):
             bad = {n for n in _imports(path) if _under(n, policies)}
             assert not bad, f"{part}/{path.relative_to(SRC / part)} imports {sorted(bad)}"

@@ -52,8 +52,9 @@ def rls_db(request: pytest.FixtureRequest) -> Iterator[RlsDatabase]:
         grant_service_role(owner, app_role)
         a = seed(app, f"rls-a-{suffix}", 1)
         b = seed(app, f"rls-b-{suffix}", 2)
-        yield RlsDatabase(request.param, owner_url, app_url, owner, app, truth, app_role,
-                          owner_role, a, b)  # fmt: skip
+        yield RlsDatabase(
+            request.param, owner_url, app_url, owner, app, truth, app_role, owner_role, a, b
+        )
     finally:
         for engine in engines:
             engine.dispose()

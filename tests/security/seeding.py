@@ -64,25 +64,47 @@ def seed(engine: Engine, slug: str, number: int, *, idempotency_at: datetime = O
         data = generate(10, number, date(2026, 11, 23))
         assert all(data.counts().values()), data.counts()  # a row in every ledger table
         tenant = write(s, slug, data)
-        user = User(tenant_id=tenant.id, email=f"admin@{slug}.test", name="Admin",
-                    role=UserRole.ADMIN, active=True)  # fmt: skip
+        user = User(
+            tenant_id=tenant.id,
+            email=f"admin@{slug}.test",
+            name="Admin",
+            role=UserRole.ADMIN,
+            active=True,
+        )
         s.add(user)
         s.flush()
         _, key = create_api_key(s, user, "seed")
         actor = Actor(tenant_id=tenant.id, label="test:seed")
         audit_record(s, actor, "tenant.seeded", "tenant", tenant.id, at=NOW)
-        s.add(IdempotencyRecord(tenant_id=tenant.id, key="k1", request_hash="h",
-                                created_at=idempotency_at))  # fmt: skip
-        endpoint = WebhookEndpoint(tenant_id=tenant.id, url="https://example.com/hook",
-                                   events=["customer.created"], secret="whsec_x", active=True)  # fmt: skip
+        s.add(
+            IdempotencyRecord(
+                tenant_id=tenant.id, key="k1", request_hash="h", created_at=idempotency_at
+            )
+        )
+        endpoint = WebhookEndpoint(
+            tenant_id=tenant.id,
+            url="https://example.com/hook",
+            events=["customer.created"],
+            secret="whsec_x",
+            active=True,
+        )
         s.add(endpoint)
         s.flush()
-        message = OutboxMessage(tenant_id=tenant.id, kind="webhook", event_type="customer.created",
-                                event_id=f"evt_{slug}", dedupe_key=f"d_{slug}",
-                                endpoint_id=endpoint.id, payload={"slug": slug},
-                                next_attempt_at=DUE)  # fmt: skip
+        message = OutboxMessage(
+            tenant_id=tenant.id,
+            kind="webhook",
+            event_type="customer.created",
+            event_id=f"evt_{slug}",
+            dedupe_key=f"d_{slug}",
+            endpoint_id=endpoint.id,
+            payload={"slug": slug},
+            next_attempt_at=DUE,
+        )
         s.add(message)
         s.flush()
-        s.add(DeliveryAttempt(tenant_id=tenant.id, message_id=message.id, at=NOW,
-                              status_code=500, duration_ms=3))  # fmt: skip
+        s.add(
+            DeliveryAttempt(
+                tenant_id=tenant.id, message_id=message.id, at=NOW, status_code=500, duration_ms=3
+            )
+        )
         return Seeded(tenant.id, slug, user.id, key)

@@ -27,13 +27,23 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 def _message(session, tenant, kind: str, due: datetime, n: int) -> None:
     endpoint = None
     if kind == "webhook":
-        endpoint = WebhookEndpoint(tenant_id=tenant.id, url="https://example.com/h",
-                                   events=["x"], secret="s", active=True)  # fmt: skip
+        endpoint = WebhookEndpoint(
+            tenant_id=tenant.id, url="https://example.com/h", events=["x"], secret="s", active=True
+        )
         session.add(endpoint)
         session.flush()
-    session.add(OutboxMessage(tenant_id=tenant.id, kind=kind, event_type="x", event_id=f"e{n}",
-                              dedupe_key=f"d{n}", payload={}, next_attempt_at=due,
-                              endpoint_id=endpoint.id if endpoint else None))  # fmt: skip
+    session.add(
+        OutboxMessage(
+            tenant_id=tenant.id,
+            kind=kind,
+            event_type="x",
+            event_id=f"e{n}",
+            dedupe_key=f"d{n}",
+            payload={},
+            next_attempt_at=due,
+            endpoint_id=endpoint.id if endpoint else None,
+        )
+    )
     session.flush()
 
 

@@ -92,9 +92,11 @@ def test_every_plain_read_route_works_as_the_service_role(client, rls_db):
     or a refused write), not under the superuser the other API tests connect as."""
     schema = client.get("/openapi.json").json()
     paths = sorted(
-        p for p, ops in schema["paths"].items() if "get" in ops and p.startswith("/v1/")
+        p
+        for p, ops in schema["paths"].items()
+        if "get" in ops and p.startswith("/v1/")
         if "{" not in p
-    )  # fmt: skip
+    )
     assert "/v1/users" in paths
     answers = {p: client.get(p, headers=_auth(rls_db.a.key)).status_code for p in paths}
     assert {p: s for p, s in answers.items() if s >= 500 or s in (401, 404)} == {}

@@ -111,8 +111,9 @@ def test_grant_creates_a_missing_role(runner, as_owner):
             return
         assert res.exit_code == 0 and f"created role {role}" in res.output
         with as_owner.truth.connect() as conn:
-            login = conn.scalar(text("SELECT rolcanlogin FROM pg_roles WHERE rolname = :r"),
-                                {"r": role})  # fmt: skip
+            login = conn.scalar(
+                text("SELECT rolcanlogin FROM pg_roles WHERE rolname = :r"), {"r": role}
+            )
         assert login is True
     finally:
         with as_owner.truth.connect() as conn, conn.begin():

@@ -30,12 +30,16 @@ def test_scheduled_runs_reach_every_tenant_and_stay_in_it(rls_db):
     assert not result.failed, result.failed
     with rls_db.truth.connect() as conn:
         for t in (e, f):
-            n, foreign = conn.execute(text(
-                "SELECT count(*), count(*) FILTER (WHERE c.tenant_id <> e.tenant_id) "
-                "FROM emails e JOIN customers c ON c.id = e.customer_id WHERE e.tenant_id = :t"
-            ), {"t": t.tenant_id}).one()  # fmt: skip
+            n, foreign = conn.execute(
+                text(
+                    "SELECT count(*), count(*) FILTER (WHERE c.tenant_id <> e.tenant_id) "
+                    "FROM emails e JOIN customers c ON c.id = e.customer_id WHERE e.tenant_id = :t"
+                ),
+                {"t": t.tenant_id},
+            ).one()
             assert n > 0 and foreign == 0
-            outbox = conn.execute(text(
-                "SELECT count(*) FROM outbox WHERE tenant_id = :t AND kind = 'email'"
-            ), {"t": t.tenant_id}).scalar()  # fmt: skip
+            outbox = conn.execute(
+                text("SELECT count(*) FROM outbox WHERE tenant_id = :t AND kind = 'email'"),
+                {"t": t.tenant_id},
+            ).scalar()
             assert outbox == n

@@ -39,9 +39,17 @@ def test_claim_due_claims_every_tenants_messages_as_the_service_role(rls_db):
     d = seed(rls_db.app, f"rls-d-{suffix}", 4)
     with transaction(rls_db.app) as s:  # an e-mail long due: not the webhook worker's
         scope_tenant(s, c.tenant_id)
-        s.add(OutboxMessage(tenant_id=c.tenant_id, kind="email", event_type="reminder.sent",
-                            event_id=f"e_{suffix}", dedupe_key=f"e_{suffix}", payload={},
-                            next_attempt_at=DUE - timedelta(days=30)))  # fmt: skip
+        s.add(
+            OutboxMessage(
+                tenant_id=c.tenant_id,
+                kind="email",
+                event_type="reminder.sent",
+                event_id=f"e_{suffix}",
+                dedupe_key=f"e_{suffix}",
+                payload={},
+                next_attempt_at=DUE - timedelta(days=30),
+            )
+        )
     wanted = {(t, m) for t in (c.tenant_id, d.tenant_id) for m in _pending(rls_db, t)}
     assert len(wanted) == 2
     with transaction(rls_db.app) as s:
@@ -94,9 +102,17 @@ def test_a_notification_is_written_and_sent_as_the_service_role(rls_db, tmp_path
     with transaction(rls_db.app) as s:
         scope_tenant(s, n.tenant_id)
         tenant = s.get(Tenant, n.tenant_id)
-        queued = notify(s, tenant, [n.user_id], topic="credit.hold", key=f"hold:{suffix}",
-                        subject="On hold", body="An order is on hold.", at=NOW,
-                        actor=Actor(n.tenant_id, "test:rls"))  # fmt: skip
+        queued = notify(
+            s,
+            tenant,
+            [n.user_id],
+            topic="credit.hold",
+            key=f"hold:{suffix}",
+            subject="On hold",
+            body="An order is on hold.",
+            at=NOW,
+            actor=Actor(n.tenant_id, "test:rls"),
+        )
         assert len(queued.queued) == 1
     clock = FixedClock(NOW)
     report = dispatch_notifications(rls_db.app, open_transport(f"maildir://{tmp_path}"), clock, 50)
