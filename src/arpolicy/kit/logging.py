@@ -13,9 +13,17 @@ import sys
 import structlog
 
 
+_configured = False
+"""Set by the first call. Not ``structlog.is_configured()``: that is also true after a
+temporary configuration (``structlog.testing.capture_logs``) left structlog's defaults,
+which print to stdout, in place."""
+
+
 def configure_logging(level: str = "info", *, json_lines: bool = False) -> None:
-    if structlog.is_configured():
+    global _configured
+    if _configured:
         return
+    _configured = True
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if json_lines
