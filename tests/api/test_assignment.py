@@ -170,7 +170,7 @@ def test_an_owner_given_in_the_body_is_set_by_hand(client, shop):
         "external_id": "HAND", "name": "Hand", "language": "de", "finance_owner_id": ben}).json()  # fmt: skip
     assert c["finance_owner_id"] == ben
     owners = client.get(f"/v1/customers/{c['id']}/owners", headers=me.headers).json()["finance"]
-    assert owners["rule"] is None and owners["reason"] == "set by hand through the API"
+    assert owners["rule"] is None and owners["reason"] == "set by hand (given when the customer was written)"
     assert not owners["locked"]
     # a lock set through the owners endpoint survives a later hand change through the body
     client.put(f"/v1/customers/{c['id']}/owners/finance", headers=me.headers, json={"user_id": ann})

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
 from arpolicy.api.listing import between, equal, page, sort_by
-from arpolicy.api.routes.documents import CUSTOMER
 from arpolicy.api.schemas import Input, MoneyValue, NotNull, Output, Page
 from arpolicy.api.types import (
     Cursor,
@@ -30,21 +29,15 @@ from arpolicy.api.types import (
     Text200,
     need_money,
 )
+from arpolicy.ledger.writing.resources import ATTEMPTS
 from arpolicy.models import (
     AttemptStatus,
-    Document,
     DunningStatus,
     PaymentAttempt,
     PaymentMethod,
 )
 
 router = APIRouter(prefix="/payment-attempts", tags=["payment attempts"])
-
-DOCUMENT = ledger.Ref(
-    Document, ("document_type", "document_number"), ("doc_type", "number"), "document",
-    "/v1/documents",
-)  # fmt: skip
-"""An optional document a record concerns (it must belong to the record's customer)."""
 
 
 class AttemptFields(Input):
@@ -101,18 +94,6 @@ def read(a: PaymentAttempt, base: str = "") -> AttemptRead:
         **{name: getattr(a, name) for name in _SAME},
         amount=need_money(a.amount_minor, a.currency),
     )
-
-
-ATTEMPTS = ledger.Resource(
-    entity="payment_attempt",
-    kind="payment-attempts",
-    model=PaymentAttempt,
-    path="/v1/payment-attempts",
-    read=read,
-    key={"external_id": "external_id"},
-    refs={"customer_id": CUSTOMER, "document_id": DOCUMENT},
-    money=("amount",),
-)
 
 
 SORTABLE = {"id": PaymentAttempt.id, "attempted_at": PaymentAttempt.attempted_at}

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
 from arpolicy.api.listing import contains, equal, page, sort_by
-from arpolicy.api.routes.documents import CUSTOMER
 from arpolicy.api.schemas import Input, NotNull, Output, Page
 from arpolicy.api.types import (
     Cursor,
@@ -29,6 +28,7 @@ from arpolicy.api.types import (
     Text40,
     Text200,
 )
+from arpolicy.ledger.writing.resources import CONTACTS
 from arpolicy.models import Contact
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
@@ -75,17 +75,6 @@ class ContactRead(Output):
 
 def read(c: Contact, base: str = "") -> ContactRead:
     return ContactRead.model_validate(c)
-
-
-CONTACTS = ledger.Resource(
-    entity="contact",
-    kind="contacts",
-    model=Contact,
-    path="/v1/contacts",
-    read=read,
-    key={"external_id": "external_id"},
-    refs={"customer_id": CUSTOMER},
-)
 
 
 SORTABLE = {"id": Contact.id, "external_id": Contact.external_id, "name": Contact.name,

@@ -28,6 +28,7 @@ from arpolicy.api.types import (
     PathId,
     Text200,
 )
+from arpolicy.ledger.writing.resources import FIELDS
 from arpolicy.models import CustomFieldDefinition, FieldEntity, FieldType
 
 router = APIRouter(prefix="/custom-fields", tags=["custom fields"])
@@ -78,16 +79,6 @@ class FieldRead(Output):
 
 def read(f: CustomFieldDefinition, base: str = "") -> FieldRead:
     return FieldRead.model_validate(f)
-
-
-FIELDS = ledger.Resource(
-    entity="custom_field",
-    kind="custom-fields",
-    model=CustomFieldDefinition,
-    path="/v1/custom-fields",
-    read=read,
-    key={"entity": "entity", "key": "key"},
-)
 
 
 SORTABLE = {"id": CustomFieldDefinition.id, "key": CustomFieldDefinition.key}

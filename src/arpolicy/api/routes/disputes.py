@@ -14,8 +14,6 @@ from sqlalchemy.orm import Session
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
 from arpolicy.api.listing import between, equal, page, sort_by
-from arpolicy.api.routes.attempts import DOCUMENT
-from arpolicy.api.routes.documents import CUSTOMER
 from arpolicy.api.schemas import Input, MoneyValue, NotNull, Output, Page, PositiveMoney
 from arpolicy.api.types import (
     Cursor,
@@ -31,6 +29,7 @@ from arpolicy.api.types import (
     Text200,
     need_money,
 )
+from arpolicy.ledger.writing.resources import DISPUTES
 from arpolicy.models import Dispute, DisputeStatus
 
 router = APIRouter(prefix="/disputes", tags=["disputes"])
@@ -85,19 +84,6 @@ def read(d: Dispute, base: str) -> DisputeRead:
         amount=need_money(d.amount_minor, d.currency),
         base_amount=need_money(d.base_amount_minor, base),
     )
-
-
-DISPUTES = ledger.Resource(
-    entity="dispute",
-    kind="disputes",
-    model=Dispute,
-    path="/v1/disputes",
-    read=read,
-    key={"external_id": "external_id"},
-    refs={"customer_id": CUSTOMER, "document_id": DOCUMENT},
-    money=("amount",),
-    created="dispute.created",
-)
 
 
 SORTABLE = {"id": Dispute.id, "opened_on": Dispute.opened_on}

@@ -43,7 +43,8 @@ from arpolicy.api.types import (
     need_money,
 )
 from arpolicy.ledger.documents import disputed_clause, disputed_ids
-from arpolicy.models import Customer, Document, DocumentType, Subscription, open_items_clause
+from arpolicy.ledger.writing.resources import DOCUMENTS
+from arpolicy.models import Document, DocumentType, open_items_clause
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
@@ -154,26 +155,6 @@ def read(d: Document, base: str, disputed: bool | None = None) -> DocumentRead:
         fx_rate=str(d.fx_rate),
         custom_fields=d.custom_fields or {},
     )
-
-
-CUSTOMER = ledger.Ref(Customer, ("customer",), ("external_id",), "customer", "/v1/customers")
-DOCUMENTS = ledger.Resource(
-    entity="document",
-    kind="documents",
-    model=Document,
-    path="/v1/documents",
-    read=read,
-    key={"type": "doc_type", "number": "number"},
-    refs={
-        "customer_id": CUSTOMER,
-        "subscription_id": ledger.Ref(
-            Subscription, ("subscription",), ("external_id",), "subscription", "/v1/subscriptions"
-        ),
-    },
-    money=("amount", "balance"),
-    created="document.created",
-    updated="document.updated",
-)
 
 
 SORTABLE = {"id": Document.id, "number": Document.number, "document_date": Document.document_date,

@@ -29,6 +29,7 @@ from arpolicy.api.types import (
     QueryDay,
     Text64,
 )
+from arpolicy.ledger.writing.resources import RATES
 from arpolicy.models import FxRate
 
 router = APIRouter(prefix="/fx-rates", tags=["fx rates"])
@@ -75,16 +76,6 @@ def read(r: FxRate, base: str = "") -> RateRead:
         id=r.id, from_currency=r.from_currency, to_currency=r.to_currency, valid_on=r.valid_on,
         rate=str(r.rate), source=r.source, created_at=r.created_at, updated_at=r.updated_at,
     )  # fmt: skip
-
-
-RATES = ledger.Resource(
-    entity="fx_rate",
-    kind="fx-rates",
-    model=FxRate,
-    path="/v1/fx-rates",
-    read=read,
-    key={"from_currency": "from_currency", "to_currency": "to_currency", "valid_on": "valid_on"},
-)
 
 
 SORTABLE = {"id": FxRate.id, "valid_on": FxRate.valid_on}

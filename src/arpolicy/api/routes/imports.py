@@ -25,16 +25,13 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from arpolicy.api.context import Api, Forbidden, require
-from arpolicy.api.ledger import RowsInvalid, tenant_of
+from arpolicy.api.ledger import writes
 from arpolicy.api.schemas import Output
 from arpolicy.exceptions import ValidationError
-from arpolicy.kit.clock import local_today
 from arpolicy.ledger.importing.api import FORMATS, open_source
-from arpolicy.ledger.importing.importer import run_import
 from arpolicy.ledger.importing.reader import Record, Source
-from arpolicy.ledger.importing.registry import get_kind
 from arpolicy.ledger.importing.report import ImportReport
-from arpolicy.ownership.manage import after_import
+from arpolicy.ledger.writing import RowsInvalid
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 
@@ -266,23 +263,17 @@ def _upload(api: Api, kind: str, file: UploadFile, given: str | None, partial: b
     guard = _Guard(api, kind)
 
     def work(session: Session) -> Any:
-        tenant = tenant_of(session, api)
         # Values no database can store are row errors; a database error nobody foresaw is
-        # an ImportFailed problem (nothing stored, no row data in it).
-        report = run_import(
-            session, tenant, get_kind(kind),
-            lambda: guard.source(open_source(file.file, fmt, None)),
-            partial=partial, rejects=None, actor=api.actor, source_name=file.filename,
+        # an ImportFailed problem (nothing stored, no row data in it). The write service
+        # records the import (audit events, the import.completed webhook) and fires the
+        # kind's ledger hook once (customers: the owner assignment, whose summary it notes).
+        report = writes(session, api).import_source(
+            kind, lambda: guard.source(open_source(file.file, fmt, None)), partial=partial,
+            source_name=file.filename,
         )  # fmt: skip
         if not report.applied:
             raise _rejected(report)
-        assigned = (
-            after_import(session, tenant, api.actor, inserted=report.inserted,
-                         updated=report.updated, as_of=local_today(api.clock, tenant.timezone),
-                         at=api.now())
-            if kind == "customers" else []
-        )  # fmt: skip
-        # The import recorded itself (audit events and the import.completed webhook).
+        assigned = report.notes.get("assignment", [])
         return ImportReportRead.model_validate(report.to_dict() | {"assignment": assigned})
 
     return api.created(work, status=200)

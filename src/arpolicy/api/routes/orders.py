@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
 from arpolicy.api.listing import between, equal, page, sort_by
-from arpolicy.api.routes.documents import CUSTOMER
 from arpolicy.api.schemas import Input, MoneyValue, NonNegativeMoney, NotNull, Output, Page
 from arpolicy.api.types import (
     Cursor,
@@ -28,6 +27,7 @@ from arpolicy.api.types import (
     RefId,
     need_money,
 )
+from arpolicy.ledger.writing.resources import ORDERS
 from arpolicy.models import OrderStatus, SalesOrder
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -75,18 +75,6 @@ def read(o: SalesOrder, base: str = "") -> OrderRead:
         **{name: getattr(o, name) for name in _SAME},
         amount=need_money(o.amount_minor, o.currency),
     )
-
-
-ORDERS = ledger.Resource(
-    entity="order",
-    kind="orders",
-    model=SalesOrder,
-    path="/v1/orders",
-    read=read,
-    key={"external_id": "external_id"},
-    refs={"customer_id": CUSTOMER},
-    money=("amount",),
-)
 
 
 SORTABLE = {"id": SalesOrder.id, "ordered_on": SalesOrder.ordered_on}

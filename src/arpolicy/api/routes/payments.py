@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
 from arpolicy.api.listing import between, equal, page, page_of, rows, sort_by
-from arpolicy.api.routes.documents import CUSTOMER
 from arpolicy.api.schemas import Input, MoneyValue, NotNull, Output, Page, PositiveMoney
 from arpolicy.api.types import (
     Cursor,
@@ -35,7 +34,8 @@ from arpolicy.api.types import (
     Text200,
     need_money,
 )
-from arpolicy.models import Allocation, Document, Payment, PaymentMethod
+from arpolicy.ledger.writing.resources import ALLOCATIONS, PAYMENTS
+from arpolicy.models import Allocation, Payment, PaymentMethod
 
 router = APIRouter(tags=["payments"])
 
@@ -94,19 +94,6 @@ def read(p: Payment, base: str) -> PaymentRead:
         base_unallocated=need_money(p.base_unallocated_minor, base),
         fx_rate=str(p.fx_rate),
     )
-
-
-PAYMENTS = ledger.Resource(
-    entity="payment",
-    kind="payments",
-    model=Payment,
-    path="/v1/payments",
-    read=read,
-    key={"external_id": "external_id"},
-    refs={"customer_id": CUSTOMER},
-    money=("amount",),
-    created="payment.created",
-)
 
 
 PAYMENT_SORT = {"id": Payment.id, "received_on": Payment.received_on,
@@ -208,28 +195,6 @@ def read_allocation(a: Allocation, currency: str) -> AllocationRead:
         amount=need_money(a.amount_minor, currency), allocated_on=a.allocated_on,
         created_at=a.created_at, updated_at=a.updated_at,
     )  # fmt: skip
-
-
-ALLOCATIONS = ledger.Resource(
-    entity="allocation",
-    kind="allocations",
-    model=Allocation,
-    path="/v1/allocations",
-    key={"payment_id": "payment_id", "document_id": "document_id"},
-    refs={
-        "payment_id": ledger.Ref(
-            Payment, ("payment",), ("external_id",), "payment", "/v1/payments"
-        ),
-        "document_id": ledger.Ref(
-            Document,
-            ("document_type", "document_number"),
-            ("doc_type", "number"),
-            "document",
-            "/v1/documents",
-        ),
-    },
-    money=("amount",),
-)
 
 
 def _currencies(session: Session, api: Api, payment_ids: set[int]) -> dict[int, str]:

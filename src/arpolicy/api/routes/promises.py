@@ -14,8 +14,6 @@ from sqlalchemy.orm import Session
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
 from arpolicy.api.listing import between, equal, page, sort_by
-from arpolicy.api.routes.attempts import DOCUMENT
-from arpolicy.api.routes.documents import CUSTOMER
 from arpolicy.api.schemas import Input, MoneyValue, NotNull, Output, Page, PositiveMoney
 from arpolicy.api.types import (
     Cursor,
@@ -31,6 +29,7 @@ from arpolicy.api.types import (
     RefId,
     need_money,
 )
+from arpolicy.ledger.writing.resources import PROMISES
 from arpolicy.models import PromiseStatus, PromiseToPay
 
 router = APIRouter(prefix="/promises", tags=["promises"])
@@ -83,19 +82,6 @@ def read(p: PromiseToPay, base: str) -> PromiseRead:
         amount=need_money(p.amount_minor, p.currency),
         base_amount=need_money(p.base_amount_minor, base),
     )
-
-
-PROMISES = ledger.Resource(
-    entity="promise",
-    kind="promises",
-    model=PromiseToPay,
-    path="/v1/promises",
-    read=read,
-    key={"external_id": "external_id"},
-    refs={"customer_id": CUSTOMER, "document_id": DOCUMENT},
-    money=("amount",),
-    created="promise.created",
-)
 
 
 SORTABLE = {"id": PromiseToPay.id, "promised_on": PromiseToPay.promised_on}

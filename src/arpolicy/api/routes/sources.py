@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
 from arpolicy.api.listing import equal, page, sort_by
-from arpolicy.api.routes.documents import CUSTOMER
 from arpolicy.api.schemas import Input, NotNull, Output, Page
 from arpolicy.api.types import (
     Cursor,
@@ -27,6 +26,7 @@ from arpolicy.api.types import (
     Text32,
     Text64,
 )
+from arpolicy.ledger.writing.resources import SOURCES
 from arpolicy.models import PaymentSource, SourceKind, SourceRole, SourceStatus
 
 router = APIRouter(prefix="/payment-sources", tags=["payment sources"])
@@ -74,17 +74,6 @@ class SourceRead(Output):
 
 def read(s: PaymentSource, base: str = "") -> SourceRead:
     return SourceRead.model_validate(s)
-
-
-SOURCES = ledger.Resource(
-    entity="payment_source",
-    kind="payment-sources",
-    model=PaymentSource,
-    path="/v1/payment-sources",
-    read=read,
-    key={"external_id": "external_id"},
-    refs={"customer_id": CUSTOMER},
-)
 
 
 SORTABLE = {"id": PaymentSource.id, "external_id": PaymentSource.external_id}

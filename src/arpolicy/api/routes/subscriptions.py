@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
 from arpolicy.api.listing import between, equal, page, sort_by
-from arpolicy.api.routes.documents import CUSTOMER
 from arpolicy.api.schemas import Input, MoneyValue, NotNull, Output, Page
 from arpolicy.api.types import (
     Currency,
@@ -31,6 +30,7 @@ from arpolicy.api.types import (
     Text100,
     money,
 )
+from arpolicy.ledger.writing.resources import SUBSCRIPTIONS
 from arpolicy.models import Subscription, SubscriptionStatus
 
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
@@ -83,19 +83,6 @@ def read(s: Subscription, base: str = "") -> SubscriptionRead:
     return SubscriptionRead.model_construct(
         **{name: getattr(s, name) for name in _SAME}, mrr=money(s.mrr_minor, s.currency)
     )
-
-
-SUBSCRIPTIONS = ledger.Resource(
-    entity="subscription",
-    kind="subscriptions",
-    model=Subscription,
-    path="/v1/subscriptions",
-    read=read,
-    key={"external_id": "external_id"},
-    refs={"customer_id": CUSTOMER},
-    money=("mrr",),
-    own_currency=True,
-)
 
 
 SORTABLE = {"id": Subscription.id, "started_on": Subscription.started_on,

@@ -203,8 +203,12 @@ class Writer:
         expected_rows: int = 0,
         first_load: bool = False,
         keep_keys: bool = False,
+        bulk: bool = True,
     ) -> None:
         self.ctx = ctx
+        self.bulk = bulk
+        """False for the few rows of a single write: the connection's page cache is left as
+        it is."""
         self.keys: list[Any] | None = [] if keep_keys else None
         """With ``keep_keys``: the key of every row written, as :attr:`Statement.key_of`
         gives it (what the audit trail of the import lists)."""
@@ -277,7 +281,7 @@ class Writer:
         self._indexes.restore()
 
     def __enter__(self) -> Writer:
-        if self._conn.dialect.name == "sqlite":
+        if self.bulk and self._conn.dialect.name == "sqlite":
             self._cache = self._conn.exec_driver_sql("PRAGMA cache_size").scalar()
             self._conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
             self._indexes.set_aside()
