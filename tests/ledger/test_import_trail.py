@@ -153,18 +153,19 @@ def test_rejected_imports_leave_no_trail_and_partial_ones_list_the_kept_rows(ses
     assert summary.after["rejected"] == 1
 
 
-def test_rows_are_recorded_only_with_an_actor(session):
-    """``import_rows`` without an actor is the REST API's one-record path, which records the
-    record's own created/updated event itself."""
+def test_rows_are_recorded_like_a_file(session):
+    """``import_rows`` is an import like a file's (the write service's batch path): recorded
+    as ``system:import`` when no actor is given, else as the actor."""
     tenant = create_tenant(session)
     import_rows(
         session, tenant, "customers", [{"external_id": "C1", "name": "A", "currency": "USD"}]
     )
-    assert events(session, tenant.id) == []
+    (first,) = events(session, tenant.id)
+    assert first.actor == "system:import" and first.after["file"] == "rows"
     who = Actor(tenant.id, "system:sync", clock=FixedClock(AT))
     row = {"external_id": "C2", "name": "B", "currency": "USD"}
     import_rows(session, tenant, "customers", [row], actor=who)
-    (summary,) = events(session, tenant.id)
+    summary = events(session, tenant.id)[-1]
     assert summary.actor == "system:sync" and summary.after["file"] == "rows"
     assert summary.after["ids"]["created"] == [[ids(session, Customer, tenant.id)["C2"], "C2"]]
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from arpolicy.exceptions import ValidationError
@@ -109,7 +109,7 @@ def check_applied(record: str, amount: Money, applied_minor: int) -> None:
 # --- what is held, for the import's reference maps (context.LOADERS, lookups.ONE_LOADERS) ---
 
 
-def _documents_held(tenant_id: int) -> Select[*tuple[Any, ...]]:
+def _documents_held(tenant_id: Any) -> Select[*tuple[Any, ...]]:
     d, a, c = Document, Allocation, Customer
     return (
         select(d.doc_type, d.number, d.customer_id, c.external_id, d.currency,
@@ -122,7 +122,7 @@ def _documents_held(tenant_id: int) -> Select[*tuple[Any, ...]]:
     )  # fmt: skip
 
 
-def _payments_held(tenant_id: int) -> Select[*tuple[Any, ...]]:
+def _payments_held(tenant_id: Any) -> Select[*tuple[Any, ...]]:
     p, a, c = Payment, Allocation, Customer
     return (
         select(p.external_id, p.customer_id, c.external_id, p.currency, func.sum(a.amount_minor))
@@ -145,12 +145,19 @@ def documents_held(session: Session, tenant_id: int) -> dict[Any, Any]:
     }
 
 
+_ONE_DOCUMENT = _documents_held(bindparam("tenant")).where(
+    Document.doc_type == bindparam("type"), Document.number == bindparam("number")
+)
+_ONE_PAYMENT = _payments_held(bindparam("tenant")).where(Payment.external_id == bindparam("key"))
+"""The one-key statements, built once (building one cost more than running it)."""
+
+
 def document_held(session: Session, tenant_id: int, key: Any) -> Held | None:
     """:class:`Held` of the document (type, number), or None when nothing is applied to it."""
     if not isinstance(key, tuple) or len(key) != 2:
         return None
-    stmt = _documents_held(tenant_id).where(Document.doc_type == key[0], Document.number == key[1])
-    row = session.execute(stmt).first()
+    params = {"tenant": tenant_id, "type": key[0], "number": key[1]}
+    row = session.execute(_ONE_DOCUMENT, params).first()
     return None if row is None else _held(*row[2:])
 
 
@@ -161,7 +168,7 @@ def payments_held(session: Session, tenant_id: int) -> dict[Any, Any]:
 
 def payment_held(session: Session, tenant_id: int, key: Any) -> Held | None:
     """:class:`Held` of the payment ``key`` (external id), or None when none is allocated."""
-    row = session.execute(_payments_held(tenant_id).where(Payment.external_id == key)).first()
+    row = session.execute(_ONE_PAYMENT, {"tenant": tenant_id, "key": key}).first()
     return None if row is None else _held(*row[1:])
 
 

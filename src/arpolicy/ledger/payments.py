@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from arpolicy.exceptions import ValidationError
 from arpolicy.kit.money import Money
 from arpolicy.ledger.balances import base_of
 from arpolicy.models import Allocation, Payment, Tenant
+
+
+def _allocated_query() -> Select[*tuple[Any, ...]]:
+    """The payments ``ids`` with what is allocated of each (built once)."""
+    ids: Any = bindparam("ids", expanding=True)
+    allocated = (
+        select(Allocation.payment_id, func.sum(Allocation.amount_minor).label("allocated"))
+        .where(Allocation.tenant_id == bindparam("tenant"), Allocation.payment_id.in_(ids))
+        .group_by(Allocation.payment_id)
+        .subquery()
+    )
+    return (
+        select(Payment.id, Payment.external_id, Payment.currency, Payment.amount_minor,
+               Payment.fx_rate, func.coalesce(allocated.c.allocated, 0))
+        .outerjoin(allocated, allocated.c.payment_id == Payment.id)
+        .where(Payment.tenant_id == bindparam("tenant"), Payment.id.in_(ids))
+    )  # fmt: skip
+
+
+_ALLOCATED = _allocated_query()
 
 
 def refresh_unallocated(session: Session, tenant: Tenant, payment_ids: Iterable[int]) -> None:
@@ -23,24 +44,7 @@ def refresh_unallocated(session: Session, tenant: Tenant, payment_ids: Iterable[
     ids = sorted(set(payment_ids))
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
-        allocated = (
-            select(Allocation.payment_id, func.sum(Allocation.amount_minor).label("allocated"))
-            .where(Allocation.tenant_id == tenant.id, Allocation.payment_id.in_(chunk))
-            .group_by(Allocation.payment_id)
-            .subquery()
-        )
-        rows = session.execute(
-            select(
-                Payment.id,
-                Payment.external_id,
-                Payment.currency,
-                Payment.amount_minor,
-                Payment.fx_rate,
-                func.coalesce(allocated.c.allocated, 0),
-            )
-            .outerjoin(allocated, allocated.c.payment_id == Payment.id)
-            .where(Payment.tenant_id == tenant.id, Payment.id.in_(chunk))
-        ).all()
+        rows = session.execute(_ALLOCATED, {"tenant": tenant.id, "ids": chunk}).all()
         params = []
         for pid, ext, currency, amount, rate, alloc in rows:
             left = amount - alloc

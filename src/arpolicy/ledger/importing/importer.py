@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from arpolicy.ledger.importing.context import Context
 from arpolicy.ledger.importing.limits import STORAGE_ERRORS, ImportFailed
 from arpolicy.ledger.importing.pipeline import Opener, run_pipelined
-from arpolicy.ledger.importing.plan import Field, Plan, make_plan
+from arpolicy.ledger.importing.plan import Field, Plan, cached_plan
 from arpolicy.ledger.importing.reader import BadLine, FileProblem, Record, Source
 from arpolicy.ledger.importing.rejects import Rejects
 from arpolicy.ledger.importing.report import FieldError, ImportReport, RowError
@@ -70,7 +70,7 @@ class Run:
     def plan(self, header: tuple[str, ...], line: int) -> Plan:
         plan = self.plans.get(header)
         if plan is None:
-            plan = self.plans[header] = make_plan(
+            plan = self.plans[header] = cached_plan(
                 self.ctx, self.kind, header, 1 if self.header_is_file else line
             )
             if plan.problems and self.header_is_file:

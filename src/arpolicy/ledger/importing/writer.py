@@ -153,6 +153,26 @@ class Statement:
         return dict(zip(self.names, self.as_tuple(row), strict=True))
 
 
+_STATEMENTS: dict[tuple[Any, ...], Statement] = {}
+STATEMENTS_KEPT = 512
+"""Compiled statements kept by the process (a single write would otherwise compile its
+upsert each time: about a third of its cost, measured)."""
+
+
+def statement(
+    ctx: Context, kind: Kind, columns: tuple[str, ...], update: tuple[str, ...], upsert: bool
+) -> Statement:
+    """The compiled :class:`Statement`, made once per dialect, kind and set of columns.
+    A statement holds no data: the SQL, the parameter order and the converters."""
+    key = (ctx.session.get_bind().dialect.name, kind.name, columns, update, upsert)
+    found = _STATEMENTS.get(key)
+    if found is None:
+        if len(_STATEMENTS) >= STATEMENTS_KEPT:
+            _STATEMENTS.clear()
+        found = _STATEMENTS[key] = Statement(ctx, kind, columns, update, upsert)
+    return found
+
+
 def _tuple_function(
     names: list[str], convert: dict[str, Converter]
 ) -> Callable[[Row], tuple[Any, ...]]:
@@ -243,7 +263,7 @@ class Writer:
         """The statement for rows with ``columns`` updating ``update`` (made on first use)."""
         stmt = self._statements.get(update)
         if stmt is None:
-            stmt = Statement(self.ctx, self.kind, columns, update, self.upsert)
+            stmt = statement(self.ctx, self.kind, columns, update, self.upsert)
             self._statements[update] = stmt
             self._buffers[update] = []
         return stmt

@@ -45,6 +45,9 @@ class Ref:
     attributes: tuple[str, ...]
     what: str
     path: str
+    known_as: str | None = None
+    """The import's reference map (external key -> id) that the key just read belongs to:
+    the row's validation then finds it without reading it again."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ def _user(column: str) -> Ref:
     return Ref(User, (column,), ("email",), "user", "/v1/users")
 
 
-CUSTOMER = Ref(Customer, ("customer",), ("external_id",), "customer", "/v1/customers")
+CUSTOMER = Ref(Customer, ("customer",), ("external_id",), "customer", "/v1/customers", "customers")
 DOCUMENT = Ref(
     Document, ("document_type", "document_number"), ("doc_type", "number"), "document",
     "/v1/documents",
@@ -96,13 +99,19 @@ DOCUMENT = Ref(
 """An optional document a record concerns (it must belong to the record's customer)."""
 PAYMENT = Ref(Payment, ("payment",), ("external_id",), "payment", "/v1/payments")
 SUBSCRIPTION = Ref(
-    Subscription, ("subscription",), ("external_id",), "subscription", "/v1/subscriptions"
+    Subscription,
+    ("subscription",),
+    ("external_id",),
+    "subscription",
+    "/v1/subscriptions",
+    "subscriptions",
 )
 EXTERNAL = {"external_id": "external_id"}
 
 CUSTOMERS = Resource(
     entity="customer", kind="customers", model=Customer, path="/v1/customers", key=EXTERNAL,
-    refs={"parent_id": Ref(Customer, ("parent",), ("external_id",), "customer", "/v1/customers"),
+    refs={"parent_id": Ref(Customer, ("parent",), ("external_id",), "customer", "/v1/customers",
+                           "customers"),
           "finance_owner_id": _user("finance_owner"), "sales_owner_id": _user("sales_owner")},
     money=("reported_balance",), own_currency=True, shape=shapes.customer,
     created="customer.created", updated="customer.updated", events=_owners_changed,

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from arpolicy.exceptions import ConflictError, ValidationError
 from arpolicy.kit.money import Money
@@ -58,21 +58,28 @@ def _money(value: Any) -> tuple[str, str]:
     return value["amount"], value["currency"]
 
 
+_REFS: dict[tuple[Any, tuple[str, ...]], Any] = {}
+"""The statement reading the key of a referenced record, per model (built once)."""
+
+
 def _resolve(ctx: Context, origin: str, name: str, ref: Ref, value: Any) -> dict[str, Any]:
     if value is None:
         return dict.fromkeys(ref.columns)
-    model = ref.model
-    found = ctx.session.execute(
-        select(*(getattr(model, a) for a in ref.attributes)).where(
-            model.tenant_id == ctx.tenant_id, model.id == value
-        )
-    ).first()
+    stmt = _REFS.get((ref.model, ref.attributes))
+    if stmt is None:
+        model = ref.model
+        stmt = _REFS[(model, ref.attributes)] = select(
+            *(getattr(model, a) for a in ref.attributes)
+        ).where(model.tenant_id == bindparam("tenant"), model.id == bindparam("id"))
+    found = ctx.session.execute(stmt, {"tenant": ctx.tenant_id, "id": value}).first()
     if found is None:
         raise ValidationError(
             f"no {ref.what} {value} in this tenant",
             where=f"{origin}.{name}",
             fix=f"give the id of an existing {ref.what} (GET {ref.path})",
         )
+    if ref.known_as is not None:
+        ctx.remember(ref.known_as, found[0], value)
     return {c: plain(v) for c, v in zip(ref.columns, found, strict=True)}
 
 

@@ -30,7 +30,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from arpolicy.audit import Actor, snapshot
@@ -66,14 +66,31 @@ Guard = Callable[[dict[str, Any], dict[str, Any]], None]
 """A caller's check of a change against the stored record (fields given, stored values)."""
 
 
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(res: Resource, what: str) -> Any:
+    """The statements of a single write, built once per kind with bound parameters
+    (building a statement cost more than running it): ``record`` (by id), ``id`` and ``row``
+    (by the record's key: ``k_<field>``)."""
+    found = _STATEMENTS.get((res.kind, what))
+    if found is None:
+        model = res.model
+        where = [model.tenant_id == bindparam("tenant")]
+        if what == "record":
+            where.append(model.id == bindparam("id"))
+        else:
+            where += [getattr(model, a) == bindparam(f"k_{n}") for n, a in res.key.items()]
+        found = select(model.id if what == "id" else model).where(*where)
+        if what != "id":
+            found = found.execution_options(populate_existing=True)
+        _STATEMENTS[(res.kind, what)] = found
+    return found
+
+
 def find(session: Session, tenant_id: int, res: Resource, record_id: int) -> Any:
     """The tenant's record ``record_id`` of ``res``, freshly read (404 for another tenant's)."""
-    model = res.model
-    found = session.scalar(
-        select(model)
-        .where(model.tenant_id == tenant_id, model.id == record_id)
-        .execution_options(populate_existing=True)
-    )
+    found = session.scalar(_statement(res, "record"), {"tenant": tenant_id, "id": record_id})
     if found is None:
         raise NotFoundError(
             f"no {res.name} {record_id}", where="path", fix=f"list them with GET {res.path}"
@@ -125,9 +142,9 @@ class LedgerWrites:
         data = dict(fields)
         key = {name: plain(data.get(name)) for name in res.key}
         self._lock(res, tuple(key.values()))
-        existing = self._by_key(res, data)
+        existing = self._by_key(res, data, "id")
         if existing is not None:
-            raise conflict(res, key, existing.id, self.origin)
+            raise conflict(res, key, existing, self.origin)
         row = to_row(self.ctx, res, data, self.origin)
         self._write(res, row)
         obj = self._by_key(res, data)
@@ -194,14 +211,10 @@ class LedgerWrites:
         lock = int.from_bytes(digest.digest(), "big", signed=True)
         self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock})
 
-    def _by_key(self, res: Resource, values: dict[str, Any]) -> Any:
-        model = res.model
-        match = [getattr(model, attr) == values.get(name) for name, attr in res.key.items()]
-        return self.session.scalar(
-            select(model)
-            .where(model.tenant_id == self.tenant.id, *match)
-            .execution_options(populate_existing=True)
-        )
+    def _by_key(self, res: Resource, values: dict[str, Any], what: str = "row") -> Any:
+        """The stored record with the key in ``values`` (``what="id"``: its id), or None."""
+        params = {f"k_{name}": values.get(name) for name in res.key}
+        return self.session.scalar(_statement(res, what), {"tenant": self.tenant.id, **params})
 
     def _write(self, res: Resource, row: dict[str, Any]) -> None:
         """One row through its import kind: validated, derived, upserted; nothing counted."""
@@ -228,9 +241,10 @@ class LedgerWrites:
         return event
 
     def _emit(self, name: str, res: Resource, obj: Any, key: str) -> None:
-        assert res.shape is not None, f"{res.entity} emits {name} but has no shape"
-        data = res.shape(obj, self.tenant.base_currency)
-        emit(self.session, self.tenant.id, name, data, key=key, at=self.now())
+        shape = res.shape
+        assert shape is not None, f"{res.entity} emits {name} but has no shape"
+        base = self.tenant.base_currency
+        emit(self.session, self.tenant.id, name, lambda: shape(obj, base), key=key, at=self.now())
 
     def _fire(self, res: Resource, obj: Any, created: bool, row: dict[str, Any]) -> Any:
         """The kind's ledger hook for this one record; the record as they left it."""
