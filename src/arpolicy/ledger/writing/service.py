@@ -30,7 +30,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import Date, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from arpolicy.audit import Actor, snapshot
@@ -96,6 +96,17 @@ def find(session: Session, tenant_id: int, res: Resource, record_id: int) -> Any
             f"no {res.name} {record_id}", where="path", fix=f"list them with GET {res.path}"
         )
     return found
+
+
+def _typed(res: Resource, attribute: str, value: Any) -> Any:
+    """A key's value as its column compares it: a date given as ISO text becomes a date
+    (text that is no date is left for the row's validation to report)."""
+    if isinstance(value, str) and isinstance(res.model.__table__.c[attribute].type, Date):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
 
 
 class LedgerWrites:
@@ -213,7 +224,7 @@ class LedgerWrites:
 
     def _by_key(self, res: Resource, values: dict[str, Any], what: str = "row") -> Any:
         """The stored record with the key in ``values`` (``what="id"``: its id), or None."""
-        params = {f"k_{name}": values.get(name) for name in res.key}
+        params = {f"k_{n}": _typed(res, a, values.get(n)) for n, a in res.key.items()}
         return self.session.scalar(_statement(res, what), {"tenant": self.tenant.id, **params})
 
     def _write(self, res: Resource, row: dict[str, Any]) -> None:
