@@ -24,6 +24,10 @@ Gated = dict[str, tuple[str, Any]]
 
 
 def tenant_of(session: Session, api: Api) -> Tenant:
+    """The caller's tenant in ``session``: the row authentication read this request, taken
+    into the session as it is (no query), or read when the caller has none."""
+    if api.tenant is not None:
+        return session.merge(api.tenant, load=False)
     tenant = session.get(Tenant, api.tenant_id)
     assert tenant is not None
     return tenant
