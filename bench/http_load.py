@@ -25,7 +25,31 @@ from typing import Any
 from bench import ledger_db
 
 BIN = Path(sys.executable).parent / "arpolicy"
+SERVER: dict[str, int] = {}
+"""The process id of the server :func:`served` runs."""
 WARMUP = 50
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process ``pid`` and its descendants so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        used[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    family, grown = {pid}, True
+    while grown:
+        more = {p for p, parent in parents.items() if parent in family} - family
+        grown, family = bool(more), family | more
+    return sum(used.get(p, 0.0) for p in family)
 
 
 def free_port() -> int:
@@ -121,6 +145,7 @@ def served(
             if time.monotonic() > deadline:
                 raise SystemExit("arpolicy serve did not answer /health within 60 s")
             time.sleep(0.2)
+        SERVER["pid"] = proc.pid
         yield base, key
     finally:
         proc.terminate()
@@ -158,10 +183,12 @@ def hammer(
     for t in threads:
         t.start()
     start.wait()
-    t0 = time.perf_counter()
+    t0, mine, theirs = time.perf_counter(), time.process_time(), cpu_seconds(SERVER["pid"])
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
+    server_cpu = cpu_seconds(SERVER["pid"]) - theirs
+    client_cpu = time.process_time() - mine
     if failures:
         raise SystemExit(f"GET /v1/customers/{{id}} answered wrongly: {failures}")
     flat = sorted(x for per_client in latencies for x in per_client)
@@ -170,4 +197,6 @@ def hammer(
         "rps": round(len(flat) / wall, 1),
         "p50_ms": round(statistics.median(flat) * 1000, 2),
         "p99_ms": round(flat[min(len(flat) - 1, int(len(flat) * 0.99))] * 1000, 2),
+        "server_cpu_ms": round(server_cpu / len(flat) * 1000, 2),
+        "client_cpu_ms": round(client_cpu / len(flat) * 1000, 2),
     }

@@ -3,8 +3,9 @@ or its amount below what is allocated (:func:`check_held`); and what allocations
 do: apply more to a document than its amount (:func:`check_applied`).
 
 One guard on every path that writes documents, payments and allocations: the import kinds
-build each row through it, and the API's POST and PATCH of those records are imports of one
-row (arpolicy.api.ledger), so a file, a request and the CLI refuse alike (a row error with
+build each row through it, and a single write of those records (the API's POST and PATCH, a
+job's) is one row of its kind through the ledger write service (arpolicy.ledger.writing), so
+a file, a request and the CLI refuse alike (a row error with
 line and column, a 422 naming the body field, exit code 2), and nothing is stored.
 
 Why: an allocation ties a payment of a customer to a document, in their common currency. A
