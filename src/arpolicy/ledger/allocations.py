@@ -185,9 +185,10 @@ def documents_applied(session: Session, tenant_id: int) -> dict[Any, Any]:
 
 def document_applied(session: Session, tenant_id: int, key: Any) -> int | None:
     """Total applied to document ``key`` (its id), or None when nothing is."""
-    total = session.scalar(
-        select(func.sum(Allocation.amount_minor)).where(
-            Allocation.tenant_id == tenant_id, Allocation.document_id == key
-        )
-    )
+    total = session.scalar(_APPLIED, {"tenant": tenant_id, "key": key})
     return None if total is None else int(total)
+
+
+_APPLIED = select(func.sum(Allocation.amount_minor)).where(
+    Allocation.tenant_id == bindparam("tenant"), Allocation.document_id == bindparam("key")
+)

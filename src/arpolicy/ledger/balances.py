@@ -60,6 +60,20 @@ def _applied_query() -> Select[*tuple[Any, ...]]:
 _APPLIED = _applied_query()
 
 
+_TABLE: Any = Document.__table__
+_SET = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("b_id"))
+    .values(
+        balance_minor=bindparam("b_balance"),
+        base_balance_minor=bindparam("b_base"),
+        updated_at=func.now(),
+    )
+)
+"""Built once; run for every row with ``executemany`` (the ORM's bulk update by primary key
+cost a single write more than the rest of its allocation)."""
+
+
 def refresh_balances(session: Session, tenant: Tenant, document_ids: Iterable[int]) -> None:
     """Set ``balance_minor`` (and its base twin) of the given documents that have allocations
     or credit applied to their amount minus both, by one aggregate query per 5,000
@@ -84,6 +98,16 @@ def refresh_balances(session: Session, tenant: Tenant, document_ids: Iterable[in
             if left == balance:
                 continue
             base = base_amount if left == amount else base_of(left, ccy, rate, tenant)
-            params.append({"id": did, "balance_minor": left, "base_balance_minor": base})
+            params.append({"b_id": did, "b_balance": left, "b_base": base})
         if params:
-            session.execute(update(Document), params)  # ORM bulk update by primary key
+            session.connection().execute(_SET, params)
+            _expire(session, [p["b_id"] for p in params])
+
+
+def _expire(session: Session, ids: list[int]) -> None:
+    """Objects of the session for the rows just updated read them again when next used."""
+    identities = session.identity_map
+    for record_id in ids:
+        found = identities.get(session.identity_key(Document, record_id))
+        if found is not None:
+            session.expire(found, ("balance_minor", "base_balance_minor", "updated_at"))

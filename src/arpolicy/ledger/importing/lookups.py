@@ -50,12 +50,13 @@ def _by(model: Any, columns: tuple[Any, ...], key: tuple[Any, ...]) -> OneLoader
     return load
 
 
+_ALLOCATED = select(func.sum(Allocation.amount_minor)).where(
+    Allocation.tenant_id == bindparam("tenant"), Allocation.payment_id == bindparam("key")
+)
+
+
 def _allocated_one(session: Session, tenant_id: int, key: Any) -> Any:
-    total = session.scalar(
-        select(func.sum(Allocation.amount_minor)).where(
-            Allocation.tenant_id == tenant_id, Allocation.payment_id == key
-        )
-    )
+    total = session.scalar(_ALLOCATED, {"tenant": tenant_id, "key": key})
     return None if total is None else int(total)
 
 
