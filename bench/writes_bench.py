@@ -9,11 +9,14 @@ copy of it. Then, one after the other:
 
 - **service**: the ledger write service in this process, each write its own transaction
   (begin, write, commit): create a customer; create an invoice of an existing customer;
-  create a payment and allocate it to that invoice (one transaction). Latency per write.
+  create a payment and allocate it to that invoice (one transaction). Latency per
+  transaction, and this process's CPU time per transaction (``cpu_ms``: the steadier figure
+  on a shared machine).
 - **HTTP writes**: the same three through ``arpolicy serve`` with an API key, one client:
   POST /v1/customers, POST /v1/documents, POST /v1/payments then POST /v1/allocations.
 - **HTTP reads**: GET /v1/customers/{id} (with its figures) of random customers from
-  ``--clients`` threads, each with its own keep-alive connection.
+  ``--clients`` threads, each with its own keep-alive connection; with the CPU time the
+  server and the clients spent per request.
 
 Targets: service p50 <= 3 ms and p99 <= 15 ms; HTTP writes p99 <= 30 ms; reads >= 500
 requests/s with 8 clients and p99 <= 25 ms (SQLite). A missed target is printed as MISSED
@@ -77,10 +80,11 @@ def service_writes(url: str, n: int) -> dict[str, dict[str, Any]]:
         customers = list(s.execute(select(Customer.id, Customer.currency)))
     rnd = random.Random(3)
     times: dict[str, list[float]] = {"customer": [], "invoice": [], "payment": []}
+    cpu: dict[str, float] = dict.fromkeys(times, 0.0)
 
     def one(what: str, counted: bool, *writes: tuple[str, dict[str, Any]]) -> list[Any]:
         """The writes in one transaction, timed from begin to commit."""
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         with transaction(engine) as s:
             tenant = s.get(Tenant, tenant_id)
             assert tenant is not None
@@ -91,6 +95,7 @@ def service_writes(url: str, n: int) -> dict[str, dict[str, Any]]:
                 made.append(service.create(kind, fields))
         if counted:
             times[what].append(time.perf_counter() - t0)
+            cpu[what] += time.process_time() - c0
         return made
 
     for i in range(n + WARMUP):
@@ -109,10 +114,14 @@ def service_writes(url: str, n: int) -> dict[str, dict[str, Any]]:
             ("allocations", {"payment_id": PREVIOUS, "document_id": invoice.id,
                              "amount": amount}))  # fmt: skip
     engine.dispose()
+
+    def shown(what: str) -> dict[str, Any]:
+        return {**stats(times[what]), "cpu_ms": round(cpu[what] / len(times[what]) * 1000, 2)}
+
     return {
-        "service: create a customer": stats(times["customer"]),
-        "service: create an invoice": stats(times["invoice"]),
-        "service: create a payment and its allocation": stats(times["payment"]),
+        "service: create a customer": shown("customer"),
+        "service: create an invoice": shown("invoice"),
+        "service: create a payment and its allocation": shown("payment"),
     }
 
 
