@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from arpolicy.models import OutboxMessage, OutboxStatus, WebhookEndpoint
 
 EVENTS: dict[str, str] = {
-    "customer.created": "A customer was created (API or import of a single record).",
+    "customer.created": "A customer was created by a single write (API, CLI or job); an "
+    "import announces import.completed instead.",
     "customer.updated": "A customer's stored fields changed.",
     "customer.owner_changed": "A customer's finance or sales owner changed.",
     "document.created": "An invoice, debit note or credit note was created.",
@@ -27,7 +28,7 @@ EVENTS: dict[str, str] = {
     "email.bounced": "An email bounced: the email is marked bounced and the failed contacts too.",
     "order.credit_checked": "An order was checked against the customer's credit.",
     "approval.requested": "An approval was requested.",
-    "import.completed": "A bulk import finished (API upload or arpolicy import).",
+    "import.completed": "A bulk import finished (API upload, arpolicy import or a job).",
     "webhook.test": "A test ping, sent only to the endpoint it was requested for "
     "(POST /v1/webhooks/endpoints/{id}/test).",
 }
