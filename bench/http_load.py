@@ -117,8 +117,11 @@ def served(
     }
     made = subprocess.run(
         [str(BIN), "keys", "create", "--user", user, "--name", "bench", "--json"],
-        env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if made.returncode != 0:
         raise SystemExit(f"arpolicy keys create failed: {made.stdout}{made.stderr}")
     key = json.loads(made.stdout)["key"]
@@ -126,8 +129,11 @@ def served(
     extra = ["--workers", str(workers)] if workers else []
     proc = subprocess.Popen(
         [str(BIN), "serve", "--port", str(port), *extra],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

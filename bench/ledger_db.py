@@ -57,11 +57,16 @@ def _customers(tenant_id: int, n: int, currencies: list[str]) -> Iterator[dict[s
     for i in range(n):
         ccy = currencies[i]
         yield {
-            "tenant_id": tenant_id, "external_id": f"C{i:07d}", "name": f"Customer {i}",
-            "country": data.COUNTRIES[ccy], "currency": ccy,
-            "net_term_days": rnd.choice((15, 30, 45)), "auto_collection": False,
-            "credit_check_exempt": False, "custom_fields": {},
-        }  # fmt: skip
+            "tenant_id": tenant_id,
+            "external_id": f"C{i:07d}",
+            "name": f"Customer {i}",
+            "country": data.COUNTRIES[ccy],
+            "currency": ccy,
+            "net_term_days": rnd.choice((15, 30, 45)),
+            "auto_collection": False,
+            "credit_check_exempt": False,
+            "custom_fields": {},
+        }
 
 
 def _base(minor: int, ccy: str) -> int:
@@ -82,14 +87,25 @@ def _invoices(
         balance = minor if rnd.random() < 0.4 else 0
         on = due - timedelta(days=30)
         yield {
-            "tenant_id": tenant_id, "doc_type": "invoice", "number": f"INV{i:08d}",
-            "customer_id": customer_ids[c], "currency": ccy, "amount_minor": minor,
-            "balance_minor": balance, "reported_balance_minor": balance, "credited_minor": 0,
-            "base_amount_minor": _base(minor, ccy), "base_balance_minor": _base(balance, ccy),
-            "fx_rate": RATES[ccy], "fx_rate_on": None if ccy == "USD" else on.replace(day=1),
-            "document_date": on, "due_date": due, "disputed": False, "voided": False,
+            "tenant_id": tenant_id,
+            "doc_type": "invoice",
+            "number": f"INV{i:08d}",
+            "customer_id": customer_ids[c],
+            "currency": ccy,
+            "amount_minor": minor,
+            "balance_minor": balance,
+            "reported_balance_minor": balance,
+            "credited_minor": 0,
+            "base_amount_minor": _base(minor, ccy),
+            "base_balance_minor": _base(balance, ccy),
+            "fx_rate": RATES[ccy],
+            "fx_rate_on": None if ccy == "USD" else on.replace(day=1),
+            "document_date": on,
+            "due_date": due,
+            "disputed": False,
+            "voided": False,
             "custom_fields": {},
-        }  # fmt: skip
+        }
 
 
 def populate(engine: Engine, customers: int, invoices: int) -> None:
@@ -98,15 +114,24 @@ def populate(engine: Engine, customers: int, invoices: int) -> None:
     currencies = data.customer_currencies(customers)
     with transaction(engine) as s:
         tenant = create_tenant(s, SLUG, base_currency="USD", timezone="UTC")
-        s.add(User(tenant_id=tenant.id, email=ADMIN, name="Admin", role=UserRole.ADMIN,
-                   active=True))  # fmt: skip
+        s.add(
+            User(tenant_id=tenant.id, email=ADMIN, name="Admin", role=UserRole.ADMIN, active=True)
+        )
         first = data.TODAY.replace(year=data.TODAY.year - 2, month=1, day=1)
         rates = []
         for m in range(36):
             on = first.replace(year=first.year + m // 12, month=m % 12 + 1)
             for ccy in ("EUR", "GBP", "JPY"):
-                rates.append({"tenant_id": tenant.id, "from_currency": ccy, "to_currency": "USD",
-                              "valid_on": on, "rate": RATES[ccy], "source": "bench"})  # fmt: skip
+                rates.append(
+                    {
+                        "tenant_id": tenant.id,
+                        "from_currency": ccy,
+                        "to_currency": "USD",
+                        "valid_on": on,
+                        "rate": RATES[ccy],
+                        "source": "bench",
+                    }
+                )
         s.execute(insert(FxRate), rates)
         for batch in _chunks(_customers(tenant.id, customers, currencies)):
             s.execute(insert(Customer), batch)

@@ -103,16 +103,48 @@ def service_writes(url: str, n: int) -> dict[str, dict[str, Any]]:
         cid, ccy = rnd.choice(customers)
         ccy = ccy or "USD"
         amount = {"amount": "125000" if ccy == "JPY" else "1250.00", "currency": ccy}
-        one("customer", counted, ("customers", {"external_id": f"NEW-{i:06d}",
-            "name": f"New customer {i}", "currency": ccy, "country": "US"}))  # fmt: skip
-        (invoice,) = one("invoice", counted, ("documents", {"type": "invoice",
-            "number": f"BW-{i:06d}", "customer_id": cid, "amount": amount,
-            "document_date": "2026-11-01", "due_date": "2026-12-01"}))  # fmt: skip
-        one("payment", counted,
-            ("payments", {"external_id": f"PW-{i:06d}", "customer_id": cid, "amount": amount,
-                          "received_on": "2026-11-20"}),
-            ("allocations", {"payment_id": PREVIOUS, "document_id": invoice.id,
-                             "amount": amount}))  # fmt: skip
+        one(
+            "customer",
+            counted,
+            (
+                "customers",
+                {
+                    "external_id": f"NEW-{i:06d}",
+                    "name": f"New customer {i}",
+                    "currency": ccy,
+                    "country": "US",
+                },
+            ),
+        )
+        (invoice,) = one(
+            "invoice",
+            counted,
+            (
+                "documents",
+                {
+                    "type": "invoice",
+                    "number": f"BW-{i:06d}",
+                    "customer_id": cid,
+                    "amount": amount,
+                    "document_date": "2026-11-01",
+                    "due_date": "2026-12-01",
+                },
+            ),
+        )
+        one(
+            "payment",
+            counted,
+            (
+                "payments",
+                {
+                    "external_id": f"PW-{i:06d}",
+                    "customer_id": cid,
+                    "amount": amount,
+                    "received_on": "2026-11-20",
+                },
+            ),
+            ("allocations", {"payment_id": PREVIOUS, "document_id": invoice.id, "amount": amount}),
+        )
     engine.dispose()
 
     def shown(what: str) -> dict[str, Any]:
@@ -139,15 +171,38 @@ def http_writes(base: str, key: str, ids: list[tuple[int, str]], n: int) -> dict
             cid, ccy = rnd.choice(ids)
             amount = {"amount": "125000" if ccy == "JPY" else "1250.00", "currency": ccy}
             calls = [
-                ("customer", "/v1/customers", {"external_id": f"H{run}-{i:06d}",
-                                               "name": f"HTTP customer {i}", "currency": ccy}),
-                ("invoice", "/v1/documents", {"type": "invoice", "number": f"H{run}-{i:06d}",
-                                              "customer_id": cid, "amount": amount,
-                                              "document_date": "2026-11-01",
-                                              "due_date": "2026-12-01"}),
-                ("payment", "/v1/payments", {"external_id": f"H{run}-{i:06d}", "customer_id": cid,
-                                             "amount": amount, "received_on": "2026-11-20"}),
-            ]  # fmt: skip
+                (
+                    "customer",
+                    "/v1/customers",
+                    {
+                        "external_id": f"H{run}-{i:06d}",
+                        "name": f"HTTP customer {i}",
+                        "currency": ccy,
+                    },
+                ),
+                (
+                    "invoice",
+                    "/v1/documents",
+                    {
+                        "type": "invoice",
+                        "number": f"H{run}-{i:06d}",
+                        "customer_id": cid,
+                        "amount": amount,
+                        "document_date": "2026-11-01",
+                        "due_date": "2026-12-01",
+                    },
+                ),
+                (
+                    "payment",
+                    "/v1/payments",
+                    {
+                        "external_id": f"H{run}-{i:06d}",
+                        "customer_id": cid,
+                        "amount": amount,
+                        "received_on": "2026-11-20",
+                    },
+                ),
+            ]
             made: dict[str, int] = {}
             for what, path, body in calls:
                 seconds, status, answer = c.post(path, body)
@@ -156,8 +211,7 @@ def http_writes(base: str, key: str, ids: list[tuple[int, str]], n: int) -> dict
                 made[what] = answer["id"]
                 if i >= WARMUP:
                     times[what].append(seconds)
-            body = {"payment_id": made["payment"], "document_id": made["invoice"],
-                    "amount": amount}  # fmt: skip
+            body = {"payment_id": made["payment"], "document_id": made["invoice"], "amount": amount}
             seconds, status, answer = c.post("/v1/allocations", body)
             if status != 201:
                 raise SystemExit(f"POST /v1/allocations: {status} {answer}")

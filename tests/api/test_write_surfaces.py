@@ -44,8 +44,16 @@ def fired() -> Iterator[list[tuple[int, str, str, bool, int, int]]]:
     seen: list[tuple[int, str, str, bool, int, int]] = []
 
     def record(event: hooks.Written) -> None:
-        seen.append((event.tenant.id, event.topic, event.kind, event.batch, len(event.ids),
-                     len(event.created)))  # fmt: skip
+        seen.append(
+            (
+                event.tenant.id,
+                event.topic,
+                event.kind,
+                event.batch,
+                len(event.ids),
+                len(event.created),
+            )
+        )
 
     topics = (hooks.CUSTOMERS_WRITTEN, hooks.DOCUMENTS_WRITTEN)
     for topic in topics:
@@ -97,10 +105,15 @@ def trail(engine: Engine, tenant_id: int) -> tuple[list[Any], list[Any]]:
             .order_by(AuditEvent.id)
         ).all()
         audit = [
-            (e.action, e.entity, keys.get(e.entity, {}).get(_int(e.entity_id), e.entity_id),
-             _plain(e.before, keys), _plain(e.after, keys))
+            (
+                e.action,
+                e.entity,
+                keys.get(e.entity, {}).get(_int(e.entity_id), e.entity_id),
+                _plain(e.before, keys),
+                _plain(e.after, keys),
+            )
             for e in events
-        ]  # fmt: skip
+        ]
         messages = s.scalars(
             select(OutboxMessage)
             .where(OutboxMessage.tenant_id == tenant_id)
@@ -138,8 +151,10 @@ def test_an_import_leaves_the_same_trail_through_the_api_the_cli_and_a_job(
     api, cli, job = caller(), caller(), caller()
     for who in (api, cli, job):
         subscribe(who.tenant_id)
-    for kind, name, text in (("customers", "customers.csv", CUSTOMERS),
-                             ("invoices", "invoices.csv", INVOICES)):  # fmt: skip
+    for kind, name, text in (
+        ("customers", "customers.csv", CUSTOMERS),
+        ("invoices", "invoices.csv", INVOICES),
+    ):
         files = {"file": (name, text.encode(), "text/csv")}
         r = client.post(f"/v1/imports/{kind}", headers=api.headers, files=files)
         assert r.status_code == 200, r.text
@@ -149,8 +164,11 @@ def test_an_import_leaves_the_same_trail_through_the_api_the_cli_and_a_job(
         done = CliRunner().invoke(cli_app, ["import", kind, str(write(tmp_path, name, text))])
         assert done.exit_code == 0, done.output
 
-        report = service(api_engine, job.tenant_id,
-                         lambda w, k=kind, n=name, t=text: w.import_file(k, write(tmp_path, n, t)))  # fmt: skip
+        report = service(
+            api_engine,
+            job.tenant_id,
+            lambda w, k=kind, n=name, t=text: w.import_file(k, write(tmp_path, n, t)),
+        )
         assert report.applied and report.inserted == 2
 
     trails = [trail(api_engine, who.tenant_id) for who in (api, cli, job)]
@@ -179,8 +197,14 @@ def test_a_single_write_leaves_the_same_trail_through_the_api_and_the_service(
     cid = r.json()["id"]
     r = client.patch(f"/v1/customers/{cid}", headers=api.headers, json={"name": "ACME Inc"})
     assert r.status_code == 200, r.text
-    invoice = {"type": "invoice", "number": "I1", "customer_id": cid, "document_date": "2026-10-01",
-               "due_date": "2026-11-01", "amount": {"amount": "100.00", "currency": "USD"}}  # fmt: skip
+    invoice = {
+        "type": "invoice",
+        "number": "I1",
+        "customer_id": cid,
+        "document_date": "2026-10-01",
+        "due_date": "2026-11-01",
+        "amount": {"amount": "100.00", "currency": "USD"},
+    }
     r = client.post("/v1/documents", headers=api.headers, json=invoice)
     assert r.status_code == 201, r.text
 
@@ -192,8 +216,10 @@ def test_a_single_write_leaves_the_same_trail_through_the_api_and_the_service(
     service(api_engine, job.tenant_id, same)
     audit, webhooks = trail(api_engine, api.tenant_id)
     assert [(a[0], a[2]) for a in audit] == [
-        ("customer.created", "C1"), ("customer.updated", "C1"), ("document.created", "I1"),
-    ]  # fmt: skip
+        ("customer.created", "C1"),
+        ("customer.updated", "C1"),
+        ("document.created", "I1"),
+    ]
     assert audit[1][3:] == ({"name": "ACME"}, {"name": "ACME Inc"})
     assert [w[0] for w in webhooks] == ["customer.created", "customer.updated", "document.created"]
     assert trail(api_engine, job.tenant_id) == (audit, webhooks)
@@ -209,24 +235,59 @@ def test_the_webhooks_carry_the_record_as_the_api_reads_it(client, caller, subsc
     """The ledger's shapes (arpolicy.ledger.writing.shapes) are the API's reads."""
     me = caller()
     subscribe(me.tenant_id)
-    c = client.post("/v1/customers", headers=me.headers, json={
-        "external_id": "C1", "name": "ACME", "currency": "EUR", "custom_fields": {},
-        "reported_balance": {"amount": "12.00", "currency": "EUR"},
-        "billing_address": {"city": "Berlin", "country": "DE"}}).json()  # fmt: skip
-    service(api_engine, me.tenant_id, lambda w: w.create("fx-rates", {
-        "from_currency": "EUR", "to_currency": "USD", "valid_on": "2026-01-01", "rate": "1.1"}))  # fmt: skip
+    c = client.post(
+        "/v1/customers",
+        headers=me.headers,
+        json={
+            "external_id": "C1",
+            "name": "ACME",
+            "currency": "EUR",
+            "custom_fields": {},
+            "reported_balance": {"amount": "12.00", "currency": "EUR"},
+            "billing_address": {"city": "Berlin", "country": "DE"},
+        },
+    ).json()
+    service(
+        api_engine,
+        me.tenant_id,
+        lambda w: w.create(
+            "fx-rates",
+            {"from_currency": "EUR", "to_currency": "USD", "valid_on": "2026-01-01", "rate": "1.1"},
+        ),
+    )
     money = {"amount": "50.00", "currency": "EUR"}
     bodies = {
-        "/v1/documents": {"type": "invoice", "number": "I1", "customer_id": c["id"],
-                          "amount": money, "document_date": "2026-10-01",
-                          "due_date": "2026-11-01", "posting_date": "2026-10-02"},
-        "/v1/payments": {"external_id": "P1", "customer_id": c["id"], "amount": money,
-                         "received_on": "2026-10-05", "method": "card"},
-        "/v1/promises": {"external_id": "PR1", "customer_id": c["id"], "amount": money,
-                         "promised_on": "2026-12-01", "note": "soon"},
-        "/v1/disputes": {"external_id": "D1", "customer_id": c["id"], "amount": money,
-                         "reason": "price", "opened_on": "2026-10-06"},
-    }  # fmt: skip
+        "/v1/documents": {
+            "type": "invoice",
+            "number": "I1",
+            "customer_id": c["id"],
+            "amount": money,
+            "document_date": "2026-10-01",
+            "due_date": "2026-11-01",
+            "posting_date": "2026-10-02",
+        },
+        "/v1/payments": {
+            "external_id": "P1",
+            "customer_id": c["id"],
+            "amount": money,
+            "received_on": "2026-10-05",
+            "method": "card",
+        },
+        "/v1/promises": {
+            "external_id": "PR1",
+            "customer_id": c["id"],
+            "amount": money,
+            "promised_on": "2026-12-01",
+            "note": "soon",
+        },
+        "/v1/disputes": {
+            "external_id": "D1",
+            "customer_id": c["id"],
+            "amount": money,
+            "reason": "price",
+            "opened_on": "2026-10-06",
+        },
+    }
     read = {"/v1/customers": {k: v for k, v in c.items() if k != "figures"}}
     for path, body in bodies.items():
         r = client.post(path, headers=me.headers, json=body)
@@ -234,10 +295,16 @@ def test_the_webhooks_carry_the_record_as_the_api_reads_it(client, caller, subsc
         read[path] = client.get(f"{path}/{r.json()['id']}", headers=me.headers).json()
     with transaction(api_engine, write=False) as s:
         scope_tenant(s, me.tenant_id)
-        sent = {m.event_type: m.payload["data"] for m in s.scalars(
-            select(OutboxMessage).where(OutboxMessage.tenant_id == me.tenant_id))}  # fmt: skip
-    for event, path in (("customer.created", "/v1/customers"), ("document.created", "/v1/documents"),
-                        ("payment.created", "/v1/payments"), ("promise.created", "/v1/promises"),
-                        ("dispute.created", "/v1/disputes")):  # fmt: skip
+        sent = {
+            m.event_type: m.payload["data"]
+            for m in s.scalars(select(OutboxMessage).where(OutboxMessage.tenant_id == me.tenant_id))
+        }
+    for event, path in (
+        ("customer.created", "/v1/customers"),
+        ("document.created", "/v1/documents"),
+        ("payment.created", "/v1/payments"),
+        ("promise.created", "/v1/promises"),
+        ("dispute.created", "/v1/disputes"),
+    ):
         data = {k: v for k, v in sent[event].items() if k != "figures"}
         assert data == read[path], event

@@ -47,11 +47,26 @@ def statements(session: Session) -> Iterator[list[str]]:
 def test_single_writes_never_count_or_scan_the_tenants_tables(session, statements):
     w = service(session)
     customer = w.create("customers", {"external_id": "C1", "name": "A", "currency": "USD"})
-    invoice = w.create("documents", {"type": "invoice", "number": "I1",
-                                     "customer_id": customer.id, "amount": USD,
-                                     "document_date": "2026-10-01", "due_date": "2026-11-01"})  # fmt: skip
-    payment = w.create("payments", {"external_id": "P1", "customer_id": customer.id,
-                                    "amount": USD, "received_on": "2026-11-02"})  # fmt: skip
+    invoice = w.create(
+        "documents",
+        {
+            "type": "invoice",
+            "number": "I1",
+            "customer_id": customer.id,
+            "amount": USD,
+            "document_date": "2026-10-01",
+            "due_date": "2026-11-01",
+        },
+    )
+    payment = w.create(
+        "payments",
+        {
+            "external_id": "P1",
+            "customer_id": customer.id,
+            "amount": USD,
+            "received_on": "2026-11-02",
+        },
+    )
     statements.clear()
     w.create("allocations", {"payment_id": payment.id, "document_id": invoice.id, "amount": USD})
     w.update("customers", customer.id, {"name": "B"})
@@ -68,9 +83,17 @@ def test_single_writes_never_count_or_scan_the_tenants_tables(session, statement
 def test_a_void_is_an_audited_change(session):
     w = service(session)
     c = w.create("customers", {"external_id": "C1", "name": "A", "currency": "USD"})
-    d = w.create("documents", {"type": "invoice", "number": "I1", "customer_id": c.id,
-                               "amount": USD, "document_date": "2026-10-01",
-                               "due_date": "2026-11-01"})  # fmt: skip
+    d = w.create(
+        "documents",
+        {
+            "type": "invoice",
+            "number": "I1",
+            "customer_id": c.id,
+            "amount": USD,
+            "document_date": "2026-10-01",
+            "due_date": "2026-11-01",
+        },
+    )
     assert w.void("documents", d.id).voided is True
     last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
     assert (last.action, last.before, last.after) == (
@@ -89,9 +112,17 @@ def test_errors_name_the_field_of_the_record(session):
         w.create("customers", {"external_id": "C1", "name": "again"})
     assert exists.value.errors[0]["existing_id"] == c.id
     with pytest.raises(RowsInvalid) as bad:
-        w.create("documents", {"type": "invoice", "number": "I1", "customer_id": c.id,
-                               "amount": {"amount": "1.001", "currency": "USD"},
-                               "document_date": "2026-10-01", "due_date": "2026-11-01"})  # fmt: skip
+        w.create(
+            "documents",
+            {
+                "type": "invoice",
+                "number": "I1",
+                "customer_id": c.id,
+                "amount": {"amount": "1.001", "currency": "USD"},
+                "document_date": "2026-10-01",
+                "due_date": "2026-11-01",
+            },
+        )
     assert bad.value.where == "record.amount"
     with pytest.raises(ValidationError) as ref:
         w.create("contacts", {"external_id": "K1", "customer_id": 999_999})

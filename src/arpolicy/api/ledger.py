@@ -35,8 +35,7 @@ def tenant_of(session: Session, api: Api) -> Tenant:
 
 def writes(session: Session, api: Api) -> LedgerWrites:
     """The write service for the caller, its errors located in the body."""
-    return LedgerWrites(session, tenant_of(session, api), api.actor, clock=api.clock,
-                        origin="body")  # fmt: skip
+    return LedgerWrites(session, tenant_of(session, api), api.actor, clock=api.clock, origin="body")
 
 
 def get_or_404(session: Session, api: Api, res: Resource, record_id: int) -> Any:

@@ -53,17 +53,24 @@ def import_command(
         # and the kind's ledger hook once (customers: the owner assignment's summary).
         writes = LedgerWrites(session, t, _actor(t), clock=common.clock())
         report = writes.import_file(
-            kind, file, partial=partial, rejects_path=rejects, progress=advance, fmt=fmt,
+            kind,
+            file,
+            partial=partial,
+            rejects_path=rejects,
+            progress=advance,
+            fmt=fmt,
             parallel=True,
-        )  # fmt: skip
+        )
         assigned = report.notes.get("assignment", []) if report.applied else []
     if as_json:
         terminal.print_json(report.to_dict() | ({"assignment": assigned} if assigned else {}))
     else:
         _show(report, file)
         for r in assigned:
-            terminal.say(f"{r['role']} owners: {r['changed']} assigned by policy v{r['policy_version']}"
-                         + (f", {r['gaps_total']} with gaps" if r["gaps_total"] else ""))  # fmt: skip
+            terminal.say(
+                f"{r['role']} owners: {r['changed']} assigned by policy v{r['policy_version']}"
+                + (f", {r['gaps_total']} with gaps" if r["gaps_total"] else "")
+            )
     if not report.applied:
         raise typer.Exit(2)
 

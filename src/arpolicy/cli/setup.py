@@ -64,8 +64,14 @@ def serve(
         uvicorn.run(create_app(s), host=bind, port=at, log_level=level)
         return
     # Each worker process builds its own app (and database engine) from the same settings.
-    uvicorn.run("arpolicy.app:create_app", factory=True, workers=workers, host=bind, port=at,
-                log_level=level)  # fmt: skip
+    uvicorn.run(
+        "arpolicy.app:create_app",
+        factory=True,
+        workers=workers,
+        host=bind,
+        port=at,
+        log_level=level,
+    )
 
 
 @tenants.command("create")

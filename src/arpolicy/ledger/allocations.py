@@ -113,14 +113,22 @@ def check_applied(record: str, amount: Money, applied_minor: int) -> None:
 def _documents_held(tenant_id: Any) -> Select[*tuple[Any, ...]]:
     d, a, c = Document, Allocation, Customer
     return (
-        select(d.doc_type, d.number, d.customer_id, c.external_id, d.currency,
-               func.sum(a.amount_minor), d.credited_minor)
+        select(
+            d.doc_type,
+            d.number,
+            d.customer_id,
+            c.external_id,
+            d.currency,
+            func.sum(a.amount_minor),
+            d.credited_minor,
+        )
         .join(a, (a.tenant_id == d.tenant_id) & (a.document_id == d.id))
         .join(c, (c.tenant_id == d.tenant_id) & (c.id == d.customer_id))
         .where(d.tenant_id == tenant_id)
-        .group_by(d.id, d.doc_type, d.number, d.customer_id, c.external_id, d.currency,
-                  d.credited_minor)
-    )  # fmt: skip
+        .group_by(
+            d.id, d.doc_type, d.number, d.customer_id, c.external_id, d.currency, d.credited_minor
+        )
+    )
 
 
 def _payments_held(tenant_id: Any) -> Select[*tuple[Any, ...]]:

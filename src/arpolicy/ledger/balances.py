@@ -49,12 +49,26 @@ def _applied_query() -> Select[*tuple[Any, ...]]:
     )
     d = Document
     return (
-        select(d.id, d.doc_type, d.number, d.currency, d.amount_minor, d.credited_minor,
-               d.base_amount_minor, d.fx_rate, d.balance_minor, applied.c.applied)
+        select(
+            d.id,
+            d.doc_type,
+            d.number,
+            d.currency,
+            d.amount_minor,
+            d.credited_minor,
+            d.base_amount_minor,
+            d.fx_rate,
+            d.balance_minor,
+            applied.c.applied,
+        )
         .outerjoin(applied, applied.c.document_id == d.id)
-        .where(d.tenant_id == bindparam("tenant"), d.id.in_(ids), d.voided == false(),
-               or_(applied.c.applied.is_not(None), d.credited_minor != 0))
-    )  # fmt: skip
+        .where(
+            d.tenant_id == bindparam("tenant"),
+            d.id.in_(ids),
+            d.voided == false(),
+            or_(applied.c.applied.is_not(None), d.credited_minor != 0),
+        )
+    )
 
 
 _APPLIED = _applied_query()

@@ -49,8 +49,14 @@ def figures_statement(
     customer (the figures of ``GET /v1/customers/{id}``: most of the request, measured), so
     it is kept with what decides it (the tenant's ageing bounds and base currency, the day,
     the DSO period) and executed again with other ids."""
-    key = (tenant.id, tuple(tenant.ageing_bounds), tenant.base_currency, as_of, some,
-           dso_period_days)  # fmt: skip
+    key = (
+        tenant.id,
+        tuple(tenant.ageing_bounds),
+        tenant.base_currency,
+        as_of,
+        some,
+        dso_period_days,
+    )
     found = _STATEMENTS.get(key)
     if found is not None:
         return found
@@ -101,8 +107,14 @@ def _one_customer(session: Session, tenant: Tenant, as_of: date, dso_period_days
     bound as ``:customer_id`` (typed by the statement's columns), or None when it cannot be
     rendered so (then the statement itself is run)."""
     dialect = session.get_bind().dialect
-    key = (dialect.name, tenant.id, tuple(tenant.ageing_bounds), tenant.base_currency, as_of,
-           dso_period_days)  # fmt: skip
+    key = (
+        dialect.name,
+        tenant.id,
+        tuple(tenant.ageing_bounds),
+        tenant.base_currency,
+        as_of,
+        dso_period_days,
+    )
     if key in _ONE:
         return _ONE[key]
     stmt = figures_statement(tenant, as_of, True, dso_period_days)

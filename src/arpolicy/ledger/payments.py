@@ -24,11 +24,17 @@ def _allocated_query() -> Select[*tuple[Any, ...]]:
         .subquery()
     )
     return (
-        select(Payment.id, Payment.external_id, Payment.currency, Payment.amount_minor,
-               Payment.fx_rate, func.coalesce(allocated.c.allocated, 0))
+        select(
+            Payment.id,
+            Payment.external_id,
+            Payment.currency,
+            Payment.amount_minor,
+            Payment.fx_rate,
+            func.coalesce(allocated.c.allocated, 0),
+        )
         .outerjoin(allocated, allocated.c.payment_id == Payment.id)
         .where(Payment.tenant_id == bindparam("tenant"), Payment.id.in_(ids))
-    )  # fmt: skip
+    )
 
 
 _ALLOCATED = _allocated_query()

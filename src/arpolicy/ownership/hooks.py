@@ -24,16 +24,23 @@ def assign_owners(event: hooks.Written) -> None:
     session, tenant, actor = event.session, event.tenant, event.actor
     if event.batch:
         event.notes["assignment"] = after_import(
-            session, tenant, actor, inserted=len(event.created),
-            updated=len(event.ids) - len(event.created), as_of=event.as_of, at=event.at,
-        )  # fmt: skip
+            session,
+            tenant,
+            actor,
+            inserted=len(event.created),
+            updated=len(event.ids) - len(event.created),
+            as_of=event.as_of,
+            at=event.at,
+        )
         return
     hand = [r for r in ROLES if f"{r}_owner" in event.fields]
     for customer_id in event.ids:
         for role in hand:
-            mark_set_by_hand(session, tenant, actor, customer_id, role, at=event.at,
-                             reason=HAND_REASON)  # fmt: skip
+            mark_set_by_hand(
+                session, tenant, actor, customer_id, role, at=event.at, reason=HAND_REASON
+            )
     roles = [r for r in ROLES if r not in hand]
     if roles:
-        assign_customers(session, tenant, actor, event.ids, roles=roles, as_of=event.as_of,
-                         at=event.at)  # fmt: skip
+        assign_customers(
+            session, tenant, actor, event.ids, roles=roles, as_of=event.as_of, at=event.at
+        )

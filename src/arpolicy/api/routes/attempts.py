@@ -116,14 +116,30 @@ def list_attempts(
 ) -> Any:
     """Payment attempts, filtered; sort by id or attempted_at."""
     a = PaymentAttempt
-    stmt = equal(select(a).where(a.tenant_id == api.tenant_id), {
-        a.customer_id: customer_id, a.document_id: document_id, a.external_id: external_id,
-        a.status: status, a.dunning_status: dunning_status, a.method: method,
-    })  # fmt: skip
+    stmt = equal(
+        select(a).where(a.tenant_id == api.tenant_id),
+        {
+            a.customer_id: customer_id,
+            a.document_id: document_id,
+            a.external_id: external_id,
+            a.status: status,
+            a.dunning_status: dunning_status,
+            a.method: method,
+        },
+    )
     stmt = between(stmt, a.attempted_at, attempted_from, attempted_to)
     with api.read() as session:
-        return page(session, stmt, a, AttemptRead, read, sort=sort, cursor=cursor, limit=limit,
-                    sortable=SORTABLE)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            a,
+            AttemptRead,
+            read,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+        )
 
 
 @router.get("/{attempt_id}", response_model=AttemptRead)

@@ -77,8 +77,12 @@ def read(c: Contact, base: str = "") -> ContactRead:
     return ContactRead.model_validate(c)
 
 
-SORTABLE = {"id": Contact.id, "external_id": Contact.external_id, "name": Contact.name,
-            "email": Contact.email}  # fmt: skip
+SORTABLE = {
+    "id": Contact.id,
+    "external_id": Contact.external_id,
+    "name": Contact.name,
+    "email": Contact.email,
+}
 
 
 @router.get("", response_model=Page[ContactRead])
@@ -97,16 +101,30 @@ def list_contacts(
     """Contacts, filtered (``q``: part of the name or e-mail); sort by id, external_id, name
     or email."""
     c = Contact
-    stmt = equal(select(c).where(c.tenant_id == api.tenant_id), {
-        c.customer_id: customer_id, c.external_id: external_id,
-        c.email: email.lower() if email else None, c.is_billing: is_billing,
-        c.is_primary: is_primary,
-    })  # fmt: skip
+    stmt = equal(
+        select(c).where(c.tenant_id == api.tenant_id),
+        {
+            c.customer_id: customer_id,
+            c.external_id: external_id,
+            c.email: email.lower() if email else None,
+            c.is_billing: is_billing,
+            c.is_primary: is_primary,
+        },
+    )
     if q:
         stmt = stmt.where(contains(c.name, c.email, text=q))
     with api.read() as session:
-        return page(session, stmt, c, ContactRead, read, sort=sort, cursor=cursor, limit=limit,
-                    sortable=SORTABLE)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            c,
+            ContactRead,
+            read,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+        )
 
 
 @router.get("/{contact_id}", response_model=ContactRead)

@@ -97,8 +97,17 @@ def list_fields(
     f = CustomFieldDefinition
     stmt = equal(select(f).where(f.tenant_id == api.tenant_id), {f.entity: entity, f.type: type})
     with api.read() as session:
-        return page(session, stmt, f, FieldRead, read, sort=sort, cursor=cursor, limit=limit,
-                    sortable=SORTABLE)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            f,
+            FieldRead,
+            read,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+        )
 
 
 @router.get("/{field_id}", response_model=FieldRead)

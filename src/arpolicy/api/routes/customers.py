@@ -180,17 +180,34 @@ def list_customers(
     """Customers, filtered (``q``: part of the name or external id); sort by id,
     external_id or name."""
     c = Customer
-    stmt = equal(select(c).where(c.tenant_id == api.tenant_id), {
-        c.external_id: external_id, c.currency: currency, c.country: country,
-        c.segment: segment, c.customer_group: customer_group, c.region: region,
-        c.parent_id: parent_id, c.finance_owner_id: finance_owner_id,
-        c.sales_owner_id: sales_owner_id,
-    })  # fmt: skip
+    stmt = equal(
+        select(c).where(c.tenant_id == api.tenant_id),
+        {
+            c.external_id: external_id,
+            c.currency: currency,
+            c.country: country,
+            c.segment: segment,
+            c.customer_group: customer_group,
+            c.region: region,
+            c.parent_id: parent_id,
+            c.finance_owner_id: finance_owner_id,
+            c.sales_owner_id: sales_owner_id,
+        },
+    )
     if q:
         stmt = stmt.where(contains(c.name, c.external_id, text=q))
     with api.read() as session:
-        result = page(session, stmt, c, CustomerRead, read, sort=sort, cursor=cursor,
-                      limit=limit, sortable=SORTABLE)  # fmt: skip
+        result = page(
+            session,
+            stmt,
+            c,
+            CustomerRead,
+            read,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+        )
         if figures and api.can("reports:read"):
             found = figures_of(session, api, [i.id for i in result.items], as_of)
             for item in result.items:

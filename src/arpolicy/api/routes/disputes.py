@@ -104,15 +104,29 @@ def list_disputes(
 ) -> Any:
     """Disputes, filtered; sort by id or opened_on."""
     d = Dispute
-    stmt = equal(select(d).where(d.tenant_id == api.tenant_id), {
-        d.customer_id: customer_id, d.document_id: document_id, d.external_id: external_id,
-        d.status: status,
-    })  # fmt: skip
+    stmt = equal(
+        select(d).where(d.tenant_id == api.tenant_id),
+        {
+            d.customer_id: customer_id,
+            d.document_id: document_id,
+            d.external_id: external_id,
+            d.status: status,
+        },
+    )
     stmt = between(stmt, d.opened_on, opened_from, opened_to)
     with api.read() as session:
         base = ledger.tenant_of(session, api).base_currency
-        return page(session, stmt, d, DisputeRead, lambda r: read(r, base), sort=sort,
-                    cursor=cursor, limit=limit, sortable=SORTABLE)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            d,
+            DisputeRead,
+            lambda r: read(r, base),
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+        )
 
 
 @router.get("/{dispute_id}", response_model=DisputeRead)

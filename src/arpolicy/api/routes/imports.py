@@ -213,8 +213,11 @@ def _field(form: FormData, name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ValidationError(f"{name} must be a plain form field", where=f"body.{name}",
-                              fix=f"send {name} as a text field, not a file")  # fmt: skip
+        raise ValidationError(
+            f"{name} must be a plain form field",
+            where=f"body.{name}",
+            fix=f"send {name} as a text field, not a file",
+        )
     return value.strip() or None
 
 
@@ -232,12 +235,16 @@ async def _read_form(request: Request) -> tuple[UploadFile, str | None, bool]:
         )
     fmt, partial = _field(form, "format"), _field(form, "partial")
     if fmt is not None and fmt not in ("csv", "jsonl"):
-        raise ValidationError(f"format {fmt!r} is unknown", where="body.format",
-                              fix="send csv or jsonl, or leave format out")  # fmt: skip
+        raise ValidationError(
+            f"format {fmt!r} is unknown",
+            where="body.format",
+            fix="send csv or jsonl, or leave format out",
+        )
     flag = BOOLEANS.get((partial or "false").lower())
     if flag is None:
-        raise ValidationError("partial is not a boolean", where="body.partial",
-                              fix="send true or false")  # fmt: skip
+        raise ValidationError(
+            "partial is not a boolean", where="body.partial", fix="send true or false"
+        )
     return file, fmt, flag
 
 
@@ -268,9 +275,11 @@ def _upload(api: Api, kind: str, file: UploadFile, given: str | None, partial: b
         # records the import (audit events, the import.completed webhook) and fires the
         # kind's ledger hook once (customers: the owner assignment, whose summary it notes).
         report = writes(session, api).import_source(
-            kind, lambda: guard.source(open_source(file.file, fmt, None)), partial=partial,
+            kind,
+            lambda: guard.source(open_source(file.file, fmt, None)),
+            partial=partial,
             source_name=file.filename,
-        )  # fmt: skip
+        )
         if not report.applied:
             raise _rejected(report)
         assigned = report.notes.get("assignment", [])

@@ -95,14 +95,28 @@ def list_orders(
 ) -> Any:
     """Sales orders, filtered; sort by id or ordered_on."""
     o = SalesOrder
-    stmt = equal(select(o).where(o.tenant_id == api.tenant_id), {
-        o.customer_id: customer_id, o.external_id: external_id, o.status: status,
-        o.currency: currency,
-    })  # fmt: skip
+    stmt = equal(
+        select(o).where(o.tenant_id == api.tenant_id),
+        {
+            o.customer_id: customer_id,
+            o.external_id: external_id,
+            o.status: status,
+            o.currency: currency,
+        },
+    )
     stmt = between(stmt, o.ordered_on, ordered_from, ordered_to)
     with api.read() as session:
-        return page(session, stmt, o, OrderRead, read, sort=sort, cursor=cursor, limit=limit,
-                    sortable=SORTABLE)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            o,
+            OrderRead,
+            read,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+        )
 
 
 @router.get("/{order_id}", response_model=OrderRead)

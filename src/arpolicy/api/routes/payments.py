@@ -81,8 +81,18 @@ class PaymentRead(Output):
     updated_at: datetime | None
 
 
-_SAME = ("id", "external_id", "customer_id", "currency", "fx_rate_on", "received_on", "method",
-         "reference", "created_at", "updated_at")  # fmt: skip
+_SAME = (
+    "id",
+    "external_id",
+    "customer_id",
+    "currency",
+    "fx_rate_on",
+    "received_on",
+    "method",
+    "reference",
+    "created_at",
+    "updated_at",
+)
 
 
 def read(p: Payment, base: str) -> PaymentRead:
@@ -96,8 +106,11 @@ def read(p: Payment, base: str) -> PaymentRead:
     )
 
 
-PAYMENT_SORT = {"id": Payment.id, "received_on": Payment.received_on,
-                "base_amount": Payment.base_amount_minor}  # fmt: skip
+PAYMENT_SORT = {
+    "id": Payment.id,
+    "received_on": Payment.received_on,
+    "base_amount": Payment.base_amount_minor,
+}
 ALLOCATION_SORT = {"id": Allocation.id, "allocated_on": Allocation.allocated_on}
 
 
@@ -119,17 +132,31 @@ def list_payments(
 ) -> Any:
     """Payments, filtered; sort by id, received_on or base_amount."""
     p = Payment
-    stmt = equal(select(p).where(p.tenant_id == api.tenant_id), {
-        p.customer_id: customer_id, p.external_id: external_id, p.currency: currency,
-        p.method: method.value if method else None,
-    })  # fmt: skip
+    stmt = equal(
+        select(p).where(p.tenant_id == api.tenant_id),
+        {
+            p.customer_id: customer_id,
+            p.external_id: external_id,
+            p.currency: currency,
+            p.method: method.value if method else None,
+        },
+    )
     if unallocated is not None:
         stmt = stmt.where((p.unallocated_minor != 0) if unallocated else (p.unallocated_minor == 0))
     stmt = between(stmt, p.received_on, received_from, received_to)
     with api.read() as session:
         base = ledger.tenant_of(session, api).base_currency
-        return page(session, stmt, p, PaymentRead, lambda r: read(r, base), sort=sort,
-                    cursor=cursor, limit=limit, sortable=PAYMENT_SORT)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            p,
+            PaymentRead,
+            lambda r: read(r, base),
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=PAYMENT_SORT,
+        )
 
 
 @router.get("/payments/{payment_id}", response_model=PaymentRead)
@@ -191,10 +218,14 @@ class AllocationRead(Output):
 
 def read_allocation(a: Allocation, currency: str) -> AllocationRead:
     return AllocationRead.model_construct(
-        id=a.id, payment_id=a.payment_id, document_id=a.document_id,
-        amount=need_money(a.amount_minor, currency), allocated_on=a.allocated_on,
-        created_at=a.created_at, updated_at=a.updated_at,
-    )  # fmt: skip
+        id=a.id,
+        payment_id=a.payment_id,
+        document_id=a.document_id,
+        amount=need_money(a.amount_minor, currency),
+        allocated_on=a.allocated_on,
+        created_at=a.created_at,
+        updated_at=a.updated_at,
+    )
 
 
 def _currencies(session: Session, api: Api, payment_ids: set[int]) -> dict[int, str]:
@@ -223,12 +254,15 @@ def list_allocations(
 ) -> Any:
     """Allocations, filtered; sort by id or allocated_on."""
     a = Allocation
-    stmt = equal(select(a).where(a.tenant_id == api.tenant_id),
-                 {a.payment_id: payment_id, a.document_id: document_id})  # fmt: skip
+    stmt = equal(
+        select(a).where(a.tenant_id == api.tenant_id),
+        {a.payment_id: payment_id, a.document_id: document_id},
+    )
     stmt = between(stmt, a.allocated_on, allocated_from, allocated_to)
     with api.read() as session:
-        found, nxt = rows(session, stmt, a, sort=sort, cursor=cursor, limit=limit,
-                          sortable=ALLOCATION_SORT)  # fmt: skip
+        found, nxt = rows(
+            session, stmt, a, sort=sort, cursor=cursor, limit=limit, sortable=ALLOCATION_SORT
+        )
         codes = _currencies(session, api, {r.payment_id for r in found})
         items = [read_allocation(r, codes[r.payment_id]) for r in found]
         return page_of(AllocationRead, items, nxt)

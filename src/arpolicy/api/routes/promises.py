@@ -102,15 +102,29 @@ def list_promises(
 ) -> Any:
     """Promises to pay, filtered; sort by id or promised_on."""
     p = PromiseToPay
-    stmt = equal(select(p).where(p.tenant_id == api.tenant_id), {
-        p.customer_id: customer_id, p.document_id: document_id, p.external_id: external_id,
-        p.status: status,
-    })  # fmt: skip
+    stmt = equal(
+        select(p).where(p.tenant_id == api.tenant_id),
+        {
+            p.customer_id: customer_id,
+            p.document_id: document_id,
+            p.external_id: external_id,
+            p.status: status,
+        },
+    )
     stmt = between(stmt, p.promised_on, promised_from, promised_to)
     with api.read() as session:
         base = ledger.tenant_of(session, api).base_currency
-        return page(session, stmt, p, PromiseRead, lambda r: read(r, base), sort=sort,
-                    cursor=cursor, limit=limit, sortable=SORTABLE)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            p,
+            PromiseRead,
+            lambda r: read(r, base),
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+        )
 
 
 @router.get("/{promise_id}", response_model=PromiseRead)

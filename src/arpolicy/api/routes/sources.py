@@ -94,13 +94,29 @@ def list_sources(
 ) -> Any:
     """Payment sources, filtered; sort by id or external_id."""
     s = PaymentSource
-    stmt = equal(select(s).where(s.tenant_id == api.tenant_id), {
-        s.customer_id: customer_id, s.external_id: external_id, s.kind: kind,
-        s.status: status, s.role: role, s.gateway: gateway,
-    })  # fmt: skip
+    stmt = equal(
+        select(s).where(s.tenant_id == api.tenant_id),
+        {
+            s.customer_id: customer_id,
+            s.external_id: external_id,
+            s.kind: kind,
+            s.status: status,
+            s.role: role,
+            s.gateway: gateway,
+        },
+    )
     with api.read() as session:
-        return page(session, stmt, s, SourceRead, read, sort=sort, cursor=cursor, limit=limit,
-                    sortable=SORTABLE)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            s,
+            SourceRead,
+            read,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+        )
 
 
 @router.get("/{source_id}", response_model=SourceRead)

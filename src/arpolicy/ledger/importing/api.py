@@ -72,9 +72,14 @@ def import_file(
 
     writes = LedgerWrites(session, tenant, actor or system_actor(tenant))
     return writes.import_file(
-        kind, path, partial=partial, rejects_path=rejects_path, progress=progress, fmt=fmt,
+        kind,
+        path,
+        partial=partial,
+        rejects_path=rejects_path,
+        progress=progress,
+        fmt=fmt,
         parallel=parallel,
-    )  # fmt: skip
+    )
 
 
 def open_source(stream: IO[bytes], fmt: str, progress: Callable[[int], None] | None) -> Source:

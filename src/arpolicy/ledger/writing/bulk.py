@@ -46,10 +46,18 @@ def import_source(
 ) -> ImportReport:
     """Import what ``source`` opens, record the trail, then fire the kind's hook once."""
     report = run_import(
-        writes.session, writes.tenant, get_kind(kind), source, partial=partial, rejects=rejects,
-        actor=writes.actor, source_name=source_name, progress=progress,
-        expected_rows=expected_rows, pipelined=pipelined,
-    )  # fmt: skip
+        writes.session,
+        writes.tenant,
+        get_kind(kind),
+        source,
+        partial=partial,
+        rejects=rejects,
+        actor=writes.actor,
+        source_name=source_name,
+        progress=progress,
+        expected_rows=expected_rows,
+        pipelined=pipelined,
+    )
     if report.applied:
         fire_batch(writes, kind, report)
     return report
@@ -92,9 +100,13 @@ def import_rows(
     the source ``rows``."""
     get_kind(kind)
     return import_source(
-        writes, kind, lambda: (None, mapping_records(rows)), partial=partial,
-        source_name="rows", progress=progress,
-    )  # fmt: skip
+        writes,
+        kind,
+        lambda: (None, mapping_records(rows)),
+        partial=partial,
+        source_name="rows",
+        progress=progress,
+    )
 
 
 def import_file(
@@ -137,15 +149,27 @@ def import_file(
     expected = path.stat().st_size // BYTES_PER_ROW
     if parallel and pipeline.usable(writes.session, spec, expected):
         return import_source(
-            writes, kind, lambda: (None, iter(())), partial=partial, rejects=rejects,
-            source_name=path.name, progress=progress, expected_rows=expected,
+            writes,
+            kind,
+            lambda: (None, iter(())),
+            partial=partial,
+            rejects=rejects,
+            source_name=path.name,
+            progress=progress,
+            expected_rows=expected,
             pipelined=lambda child_progress: open_source(
                 path.open("rb"),  # read to the end by the parse process, closed when it exits
-                fmt, child_progress,
+                fmt,
+                child_progress,
             ),
-        )  # fmt: skip
+        )
     with path.open("rb") as stream:
         return import_source(
-            writes, kind, lambda: open_source(stream, fmt, progress), partial=partial,
-            rejects=rejects, source_name=path.name, expected_rows=expected,
-        )  # fmt: skip
+            writes,
+            kind,
+            lambda: open_source(stream, fmt, progress),
+            partial=partial,
+            rejects=rejects,
+            source_name=path.name,
+            expected_rows=expected,
+        )

@@ -93,9 +93,12 @@ def _user(column: str) -> Ref:
 
 CUSTOMER = Ref(Customer, ("customer",), ("external_id",), "customer", "/v1/customers", "customers")
 DOCUMENT = Ref(
-    Document, ("document_type", "document_number"), ("doc_type", "number"), "document",
+    Document,
+    ("document_type", "document_number"),
+    ("doc_type", "number"),
+    "document",
     "/v1/documents",
-)  # fmt: skip
+)
 """An optional document a record concerns (it must belong to the record's customer)."""
 PAYMENT = Ref(Payment, ("payment",), ("external_id",), "payment", "/v1/payments")
 SUBSCRIPTION = Ref(
@@ -109,81 +112,169 @@ SUBSCRIPTION = Ref(
 EXTERNAL = {"external_id": "external_id"}
 
 CUSTOMERS = Resource(
-    entity="customer", kind="customers", model=Customer, path="/v1/customers", key=EXTERNAL,
-    refs={"parent_id": Ref(Customer, ("parent",), ("external_id",), "customer", "/v1/customers",
-                           "customers"),
-          "finance_owner_id": _user("finance_owner"), "sales_owner_id": _user("sales_owner")},
-    money=("reported_balance",), own_currency=True, shape=shapes.customer,
-    created="customer.created", updated="customer.updated", events=_owners_changed,
+    entity="customer",
+    kind="customers",
+    model=Customer,
+    path="/v1/customers",
+    key=EXTERNAL,
+    refs={
+        "parent_id": Ref(
+            Customer, ("parent",), ("external_id",), "customer", "/v1/customers", "customers"
+        ),
+        "finance_owner_id": _user("finance_owner"),
+        "sales_owner_id": _user("sales_owner"),
+    },
+    money=("reported_balance",),
+    own_currency=True,
+    shape=shapes.customer,
+    created="customer.created",
+    updated="customer.updated",
+    events=_owners_changed,
     topic=hooks.CUSTOMERS_WRITTEN,
-)  # fmt: skip
+)
 CONTACTS = Resource(
-    entity="contact", kind="contacts", model=Contact, path="/v1/contacts", key=EXTERNAL,
-    refs={"customer_id": CUSTOMER}, topic=hooks.CONTACTS_WRITTEN,
-)  # fmt: skip
+    entity="contact",
+    kind="contacts",
+    model=Contact,
+    path="/v1/contacts",
+    key=EXTERNAL,
+    refs={"customer_id": CUSTOMER},
+    topic=hooks.CONTACTS_WRITTEN,
+)
 DOCUMENTS = Resource(
-    entity="document", kind="documents", model=Document, path="/v1/documents",
+    entity="document",
+    kind="documents",
+    model=Document,
+    path="/v1/documents",
     key={"type": "doc_type", "number": "number"},
     refs={"customer_id": CUSTOMER, "subscription_id": SUBSCRIPTION},
-    money=("amount", "balance"), shape=shapes.document, created="document.created",
-    updated="document.updated", topic=hooks.DOCUMENTS_WRITTEN, void={"voided": True},
-)  # fmt: skip
+    money=("amount", "balance"),
+    shape=shapes.document,
+    created="document.created",
+    updated="document.updated",
+    topic=hooks.DOCUMENTS_WRITTEN,
+    void={"voided": True},
+)
 PAYMENTS = Resource(
-    entity="payment", kind="payments", model=Payment, path="/v1/payments", key=EXTERNAL,
-    refs={"customer_id": CUSTOMER}, money=("amount",), shape=shapes.payment,
-    created="payment.created", topic=hooks.PAYMENTS_WRITTEN,
-)  # fmt: skip
+    entity="payment",
+    kind="payments",
+    model=Payment,
+    path="/v1/payments",
+    key=EXTERNAL,
+    refs={"customer_id": CUSTOMER},
+    money=("amount",),
+    shape=shapes.payment,
+    created="payment.created",
+    topic=hooks.PAYMENTS_WRITTEN,
+)
 ALLOCATIONS = Resource(
-    entity="allocation", kind="allocations", model=Allocation, path="/v1/allocations",
+    entity="allocation",
+    kind="allocations",
+    model=Allocation,
+    path="/v1/allocations",
     key={"payment_id": "payment_id", "document_id": "document_id"},
     refs={"payment_id": PAYMENT, "document_id": DOCUMENT},
-    money=("amount",), topic=hooks.ALLOCATIONS_WRITTEN,
-)  # fmt: skip
+    money=("amount",),
+    topic=hooks.ALLOCATIONS_WRITTEN,
+)
 ORDERS = Resource(
-    entity="order", kind="orders", model=SalesOrder, path="/v1/orders", key=EXTERNAL,
-    refs={"customer_id": CUSTOMER}, money=("amount",), topic=hooks.ORDERS_WRITTEN,
+    entity="order",
+    kind="orders",
+    model=SalesOrder,
+    path="/v1/orders",
+    key=EXTERNAL,
+    refs={"customer_id": CUSTOMER},
+    money=("amount",),
+    topic=hooks.ORDERS_WRITTEN,
     void={"status": "cancelled"},
-)  # fmt: skip
+)
 PROMISES = Resource(
-    entity="promise", kind="promises", model=PromiseToPay, path="/v1/promises", key=EXTERNAL,
-    refs={"customer_id": CUSTOMER, "document_id": DOCUMENT}, money=("amount",),
-    shape=shapes.promise, created="promise.created", topic=hooks.COLLECTION_WRITTEN,
+    entity="promise",
+    kind="promises",
+    model=PromiseToPay,
+    path="/v1/promises",
+    key=EXTERNAL,
+    refs={"customer_id": CUSTOMER, "document_id": DOCUMENT},
+    money=("amount",),
+    shape=shapes.promise,
+    created="promise.created",
+    topic=hooks.COLLECTION_WRITTEN,
     void={"status": "cancelled"},
-)  # fmt: skip
+)
 DISPUTES = Resource(
-    entity="dispute", kind="disputes", model=Dispute, path="/v1/disputes", key=EXTERNAL,
-    refs={"customer_id": CUSTOMER, "document_id": DOCUMENT}, money=("amount",),
-    shape=shapes.dispute, created="dispute.created", topic=hooks.COLLECTION_WRITTEN,
-)  # fmt: skip
+    entity="dispute",
+    kind="disputes",
+    model=Dispute,
+    path="/v1/disputes",
+    key=EXTERNAL,
+    refs={"customer_id": CUSTOMER, "document_id": DOCUMENT},
+    money=("amount",),
+    shape=shapes.dispute,
+    created="dispute.created",
+    topic=hooks.COLLECTION_WRITTEN,
+)
 ATTEMPTS = Resource(
-    entity="payment_attempt", kind="payment-attempts", model=PaymentAttempt,
-    path="/v1/payment-attempts", key=EXTERNAL,
-    refs={"customer_id": CUSTOMER, "document_id": DOCUMENT}, money=("amount",),
+    entity="payment_attempt",
+    kind="payment-attempts",
+    model=PaymentAttempt,
+    path="/v1/payment-attempts",
+    key=EXTERNAL,
+    refs={"customer_id": CUSTOMER, "document_id": DOCUMENT},
+    money=("amount",),
     void={"status": "voided"},
-)  # fmt: skip
+)
 SOURCES = Resource(
-    entity="payment_source", kind="payment-sources", model=PaymentSource,
-    path="/v1/payment-sources", key=EXTERNAL, refs={"customer_id": CUSTOMER},
-)  # fmt: skip
+    entity="payment_source",
+    kind="payment-sources",
+    model=PaymentSource,
+    path="/v1/payment-sources",
+    key=EXTERNAL,
+    refs={"customer_id": CUSTOMER},
+)
 SUBSCRIPTIONS = Resource(
-    entity="subscription", kind="subscriptions", model=Subscription, path="/v1/subscriptions",
-    key=EXTERNAL, refs={"customer_id": CUSTOMER}, money=("mrr",), own_currency=True,
+    entity="subscription",
+    kind="subscriptions",
+    model=Subscription,
+    path="/v1/subscriptions",
+    key=EXTERNAL,
+    refs={"customer_id": CUSTOMER},
+    money=("mrr",),
+    own_currency=True,
     void={"status": "cancelled"},
-)  # fmt: skip
+)
 RATES = Resource(
-    entity="fx_rate", kind="fx-rates", model=FxRate, path="/v1/fx-rates",
+    entity="fx_rate",
+    kind="fx-rates",
+    model=FxRate,
+    path="/v1/fx-rates",
     key={"from_currency": "from_currency", "to_currency": "to_currency", "valid_on": "valid_on"},
-)  # fmt: skip
+)
 FIELDS = Resource(
-    entity="custom_field", kind="custom-fields", model=CustomFieldDefinition,
-    path="/v1/custom-fields", key={"entity": "entity", "key": "key"},
-)  # fmt: skip
+    entity="custom_field",
+    kind="custom-fields",
+    model=CustomFieldDefinition,
+    path="/v1/custom-fields",
+    key={"entity": "entity", "key": "key"},
+)
 
 RESOURCES: dict[str, Resource] = {
     r.kind: r
-    for r in (CUSTOMERS, CONTACTS, DOCUMENTS, PAYMENTS, ALLOCATIONS, ORDERS, PROMISES, DISPUTES,
-              ATTEMPTS, SOURCES, SUBSCRIPTIONS, RATES, FIELDS)
-}  # fmt: skip
+    for r in (
+        CUSTOMERS,
+        CONTACTS,
+        DOCUMENTS,
+        PAYMENTS,
+        ALLOCATIONS,
+        ORDERS,
+        PROMISES,
+        DISPUTES,
+        ATTEMPTS,
+        SOURCES,
+        SUBSCRIPTIONS,
+        RATES,
+        FIELDS,
+    )
+}
 """Every kind of record the service writes one at a time, by import kind."""
 
 TOPICS: dict[str, str] = {

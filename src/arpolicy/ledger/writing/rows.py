@@ -151,10 +151,14 @@ def where_of(res: Resource, column: str | None, origin: str) -> str:
 
 def refused(res: Resource, report: ImportReport, origin: str) -> RowsInvalid:
     errors = [
-        {"where": where_of(res, e.column, origin), "message": e.reason, "fix": e.fix,
-         "value": e.value}
+        {
+            "where": where_of(res, e.column, origin),
+            "message": e.reason,
+            "fix": e.fix,
+            "value": e.value,
+        }
         for e in report.errors
-    ]  # fmt: skip
+    ]
     first = errors[0]
     return RowsInvalid(
         f"{first['where']}: {first['message']}", errors, where=first["where"], fix=first["fix"]

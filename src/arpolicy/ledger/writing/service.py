@@ -230,9 +230,16 @@ class LedgerWrites:
     def _write(self, res: Resource, row: dict[str, Any]) -> None:
         """One row through its import kind: validated, derived, upserted; nothing counted."""
         report = run_import(
-            self.session, self.tenant, get_kind(res.kind), lambda: (None, mapping_records([row])),
-            partial=False, rejects=None, actor=None, ctx=self.ctx, counted=False,
-        )  # fmt: skip
+            self.session,
+            self.tenant,
+            get_kind(res.kind),
+            lambda: (None, mapping_records([row])),
+            partial=False,
+            rejects=None,
+            actor=None,
+            ctx=self.ctx,
+            counted=False,
+        )
         if not report.ok:
             raise refused(res, report, self.origin)
 
@@ -245,9 +252,15 @@ class LedgerWrites:
         after: dict[str, Any],
     ) -> Any:
         event = audit_record(
-            self.session, self.actor, action, res.entity, record_id, before=before, after=after,
+            self.session,
+            self.actor,
+            action,
+            res.entity,
+            record_id,
+            before=before,
+            after=after,
             at=self.now(),
-        )  # fmt: skip
+        )
         self.session.flush()
         return event
 
@@ -307,6 +320,13 @@ class LedgerWrites:
     ) -> ImportReport:
         """Import the records ``source`` opens (an upload, a file) as one batch."""
         return bulk.import_source(
-            self, kind, source, partial=partial, rejects=rejects, source_name=source_name,
-            progress=progress, expected_rows=expected_rows, pipelined=pipelined,
-        )  # fmt: skip
+            self,
+            kind,
+            source,
+            partial=partial,
+            rejects=rejects,
+            source_name=source_name,
+            progress=progress,
+            expected_rows=expected_rows,
+            pipelined=pipelined,
+        )
