@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python -m bench.engage_bench
 	$(BIN)/python -m bench.dispatch_bench
 	$(BIN)/python -m bench.trail_bench
+	$(BIN)/python -m bench.writes_bench --pg
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from arpolicy import __version__
 from arpolicy.api import build_router, errors
@@ -23,6 +24,32 @@ from arpolicy.kit.migrate import is_current
 
 REQUEST_ID = "X-Request-Id"
 REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+class RequestIds:
+    """Gives every request an id in ``request.state.request_id`` (the caller's
+    ``X-Request-Id`` when it is a plain token of up to 64 characters) and answers with it.
+
+    A plain ASGI middleware: Starlette's ``@app.middleware("http")`` runs each request
+    through extra tasks and streams (measured: a tenth of a one-customer read)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = Headers(scope=scope).get(REQUEST_ID, "")
+        request_id = given if given.isalnum() and len(given) <= 64 else new_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[REQUEST_ID] = request_id
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -43,17 +70,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     errors.install(app)
 
-    @app.middleware("http")
-    async def _request_id(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        given = request.headers.get(REQUEST_ID, "")
-        request.state.request_id = (
-            given if given.isalnum() and len(given) <= 64 else new_request_id()
-        )
-        response = await call_next(request)
-        response.headers[REQUEST_ID] = request.state.request_id
-        return response
+    app.add_middleware(RequestIds)
 
     @app.get("/health", tags=["ops"])
     def health() -> JSONResponse:

@@ -20,8 +20,16 @@ def shop(api_engine, caller):
         ann = create_user(s, t, email=f"ann-{t.slug}@x.example", team="DACH")
         ben = create_user(s, t, email=f"ben-{t.slug}@x.example", team="DACH")
         customers = [create_customer(s, t, language="de").id for _ in range(4)]
-    policy = {"role": "finance", "rules": [{"name": "DACH", "when": "language includes (de)",
-              "assign": {"strategy": "round_robin", "users": ["team:DACH"]}}]}  # fmt: skip
+    policy = {
+        "role": "finance",
+        "rules": [
+            {
+                "name": "DACH",
+                "when": "language includes (de)",
+                "assign": {"strategy": "round_robin", "users": ["team:DACH"]},
+            }
+        ],
+    }
     return me, ann.id, ben.id, customers, policy
 
 
@@ -66,8 +74,16 @@ def test_lock_by_hand(client, shop):
 
 def test_invalid_policy_lists_problems(client, shop):
     me, *_ = shop
-    bad = {"role": "finance", "rules": [{"name": "x", "when": "langauge = de",
-           "assign": {"strategy": "fixed", "users": ["nobody@x.example"]}}]}  # fmt: skip
+    bad = {
+        "role": "finance",
+        "rules": [
+            {
+                "name": "x",
+                "when": "langauge = de",
+                "assign": {"strategy": "fixed", "users": ["nobody@x.example"]},
+            }
+        ],
+    }
     r = client.put("/v1/assignment/policies/finance", headers=me.headers, json={"policy": bad})
     assert r.status_code == 422
     wheres = [e["where"] for e in r.json()["errors"]]
@@ -108,48 +124,76 @@ def test_permissions_and_isolation(client, shop, caller):
 
 # --- the hook: every customer created or updated through the API or an upload ---------
 
-SALES_POLICY = {"role": "sales", "rules": [], "fallback": {"strategy": "round_robin",
-                "users": ["role:sales"]}}  # fmt: skip
+SALES_POLICY = {
+    "role": "sales",
+    "rules": [],
+    "fallback": {"strategy": "round_robin", "users": ["role:sales"]},
+}
 
 
 def _live(client, me, policy):
-    r = client.put(f"/v1/assignment/policies/{policy['role']}", headers=me.headers,
-                   json={"policy": policy})  # fmt: skip
+    r = client.put(
+        f"/v1/assignment/policies/{policy['role']}", headers=me.headers, json={"policy": policy}
+    )
     assert r.status_code == 200, r.text
 
 
 def test_created_customers_get_owners_in_the_same_write(client, shop, api_engine):
     me, ann, ben, _customers, policy = shop
     with transaction(api_engine) as s:
-        seller = create_user(s, s.get(Tenant, me.tenant_id), email="sal@x.example",
-                             role=UserRole.SALES).id  # fmt: skip
+        seller = create_user(
+            s, s.get(Tenant, me.tenant_id), email="sal@x.example", role=UserRole.SALES
+        ).id
     _live(client, me, policy)
     _live(client, me, SALES_POLICY)
-    made = [client.post("/v1/customers", headers=me.headers,
-                        json={"external_id": f"API-{i}", "name": f"API {i}", "language": "de"})
-            for i in range(4)]  # fmt: skip
+    made = [
+        client.post(
+            "/v1/customers",
+            headers=me.headers,
+            json={"external_id": f"API-{i}", "name": f"API {i}", "language": "de"},
+        )
+        for i in range(4)
+    ]
     assert [r.status_code for r in made] == [201] * 4
     assert [r.json()["finance_owner_id"] for r in made] == [ann, ben, ann, ben]
     assert {r.json()["sales_owner_id"] for r in made} == {seller}
     owners = client.get(f"/v1/customers/{made[0].json()['id']}/owners", headers=me.headers).json()
     assert owners["finance"]["rule"] == "DACH" and owners["sales"]["rule"] == "fallback"
     assert owners["finance"]["assigned_by"].startswith("key:")
-    events = client.get("/v1/audit", headers=me.headers, params={
-        "action": "owner.assigned", "entity_id": str(made[0].json()["id"])}).json()["items"]  # fmt: skip
+    events = client.get(
+        "/v1/audit",
+        headers=me.headers,
+        params={"action": "owner.assigned", "entity_id": str(made[0].json()["id"])},
+    ).json()["items"]
     assert len(events) == 2
     # no rule covers an English customer and there is no finance fallback: nobody, no error
-    en = client.post("/v1/customers", headers=me.headers,
-                     json={"external_id": "API-EN", "name": "EN", "language": "en"})  # fmt: skip
+    en = client.post(
+        "/v1/customers",
+        headers=me.headers,
+        json={"external_id": "API-EN", "name": "EN", "language": "en"},
+    )
     assert en.status_code == 201 and en.json()["finance_owner_id"] is None
 
 
 def test_update_reassigns_when_the_matching_rule_changes(client, shop):
     me, ann, ben, _customers, policy = shop
-    policy = {**policy, "rules": [*policy["rules"], {"name": "Others", "when": "language includes (en)",
-              "assign": {"strategy": "fixed", "users": [f"ben-{_slug(client, me)}@x.example"]}}]}  # fmt: skip
+    policy = {
+        **policy,
+        "rules": [
+            *policy["rules"],
+            {
+                "name": "Others",
+                "when": "language includes (en)",
+                "assign": {"strategy": "fixed", "users": [f"ben-{_slug(client, me)}@x.example"]},
+            },
+        ],
+    }
     _live(client, me, policy)
-    c = client.post("/v1/customers", headers=me.headers,
-                    json={"external_id": "MOVE", "name": "Move", "language": "de"}).json()  # fmt: skip
+    c = client.post(
+        "/v1/customers",
+        headers=me.headers,
+        json={"external_id": "MOVE", "name": "Move", "language": "de"},
+    ).json()
     assert c["finance_owner_id"] == ann
     same = client.patch(f"/v1/customers/{c['id']}", headers=me.headers, json={"name": "Moved"})
     assert same.status_code == 200 and same.json()["finance_owner_id"] == ann  # sticky
@@ -166,11 +210,17 @@ def _slug(client, me):
 def test_an_owner_given_in_the_body_is_set_by_hand(client, shop):
     me, ann, ben, _customers, policy = shop
     _live(client, me, policy)
-    c = client.post("/v1/customers", headers=me.headers, json={
-        "external_id": "HAND", "name": "Hand", "language": "de", "finance_owner_id": ben}).json()  # fmt: skip
+    c = client.post(
+        "/v1/customers",
+        headers=me.headers,
+        json={"external_id": "HAND", "name": "Hand", "language": "de", "finance_owner_id": ben},
+    ).json()
     assert c["finance_owner_id"] == ben
     owners = client.get(f"/v1/customers/{c['id']}/owners", headers=me.headers).json()["finance"]
-    assert owners["rule"] is None and owners["reason"] == "set by hand through the API"
+    assert (
+        owners["rule"] is None
+        and owners["reason"] == "set by hand (given when the customer was written)"
+    )
     assert not owners["locked"]
     # a lock set through the owners endpoint survives a later hand change through the body
     client.put(f"/v1/customers/{c['id']}/owners/finance", headers=me.headers, json={"user_id": ann})
@@ -184,15 +234,24 @@ def test_uploaded_customers_are_assigned(client, shop, api_engine):
     me, ann, ben, _customers, policy = shop
     _live(client, me, policy)
     rows = "external_id,name,language\n" + "".join(f"UP-{i},Up {i},de\n" for i in range(6))
-    r = client.post("/v1/imports/customers", headers=me.headers,
-                    files={"file": ("c.csv", rows.encode(), "text/csv")})  # fmt: skip
+    r = client.post(
+        "/v1/imports/customers",
+        headers=me.headers,
+        files={"file": ("c.csv", rows.encode(), "text/csv")},
+    )
     assert r.status_code == 200, r.text
     (finance,) = r.json()["assignment"]
     assert finance["role"] == "finance" and finance["changed"] == 10  # the 4 old ones and 6 new
     with transaction(api_engine, write=False) as s:
-        got = s.scalars(select(Customer.finance_owner_id).where(
-            Customer.tenant_id == me.tenant_id, Customer.external_id.like("UP-%"))).all()  # fmt: skip
+        got = s.scalars(
+            select(Customer.finance_owner_id).where(
+                Customer.tenant_id == me.tenant_id, Customer.external_id.like("UP-%")
+            )
+        ).all()
     assert sorted(got) == sorted([ann] * 3 + [ben] * 3)
-    other = client.post("/v1/imports/users", headers=me.headers, files={
-        "file": ("u.csv", b"email,name,role\nnew@x.example,New,collector\n", "text/csv")})  # fmt: skip
+    other = client.post(
+        "/v1/imports/users",
+        headers=me.headers,
+        files={"file": ("u.csv", b"email,name,role\nnew@x.example,New,collector\n", "text/csv")},
+    )
     assert other.status_code == 200 and other.json()["assignment"] == []

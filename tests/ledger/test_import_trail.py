@@ -46,8 +46,15 @@ def ids(session: Session, model: Any, tenant_id: int, key: str = "external_id") 
 
 def test_a_file_import_lists_what_it_created_and_updated(session, tmp_path):
     tenant = create_tenant(session)
-    session.add(WebhookEndpoint(tenant_id=tenant.id, url="https://hooks.example.com/ar",
-                                events=["import.completed"], secret="whsec_dGVzdA==", active=True))  # fmt: skip
+    session.add(
+        WebhookEndpoint(
+            tenant_id=tenant.id,
+            url="https://hooks.example.com/ar",
+            events=["import.completed"],
+            secret="whsec_dGVzdA==",
+            active=True,
+        )
+    )
     first = write(tmp_path, "c.csv", "external_id,name,currency\nC1,ACME,USD\nC2,Beta,EUR\n")
     assert import_file(session, tenant, "customers", first).applied
     again = write(tmp_path, "c2.csv", "external_id,name,currency\nC2,Beta GmbH,EUR\nC3,Gamma,USD\n")
@@ -57,8 +64,9 @@ def test_a_file_import_lists_what_it_created_and_updated(session, tmp_path):
     assert one.actor == two.actor == "system:import"  # no actor given: still recorded
     assert (one.entity, one.entity_id, one.after["file"]) == ("import", "customers", "c.csv")
     assert one.after["ids"] == {
-        "created": [[stored["C1"], "C1"], [stored["C2"], "C2"]], "updated": []
-    }  # fmt: skip
+        "created": [[stored["C1"], "C1"], [stored["C2"], "C2"]],
+        "updated": [],
+    }
     assert two.after["ids"] == {
         "created": [[stored["C3"], "C3"]],
         "updated": [[stored["C2"], "C2"]],
@@ -84,8 +92,9 @@ def test_keys_of_several_columns_dates_and_enums(session, tmp_path, monkeypatch,
     docs = ids(session, Document, tenant.id, "number")
     last = events(session, tenant.id, "import.completed")[-1].after["ids"]
     assert last == {
-        "created": [[docs["I3"], ["invoice", "I3"]]], "updated": [[docs["I2"], ["invoice", "I2"]]]
-    }  # fmt: skip
+        "created": [[docs["I3"], ["invoice", "I3"]]],
+        "updated": [[docs["I2"], ["invoice", "I2"]]],
+    }
     rates = (
         "from_currency,to_currency,valid_on,rate\nEUR,USD,2026-01-01,1.2\nEUR,USD,2026-02-01,1.3\n"
     )
@@ -108,10 +117,13 @@ def test_users_get_an_event_each_with_the_role_change_and_who(session, tmp_path)
     mallory = ids(session, User, tenant.id, "email")["mallory@example.com"]
     mine = session.scalars(
         select(AuditEvent)
-        .where(AuditEvent.tenant_id == tenant.id, AuditEvent.entity == "user",
-               AuditEvent.entity_id == str(mallory))
+        .where(
+            AuditEvent.tenant_id == tenant.id,
+            AuditEvent.entity == "user",
+            AuditEvent.entity_id == str(mallory),
+        )
         .order_by(AuditEvent.id)
-    ).all()  # fmt: skip
+    ).all()
     assert [e.action for e in mine] == ["user.created", "user.updated"]
     assert mine[0].after["role"] == "collector" and mine[0].before is None
     assert (mine[1].before, mine[1].after) == ({"role": "collector"}, {"role": "admin"})
@@ -133,8 +145,10 @@ def test_a_large_import_lists_its_records_in_chunks(session, tmp_path, monkeypat
     assert "ids" not in summary.after and summary.after["ids_in_events"] == 3
     parts = events(session, tenant.id, "import.ids")
     assert [(p.after["part"], p.after["parts"], p.after["import_event"]) for p in parts] == [
-        (1, 3, summary.id), (2, 3, summary.id), (3, 3, summary.id)
-    ]  # fmt: skip
+        (1, 3, summary.id),
+        (2, 3, summary.id),
+        (3, 3, summary.id),
+    ]
     assert describe(summary).endswith("; ids in 3 import.ids events")
     assert describe(parts[0]) == f"part 1/3 of event {summary.id}: 2 created, 0 updated"
     listed = [entry for p in parts for entry in p.after["ids"]["created"]]
@@ -153,18 +167,19 @@ def test_rejected_imports_leave_no_trail_and_partial_ones_list_the_kept_rows(ses
     assert summary.after["rejected"] == 1
 
 
-def test_rows_are_recorded_only_with_an_actor(session):
-    """``import_rows`` without an actor is the REST API's one-record path, which records the
-    record's own created/updated event itself."""
+def test_rows_are_recorded_like_a_file(session):
+    """``import_rows`` is an import like a file's (the write service's batch path): recorded
+    as ``system:import`` when no actor is given, else as the actor."""
     tenant = create_tenant(session)
     import_rows(
         session, tenant, "customers", [{"external_id": "C1", "name": "A", "currency": "USD"}]
     )
-    assert events(session, tenant.id) == []
+    (first,) = events(session, tenant.id)
+    assert first.actor == "system:import" and first.after["file"] == "rows"
     who = Actor(tenant.id, "system:sync", clock=FixedClock(AT))
     row = {"external_id": "C2", "name": "B", "currency": "USD"}
     import_rows(session, tenant, "customers", [row], actor=who)
-    (summary,) = events(session, tenant.id)
+    summary = events(session, tenant.id)[-1]
     assert summary.actor == "system:sync" and summary.after["file"] == "rows"
     assert summary.after["ids"]["created"] == [[ids(session, Customer, tenant.id)["C2"], "C2"]]
 
@@ -183,8 +198,9 @@ def test_a_pipelined_import_lists_the_same_records(sqlite_session, tmp_path, mon
         write(tmp_path, "c.csv", "external_id,name,currency\nC1,A,USD\n"),
     )
     body = "".join(f"I{i},C1,USD,1.00,2026-10-01,2026-11-01\n" for i in range(30))
-    assert import_file(session, tenant, "invoices", write(tmp_path, "i.csv", INVOICES + body),
-                       parallel=True).applied  # fmt: skip
+    assert import_file(
+        session, tenant, "invoices", write(tmp_path, "i.csv", INVOICES + body), parallel=True
+    ).applied
     assert calls == [1]
     docs = ids(session, Document, tenant.id, "number")
     listed = events(session, tenant.id, "import.completed")[-1].after["ids"]["created"]

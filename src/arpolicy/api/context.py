@@ -61,6 +61,9 @@ class Api:
     idempotency_key: str | None = None
     request_hash: str = ""
     settings: Any = None
+    tenant: Any = None
+    """The ``Tenant`` row as authentication read it (detached: to read its settings, not
+    to change them; a write reads it in its own session)."""
     _session: Session | None = field(default=None, repr=False)
 
     @property
@@ -194,6 +197,7 @@ def require(permission: str) -> Callable[..., Api]:
             idempotency_key=_idempotency_key(request),
             request_hash=request_hash,
             settings=state.settings,
+            tenant=tenant,
         )
         api.require(permission)
         return api

@@ -13,8 +13,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from arpolicy.auth.permissions import PERMISSIONS, ROLE_PERMISSIONS
@@ -126,6 +127,16 @@ class Authenticated:
     tenant: Tenant
 
 
+_BY_PREFIX = (
+    select(ApiKey, User, Tenant)
+    .join(User, (User.tenant_id == ApiKey.tenant_id) & (User.id == ApiKey.user_id))
+    .join(Tenant, Tenant.id == ApiKey.tenant_id)
+    .where(ApiKey.prefix == bindparam("prefix"))
+)
+_BY_TENANT_AND_PREFIX = _BY_PREFIX.where(ApiKey.tenant_id == bindparam("tenant"))
+"""Built once: every request asks (building the statement cost more than running it)."""
+
+
 def authenticate(session: Session, key: str, now: datetime) -> Authenticated | None:
     """The key's row, user and tenant, or None when the key is unknown, revoked, expired or
     its user deactivated (the caller answers 401 without saying which).
@@ -138,19 +149,16 @@ def authenticate(session: Session, key: str, now: datetime) -> Authenticated | N
     if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[2]:
         return None
     prefix = f"{parts[0]}_{parts[1]}"
-    query = (
-        select(ApiKey, User, Tenant)
-        .join(User, (User.tenant_id == ApiKey.tenant_id) & (User.id == ApiKey.user_id))
-        .join(Tenant, Tenant.id == ApiKey.tenant_id)
-        .where(ApiKey.prefix == prefix)
-    )
+    query = _BY_PREFIX
+    params: dict[str, Any] = {"prefix": prefix}
     if on_postgres(session):
         tenant_id = tenant_of_key(session, prefix)
         if tenant_id is None:
             return None
         scope_tenant(session, tenant_id)
-        query = query.where(ApiKey.tenant_id == tenant_id)
-    row = session.execute(query).one_or_none()
+        query = _BY_TENANT_AND_PREFIX
+        params = {"prefix": prefix, "tenant": tenant_id}
+    row = session.execute(query, params).one_or_none()
     if row is None:
         return None
     api_key, user, tenant = row

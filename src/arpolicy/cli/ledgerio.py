@@ -15,7 +15,8 @@ from arpolicy.cli import common, terminal
 from arpolicy.cli.common import JsonOption, TenantOption, handle_errors, tenant_session
 from arpolicy.exceptions import ValidationError
 from arpolicy.ledger.exporter import export_csv
-from arpolicy.ledger.importing import KINDS, ImportReport, import_file
+from arpolicy.ledger.importing import KINDS, ImportReport
+from arpolicy.ledger.writing import LedgerWrites
 
 SHOWN_ERRORS = 50
 KIND_HELP = f"What the file holds: {', '.join(KINDS)}."
@@ -48,9 +49,10 @@ def import_command(
         tenant_session(tenant, write=True) as (session, t),
         terminal.progress(f"importing {kind}", file.stat().st_size, enabled=not as_json) as advance,
     ):
-        report = import_file(
-            session,
-            t,
+        # Through the ledger write service, like an upload: the same audit trail and webhook,
+        # and the kind's ledger hook once (customers: the owner assignment's summary).
+        writes = LedgerWrites(session, t, _actor(t), clock=common.clock())
+        report = writes.import_file(
             kind,
             file,
             partial=partial,
@@ -58,16 +60,17 @@ def import_command(
             progress=advance,
             fmt=fmt,
             parallel=True,
-            actor=_actor(t),
         )
-        assigned = _assign_owners(session, t, kind, report)
+        assigned = report.notes.get("assignment", []) if report.applied else []
     if as_json:
         terminal.print_json(report.to_dict() | ({"assignment": assigned} if assigned else {}))
     else:
         _show(report, file)
         for r in assigned:
-            terminal.say(f"{r['role']} owners: {r['changed']} assigned by policy v{r['policy_version']}"
-                         + (f", {r['gaps_total']} with gaps" if r["gaps_total"] else ""))  # fmt: skip
+            terminal.say(
+                f"{r['role']} owners: {r['changed']} assigned by policy v{r['policy_version']}"
+                + (f", {r['gaps_total']} with gaps" if r["gaps_total"] else "")
+            )
     if not report.applied:
         raise typer.Exit(2)
 
@@ -75,22 +78,6 @@ def import_command(
 def _actor(tenant: Any) -> Actor:
     """Who imports, for the audit log: the operating-system user at the terminal."""
     return Actor(tenant.id, f"cli:{getpass.getuser()} (import)", clock=common.clock())
-
-
-def _assign_owners(
-    session: Any, tenant: Any, kind: str, report: ImportReport
-) -> list[dict[str, Any]]:
-    """After customers are imported, the live assignment policies run over every customer
-    (owners are sticky: only new customers and those whose matching rule changed move)."""
-    if kind != "customers" or not report.applied:
-        return []
-    from arpolicy.kit.clock import local_today
-    from arpolicy.ownership.manage import after_import
-
-    clock = common.clock()
-    return after_import(session, tenant, _actor(tenant),
-                        inserted=report.inserted, updated=report.updated,
-                        as_of=local_today(clock, tenant.timezone), at=clock.now())  # fmt: skip
 
 
 def _show(report: ImportReport, file: Path) -> None:

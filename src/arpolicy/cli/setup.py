@@ -49,6 +49,9 @@ def init(
 def serve(
     host: str = typer.Option(None, help="Interface to bind (default $ARPOLICY_HOST or 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (default $ARPOLICY_PORT or 8000)."),
+    workers: int = typer.Option(
+        1, min=1, max=64, help="Server processes sharing the port (one per core serves most)."
+    ),
 ) -> None:
     """Start the HTTP service (health at /health, API docs at /docs)."""
     import uvicorn
@@ -56,7 +59,19 @@ def serve(
     from arpolicy.app import create_app
 
     s = settings()
-    uvicorn.run(create_app(s), host=host or s.host, port=port or s.port, log_level=s.log_level)
+    bind, at, level = host or s.host, port or s.port, s.log_level
+    if workers == 1:
+        uvicorn.run(create_app(s), host=bind, port=at, log_level=level)
+        return
+    # Each worker process builds its own app (and database engine) from the same settings.
+    uvicorn.run(
+        "arpolicy.app:create_app",
+        factory=True,
+        workers=workers,
+        host=bind,
+        port=at,
+        log_level=level,
+    )
 
 
 @tenants.command("create")

@@ -12,7 +12,6 @@ import sys
 
 import structlog
 
-
 _configured = False
 """Set by the first call. Not ``structlog.is_configured()``: that is also true after a
 temporary configuration (``structlog.testing.capture_logs``) left structlog's defaults,

@@ -3,8 +3,9 @@ or its amount below what is allocated (:func:`check_held`); and what allocations
 do: apply more to a document than its amount (:func:`check_applied`).
 
 One guard on every path that writes documents, payments and allocations: the import kinds
-build each row through it, and the API's POST and PATCH of those records are imports of one
-row (arpolicy.api.ledger), so a file, a request and the CLI refuse alike (a row error with
+build each row through it, and a single write of those records (the API's POST and PATCH, a
+job's) is one row of its kind through the ledger write service (arpolicy.ledger.writing), so
+a file, a request and the CLI refuse alike (a row error with
 line and column, a 422 naming the body field, exit code 2), and nothing is stored.
 
 Why: an allocation ties a payment of a customer to a document, in their common currency. A
@@ -18,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from arpolicy.exceptions import ValidationError
@@ -109,20 +110,28 @@ def check_applied(record: str, amount: Money, applied_minor: int) -> None:
 # --- what is held, for the import's reference maps (context.LOADERS, lookups.ONE_LOADERS) ---
 
 
-def _documents_held(tenant_id: int) -> Select[*tuple[Any, ...]]:
+def _documents_held(tenant_id: Any) -> Select[*tuple[Any, ...]]:
     d, a, c = Document, Allocation, Customer
     return (
-        select(d.doc_type, d.number, d.customer_id, c.external_id, d.currency,
-               func.sum(a.amount_minor), d.credited_minor)
+        select(
+            d.doc_type,
+            d.number,
+            d.customer_id,
+            c.external_id,
+            d.currency,
+            func.sum(a.amount_minor),
+            d.credited_minor,
+        )
         .join(a, (a.tenant_id == d.tenant_id) & (a.document_id == d.id))
         .join(c, (c.tenant_id == d.tenant_id) & (c.id == d.customer_id))
         .where(d.tenant_id == tenant_id)
-        .group_by(d.id, d.doc_type, d.number, d.customer_id, c.external_id, d.currency,
-                  d.credited_minor)
-    )  # fmt: skip
+        .group_by(
+            d.id, d.doc_type, d.number, d.customer_id, c.external_id, d.currency, d.credited_minor
+        )
+    )
 
 
-def _payments_held(tenant_id: int) -> Select[*tuple[Any, ...]]:
+def _payments_held(tenant_id: Any) -> Select[*tuple[Any, ...]]:
     p, a, c = Payment, Allocation, Customer
     return (
         select(p.external_id, p.customer_id, c.external_id, p.currency, func.sum(a.amount_minor))
@@ -145,12 +154,19 @@ def documents_held(session: Session, tenant_id: int) -> dict[Any, Any]:
     }
 
 
+_ONE_DOCUMENT = _documents_held(bindparam("tenant")).where(
+    Document.doc_type == bindparam("type"), Document.number == bindparam("number")
+)
+_ONE_PAYMENT = _payments_held(bindparam("tenant")).where(Payment.external_id == bindparam("key"))
+"""The one-key statements, built once (building one cost more than running it)."""
+
+
 def document_held(session: Session, tenant_id: int, key: Any) -> Held | None:
     """:class:`Held` of the document (type, number), or None when nothing is applied to it."""
     if not isinstance(key, tuple) or len(key) != 2:
         return None
-    stmt = _documents_held(tenant_id).where(Document.doc_type == key[0], Document.number == key[1])
-    row = session.execute(stmt).first()
+    params = {"tenant": tenant_id, "type": key[0], "number": key[1]}
+    row = session.execute(_ONE_DOCUMENT, params).first()
     return None if row is None else _held(*row[2:])
 
 
@@ -161,7 +177,7 @@ def payments_held(session: Session, tenant_id: int) -> dict[Any, Any]:
 
 def payment_held(session: Session, tenant_id: int, key: Any) -> Held | None:
     """:class:`Held` of the payment ``key`` (external id), or None when none is allocated."""
-    row = session.execute(_payments_held(tenant_id).where(Payment.external_id == key)).first()
+    row = session.execute(_ONE_PAYMENT, {"tenant": tenant_id, "key": key}).first()
     return None if row is None else _held(*row[1:])
 
 
@@ -177,9 +193,10 @@ def documents_applied(session: Session, tenant_id: int) -> dict[Any, Any]:
 
 def document_applied(session: Session, tenant_id: int, key: Any) -> int | None:
     """Total applied to document ``key`` (its id), or None when nothing is."""
-    total = session.scalar(
-        select(func.sum(Allocation.amount_minor)).where(
-            Allocation.tenant_id == tenant_id, Allocation.document_id == key
-        )
-    )
+    total = session.scalar(_APPLIED, {"tenant": tenant_id, "key": key})
     return None if total is None else int(total)
+
+
+_APPLIED = select(func.sum(Allocation.amount_minor)).where(
+    Allocation.tenant_id == bindparam("tenant"), Allocation.document_id == bindparam("key")
+)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from arpolicy.kit.money import Money
@@ -62,7 +62,7 @@ def days_past_due(
     return (as_of - due_date).days
 
 
-def open_dispute_clause(tenant_id: int) -> ColumnElement[bool]:
+def open_dispute_clause(tenant_id: Any) -> ColumnElement[bool]:
     """The document (of the enclosing query's ``documents``) has an open dispute.
 
     Written as ``id IN (the tenant's open disputed document ids)``, not as a correlated
@@ -77,7 +77,7 @@ def open_dispute_clause(tenant_id: int) -> ColumnElement[bool]:
     return Document.id.in_(open_ids)
 
 
-def disputed_clause(tenant_id: int) -> ColumnElement[bool]:
+def disputed_clause(tenant_id: Any) -> ColumnElement[bool]:
     """The document is disputed: flagged by the billing system or with an open dispute."""
     return or_(Document.disputed, open_dispute_clause(tenant_id))
 
@@ -88,16 +88,16 @@ def disputed_ids(session: Session, tenant_id: int, ids: Iterable[int]) -> set[in
     found: set[int] = set()
     for start in range(0, len(wanted), 5000):
         chunk = wanted[start : start + 5000]
-        found.update(
-            session.scalars(
-                select(Document.id).where(
-                    Document.tenant_id == tenant_id,
-                    Document.id.in_(chunk),
-                    disputed_clause(tenant_id),
-                )
-            )
-        )
+        found.update(session.scalars(_DISPUTED, {"tenant": tenant_id, "ids": chunk}))
     return found
+
+
+_DISPUTED = select(Document.id).where(
+    Document.tenant_id == bindparam("tenant"),
+    Document.id.in_(bindparam("ids", expanding=True)),
+    disputed_clause(bindparam("tenant")),
+)
+"""Built once: every read of a document asks (building it cost more than running it)."""
 
 
 @dataclass(slots=True)

@@ -19,14 +19,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arpolicy.kit.money import Money
 from arpolicy.ledger.buckets import bucket_labels, bucket_of, bucket_ranges
+from arpolicy.ledger.figures_prepared import FIGURES, figure_rows
 from arpolicy.ledger.figures_sql import AMOUNTS, Amounts, aggregate, document_sums
-from arpolicy.ledger.figures_view import DSO_PERIOD_DAYS, CustomerFigureSQL, Joins
-from arpolicy.models import Customer, Tenant
+from arpolicy.ledger.figures_view import DSO_PERIOD_DAYS
+from arpolicy.models import Tenant
 
 __all__ = [
     "AMOUNTS",
@@ -115,16 +115,6 @@ def _dso_days(open_debits: int, sales: int, days: int) -> Decimal | None:
     return (Decimal(open_debits * days) / Decimal(sales)).quantize(Decimal("0.1"))
 
 
-FIGURES = (
-    "open_debits",
-    "unutilised_credit",
-    "unaccounted_payment",
-    "overdue",
-    "open_issue",
-    "open_p2p",
-)
-
-
 def _amounts(currency: str, v: list[int], buckets: list[int]) -> Amounts:
     """Amounts from the values of :data:`FIGURES`, in that order."""
     return Amounts(
@@ -150,43 +140,10 @@ def customer_figures(
     """Figures of the given customers (all the tenant's when None), ordered by id: one
     statement over the figures view."""
     labels = bucket_labels(tenant.ageing_bounds)
-    joins = Joins(Customer.__table__)
-    fig = CustomerFigureSQL(
-        tenant, as_of, joins, customer_ids=customer_ids, dso_period_days=dso_period_days
-    )
     nb = len(labels)
-    amounts = [fig.raw(name, local) for local in (False, True) for name in FIGURES] + [
-        fig.raw(f"bucket{i}", local) for local in (False, True) for i in range(nb)
-    ]
-    facts = [
-        fig.local_currency(),
-        fig.next_p2p_date(),
-        fig.attempts("n"),
-        fig.attempts("on_docs"),
-        fig.attempts("docs"),
-        fig.dso_tenths(),
-    ]
-    stmt = (
-        select(
-            Customer.id,
-            Customer.external_id,
-            Customer.name,
-            Customer.currency,
-            Customer.last_email_at,
-            Customer.last_reply_at,
-            Customer.reported_balance_minor,
-            *facts,
-            *amounts,
-        )
-        .select_from(joins.clause)
-        .where(Customer.tenant_id == tenant.id)
-        .order_by(Customer.id)
-    )
-    if customer_ids is not None:
-        stmt = stmt.where(Customer.id.in_(customer_ids))
     result = []
     nf = len(FIGURES)
-    for c in session.connection().execute(stmt):
+    for c in figure_rows(session, tenant, as_of, customer_ids, dso_period_days):
         local_ccy, next_p2p, n, on_docs, docs, dso, *values = c[7:]
         minor = [int(v) for v in values]
         base_v, local_v = minor[:nf], minor[nf : 2 * nf]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,16 @@ class Written:
     """The subset of ``ids`` that is new."""
     as_of: date
     at: datetime
+    kind: str = ""
+    """The import kind written (customers, invoices, promises...): two kinds share a topic."""
+    fields: frozenset[str] = frozenset()
+    """The import columns the write set (``finance_owner``, ``cf.region``...): a single
+    write's changed fields, or every column a batch's file named."""
+    batch: bool = False
+    """An import batch (True) or a single write."""
+    notes: dict[str, Any] = field(default_factory=dict)
+    """What subscribers report back to the writer (the import report shows them: the owner
+    assignment's summary is ``notes["assignment"]``)."""
 
 
 Subscriber = Callable[[Written], None]
@@ -81,12 +91,15 @@ def subscribers(topic: str) -> tuple[Subscriber, ...]:
     return tuple(_subscribers.get(topic, ()))
 
 
-def fire(event: Written) -> None:
-    """Call every subscriber of ``event.topic`` in registration order (nothing when no id)."""
+def fire(event: Written) -> int:
+    """Call every subscriber of ``event.topic`` in registration order (nothing when no id);
+    how many were called."""
     if not event.ids:
-        return
+        return 0
     from arpolicy import modules
 
     modules.load()
-    for fn in subscribers(event.topic):
+    called = subscribers(event.topic)
+    for fn in called:
         fn(event)
+    return len(called)

@@ -3,14 +3,55 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from arpolicy.exceptions import ValidationError
 from arpolicy.kit.money import Money
 from arpolicy.ledger.balances import base_of
 from arpolicy.models import Allocation, Payment, Tenant
+
+
+def _allocated_query() -> Select[*tuple[Any, ...]]:
+    """The payments ``ids`` with what is allocated of each (built once)."""
+    ids: Any = bindparam("ids", expanding=True)
+    allocated = (
+        select(Allocation.payment_id, func.sum(Allocation.amount_minor).label("allocated"))
+        .where(Allocation.tenant_id == bindparam("tenant"), Allocation.payment_id.in_(ids))
+        .group_by(Allocation.payment_id)
+        .subquery()
+    )
+    return (
+        select(
+            Payment.id,
+            Payment.external_id,
+            Payment.currency,
+            Payment.amount_minor,
+            Payment.fx_rate,
+            func.coalesce(allocated.c.allocated, 0),
+        )
+        .outerjoin(allocated, allocated.c.payment_id == Payment.id)
+        .where(Payment.tenant_id == bindparam("tenant"), Payment.id.in_(ids))
+    )
+
+
+_ALLOCATED = _allocated_query()
+
+
+_TABLE: Any = Payment.__table__
+_SET = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("b_id"))
+    .values(
+        unallocated_minor=bindparam("b_balance"),
+        base_unallocated_minor=bindparam("b_base"),
+        updated_at=func.now(),
+    )
+)
+"""Built once; run for every row with ``executemany`` (the ORM's bulk update by primary key
+cost a single write more than the rest of its allocation)."""
 
 
 def refresh_unallocated(session: Session, tenant: Tenant, payment_ids: Iterable[int]) -> None:
@@ -23,24 +64,7 @@ def refresh_unallocated(session: Session, tenant: Tenant, payment_ids: Iterable[
     ids = sorted(set(payment_ids))
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
-        allocated = (
-            select(Allocation.payment_id, func.sum(Allocation.amount_minor).label("allocated"))
-            .where(Allocation.tenant_id == tenant.id, Allocation.payment_id.in_(chunk))
-            .group_by(Allocation.payment_id)
-            .subquery()
-        )
-        rows = session.execute(
-            select(
-                Payment.id,
-                Payment.external_id,
-                Payment.currency,
-                Payment.amount_minor,
-                Payment.fx_rate,
-                func.coalesce(allocated.c.allocated, 0),
-            )
-            .outerjoin(allocated, allocated.c.payment_id == Payment.id)
-            .where(Payment.tenant_id == tenant.id, Payment.id.in_(chunk))
-        ).all()
+        rows = session.execute(_ALLOCATED, {"tenant": tenant.id, "ids": chunk}).all()
         params = []
         for pid, ext, currency, amount, rate, alloc in rows:
             left = amount - alloc
@@ -52,6 +76,16 @@ def refresh_unallocated(session: Session, tenant: Tenant, payment_ids: Iterable[
                     fix="allocations of a payment may not add up to more than its amount",
                 )
             base = base_of(left, currency, rate, tenant)
-            params.append({"id": pid, "unallocated_minor": left, "base_unallocated_minor": base})
+            params.append({"b_id": pid, "b_balance": left, "b_base": base})
         if params:
-            session.execute(update(Payment), params)  # ORM bulk update by primary key
+            session.connection().execute(_SET, params)
+            _expire(session, [p["b_id"] for p in params])
+
+
+def _expire(session: Session, ids: list[int]) -> None:
+    """Objects of the session for the rows just updated read them again when next used."""
+    identities = session.identity_map
+    for record_id in ids:
+        found = identities.get(session.identity_key(Payment, record_id))
+        if found is not None:
+            session.expire(found, ("unallocated_minor", "base_unallocated_minor", "updated_at"))

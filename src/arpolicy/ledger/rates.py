@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from arpolicy.kit.fx import Conversion, RateTable
@@ -13,12 +13,13 @@ from arpolicy.kit.money import Money
 from arpolicy.models import FxRate, Tenant
 from arpolicy.rules.fx import Exchange
 
+_RATES = select(FxRate.from_currency, FxRate.to_currency, FxRate.valid_on, FxRate.rate).where(
+    FxRate.tenant_id == bindparam("tenant")
+)
+
 
 def _rows(session: Session, tenant: Tenant) -> list[tuple[str, str, date, Decimal]]:
-    stmt = select(FxRate.from_currency, FxRate.to_currency, FxRate.valid_on, FxRate.rate)
-    return [
-        (r[0], r[1], r[2], r[3]) for r in session.execute(stmt.where(FxRate.tenant_id == tenant.id))
-    ]
+    return [(r[0], r[1], r[2], r[3]) for r in session.execute(_RATES, {"tenant": tenant.id})]
 
 
 def load_rates(session: Session, tenant: Tenant) -> RateTable:

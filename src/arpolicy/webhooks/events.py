@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from arpolicy.models import OutboxMessage, OutboxStatus, WebhookEndpoint
 
 EVENTS: dict[str, str] = {
-    "customer.created": "A customer was created (API or import of a single record).",
+    "customer.created": "A customer was created by a single write (API, CLI or job); an "
+    "import announces import.completed instead.",
     "customer.updated": "A customer's stored fields changed.",
     "customer.owner_changed": "A customer's finance or sales owner changed.",
     "document.created": "An invoice, debit note or credit note was created.",
@@ -28,7 +30,7 @@ EVENTS: dict[str, str] = {
     "approval.requested": "An approval was requested.",
     "notification.created": "A user of the tenant was notified (an approval to give, a credit "
     "hold, an override...); the same notification is emailed to the user.",
-    "import.completed": "A bulk import finished (API upload or arpolicy import).",
+    "import.completed": "A bulk import finished (API upload, arpolicy import or a job).",
     "webhook.test": "A test ping, sent only to the endpoint it was requested for "
     "(POST /v1/webhooks/endpoints/{id}/test).",
 }
@@ -39,7 +41,7 @@ def emit(
     session: Session,
     tenant_id: int,
     event_type: str,
-    data: dict[str, Any],
+    data: dict[str, Any] | Callable[[], dict[str, Any]],
     *,
     key: str,
     at: datetime,
@@ -48,11 +50,14 @@ def emit(
 
     ``key`` identifies the change (e.g. ``customer.created:42``): emitting the same key
     again queues nothing more, so a retried job cannot send an event twice. Nothing is sent
-    here; the worker delivers after the transaction commits.
+    here; the worker delivers after the transaction commits. ``data`` may be a function
+    that makes it, called only when some endpoint wants the event.
     """
     wanted = subscribed(session, tenant_id, event_type)
     if not wanted:
         return []
+    if callable(data):
+        data = data()
     keys = {f"{key}@{e.id}": e for e in wanted}
     existing = set(
         session.scalars(
@@ -71,15 +76,17 @@ def emit(
     return messages
 
 
+_ACTIVE = select(WebhookEndpoint).where(
+    WebhookEndpoint.tenant_id == bindparam("tenant"), WebhookEndpoint.active.is_(True)
+)
+"""A tenant's active endpoints (built once: every ledger write asks)."""
+
+
 def subscribed(session: Session, tenant_id: int, event_type: str) -> list[WebhookEndpoint]:
     """The tenant's active endpoints that receive ``event_type`` (ValueError if unknown)."""
     if event_type not in EVENTS:
         raise ValueError(f"unknown event type {event_type!r}")
-    endpoints = session.scalars(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.active.is_(True)
-        )
-    ).all()
+    endpoints = session.scalars(_ACTIVE, {"tenant": tenant_id}).all()
     return [e for e in endpoints if "*" in e.events or event_type in e.events]
 
 

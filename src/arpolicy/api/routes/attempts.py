@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
 from arpolicy.api.listing import between, equal, page, sort_by
-from arpolicy.api.routes.documents import CUSTOMER
 from arpolicy.api.schemas import Input, MoneyValue, NotNull, Output, Page
 from arpolicy.api.types import (
     Cursor,
@@ -30,21 +29,15 @@ from arpolicy.api.types import (
     Text200,
     need_money,
 )
+from arpolicy.ledger.writing.resources import ATTEMPTS
 from arpolicy.models import (
     AttemptStatus,
-    Document,
     DunningStatus,
     PaymentAttempt,
     PaymentMethod,
 )
 
 router = APIRouter(prefix="/payment-attempts", tags=["payment attempts"])
-
-DOCUMENT = ledger.Ref(
-    Document, ("document_type", "document_number"), ("doc_type", "number"), "document",
-    "/v1/documents",
-)  # fmt: skip
-"""An optional document a record concerns (it must belong to the record's customer)."""
 
 
 class AttemptFields(Input):
@@ -103,18 +96,6 @@ def read(a: PaymentAttempt, base: str = "") -> AttemptRead:
     )
 
 
-ATTEMPTS = ledger.Resource(
-    entity="payment_attempt",
-    kind="payment-attempts",
-    model=PaymentAttempt,
-    path="/v1/payment-attempts",
-    read=read,
-    key={"external_id": "external_id"},
-    refs={"customer_id": CUSTOMER, "document_id": DOCUMENT},
-    money=("amount",),
-)
-
-
 SORTABLE = {"id": PaymentAttempt.id, "attempted_at": PaymentAttempt.attempted_at}
 
 
@@ -135,14 +116,30 @@ def list_attempts(
 ) -> Any:
     """Payment attempts, filtered; sort by id or attempted_at."""
     a = PaymentAttempt
-    stmt = equal(select(a).where(a.tenant_id == api.tenant_id), {
-        a.customer_id: customer_id, a.document_id: document_id, a.external_id: external_id,
-        a.status: status, a.dunning_status: dunning_status, a.method: method,
-    })  # fmt: skip
+    stmt = equal(
+        select(a).where(a.tenant_id == api.tenant_id),
+        {
+            a.customer_id: customer_id,
+            a.document_id: document_id,
+            a.external_id: external_id,
+            a.status: status,
+            a.dunning_status: dunning_status,
+            a.method: method,
+        },
+    )
     stmt = between(stmt, a.attempted_at, attempted_from, attempted_to)
     with api.read() as session:
-        return page(session, stmt, a, AttemptRead, read, sort=sort, cursor=cursor, limit=limit,
-                    sortable=SORTABLE)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            a,
+            AttemptRead,
+            read,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+        )
 
 
 @router.get("/{attempt_id}", response_model=AttemptRead)

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
 from arpolicy.api.listing import contains, equal, page, sort_by
-from arpolicy.api.routes.documents import CUSTOMER
 from arpolicy.api.schemas import Input, NotNull, Output, Page
 from arpolicy.api.types import (
     Cursor,
@@ -29,6 +28,7 @@ from arpolicy.api.types import (
     Text40,
     Text200,
 )
+from arpolicy.ledger.writing.resources import CONTACTS
 from arpolicy.models import Contact
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
@@ -77,19 +77,12 @@ def read(c: Contact, base: str = "") -> ContactRead:
     return ContactRead.model_validate(c)
 
 
-CONTACTS = ledger.Resource(
-    entity="contact",
-    kind="contacts",
-    model=Contact,
-    path="/v1/contacts",
-    read=read,
-    key={"external_id": "external_id"},
-    refs={"customer_id": CUSTOMER},
-)
-
-
-SORTABLE = {"id": Contact.id, "external_id": Contact.external_id, "name": Contact.name,
-            "email": Contact.email}  # fmt: skip
+SORTABLE = {
+    "id": Contact.id,
+    "external_id": Contact.external_id,
+    "name": Contact.name,
+    "email": Contact.email,
+}
 
 
 @router.get("", response_model=Page[ContactRead])
@@ -108,16 +101,30 @@ def list_contacts(
     """Contacts, filtered (``q``: part of the name or e-mail); sort by id, external_id, name
     or email."""
     c = Contact
-    stmt = equal(select(c).where(c.tenant_id == api.tenant_id), {
-        c.customer_id: customer_id, c.external_id: external_id,
-        c.email: email.lower() if email else None, c.is_billing: is_billing,
-        c.is_primary: is_primary,
-    })  # fmt: skip
+    stmt = equal(
+        select(c).where(c.tenant_id == api.tenant_id),
+        {
+            c.customer_id: customer_id,
+            c.external_id: external_id,
+            c.email: email.lower() if email else None,
+            c.is_billing: is_billing,
+            c.is_primary: is_primary,
+        },
+    )
     if q:
         stmt = stmt.where(contains(c.name, c.email, text=q))
     with api.read() as session:
-        return page(session, stmt, c, ContactRead, read, sort=sort, cursor=cursor, limit=limit,
-                    sortable=SORTABLE)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            c,
+            ContactRead,
+            read,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+        )
 
 
 @router.get("/{contact_id}", response_model=ContactRead)

@@ -28,6 +28,7 @@ from arpolicy.api.types import (
     PathId,
     Text200,
 )
+from arpolicy.ledger.writing.resources import FIELDS
 from arpolicy.models import CustomFieldDefinition, FieldEntity, FieldType
 
 router = APIRouter(prefix="/custom-fields", tags=["custom fields"])
@@ -80,16 +81,6 @@ def read(f: CustomFieldDefinition, base: str = "") -> FieldRead:
     return FieldRead.model_validate(f)
 
 
-FIELDS = ledger.Resource(
-    entity="custom_field",
-    kind="custom-fields",
-    model=CustomFieldDefinition,
-    path="/v1/custom-fields",
-    read=read,
-    key={"entity": "entity", "key": "key"},
-)
-
-
 SORTABLE = {"id": CustomFieldDefinition.id, "key": CustomFieldDefinition.key}
 
 
@@ -106,8 +97,17 @@ def list_fields(
     f = CustomFieldDefinition
     stmt = equal(select(f).where(f.tenant_id == api.tenant_id), {f.entity: entity, f.type: type})
     with api.read() as session:
-        return page(session, stmt, f, FieldRead, read, sort=sort, cursor=cursor, limit=limit,
-                    sortable=SORTABLE)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            f,
+            FieldRead,
+            read,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+        )
 
 
 @router.get("/{field_id}", response_model=FieldRead)

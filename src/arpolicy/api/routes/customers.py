@@ -7,9 +7,10 @@ References are internal ids: ``parent_id`` (a customer), ``finance_owner_id`` an
 alone.
 
 Every create and update runs the live owner-assignment policies for the customer in the
-same transaction (docs/assignment.md): the answer already carries the owners they chose.
-An owner given in the body is the caller's choice: it is stored as set by hand and that
-role's policy is not run for this write.
+same transaction (the ledger hook of arpolicy.ownership.hooks, on every write path;
+docs/assignment.md): the answer already carries the owners they chose. An owner given in
+the body is the caller's choice: it is stored as set by hand and that role's policy is not
+run for this write.
 """
 
 from __future__ import annotations
@@ -48,10 +49,8 @@ from arpolicy.api.types import (
     Text300,
     money,
 )
-from arpolicy.kit.clock import local_today
-from arpolicy.models import Customer, User
-from arpolicy.ownership.manage import assign_customers, mark_set_by_hand
-from arpolicy.ownership.service import ROLES
+from arpolicy.ledger.writing.resources import CUSTOMERS
+from arpolicy.models import Customer
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -142,40 +141,11 @@ _PLAIN = [n for n in CustomerRead.model_fields if n not in ("reported_balance", 
 _PLAIN.remove("custom_fields")
 
 
-def _owners_changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    owners = ("finance_owner_id", "sales_owner_id")
-    return ["customer.owner_changed"] if any(o in after for o in owners) else []
-
-
-def _user(column: str) -> ledger.Ref:
-    return ledger.Ref(User, (column,), ("email",), "user", "/v1/users")
-
-
-CUSTOMERS = ledger.Resource(
-    entity="customer",
-    kind="customers",
-    model=Customer,
-    path="/v1/customers",
-    read=read,
-    key={"external_id": "external_id"},
-    refs={
-        "parent_id": ledger.Ref(
-            Customer, ("parent",), ("external_id",), "customer", "/v1/customers"
-        ),
-        "finance_owner_id": _user("finance_owner"),
-        "sales_owner_id": _user("sales_owner"),
-    },
-    money=("reported_balance",),
-    own_currency=True,
-    gated={
-        "finance_owner_id": ("owners:write", None),
-        "sales_owner_id": ("owners:write", None),
-        "credit_check_exempt": ("credit:write", False),
-    },
-    created="customer.created",
-    updated="customer.updated",
-    events=_owners_changed,
-)
+GATED: ledger.Gated = {
+    "finance_owner_id": ("owners:write", None),
+    "sales_owner_id": ("owners:write", None),
+    "credit_check_exempt": ("credit:write", False),
+}
 
 
 def with_figures(session: Session, api: Api, customer: Customer, as_of: Any = None) -> Any:
@@ -210,17 +180,34 @@ def list_customers(
     """Customers, filtered (``q``: part of the name or external id); sort by id,
     external_id or name."""
     c = Customer
-    stmt = equal(select(c).where(c.tenant_id == api.tenant_id), {
-        c.external_id: external_id, c.currency: currency, c.country: country,
-        c.segment: segment, c.customer_group: customer_group, c.region: region,
-        c.parent_id: parent_id, c.finance_owner_id: finance_owner_id,
-        c.sales_owner_id: sales_owner_id,
-    })  # fmt: skip
+    stmt = equal(
+        select(c).where(c.tenant_id == api.tenant_id),
+        {
+            c.external_id: external_id,
+            c.currency: currency,
+            c.country: country,
+            c.segment: segment,
+            c.customer_group: customer_group,
+            c.region: region,
+            c.parent_id: parent_id,
+            c.finance_owner_id: finance_owner_id,
+            c.sales_owner_id: sales_owner_id,
+        },
+    )
     if q:
         stmt = stmt.where(contains(c.name, c.external_id, text=q))
     with api.read() as session:
-        result = page(session, stmt, c, CustomerRead, read, sort=sort, cursor=cursor,
-                      limit=limit, sortable=SORTABLE)  # fmt: skip
+        result = page(
+            session,
+            stmt,
+            c,
+            CustomerRead,
+            read,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+        )
         if figures and api.can("reports:read"):
             found = figures_of(session, api, [i.id for i in result.items], as_of)
             for item in result.items:
@@ -254,9 +241,7 @@ def create_customer(body: CustomerCreate, api: Api = Depends(require("ledger:wri
     customers``."""
 
     def work(session: Session) -> Any:
-        customer = ledger.create(session, api, CUSTOMERS, body)
-        assign_owners(session, api, customer, body.model_fields_set)
-        return with_figures(session, api, customer)
+        return with_figures(session, api, ledger.create(session, api, CUSTOMERS, body, GATED))
 
     return api.created(work)
 
@@ -267,23 +252,5 @@ def update_customer(
 ) -> Any:
     """Change the given fields; custom fields and the billing address key by key."""
     with api.write() as session:
-        customer = ledger.update(session, api, CUSTOMERS, customer_id, body)
-        if body.model_fields_set - {"external_id"}:
-            assign_owners(session, api, customer, body.model_fields_set)
+        customer = ledger.update(session, api, CUSTOMERS, customer_id, body, GATED)
         return with_figures(session, api, customer)
-
-
-def assign_owners(session: Session, api: Api, customer: Customer, given: set[str]) -> None:
-    """The live assignment policies for ``customer`` (created or just changed), in the
-    write's transaction; a role whose owner the body gave is recorded as set by hand."""
-    tenant = ledger.tenant_of(session, api)
-    at = api.now()
-    hand = [r for r in ROLES if f"{r}_owner_id" in given]
-    for role in hand:
-        mark_set_by_hand(session, tenant, api.actor, customer.id, role, at=at,
-                         reason="set by hand through the API")  # fmt: skip
-    roles = [r for r in ROLES if r not in hand]
-    if roles:
-        assign_customers(session, tenant, api.actor, [customer.id], roles=roles,
-                         as_of=local_today(api.clock, tenant.timezone), at=at)  # fmt: skip
-    session.refresh(customer)  # the owners were written under the ORM

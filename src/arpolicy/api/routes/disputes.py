@@ -14,8 +14,6 @@ from sqlalchemy.orm import Session
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
 from arpolicy.api.listing import between, equal, page, sort_by
-from arpolicy.api.routes.attempts import DOCUMENT
-from arpolicy.api.routes.documents import CUSTOMER
 from arpolicy.api.schemas import Input, MoneyValue, NotNull, Output, Page, PositiveMoney
 from arpolicy.api.types import (
     Cursor,
@@ -31,6 +29,7 @@ from arpolicy.api.types import (
     Text200,
     need_money,
 )
+from arpolicy.ledger.writing.resources import DISPUTES
 from arpolicy.models import Dispute, DisputeStatus
 
 router = APIRouter(prefix="/disputes", tags=["disputes"])
@@ -87,19 +86,6 @@ def read(d: Dispute, base: str) -> DisputeRead:
     )
 
 
-DISPUTES = ledger.Resource(
-    entity="dispute",
-    kind="disputes",
-    model=Dispute,
-    path="/v1/disputes",
-    read=read,
-    key={"external_id": "external_id"},
-    refs={"customer_id": CUSTOMER, "document_id": DOCUMENT},
-    money=("amount",),
-    created="dispute.created",
-)
-
-
 SORTABLE = {"id": Dispute.id, "opened_on": Dispute.opened_on}
 
 
@@ -118,15 +104,29 @@ def list_disputes(
 ) -> Any:
     """Disputes, filtered; sort by id or opened_on."""
     d = Dispute
-    stmt = equal(select(d).where(d.tenant_id == api.tenant_id), {
-        d.customer_id: customer_id, d.document_id: document_id, d.external_id: external_id,
-        d.status: status,
-    })  # fmt: skip
+    stmt = equal(
+        select(d).where(d.tenant_id == api.tenant_id),
+        {
+            d.customer_id: customer_id,
+            d.document_id: document_id,
+            d.external_id: external_id,
+            d.status: status,
+        },
+    )
     stmt = between(stmt, d.opened_on, opened_from, opened_to)
     with api.read() as session:
         base = ledger.tenant_of(session, api).base_currency
-        return page(session, stmt, d, DisputeRead, lambda r: read(r, base), sort=sort,
-                    cursor=cursor, limit=limit, sortable=SORTABLE)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            d,
+            DisputeRead,
+            lambda r: read(r, base),
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+        )
 
 
 @router.get("/{dispute_id}", response_model=DisputeRead)

@@ -43,7 +43,8 @@ from arpolicy.api.types import (
     need_money,
 )
 from arpolicy.ledger.documents import disputed_clause, disputed_ids
-from arpolicy.models import Customer, Document, DocumentType, Subscription, open_items_clause
+from arpolicy.ledger.writing.resources import DOCUMENTS
+from arpolicy.models import Document, DocumentType, open_items_clause
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
@@ -130,9 +131,25 @@ class DocumentRead(Output):
     updated_at: datetime | None
 
 
-_SAME = ("id", "number", "customer_id", "currency", "fx_rate_on", "document_date", "due_date",
-         "posting_date", "transaction_type", "location", "business_unit", "voided",
-         "subscription_id", "last_email_at", "last_reply_at", "created_at", "updated_at")  # fmt: skip
+_SAME = (
+    "id",
+    "number",
+    "customer_id",
+    "currency",
+    "fx_rate_on",
+    "document_date",
+    "due_date",
+    "posting_date",
+    "transaction_type",
+    "location",
+    "business_unit",
+    "voided",
+    "subscription_id",
+    "last_email_at",
+    "last_reply_at",
+    "created_at",
+    "updated_at",
+)
 
 
 def read(d: Document, base: str, disputed: bool | None = None) -> DocumentRead:
@@ -156,29 +173,14 @@ def read(d: Document, base: str, disputed: bool | None = None) -> DocumentRead:
     )
 
 
-CUSTOMER = ledger.Ref(Customer, ("customer",), ("external_id",), "customer", "/v1/customers")
-DOCUMENTS = ledger.Resource(
-    entity="document",
-    kind="documents",
-    model=Document,
-    path="/v1/documents",
-    read=read,
-    key={"type": "doc_type", "number": "number"},
-    refs={
-        "customer_id": CUSTOMER,
-        "subscription_id": ledger.Ref(
-            Subscription, ("subscription",), ("external_id",), "subscription", "/v1/subscriptions"
-        ),
-    },
-    money=("amount", "balance"),
-    created="document.created",
-    updated="document.updated",
-)
-
-
-SORTABLE = {"id": Document.id, "number": Document.number, "document_date": Document.document_date,
-            "due_date": Document.due_date, "base_amount": Document.base_amount_minor,
-            "base_balance": Document.base_balance_minor}  # fmt: skip
+SORTABLE = {
+    "id": Document.id,
+    "number": Document.number,
+    "document_date": Document.document_date,
+    "due_date": Document.due_date,
+    "base_amount": Document.base_amount_minor,
+    "base_balance": Document.base_balance_minor,
+}
 
 
 @router.get("", response_model=Page[DocumentRead])
@@ -206,10 +208,17 @@ def list_documents(
     """Documents, filtered (``q``: part of the number; date ranges inclusive); sort by id,
     number, document_date, due_date, base_amount or base_balance."""
     d = Document
-    stmt = equal(select(d).where(d.tenant_id == api.tenant_id), {
-        d.customer_id: customer_id, d.doc_type: type, d.number: number, d.currency: currency,
-        d.voided: voided, d.subscription_id: subscription_id,
-    })  # fmt: skip
+    stmt = equal(
+        select(d).where(d.tenant_id == api.tenant_id),
+        {
+            d.customer_id: customer_id,
+            d.doc_type: type,
+            d.number: number,
+            d.currency: currency,
+            d.voided: voided,
+            d.subscription_id: subscription_id,
+        },
+    )
     if disputed is not None:
         flag = disputed_clause(api.tenant_id)
         stmt = stmt.where(flag if disputed else ~flag)
@@ -221,8 +230,9 @@ def list_documents(
     stmt = between(stmt, d.due_date, due_date_from, due_date_to)
     with api.read() as session:
         base = ledger.tenant_of(session, api).base_currency
-        found, nxt = rows(session, stmt, d, sort=sort, cursor=cursor, limit=limit,
-                          sortable=SORTABLE)  # fmt: skip
+        found, nxt = rows(
+            session, stmt, d, sort=sort, cursor=cursor, limit=limit, sortable=SORTABLE
+        )
         flagged = disputed_ids(session, api.tenant_id, [r.id for r in found])
         return page_of(DocumentRead, [read(r, base, r.id in flagged) for r in found], nxt)
 

@@ -29,6 +29,7 @@ from arpolicy.api.types import (
     QueryDay,
     Text64,
 )
+from arpolicy.ledger.writing.resources import RATES
 from arpolicy.models import FxRate
 
 router = APIRouter(prefix="/fx-rates", tags=["fx rates"])
@@ -36,9 +37,12 @@ router = APIRouter(prefix="/fx-rates", tags=["fx rates"])
 Rate = Annotated[
     str,
     StringConstraints(pattern=r"^[0-9]{1,15}(\.[0-9]{1,14})?$"),
-    Field(description="Units of to_currency for one from_currency, as a decimal string.",
-          examples=["1.0825"], json_schema_extra={"not": {"pattern": "^[0.]*$"}}),  # not zero
-]  # fmt: skip
+    Field(
+        description="Units of to_currency for one from_currency, as a decimal string.",
+        examples=["1.0825"],
+        json_schema_extra={"not": {"pattern": "^[0.]*$"}},
+    ),  # not zero
+]
 
 
 class RateCreate(Input):
@@ -72,19 +76,15 @@ class RateRead(Output):
 
 def read(r: FxRate, base: str = "") -> RateRead:
     return RateRead.model_construct(
-        id=r.id, from_currency=r.from_currency, to_currency=r.to_currency, valid_on=r.valid_on,
-        rate=str(r.rate), source=r.source, created_at=r.created_at, updated_at=r.updated_at,
-    )  # fmt: skip
-
-
-RATES = ledger.Resource(
-    entity="fx_rate",
-    kind="fx-rates",
-    model=FxRate,
-    path="/v1/fx-rates",
-    read=read,
-    key={"from_currency": "from_currency", "to_currency": "to_currency", "valid_on": "valid_on"},
-)
+        id=r.id,
+        from_currency=r.from_currency,
+        to_currency=r.to_currency,
+        valid_on=r.valid_on,
+        rate=str(r.rate),
+        source=r.source,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+    )
 
 
 SORTABLE = {"id": FxRate.id, "valid_on": FxRate.valid_on}
@@ -104,12 +104,23 @@ def list_rates(
     """FX rates, filtered (``valid_on`` between ``valid_from`` and ``valid_to``); sort by id
     or valid_on."""
     f = FxRate
-    stmt = equal(select(f).where(f.tenant_id == api.tenant_id),
-                 {f.from_currency: from_currency, f.to_currency: to_currency})  # fmt: skip
+    stmt = equal(
+        select(f).where(f.tenant_id == api.tenant_id),
+        {f.from_currency: from_currency, f.to_currency: to_currency},
+    )
     stmt = between(stmt, f.valid_on, valid_from, valid_to)
     with api.read() as session:
-        return page(session, stmt, f, RateRead, read, sort=sort, cursor=cursor, limit=limit,
-                    sortable=SORTABLE)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            f,
+            RateRead,
+            read,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+        )
 
 
 @router.get("/{rate_id}", response_model=RateRead)

@@ -25,16 +25,13 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from arpolicy.api.context import Api, Forbidden, require
-from arpolicy.api.ledger import RowsInvalid, tenant_of
+from arpolicy.api.ledger import writes
 from arpolicy.api.schemas import Output
 from arpolicy.exceptions import ValidationError
-from arpolicy.kit.clock import local_today
 from arpolicy.ledger.importing.api import FORMATS, open_source
-from arpolicy.ledger.importing.importer import run_import
 from arpolicy.ledger.importing.reader import Record, Source
-from arpolicy.ledger.importing.registry import get_kind
 from arpolicy.ledger.importing.report import ImportReport
-from arpolicy.ownership.manage import after_import
+from arpolicy.ledger.writing import RowsInvalid
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 
@@ -216,8 +213,11 @@ def _field(form: FormData, name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ValidationError(f"{name} must be a plain form field", where=f"body.{name}",
-                              fix=f"send {name} as a text field, not a file")  # fmt: skip
+        raise ValidationError(
+            f"{name} must be a plain form field",
+            where=f"body.{name}",
+            fix=f"send {name} as a text field, not a file",
+        )
     return value.strip() or None
 
 
@@ -235,12 +235,16 @@ async def _read_form(request: Request) -> tuple[UploadFile, str | None, bool]:
         )
     fmt, partial = _field(form, "format"), _field(form, "partial")
     if fmt is not None and fmt not in ("csv", "jsonl"):
-        raise ValidationError(f"format {fmt!r} is unknown", where="body.format",
-                              fix="send csv or jsonl, or leave format out")  # fmt: skip
+        raise ValidationError(
+            f"format {fmt!r} is unknown",
+            where="body.format",
+            fix="send csv or jsonl, or leave format out",
+        )
     flag = BOOLEANS.get((partial or "false").lower())
     if flag is None:
-        raise ValidationError("partial is not a boolean", where="body.partial",
-                              fix="send true or false")  # fmt: skip
+        raise ValidationError(
+            "partial is not a boolean", where="body.partial", fix="send true or false"
+        )
     return file, fmt, flag
 
 
@@ -266,23 +270,19 @@ def _upload(api: Api, kind: str, file: UploadFile, given: str | None, partial: b
     guard = _Guard(api, kind)
 
     def work(session: Session) -> Any:
-        tenant = tenant_of(session, api)
         # Values no database can store are row errors; a database error nobody foresaw is
-        # an ImportFailed problem (nothing stored, no row data in it).
-        report = run_import(
-            session, tenant, get_kind(kind),
+        # an ImportFailed problem (nothing stored, no row data in it). The write service
+        # records the import (audit events, the import.completed webhook) and fires the
+        # kind's ledger hook once (customers: the owner assignment, whose summary it notes).
+        report = writes(session, api).import_source(
+            kind,
             lambda: guard.source(open_source(file.file, fmt, None)),
-            partial=partial, rejects=None, actor=api.actor, source_name=file.filename,
-        )  # fmt: skip
+            partial=partial,
+            source_name=file.filename,
+        )
         if not report.applied:
             raise _rejected(report)
-        assigned = (
-            after_import(session, tenant, api.actor, inserted=report.inserted,
-                         updated=report.updated, as_of=local_today(api.clock, tenant.timezone),
-                         at=api.now())
-            if kind == "customers" else []
-        )  # fmt: skip
-        # The import recorded itself (audit events and the import.completed webhook).
+        assigned = report.notes.get("assignment", [])
         return ImportReportRead.model_validate(report.to_dict() | {"assignment": assigned})
 
     return api.created(work, status=200)

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
 from arpolicy.api.listing import between, equal, page, sort_by
-from arpolicy.api.routes.documents import CUSTOMER
 from arpolicy.api.schemas import Input, MoneyValue, NonNegativeMoney, NotNull, Output, Page
 from arpolicy.api.types import (
     Cursor,
@@ -28,6 +27,7 @@ from arpolicy.api.types import (
     RefId,
     need_money,
 )
+from arpolicy.ledger.writing.resources import ORDERS
 from arpolicy.models import OrderStatus, SalesOrder
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -77,18 +77,6 @@ def read(o: SalesOrder, base: str = "") -> OrderRead:
     )
 
 
-ORDERS = ledger.Resource(
-    entity="order",
-    kind="orders",
-    model=SalesOrder,
-    path="/v1/orders",
-    read=read,
-    key={"external_id": "external_id"},
-    refs={"customer_id": CUSTOMER},
-    money=("amount",),
-)
-
-
 SORTABLE = {"id": SalesOrder.id, "ordered_on": SalesOrder.ordered_on}
 
 
@@ -107,14 +95,28 @@ def list_orders(
 ) -> Any:
     """Sales orders, filtered; sort by id or ordered_on."""
     o = SalesOrder
-    stmt = equal(select(o).where(o.tenant_id == api.tenant_id), {
-        o.customer_id: customer_id, o.external_id: external_id, o.status: status,
-        o.currency: currency,
-    })  # fmt: skip
+    stmt = equal(
+        select(o).where(o.tenant_id == api.tenant_id),
+        {
+            o.customer_id: customer_id,
+            o.external_id: external_id,
+            o.status: status,
+            o.currency: currency,
+        },
+    )
     stmt = between(stmt, o.ordered_on, ordered_from, ordered_to)
     with api.read() as session:
-        return page(session, stmt, o, OrderRead, read, sort=sort, cursor=cursor, limit=limit,
-                    sortable=SORTABLE)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            o,
+            OrderRead,
+            read,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+        )
 
 
 @router.get("/{order_id}", response_model=OrderRead)

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
 from arpolicy.api.listing import between, equal, page, page_of, rows, sort_by
-from arpolicy.api.routes.documents import CUSTOMER
 from arpolicy.api.schemas import Input, MoneyValue, NotNull, Output, Page, PositiveMoney
 from arpolicy.api.types import (
     Cursor,
@@ -35,7 +34,8 @@ from arpolicy.api.types import (
     Text200,
     need_money,
 )
-from arpolicy.models import Allocation, Document, Payment, PaymentMethod
+from arpolicy.ledger.writing.resources import ALLOCATIONS, PAYMENTS
+from arpolicy.models import Allocation, Payment, PaymentMethod
 
 router = APIRouter(tags=["payments"])
 
@@ -81,8 +81,18 @@ class PaymentRead(Output):
     updated_at: datetime | None
 
 
-_SAME = ("id", "external_id", "customer_id", "currency", "fx_rate_on", "received_on", "method",
-         "reference", "created_at", "updated_at")  # fmt: skip
+_SAME = (
+    "id",
+    "external_id",
+    "customer_id",
+    "currency",
+    "fx_rate_on",
+    "received_on",
+    "method",
+    "reference",
+    "created_at",
+    "updated_at",
+)
 
 
 def read(p: Payment, base: str) -> PaymentRead:
@@ -96,21 +106,11 @@ def read(p: Payment, base: str) -> PaymentRead:
     )
 
 
-PAYMENTS = ledger.Resource(
-    entity="payment",
-    kind="payments",
-    model=Payment,
-    path="/v1/payments",
-    read=read,
-    key={"external_id": "external_id"},
-    refs={"customer_id": CUSTOMER},
-    money=("amount",),
-    created="payment.created",
-)
-
-
-PAYMENT_SORT = {"id": Payment.id, "received_on": Payment.received_on,
-                "base_amount": Payment.base_amount_minor}  # fmt: skip
+PAYMENT_SORT = {
+    "id": Payment.id,
+    "received_on": Payment.received_on,
+    "base_amount": Payment.base_amount_minor,
+}
 ALLOCATION_SORT = {"id": Allocation.id, "allocated_on": Allocation.allocated_on}
 
 
@@ -132,17 +132,31 @@ def list_payments(
 ) -> Any:
     """Payments, filtered; sort by id, received_on or base_amount."""
     p = Payment
-    stmt = equal(select(p).where(p.tenant_id == api.tenant_id), {
-        p.customer_id: customer_id, p.external_id: external_id, p.currency: currency,
-        p.method: method.value if method else None,
-    })  # fmt: skip
+    stmt = equal(
+        select(p).where(p.tenant_id == api.tenant_id),
+        {
+            p.customer_id: customer_id,
+            p.external_id: external_id,
+            p.currency: currency,
+            p.method: method.value if method else None,
+        },
+    )
     if unallocated is not None:
         stmt = stmt.where((p.unallocated_minor != 0) if unallocated else (p.unallocated_minor == 0))
     stmt = between(stmt, p.received_on, received_from, received_to)
     with api.read() as session:
         base = ledger.tenant_of(session, api).base_currency
-        return page(session, stmt, p, PaymentRead, lambda r: read(r, base), sort=sort,
-                    cursor=cursor, limit=limit, sortable=PAYMENT_SORT)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            p,
+            PaymentRead,
+            lambda r: read(r, base),
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=PAYMENT_SORT,
+        )
 
 
 @router.get("/payments/{payment_id}", response_model=PaymentRead)
@@ -204,32 +218,14 @@ class AllocationRead(Output):
 
 def read_allocation(a: Allocation, currency: str) -> AllocationRead:
     return AllocationRead.model_construct(
-        id=a.id, payment_id=a.payment_id, document_id=a.document_id,
-        amount=need_money(a.amount_minor, currency), allocated_on=a.allocated_on,
-        created_at=a.created_at, updated_at=a.updated_at,
-    )  # fmt: skip
-
-
-ALLOCATIONS = ledger.Resource(
-    entity="allocation",
-    kind="allocations",
-    model=Allocation,
-    path="/v1/allocations",
-    key={"payment_id": "payment_id", "document_id": "document_id"},
-    refs={
-        "payment_id": ledger.Ref(
-            Payment, ("payment",), ("external_id",), "payment", "/v1/payments"
-        ),
-        "document_id": ledger.Ref(
-            Document,
-            ("document_type", "document_number"),
-            ("doc_type", "number"),
-            "document",
-            "/v1/documents",
-        ),
-    },
-    money=("amount",),
-)
+        id=a.id,
+        payment_id=a.payment_id,
+        document_id=a.document_id,
+        amount=need_money(a.amount_minor, currency),
+        allocated_on=a.allocated_on,
+        created_at=a.created_at,
+        updated_at=a.updated_at,
+    )
 
 
 def _currencies(session: Session, api: Api, payment_ids: set[int]) -> dict[int, str]:
@@ -258,12 +254,15 @@ def list_allocations(
 ) -> Any:
     """Allocations, filtered; sort by id or allocated_on."""
     a = Allocation
-    stmt = equal(select(a).where(a.tenant_id == api.tenant_id),
-                 {a.payment_id: payment_id, a.document_id: document_id})  # fmt: skip
+    stmt = equal(
+        select(a).where(a.tenant_id == api.tenant_id),
+        {a.payment_id: payment_id, a.document_id: document_id},
+    )
     stmt = between(stmt, a.allocated_on, allocated_from, allocated_to)
     with api.read() as session:
-        found, nxt = rows(session, stmt, a, sort=sort, cursor=cursor, limit=limit,
-                          sortable=ALLOCATION_SORT)  # fmt: skip
+        found, nxt = rows(
+            session, stmt, a, sort=sort, cursor=cursor, limit=limit, sortable=ALLOCATION_SORT
+        )
         codes = _currencies(session, api, {r.payment_id for r in found})
         items = [read_allocation(r, codes[r.payment_id]) for r in found]
         return page_of(AllocationRead, items, nxt)

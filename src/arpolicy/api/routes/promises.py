@@ -14,8 +14,6 @@ from sqlalchemy.orm import Session
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
 from arpolicy.api.listing import between, equal, page, sort_by
-from arpolicy.api.routes.attempts import DOCUMENT
-from arpolicy.api.routes.documents import CUSTOMER
 from arpolicy.api.schemas import Input, MoneyValue, NotNull, Output, Page, PositiveMoney
 from arpolicy.api.types import (
     Cursor,
@@ -31,6 +29,7 @@ from arpolicy.api.types import (
     RefId,
     need_money,
 )
+from arpolicy.ledger.writing.resources import PROMISES
 from arpolicy.models import PromiseStatus, PromiseToPay
 
 router = APIRouter(prefix="/promises", tags=["promises"])
@@ -85,19 +84,6 @@ def read(p: PromiseToPay, base: str) -> PromiseRead:
     )
 
 
-PROMISES = ledger.Resource(
-    entity="promise",
-    kind="promises",
-    model=PromiseToPay,
-    path="/v1/promises",
-    read=read,
-    key={"external_id": "external_id"},
-    refs={"customer_id": CUSTOMER, "document_id": DOCUMENT},
-    money=("amount",),
-    created="promise.created",
-)
-
-
 SORTABLE = {"id": PromiseToPay.id, "promised_on": PromiseToPay.promised_on}
 
 
@@ -116,15 +102,29 @@ def list_promises(
 ) -> Any:
     """Promises to pay, filtered; sort by id or promised_on."""
     p = PromiseToPay
-    stmt = equal(select(p).where(p.tenant_id == api.tenant_id), {
-        p.customer_id: customer_id, p.document_id: document_id, p.external_id: external_id,
-        p.status: status,
-    })  # fmt: skip
+    stmt = equal(
+        select(p).where(p.tenant_id == api.tenant_id),
+        {
+            p.customer_id: customer_id,
+            p.document_id: document_id,
+            p.external_id: external_id,
+            p.status: status,
+        },
+    )
     stmt = between(stmt, p.promised_on, promised_from, promised_to)
     with api.read() as session:
         base = ledger.tenant_of(session, api).base_currency
-        return page(session, stmt, p, PromiseRead, lambda r: read(r, base), sort=sort,
-                    cursor=cursor, limit=limit, sortable=SORTABLE)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            p,
+            PromiseRead,
+            lambda r: read(r, base),
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+        )
 
 
 @router.get("/{promise_id}", response_model=PromiseRead)

@@ -101,7 +101,7 @@ def figures_of(session: Session, api: Api, ids: list[int], as_of: date | None) -
     """FiguresRead of customers ``ids`` (one statement), by customer id."""
     if not ids:
         return {}
-    tenant = tenant_of(session, api)
+    tenant = api.tenant or tenant_of(session, api)  # only its settings are read
     on = as_of_or_today(api, tenant, as_of)
     found: list[CustomerFigures] = customer_figures(session, tenant, on, ids)
     return {f.customer_id: FiguresRead.model_validate(f.to_json()) for f in found}

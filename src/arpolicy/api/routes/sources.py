@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
 from arpolicy.api.listing import equal, page, sort_by
-from arpolicy.api.routes.documents import CUSTOMER
 from arpolicy.api.schemas import Input, NotNull, Output, Page
 from arpolicy.api.types import (
     Cursor,
@@ -27,6 +26,7 @@ from arpolicy.api.types import (
     Text32,
     Text64,
 )
+from arpolicy.ledger.writing.resources import SOURCES
 from arpolicy.models import PaymentSource, SourceKind, SourceRole, SourceStatus
 
 router = APIRouter(prefix="/payment-sources", tags=["payment sources"])
@@ -89,17 +89,6 @@ def read(s: PaymentSource, base: str = "") -> SourceRead:
     return SourceRead.model_validate(s)
 
 
-SOURCES = ledger.Resource(
-    entity="payment_source",
-    kind="payment-sources",
-    model=PaymentSource,
-    path="/v1/payment-sources",
-    read=read,
-    key={"external_id": "external_id"},
-    refs={"customer_id": CUSTOMER},
-)
-
-
 SORTABLE = {"id": PaymentSource.id, "external_id": PaymentSource.external_id}
 
 
@@ -118,13 +107,29 @@ def list_sources(
 ) -> Any:
     """Payment sources, filtered; sort by id or external_id."""
     s = PaymentSource
-    stmt = equal(select(s).where(s.tenant_id == api.tenant_id), {
-        s.customer_id: customer_id, s.external_id: external_id, s.kind: kind,
-        s.status: status, s.role: role, s.gateway: gateway,
-    })  # fmt: skip
+    stmt = equal(
+        select(s).where(s.tenant_id == api.tenant_id),
+        {
+            s.customer_id: customer_id,
+            s.external_id: external_id,
+            s.kind: kind,
+            s.status: status,
+            s.role: role,
+            s.gateway: gateway,
+        },
+    )
     with api.read() as session:
-        return page(session, stmt, s, SourceRead, read, sort=sort, cursor=cursor, limit=limit,
-                    sortable=SORTABLE)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            s,
+            SourceRead,
+            read,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+        )
 
 
 @router.get("/{source_id}", response_model=SourceRead)

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
 from arpolicy.api.listing import between, equal, page, sort_by
-from arpolicy.api.routes.documents import CUSTOMER
 from arpolicy.api.schemas import Input, MoneyValue, NotNull, Output, Page
 from arpolicy.api.types import (
     Currency,
@@ -31,6 +30,7 @@ from arpolicy.api.types import (
     Text100,
     money,
 )
+from arpolicy.ledger.writing.resources import SUBSCRIPTIONS
 from arpolicy.models import Subscription, SubscriptionStatus
 
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
@@ -85,21 +85,11 @@ def read(s: Subscription, base: str = "") -> SubscriptionRead:
     )
 
 
-SUBSCRIPTIONS = ledger.Resource(
-    entity="subscription",
-    kind="subscriptions",
-    model=Subscription,
-    path="/v1/subscriptions",
-    read=read,
-    key={"external_id": "external_id"},
-    refs={"customer_id": CUSTOMER},
-    money=("mrr",),
-    own_currency=True,
-)
-
-
-SORTABLE = {"id": Subscription.id, "started_on": Subscription.started_on,
-            "next_billing_on": Subscription.next_billing_on}  # fmt: skip
+SORTABLE = {
+    "id": Subscription.id,
+    "started_on": Subscription.started_on,
+    "next_billing_on": Subscription.next_billing_on,
+}
 
 
 @router.get("", response_model=Page[SubscriptionRead])
@@ -118,14 +108,29 @@ def list_subscriptions(
 ) -> Any:
     """Subscriptions, filtered; sort by id, started_on or next_billing_on."""
     s = Subscription
-    stmt = equal(select(s).where(s.tenant_id == api.tenant_id), {
-        s.customer_id: customer_id, s.external_id: external_id, s.status: status,
-        s.plan: plan, s.currency: currency,
-    })  # fmt: skip
+    stmt = equal(
+        select(s).where(s.tenant_id == api.tenant_id),
+        {
+            s.customer_id: customer_id,
+            s.external_id: external_id,
+            s.status: status,
+            s.plan: plan,
+            s.currency: currency,
+        },
+    )
     stmt = between(stmt, s.next_billing_on, next_billing_from, next_billing_to)
     with api.read() as session:
-        return page(session, stmt, s, SubscriptionRead, read, sort=sort, cursor=cursor,
-                    limit=limit, sortable=SORTABLE)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            s,
+            SubscriptionRead,
+            read,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+        )
 
 
 @router.get("/{subscription_id}", response_model=SubscriptionRead)

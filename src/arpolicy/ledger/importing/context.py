@@ -18,7 +18,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from arpolicy.exceptions import MissingRateError
@@ -142,6 +142,11 @@ NOT_FOUND = {
 }
 
 
+_DEFINITIONS = select(CustomFieldDefinition).where(
+    CustomFieldDefinition.tenant_id == bindparam("tenant")
+)
+
+
 class Context:
     """State shared by the rows of one import (one tenant, one transaction)."""
 
@@ -174,6 +179,13 @@ class Context:
             self._maps[name] = found
         return found
 
+    def remember(self, name: str, key: Any, value: Any) -> None:
+        """Note a reference the caller has just read (the write service turned a record's
+        customer id into its external id), so that the rows' checks need not read it again."""
+        found = self.refs(name)
+        if isinstance(found, lookups.RefMap):
+            found.remember(key, value)
+
     # The three queries behind refs, rates and fields (the parse process of a pipelined
     # import, see pipeline.py, asks its parent for them instead).
     def load_map(self, name: str) -> dict[Any, Any]:
@@ -184,8 +196,7 @@ class Context:
 
     def load_fields(self) -> dict[str, dict[str, CustomFieldDefinition]]:
         by_entity: dict[str, dict[str, CustomFieldDefinition]] = defaultdict(dict)
-        q = select(CustomFieldDefinition).where(CustomFieldDefinition.tenant_id == self.tenant_id)
-        for d in self.session.scalars(q):
+        for d in self.session.scalars(_DEFINITIONS, {"tenant": self.tenant_id}):
             by_entity[str(d.entity)][d.key] = d
         return {"customer": {}, "document": {}, **by_entity}
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from arpolicy.ledger.importing.context import Context
 from arpolicy.ledger.importing.limits import STORAGE_ERRORS, ImportFailed
 from arpolicy.ledger.importing.pipeline import Opener, run_pipelined
-from arpolicy.ledger.importing.plan import Field, Plan, make_plan
+from arpolicy.ledger.importing.plan import Field, Plan, cached_plan
 from arpolicy.ledger.importing.reader import BadLine, FileProblem, Record, Source
 from arpolicy.ledger.importing.rejects import Rejects
 from arpolicy.ledger.importing.report import FieldError, ImportReport, RowError
@@ -70,7 +70,7 @@ class Run:
     def plan(self, header: tuple[str, ...], line: int) -> Plan:
         plan = self.plans.get(header)
         if plan is None:
-            plan = self.plans[header] = make_plan(
+            plan = self.plans[header] = cached_plan(
                 self.ctx, self.kind, header, 1 if self.header_is_file else line
             )
             if plan.problems and self.header_is_file:
@@ -120,6 +120,10 @@ class Run:
             else:
                 self.place(line, plan, cells, raw, key, values, row)
         self.report.rows += count
+
+    def columns(self) -> set[str]:
+        """Every column a header of the records named."""
+        return {name for header in self.plans for name in header}
 
     def bad_line(self, line: int, bad: BadLine, raw: Any) -> None:
         self.reject(
@@ -301,6 +305,8 @@ def run_import(
     progress: Callable[[int], None] | None = None,
     expected_rows: int = 0,
     pipelined: Opener | None = None,
+    ctx: Context | None = None,
+    counted: bool = True,
 ) -> ImportReport:
     """Import the records of ``source`` inside a savepoint; roll it back unless the import
     is kept. ``source`` is called inside, so that a problem opening the file is reported
@@ -310,25 +316,43 @@ def run_import(
     A kept import is recorded in the audit log as done by ``actor``, with the records it
     created and updated (see trail.py), and announced by the ``import.completed`` webhook;
     ``source_name`` is the file's name there. ``actor`` None is only for a caller that
-    records each record's change itself (the REST API's create and update of one record)."""
+    records each record's change itself (the ledger write service's create and update of one
+    record, see arpolicy.ledger.writing).
+
+    ``counted`` False: the caller knows which rows are new (the write service looked each
+    key up under its lock), so the tenant's table is not counted before and after; the
+    report then counts every row written as updated, for the caller to correct. ``ctx``: a
+    context the caller already holds (its reference lookups and custom fields are reused).
+    """
     report = ImportReport(kind.name, partial=partial)
-    ctx = Context(session, tenant)
+    ctx = ctx or Context(session, tenant)
     trail = Trail(ctx, kind, actor, source_name) if actor is not None else None
     keep = trail is not None
     savepoint = session.begin_nested()
     try:
-        before = count_rows(session, kind, tenant.id)
+        before = count_rows(session, kind, tenant.id) if counted else None
         if trail is not None:
             trail.start()
         if pipelined is not None:
             with Writer(
-                ctx, kind, expected_rows=expected_rows, first_load=before == 0, keep_keys=keep
+                ctx,
+                kind,
+                expected_rows=expected_rows,
+                first_load=before == 0,
+                keep_keys=keep,
+                bulk=counted,
             ) as writer:
                 run_pipelined(ctx, kind, report, writer, rejects, pipelined, progress)
+                columns = report.columns
         else:
             header, records = source()
             with Writer(
-                ctx, kind, expected_rows=expected_rows, first_load=before == 0, keep_keys=keep
+                ctx,
+                kind,
+                expected_rows=expected_rows,
+                first_load=before == 0,
+                keep_keys=keep,
+                bulk=counted,
             ) as writer:
                 run = Run(ctx, kind, report, writer, rejects, header is not None)
                 if header is not None:
@@ -337,6 +361,7 @@ def run_import(
                 if report.rows == 0:
                     raise no_rows()
                 run.finish()
+                columns = run.columns()
     except FileProblem as exc:
         savepoint.rollback()
         report.file_error = exc.errors[0]
@@ -357,11 +382,12 @@ def run_import(
         savepoint.rollback()
         return report
     written = writer.written
-    report.inserted = count_rows(session, kind, tenant.id) - before
+    report.columns = columns
+    report.inserted = 0 if before is None else count_rows(session, kind, tenant.id) - before
     report.updated = written - report.inserted
     if trail is not None:
         try:
-            trail.finish(report, writer.keys or [])
+            report.created_ids, report.updated_ids = trail.finish(report, writer.keys or [])
         except BaseException:
             savepoint.rollback()
             raise

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
 from arpolicy.ledger.allocations import document_applied, document_held, payment_held
@@ -35,30 +35,45 @@ def _one(session: Session, stmt: Any) -> Any:
 
 def _by(model: Any, columns: tuple[Any, ...], key: tuple[Any, ...]) -> OneLoader:
     """What :data:`LOADERS` maps the key to: ``columns`` of the row whose ``key`` columns
-    equal it (a tuple for several)."""
+    equal it (a tuple for several). The statement is built once, with bound parameters:
+    building it per key cost more than running it."""
+    names = [f"k{i}" for i in range(len(key))]
+    stmt = (
+        select(*columns)
+        .where(model.tenant_id == bindparam("tenant"))
+        .where(*(c == bindparam(n) for c, n in zip(key, names, strict=True)))
+        .limit(1)
+    )
 
     def load(session: Session, tenant_id: int, value: Any) -> Any:
         values = value if len(key) > 1 else (value,)
         if not isinstance(values, tuple) or len(values) != len(key):
             return None
-        match = [c == v for c, v in zip(key, values, strict=True)]
-        return _one(session, select(*columns).where(model.tenant_id == tenant_id, *match))
+        params = dict(zip(names, values, strict=True), tenant=tenant_id)
+        row = session.execute(stmt, params).first()
+        if row is None:
+            return None
+        return row[0] if len(row) == 1 else tuple(row)
 
     return load
 
 
+_ALLOCATED = select(func.sum(Allocation.amount_minor)).where(
+    Allocation.tenant_id == bindparam("tenant"), Allocation.payment_id == bindparam("key")
+)
+
+
 def _allocated_one(session: Session, tenant_id: int, key: Any) -> Any:
-    total = session.scalar(
-        select(func.sum(Allocation.amount_minor)).where(
-            Allocation.tenant_id == tenant_id, Allocation.payment_id == key
-        )
-    )
+    total = session.scalar(_ALLOCATED, {"tenant": tenant_id, "key": key})
     return None if total is None else int(total)
 
 
 def _parent(model: Any, key: str, ref: str) -> OneLoader:
+    # Aliased once: new aliases each call made a new statement to build and compile each
+    # time (16 ms of a customer's single write, measured on 100,000 customers).
+    child, parent = aliased(model, name="child"), aliased(model, name="parent")
+
     def load(session: Session, tenant_id: int, value: Any) -> Any:
-        child, parent = aliased(model), aliased(model)
         q = (
             select(getattr(parent, key))
             .select_from(child)
@@ -139,6 +154,12 @@ class RefMap(dict[Any, Any]):
             return False
         dict.__setitem__(self, key, value)
         return True
+
+    def remember(self, key: Any, value: Any) -> None:
+        """``key``'s stored value, read by the caller (as if looked up; not a change)."""
+        if not self._whole:
+            dict.__setitem__(self, key, value)
+            self._absent.discard(key)
 
     def load_whole(self) -> None:
         if self._whole:

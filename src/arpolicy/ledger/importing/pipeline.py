@@ -137,6 +137,7 @@ def run_pipelined(
     report.rejected = child_report.rejected
     report.errors = child_report.errors
     report.errors_omitted = child_report.errors_omitted
+    report.columns = child_report.columns
     if rejects is not None:
         rejects.count = rejected_count
     if problem is not None:
@@ -273,6 +274,7 @@ def _child(job: _Job, outbox: Any, answers: Any) -> None:
         if report.rows == 0:
             raise no_rows()
         run.finish()
+        report.columns = run.columns()
         outcome = ("done", report, None)
     except FileProblem as exc:
         outcome = ("done", report, exc.errors)

@@ -47,6 +47,28 @@ def known_columns(ctx: Context, kind: Kind) -> dict[str, Column]:
     return known
 
 
+PLANS_KEPT = 256
+_PLANS: dict[tuple[Any, ...], Plan] = {}
+
+
+def cached_plan(ctx: Context, kind: Kind, header: tuple[str, ...], line: int = 1) -> Plan:
+    """:func:`make_plan`, made once per kind, header and custom field definitions (a plan
+    compiles its parser: about a millisecond, the largest cost of a single write's
+    validation). A plan is never changed once made, so one serves every import."""
+    defined = ctx.fields(kind.custom_fields) if kind.custom_fields else {}
+    shape = tuple(
+        (d.key, str(d.type), d.label, tuple(d.options or ()), d.currency, bool(d.required))
+        for d in defined.values()
+    )
+    key = (kind.name, header, line, shape)
+    found = _PLANS.get(key)
+    if found is None:
+        if len(_PLANS) >= PLANS_KEPT:
+            _PLANS.clear()
+        found = _PLANS[key] = make_plan(ctx, kind, header, line)
+    return found
+
+
 def make_plan(ctx: Context, kind: Kind, header: tuple[str, ...], line: int = 1) -> Plan:
     known = known_columns(ctx, kind)
     columns: list[tuple[int, Column]] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from arpolicy.ledger.importing.limits import clip
@@ -69,12 +69,26 @@ class ImportReport:
     file_error: RowError | None = None
     rejects_path: str | None = None
     applied: bool = False
+    created_ids: list[int] = field(default_factory=list, repr=False)
+    """Ids of the records the kept import created (known when it recorded its trail)."""
+    updated_ids: list[int] = field(default_factory=list, repr=False)
+    columns: set[str] = field(default_factory=set, repr=False)
+    """The columns the rows gave (every header of the file)."""
+    notes: dict[str, Any] = field(default_factory=dict, repr=False)
+    """What the ledger hooks of the import reported back (the owner assignment's summary
+    under ``assignment``)."""
 
     @property
     def ok(self) -> bool:
         return self.file_error is None and self.rejected == 0
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in INTERNAL}
+        data["errors"] = [asdict(e) for e in self.errors]
+        data["file_error"] = asdict(self.file_error) if self.file_error else None
         data["ok"] = self.ok
         return data
+
+
+INTERNAL = ("created_ids", "updated_ids", "columns", "notes")
+"""Fields of a report for the code that ran the import, not part of what it prints."""

@@ -131,8 +131,9 @@ class Trail:
             self.before = self._states()
 
     @paused_gc()  # a million (id, key) pairs: the cyclic collector would rescan the heap
-    def finish(self, report: ImportReport, keys: list[Any]) -> None:
-        """Record the import: ``keys`` of the rows written (see ``Writer.keys``)."""
+    def finish(self, report: ImportReport, keys: list[Any]) -> tuple[list[int], list[int]]:
+        """Record the import: ``keys`` of the rows written (see ``Writer.keys``). The ids of
+        the records created and of those updated."""
         created, updated = self._changes(keys)
         at = (self.actor.clock or SystemClock()).now()
         name = self.kind.name
@@ -174,6 +175,7 @@ class Trail:
             key=f"import.completed:{event.id}",
             at=at,
         )
+        return [i for i, _ in created], [i for i, _ in updated]
 
     def _parts(self, event_id: int, listed: list[Any], made: int, parts: int, at: datetime) -> None:
         """The ``import.ids`` events, inserted in one statement. Their lists are plain JSON
