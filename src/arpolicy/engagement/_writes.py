@@ -12,12 +12,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from arpolicy.audit import Actor
+from arpolicy.audit import Actor, Entry, record_many
 from arpolicy.engagement._snapshot import CHUNK
 from arpolicy.engagement.policy import Outcome
 from arpolicy.kit.bulk import insert_many
 from arpolicy.models import (
-    AuditEvent,
     Email,
     EmailDocument,
     EmailMode,
@@ -118,53 +117,27 @@ def write(
             for t in new_tasks
         ],
     )
-    audit = [
-        (
-            tenant.id,
-            now,
-            actor.label,
+    decided = (
+        Entry(
             "email.decided",
             "customer",
-            str(p.outcome.customer_id),
-            None,
-            {"key": p.key, "message_id": p.message_id, "to": p.to, "mode": p.mode.value},
-            p.outcome.reason,
-            actor.request_id,
+            p.outcome.customer_id,
+            after={"key": p.key, "message_id": p.message_id, "to": p.to, "mode": p.mode.value},
+            reason=p.outcome.reason,
         )
         for p in fresh
-    ]
-    audit += [
-        (
-            tenant.id,
-            now,
-            actor.label,
+    )
+    created = (
+        Entry(
             "task.created",
             "customer",
-            str(t["customer_id"]),
-            None,
-            {"key": t["key"], "kind": "no_address", "user_id": t["user_id"]},
-            t["detail"],
-            actor.request_id,
+            t["customer_id"],
+            after={"key": t["key"], "kind": "no_address", "user_id": t["user_id"]},
+            reason=t["detail"],
         )
         for t in new_tasks
-    ]
-    insert_many(
-        session,
-        AuditEvent,
-        [
-            "tenant_id",
-            "at",
-            "actor",
-            "action",
-            "entity",
-            "entity_id",
-            "before",
-            "after",
-            "reason",
-            "request_id",
-        ],
-        audit,
     )
+    record_many(session, actor, [*decided, *created], at=now)
     return len(fresh)
 
 

@@ -15,10 +15,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from arpolicy.audit import Actor
-from arpolicy.kit.bulk import insert_many
+from arpolicy.audit import Actor, Entry, record_many
 from arpolicy.kit.gcpause import paused_gc
-from arpolicy.models import AuditEvent, Tenant
+from arpolicy.models import Tenant
 from arpolicy.ownership import repository as repo
 from arpolicy.ownership._snapshot import _load, _Loaded
 from arpolicy.ownership.config import ROLES, parse_policy
@@ -280,40 +279,24 @@ def record_changes(
     """One audit event and one customer.owner_changed webhook per change, in bulk."""
     if not changes:
         return
-    columns = [
-        "tenant_id",
-        "at",
-        "actor",
-        "action",
-        "entity",
-        "entity_id",
-        "before",
-        "after",
-        "reason",
-        "request_id",
-    ]
     shared: dict[tuple[str, str | None], dict[str, str | None]] = {}
 
     def owner(role: str, email: str | None) -> dict[str, str | None]:
         """One dict per (role, owner): the bulk insert serializes each object once."""
         return shared.setdefault((role, email), {f"{role}_owner": email})
 
-    rows = [
-        (
-            tenant_id,
-            at,
-            actor.label,
+    entries = [
+        Entry(
             "owner.assigned",
             "customer",
-            str(c.customer_id),
-            owner(c.role, c.before),
-            owner(c.role, c.after),
-            c.reason,
-            actor.request_id,
+            c.customer_id,
+            before=owner(c.role, c.before),
+            after=owner(c.role, c.after),
+            reason=c.reason,
         )
         for c in changes
     ]
-    insert_many(session, AuditEvent, columns, rows)
+    record_many(session, actor, entries, at=at)
     from arpolicy.webhooks.bulk import emit_many
 
     events = (

@@ -24,16 +24,16 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import Enum as SAEnum
-from sqlalchemy import Integer, String, func, insert, select, type_coerce
+from sqlalchemy import Integer, String, func, select, type_coerce
 
-from arpolicy.audit import Actor, record
+from arpolicy.audit import Actor, record, record_many
+from arpolicy.audit import Entry as AuditEntry
 from arpolicy.audit.service import changed
 from arpolicy.kit.clock import SystemClock
 from arpolicy.kit.gcpause import paused_gc
 from arpolicy.ledger.importing.context import Context
 from arpolicy.ledger.importing.report import ImportReport
 from arpolicy.ledger.importing.specs import Kind
-from arpolicy.models import AuditEvent
 from arpolicy.webhooks.events import emit
 
 IDS_PER_EVENT = 1000
@@ -195,19 +195,8 @@ class Trail:
                 "parts": parts,
                 "ids": ids,
             }
-            rows.append(
-                {
-                    "tenant_id": self.tenant_id,
-                    "at": at,
-                    "actor": self.actor.label,
-                    "action": "import.ids",
-                    "entity": "import",
-                    "entity_id": self.kind.name,
-                    "after": after,
-                    "request_id": self.actor.request_id,
-                }
-            )
-        self.session.execute(insert(AuditEvent), rows)
+            rows.append(AuditEntry("import.ids", "import", self.kind.name, after=after))
+        record_many(self.session, self.actor, rows, at=at)
 
     def _record(self, action: str, entity: str, entity_id: Any, at: datetime, **kw: Any) -> Any:
         return record(self.session, self.actor, action, entity, entity_id, at=at, **kw)
