@@ -109,9 +109,13 @@ async def _unreadable(request: Request, error: dict[str, Any]) -> JSONResponse:
         column = position - (before.rfind("\n") + 1) + 1
         where = f"body, line {line}, column {column}"
     return problem(
-        request, 400, "invalid-json", f"the body is not valid JSON: {why}", where=where,
+        request,
+        400,
+        "invalid-json",
+        f"the body is not valid JSON: {why}",
+        where=where,
         fix="send one JSON object (check quotes, commas and brackets near that place)",
-    )  # fmt: skip
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -141,9 +145,14 @@ def install(app: FastAPI) -> None:
             f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         )
         return problem(
-            request, 422, "validation-error", detail, where=first["where"], fix=first.get("fix"),
+            request,
+            422,
+            "validation-error",
+            detail,
+            where=first["where"],
+            fix=first.get("fix"),
             errors=errors,
-        )  # fmt: skip
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -40,9 +40,11 @@ def sort_by(columns: Iterable[str], *, default: str = "id") -> Any:
         return sort
 
     param = inspect.Parameter(
-        "sort", inspect.Parameter.KEYWORD_ONLY, default=None,
+        "sort",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
         annotation=Annotated[allowed | None, query],
-    )  # fmt: skip
+    )
     chosen.__signature__ = inspect.Signature([param])  # type: ignore[attr-defined]
     return Depends(chosen)
 
@@ -61,11 +63,12 @@ def _expected(column: Any) -> tuple[type, ...]:
 def _check_cursor(cursor: str, column: Any) -> None:
     value, last_id, sort = _decode(cursor)
     fits = value is None or (
-        isinstance(value, _expected(column)) and not isinstance(value, bool)
+        isinstance(value, _expected(column))
+        and not isinstance(value, bool)
         and (not isinstance(value, int) or -INT64 <= value <= INT64)
         and (not isinstance(value, str) or len(value) <= 1000)
         and (not isinstance(value, datetime) or value.tzinfo is not None)
-    )  # fmt: skip
+    )
     if (
         not fits
         or type(last_id) is not int
@@ -95,9 +98,15 @@ def rows(
     if cursor and name in sortable:
         _check_cursor(cursor, sortable[name])
     return paginate(
-        session, stmt, model, sort=sort, cursor=cursor, limit=limit, sortable=sortable,
+        session,
+        stmt,
+        model,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
+        sortable=sortable,
         default=default,
-    )  # fmt: skip
+    )
 
 
 def page(

@@ -69,6 +69,7 @@ def refuse_unknown_query(request: Request) -> None:
         fix = "remove it; this route takes no query parameters"
     more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
     raise UnknownParameter(
-        f"unknown query parameter {name!r}{more}: it would be ignored", where=f"query.{name}",
+        f"unknown query parameter {name!r}{more}: it would be ignored",
+        where=f"query.{name}",
         fix=fix,
-    )  # fmt: skip
+    )

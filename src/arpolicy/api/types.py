@@ -109,9 +109,11 @@ def _written(pattern: str, kind: str, example: str) -> Any:
         raise PydanticCustomError(
             f"{kind}_written",
             "Input should be {what} written as {example}, from the year 1900 to 2999",
-            {"what": "a date" if kind == "date" else "an instant with its offset",
-             "example": example},
-        )  # fmt: skip
+            {
+                "what": "a date" if kind == "date" else "an instant with its offset",
+                "example": example,
+            },
+        )
 
     return BeforeValidator(check)
 

@@ -56,13 +56,24 @@ def read_audit(
     sort: str | None = sort_by(SORTABLE, default="-id: newest first"),
 ) -> Any:
     stmt = list_events(
-        api.tenant_id, entity=entity, entity_id=entity_id, action=action, actor=actor,
-        since=since, until=until,
-    )  # fmt: skip
+        api.tenant_id,
+        entity=entity,
+        entity_id=entity_id,
+        action=action,
+        actor=actor,
+        since=since,
+        until=until,
+    )
     with api.read() as session:
         rows, nxt = listing.rows(
-            session, stmt, AuditEvent, sort=sort, cursor=cursor, limit=limit,
-            sortable=SORTABLE, default="-id",
-        )  # fmt: skip
+            session,
+            stmt,
+            AuditEvent,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+            default="-id",
+        )
         items = [AuditEventRead.model_validate(r) for r in rows]
         return Page[AuditEventRead](items=items, next_cursor=nxt)

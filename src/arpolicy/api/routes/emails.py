@@ -9,54 +9,50 @@ email recorded here moves them, and the reminders pause after them.
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import Field, StringConstraints
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arpolicy.api.context import Api, require
-from arpolicy.api.ledger import tenant_of
 from arpolicy.api.listing import equal, page, rows, sort_by
-from arpolicy.api.schemas import Input, Output, Page
+from arpolicy.api.manual_emails import ManualEmailCreate, manual_email
+from arpolicy.api.schemas import Output, Page
 from arpolicy.api.types import (
     INT32,
-    NO_NUL,
     Cursor,
-    Email,
-    Instant,
     Limit,
-    Note,
     PathId,
     QueryId,
     QueryText,
 )
-from arpolicy.engagement.service import message_id
-from arpolicy.exceptions import NotFoundError, ValidationError
-from arpolicy.models import Contact, Customer, EngagementTask, InboundEmail, TaskStatus
+from arpolicy.exceptions import NotFoundError
+from arpolicy.models import Customer, EngagementTask, InboundEmail, TaskStatus
 from arpolicy.models import Email as EmailRow
 from arpolicy.models.engagement import EmailMode, EmailStatus, InboundKind
 
 router = APIRouter(tags=["emails"])
 EmailId = Annotated[int, Path(ge=1, le=INT32, description="The email's id.")]
 TaskId = Annotated[int, Path(ge=1, le=INT32, description="The task's id.")]
-Subject = Annotated[str, StringConstraints(min_length=1, max_length=998, pattern=NO_NUL)]
-FUTURE_SLACK = timedelta(minutes=5)
 
 
 class EmailRead(Output):
     id: int
     customer_id: int
-    key: str = Field(description="<cycle id>:<reminder>:<customer id>:<occurrence>, or "
-                     "manual:<uuid> for an email recorded by hand.")  # fmt: skip
+    key: str = Field(
+        description="<cycle id>:<reminder>:<customer id>:<occurrence>, or "
+        "manual:<uuid> for an email recorded by hand."
+    )
     message_id: str
     mode: EmailMode
     status: EmailStatus
-    in_doubt: bool = Field(description="Handed to the transport again after a crash: it may "
-                           "have arrived twice (same Message-ID).")  # fmt: skip
+    in_doubt: bool = Field(
+        description="Handed to the transport again after a crash: it may "
+        "have arrived twice (same Message-ID)."
+    )
     cycle_id: int | None
     cycle: str | None
     reminder: str | None
@@ -121,16 +117,6 @@ class TaskRead(Output):
     updated_at: datetime | None
 
 
-class ManualEmailCreate(Input):
-    subject: Subject
-    sent_at: Instant | None = Field(None, description="When it was sent (default: now).")
-    note: Note | None = Field(None, description="What it said, or a note about it.")
-    from_address: Email | None = Field(None, description="Default: the caller's address.")
-    to: list[Email] | None = Field(
-        None, max_length=50, description="Default: the customer's billing contacts."
-    )
-
-
 def _email_read(e: EmailRow) -> EmailRead:
     return EmailRead.model_validate(e)
 
@@ -150,8 +136,11 @@ def _customer(session: Session, api: Api, customer_id: int) -> Customer:
 
 EMAIL_SORT = {"id": EmailRow.id, "decided_at": EmailRow.decided_at, "sent_at": EmailRow.sent_at}
 INBOUND_SORT = {"id": InboundEmail.id, "received_at": InboundEmail.received_at}
-TASK_SORT = {"id": EngagementTask.id, "due_on": EngagementTask.due_on,
-             "created_at": EngagementTask.created_at}  # fmt: skip
+TASK_SORT = {
+    "id": EngagementTask.id,
+    "due_on": EngagementTask.due_on,
+    "created_at": EngagementTask.created_at,
+}
 
 
 @router.get("/emails", response_model=Page[EmailRead])
@@ -170,13 +159,29 @@ def list_emails(
     for them); ``cycle`` is the cycle's name. Sort by id (default -id: newest first),
     decided_at or sent_at."""
     e = EmailRow
-    stmt = equal(select(e).where(e.tenant_id == api.tenant_id), {
-        e.customer_id: customer_id, e.status: status, e.cycle: cycle, e.mode: mode,
-        e.in_doubt: in_doubt,
-    })  # fmt: skip
+    stmt = equal(
+        select(e).where(e.tenant_id == api.tenant_id),
+        {
+            e.customer_id: customer_id,
+            e.status: status,
+            e.cycle: cycle,
+            e.mode: mode,
+            e.in_doubt: in_doubt,
+        },
+    )
     with api.read() as session:
-        return page(session, stmt, e, EmailRead, _email_read, sort=sort, cursor=cursor,
-                    limit=limit, sortable=EMAIL_SORT, default="-id")  # fmt: skip
+        return page(
+            session,
+            stmt,
+            e,
+            EmailRead,
+            _email_read,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=EMAIL_SORT,
+            default="-id",
+        )
 
 
 @router.get("/emails/{email_id}", response_model=EmailDetail)
@@ -204,12 +209,22 @@ def customer_emails(
     with api.read() as session:
         customer = _customer(session, api, customer_id)
         stmt = select(e).where(e.tenant_id == api.tenant_id, e.customer_id == customer.id)
-        found, nxt = rows(session, stmt, e, sort="-decided_at", cursor=cursor, limit=limit,
-                          sortable={"decided_at": e.decided_at})  # fmt: skip
+        found, nxt = rows(
+            session,
+            stmt,
+            e,
+            sort="-decided_at",
+            cursor=cursor,
+            limit=limit,
+            sortable={"decided_at": e.decided_at},
+        )
         return CustomerEmails(
-            items=[_email_read(r) for r in found], next_cursor=nxt, customer_id=customer.id,
-            last_email_at=customer.last_email_at, last_reply_at=customer.last_reply_at,
-        )  # fmt: skip
+            items=[_email_read(r) for r in found],
+            next_cursor=nxt,
+            customer_id=customer.id,
+            last_email_at=customer.last_email_at,
+            last_reply_at=customer.last_reply_at,
+        )
 
 
 @router.get("/inbound-emails", response_model=Page[InboundEmailRead])
@@ -225,12 +240,23 @@ def list_inbound_emails(
     """Messages received: replies, bounces, automatic answers and unmatched ones. Sort by
     id (default -id: newest first) or received_at."""
     i = InboundEmail
-    stmt = equal(select(i).where(i.tenant_id == api.tenant_id),
-                 {i.customer_id: customer_id, i.email_id: email_id, i.kind: kind})  # fmt: skip
+    stmt = equal(
+        select(i).where(i.tenant_id == api.tenant_id),
+        {i.customer_id: customer_id, i.email_id: email_id, i.kind: kind},
+    )
     with api.read() as session:
-        return page(session, stmt, i, InboundEmailRead, InboundEmailRead.model_validate,
-                    sort=sort, cursor=cursor, limit=limit, default="-id",
-                    sortable=INBOUND_SORT)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            i,
+            InboundEmailRead,
+            InboundEmailRead.model_validate,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            default="-id",
+            sortable=INBOUND_SORT,
+        )
 
 
 @router.get("/tasks", response_model=Page[TaskRead])
@@ -247,12 +273,27 @@ def list_tasks(
     """Work for a person instead of an email (a customer the cycle could not email). Sort
     by id (default), due_on or created_at."""
     t = EngagementTask
-    stmt = equal(select(t).where(t.tenant_id == api.tenant_id), {
-        t.status: status, t.customer_id: customer_id, t.user_id: user_id, t.kind: kind,
-    })  # fmt: skip
+    stmt = equal(
+        select(t).where(t.tenant_id == api.tenant_id),
+        {
+            t.status: status,
+            t.customer_id: customer_id,
+            t.user_id: user_id,
+            t.kind: kind,
+        },
+    )
     with api.read() as session:
-        return page(session, stmt, t, TaskRead, TaskRead.model_validate, sort=sort,
-                    cursor=cursor, limit=limit, sortable=TASK_SORT)  # fmt: skip
+        return page(
+            session,
+            stmt,
+            t,
+            TaskRead,
+            TaskRead.model_validate,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=TASK_SORT,
+        )
 
 
 @router.post("/tasks/{task_id}/done", response_model=TaskRead)
@@ -270,16 +311,21 @@ def task_done(task_id: TaskId, api: Api = Depends(require("emails:send"))) -> An
         if task.status != TaskStatus.DONE:
             task.status = TaskStatus.DONE
             session.flush()
-            api.audit(session, "task.done", "engagement_task", task.id,
-                      before={"status": "open"}, after={"status": "done"})  # fmt: skip
+            api.audit(
+                session,
+                "task.done",
+                "engagement_task",
+                task.id,
+                before={"status": "open"},
+                after={"status": "done"},
+            )
             session.refresh(task)
         return TaskRead.model_validate(task)
 
     return api.created(work, status=200)
 
 
-@router.post("/customers/{customer_id}/manual-emails", status_code=201,
-             response_model=EmailDetail)  # fmt: skip
+@router.post("/customers/{customer_id}/manual-emails", status_code=201, response_model=EmailDetail)
 def record_manual_email(
     customer_id: PathId, body: ManualEmailCreate, api: Api = Depends(require("emails:send"))
 ) -> Any:
@@ -294,45 +340,3 @@ def record_manual_email(
         return EmailDetail.model_validate(email)
 
     return api.created(work)
-
-
-def manual_email(session: Session, api: Api, customer: Customer, body: ManualEmailCreate) -> Any:
-    now = api.now()
-    sent_at = body.sent_at or now
-    if sent_at > now + FUTURE_SLACK:
-        raise ValidationError("sent_at is in the future", where="body.sent_at",
-                              fix="give the time the email was sent, or leave it out for now")  # fmt: skip
-    to = body.to if body.to is not None else _billing_addresses(session, customer)
-    key = f"manual:{uuid.uuid4()}"
-    email = EmailRow(
-        tenant_id=api.tenant_id, customer_id=customer.id, key=key,
-        message_id=message_id(key, tenant_of(session, api)), mode=EmailMode.MANUAL,
-        status=EmailStatus.SENT, occurrence=1, decided_at=sent_at, sent_at=sent_at,
-        from_address=(body.from_address or api.user_email).lower(),
-        to=[a.lower() for a in to], cc=[], subject=body.subject, text_body=body.note or "",
-        documents=[], reason=f"sent by hand; recorded by {api.actor.label}",
-        in_doubt=False, attempts=0, language=customer.language,
-    )  # fmt: skip
-    session.add(email)
-    session.flush()
-    api.audit(session, "email.recorded", "email", email.id,
-              after={"customer_id": customer.id, "subject": email.subject,
-                     "sent_at": sent_at, "to": email.to, "mode": "manual"})  # fmt: skip
-    if customer.last_email_at is None or customer.last_email_at < sent_at:
-        before = customer.last_email_at
-        customer.last_email_at = sent_at
-        api.audit(session, "customer.emailed", "customer", customer.id,
-                  before={"last_email_at": before},
-                  after={"last_email_at": sent_at, "email_id": email.id})  # fmt: skip
-    session.flush()
-    session.refresh(email)
-    return email
-
-
-def _billing_addresses(session: Session, customer: Customer) -> list[str]:
-    c = Contact
-    found = session.scalars(
-        select(c.email).where(c.tenant_id == customer.tenant_id, c.customer_id == customer.id,
-                              c.is_billing.is_(True), c.email.is_not(None)).order_by(c.id)
-    )  # fmt: skip
-    return [a for a in found if a]

@@ -60,9 +60,10 @@ class RunRequest(Input):
         default=True, description="List every email it would send; write nothing."
     )
     cycles: list[str] | None = Field(
-        default=None, max_length=100,
+        default=None,
+        max_length=100,
         description="Only these cycles (drafts included); default: every live and test cycle.",
-    )  # fmt: skip
+    )
 
 
 class ForecastRequest(Input):
@@ -83,9 +84,15 @@ def _tenant(session: Session, api: Api) -> Tenant:
 
 
 def _read(row: Any) -> CycleRead:
-    return CycleRead(name=row.name, status=row.status.value, priority=row.priority,
-                     version=row.version, config=row.config, updated_by=row.updated_by,
-                     updated_at=row.updated_at)  # fmt: skip
+    return CycleRead(
+        name=row.name,
+        status=row.status.value,
+        priority=row.priority,
+        version=row.version,
+        config=row.config,
+        updated_by=row.updated_by,
+        updated_at=row.updated_at,
+    )
 
 
 @router.get("/cycles", response_model=list[CycleRead])
@@ -109,12 +116,20 @@ def save_cycle(
     and its templates rendered against a sample; every problem is listed in a 422. A rule
     unknown for many of the records it reads comes back in ``warnings``."""
     if body.cycle.name != name:
-        raise ValidationError(f"the cycle is named {body.cycle.name!r}, the path says {name!r}",
-                              where="body.cycle.name", fix="make them agree")  # fmt: skip
+        raise ValidationError(
+            f"the cycle is named {body.cycle.name!r}, the path says {name!r}",
+            where="body.cycle.name",
+            fix="make them agree",
+        )
     with api.write() as session:
         tenant = _tenant(session, api)
-        row = admin.save_cycle(session, tenant, api.actor,
-                                 body.cycle.model_dump(mode="json", exclude_none=True), at=api.now())  # fmt: skip
+        row = admin.save_cycle(
+            session,
+            tenant,
+            api.actor,
+            body.cycle.model_dump(mode="json", exclude_none=True),
+            at=api.now(),
+        )
         found = admin.cycle_warnings(
             session, tenant, row.config, as_of=local_today(api.clock, tenant.timezone)
         )
@@ -127,8 +142,11 @@ def set_status(
 ) -> Any:
     """Draft (not run), test (emails go to the internal test address) or live."""
     with api.write() as session:
-        return _read(admin.set_status(session, _tenant(session, api), api.actor, name,
-                                        body.status, at=api.now()))  # fmt: skip
+        return _read(
+            admin.set_status(
+                session, _tenant(session, api), api.actor, name, body.status, at=api.now()
+            )
+        )
 
 
 @router.delete("/cycles/{name}", status_code=204)
@@ -149,8 +167,13 @@ def read_settings(api: Api = Depends(require("ledger:read"))) -> Any:
 def save_settings(body: SettingsSave, api: Api = Depends(require("policies:manage"))) -> Any:
     """Daily cap, quiet days, pauses, sender and test addresses (audited)."""
     with api.write() as session:
-        return admin.save_settings(session, _tenant(session, api), api.actor,
-                                     body.settings.model_dump(mode="json"), at=api.now())  # fmt: skip
+        return admin.save_settings(
+            session,
+            _tenant(session, api),
+            api.actor,
+            body.settings.model_dump(mode="json"),
+            at=api.now(),
+        )
 
 
 @router.post("/runs")
@@ -164,8 +187,15 @@ def run_cycles(body: RunRequest, api: Api = Depends(require("ledger:read"))) -> 
     def work(session: Session) -> Any:
         tenant = _tenant(session, api)
         on = body.as_of or local_today(api.clock, tenant.timezone)
-        return service.run(session, tenant, api.actor, as_of=on, now=api.now(),
-                           dry_run=body.dry_run, cycles=body.cycles).to_json()  # fmt: skip
+        return service.run(
+            session,
+            tenant,
+            api.actor,
+            as_of=on,
+            now=api.now(),
+            dry_run=body.dry_run,
+            cycles=body.cycles,
+        ).to_json()
 
     if body.dry_run:
         with api.read() as session:
@@ -180,16 +210,26 @@ def forecast_cycles(body: ForecastRequest, api: Api = Depends(require("ledger:re
     tasks (customers with nobody to email) apart, on the day they are created."""
     with api.read() as session:
         tenant = _tenant(session, api)
-        return admin.forecast(session, tenant, start=local_today(api.clock, tenant.timezone),
-                        days=body.days, now=api.now(), cycles=body.cycles)  # fmt: skip
+        return admin.forecast(
+            session,
+            tenant,
+            start=local_today(api.clock, tenant.timezone),
+            days=body.days,
+            now=api.now(),
+            cycles=body.cycles,
+        )
 
 
 @router.post("/backtest")
 def backtest_cycles(body: BacktestRequest, api: Api = Depends(require("ledger:read"))) -> Any:
     """What the cycles (drafts included) would have sent over a past period."""
     if body.until < body.since or body.until - body.since > timedelta(days=366):
-        raise ValidationError("the period must run forward and last at most a year",
-                              where="body.to", fix="give from before to, at most 366 days apart")  # fmt: skip
+        raise ValidationError(
+            "the period must run forward and last at most a year",
+            where="body.to",
+            fix="give from before to, at most 366 days apart",
+        )
     with api.read() as session:
-        return admin.backtest(session, _tenant(session, api), start=body.since, end=body.until,
-                        cycles=body.cycles)  # fmt: skip
+        return admin.backtest(
+            session, _tenant(session, api), start=body.since, end=body.until, cycles=body.cycles
+        )

@@ -81,8 +81,11 @@ async def _raw(request: Request) -> bytes:
         )
     body = await request.body()
     if len(body) > MAX_BYTES:
-        raise ValidationError(f"the message is over {MAX_BYTES:,} bytes", where="body",
-                              fix="strip large attachments at the inbound-parse service")  # fmt: skip
+        raise ValidationError(
+            f"the message is over {MAX_BYTES:,} bytes",
+            where="body",
+            fix="strip large attachments at the inbound-parse service",
+        )
     return body
 
 

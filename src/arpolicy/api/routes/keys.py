@@ -125,9 +125,14 @@ def list_keys(
         )
     with api.read() as session:
         rows, nxt = listing.rows(
-            session, stmt, ApiKey, sort=sort, cursor=cursor, limit=limit,
+            session,
+            stmt,
+            ApiKey,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
             sortable=SORTABLE,
-        )  # fmt: skip
+        )
         return Page[KeyRead](items=[KeyRead.model_validate(r) for r in rows], next_cursor=nxt)
 
 

@@ -72,8 +72,15 @@ def _tenant(session: Session, api: Api) -> Tenant:
 
 
 def _version(row: Any) -> PolicyVersion:
-    return PolicyVersion(role=row.role, version=row.version, active=row.active, config=row.config,
-                         created_by=row.created_by, created_at=row.created_at, comment=row.comment)  # fmt: skip
+    return PolicyVersion(
+        role=row.role,
+        version=row.version,
+        active=row.active,
+        config=row.config,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        comment=row.comment,
+    )
 
 
 @router.get("/assignment/policies/{role}", response_model=list[PolicyVersion])
@@ -91,13 +98,22 @@ def save(role: Role, body: PolicySave, api: Api = Depends(require("policies:mana
     from arpolicy.exceptions import ValidationError
 
     if body.policy.role != role:
-        raise ValidationError(f"the policy is for {body.policy.role}, the path says {role}",
-                              where="body.policy.role", fix="make them agree")  # fmt: skip
+        raise ValidationError(
+            f"the policy is for {body.policy.role}, the path says {role}",
+            where="body.policy.role",
+            fix="make them agree",
+        )
     with api.write() as session:
         tenant = _tenant(session, api)
-        row = save_policy(session, tenant, api.actor,
-                          body.policy.model_dump(mode="json", exclude_none=True),
-                          at=api.now(), comment=body.comment, active=body.active)  # fmt: skip
+        row = save_policy(
+            session,
+            tenant,
+            api.actor,
+            body.policy.model_dump(mode="json", exclude_none=True),
+            at=api.now(),
+            comment=body.comment,
+            active=body.active,
+        )
         found = policy_warnings(
             session, tenant, row.config, as_of=local_today(api.clock, tenant.timezone)
         )
@@ -115,8 +131,16 @@ def run_assignment(body: RunRequest, api: Api = Depends(require("owners:write"))
     def work(session: Session) -> Any:
         tenant = _tenant(session, api)
         on = body.as_of or local_today(api.clock, tenant.timezone)
-        reports = run_roles(session, tenant, api.actor, roles, as_of=on, at=api.now(),
-                            dry_run=body.dry_run, rebalance_pools=body.rebalance)  # fmt: skip
+        reports = run_roles(
+            session,
+            tenant,
+            api.actor,
+            roles,
+            as_of=on,
+            at=api.now(),
+            dry_run=body.dry_run,
+            rebalance_pools=body.rebalance,
+        )
         return [r.to_json(body.limit or None) for r in reports]
 
     if body.dry_run:  # several roles dry-run in a savepoint: a write transaction
@@ -146,6 +170,15 @@ def put_owner(
 ) -> Any:
     """Set a customer's owner by hand, locked by default (policies then leave it alone)."""
     with api.write() as session:
-        change = set_owner(session, _tenant(session, api), api.actor, customer_id, role, body.user_id,
-                           locked=body.locked, at=api.now(), reason=body.reason)  # fmt: skip
+        change = set_owner(
+            session,
+            _tenant(session, api),
+            api.actor,
+            customer_id,
+            role,
+            body.user_id,
+            locked=body.locked,
+            at=api.now(),
+            reason=body.reason,
+        )
         return change.to_json() | {"locked": body.locked}

@@ -93,10 +93,17 @@ def list_fields(
     with api.read() as session:
         _, fields = tenant_fields(session, api.tenant_id, level)
     return [
-        FieldInfo(name=f.name, label=f.label, type=str(f.type), operators=list(f.operators),
-                  nullable=f.nullable, values=list(f.values), doc=f.doc)
+        FieldInfo(
+            name=f.name,
+            label=f.label,
+            type=str(f.type),
+            operators=list(f.operators),
+            nullable=f.nullable,
+            values=list(f.values),
+            doc=f.doc,
+        )
         for f in fields.values()
-    ]  # fmt: skip
+    ]
 
 
 @router.post("/validate", response_model=Validation, response_model_by_alias=True)
@@ -109,11 +116,15 @@ def validate_rule(body: RuleInput, api: Api = Depends(require("rules:read"))) ->
         try:
             rule = read_rule(body.rule, fields)
         except RuleError as exc:
-            return Validation(valid=False, level=body.level,
-                              problems=[ProblemItem(**p.to_json()) for p in exc.problems])  # fmt: skip
+            return Validation(
+                valid=False,
+                level=body.level,
+                problems=[ProblemItem(**p.to_json()) for p in exc.problems],
+            )
         warnings = _warnings(session, tenant, rule, fields, local_today(api.clock, tenant.timezone))
-    return Validation(valid=True, level=body.level, text=to_text(rule), json_form=to_json(rule),
-                      warnings=warnings)  # fmt: skip
+    return Validation(
+        valid=True, level=body.level, text=to_text(rule), json_form=to_json(rule), warnings=warnings
+    )
 
 
 def _warnings(
@@ -129,10 +140,12 @@ class PreviewInput(RuleInput):
     )
     limit: int = Field(100, ge=0, le=10_000, description="Ids to list (0: count only).")
     explain_id: int | None = Field(
-        None, ge=1, le=2**31 - 1,
+        None,
+        ge=1,
+        le=2**31 - 1,
         description="Explain the verdict for this record (a document id at invoice level, "
         "a customer id otherwise).",
-    )  # fmt: skip
+    )
 
 
 class Preview(BaseModel):
@@ -178,16 +191,26 @@ def preview_rule(body: PreviewInput, api: Api = Depends(require("rules:read"))) 
         if isinstance(rule, DecisionTable):
             decisions = decide(session, tenant, bound, fields)
             ids = decisions.matched
-            outcomes = [{"rule": g.rule, "then": g.outcome, "matches": len(g.ids) if g.rule else None,
-                         "ids": list(g.ids[: body.limit])} for g in decisions.groups()]  # fmt: skip
+            outcomes = [
+                {
+                    "rule": g.rule,
+                    "then": g.outcome,
+                    "matches": len(g.ids) if g.rule else None,
+                    "ids": list(g.ids[: body.limit]),
+                }
+                for g in decisions.groups()
+            ]
         else:
             ids = select(session, tenant, bound, fields)
         explanation = None
         if body.explain_id is not None:
             found = list(records(session, tenant, fields, on, [body.explain_id]))
             if not found:
-                raise NotFoundError(f"no {'document' if body.level == 'invoice' else 'customer'} {body.explain_id}",
-                                    where="body.explain_id", fix="give an id of this tenant's records")  # fmt: skip
+                raise NotFoundError(
+                    f"no {'document' if body.level == 'invoice' else 'customer'} {body.explain_id}",
+                    where="body.explain_id",
+                    fix="give an id of this tenant's records",
+                )
             exp = explain(bound, found[0][1], fields)
             explanation = {
                 "id": body.explain_id,
@@ -196,6 +219,14 @@ def preview_rule(body: PreviewInput, api: Api = Depends(require("rules:read"))) 
                 "tree": exp.to_json(),
             }
         warnings = _warnings(session, tenant, rule, fields, on)
-    return Preview(level=body.level, as_of=on, rule=bound.to_json(), text=to_text(rule), matches=len(ids),
-                   ids=ids[: body.limit], outcomes=outcomes, explanation=explanation,
-                   warnings=warnings)  # fmt: skip
+    return Preview(
+        level=body.level,
+        as_of=on,
+        rule=bound.to_json(),
+        text=to_text(rule),
+        matches=len(ids),
+        ids=ids[: body.limit],
+        outcomes=outcomes,
+        explanation=explanation,
+        warnings=warnings,
+    )

@@ -117,8 +117,14 @@ def list_users(
         stmt = stmt.where(func.lower(User.name).like(like) | User.email.like(like))
     with api.read() as session:
         rows, nxt = listing.rows(
-            session, stmt, User, sort=sort, cursor=cursor, limit=limit, sortable=SORTABLE,
-        )  # fmt: skip
+            session,
+            stmt,
+            User,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            sortable=SORTABLE,
+        )
         return Page[UserRead](items=[UserRead.model_validate(r) for r in rows], next_cursor=nxt)
 
 
@@ -161,8 +167,10 @@ def update_user(
         user = get_user(session, api.tenant_id, user_id)
         if patch.get("manager_id") is not None:
             _check_manager(session, user, api.tenant_id, patch["manager_id"])
-        if user.id == api.user_id and (patch.get("active") is False or
-                                       (patch.get("role", UserRole.ADMIN) != UserRole.ADMIN and user.role == UserRole.ADMIN)):  # fmt: skip
+        if user.id == api.user_id and (
+            patch.get("active") is False
+            or (patch.get("role", UserRole.ADMIN) != UserRole.ADMIN and user.role == UserRole.ADMIN)
+        ):
             raise ValidationError(
                 "you cannot deactivate yourself or drop your own admin role",
                 where="body",

@@ -148,20 +148,36 @@ def create_endpoint(body: EndpointCreate, api: Api = Depends(require(PERMISSION)
 
     def work(session: Session) -> Any:
         endpoint, secret = service.create_endpoint(
-            session, api.tenant_id, body.url, body.events,
-            description=body.description, active=body.active, destinations=_rule(api),
-        )  # fmt: skip
-        api.audit(session, "webhook_endpoint.created", "webhook_endpoint", endpoint.id,
-                  after=snapshot(endpoint))  # fmt: skip
+            session,
+            api.tenant_id,
+            body.url,
+            body.events,
+            description=body.description,
+            active=body.active,
+            destinations=_rule(api),
+        )
+        api.audit(
+            session,
+            "webhook_endpoint.created",
+            "webhook_endpoint",
+            endpoint.id,
+            after=snapshot(endpoint),
+        )
         return _with_secret(endpoint, secret)
 
     return api.created(work, secrets=("secret",))
 
 
-ENDPOINT_SORT = {"id": WebhookEndpoint.id, "created_at": WebhookEndpoint.created_at,
-                 "url": WebhookEndpoint.url}  # fmt: skip
-DELIVERY_SORT = {"id": OutboxMessage.id, "created_at": OutboxMessage.created_at,
-                 "next_attempt_at": OutboxMessage.next_attempt_at}  # fmt: skip
+ENDPOINT_SORT = {
+    "id": WebhookEndpoint.id,
+    "created_at": WebhookEndpoint.created_at,
+    "url": WebhookEndpoint.url,
+}
+DELIVERY_SORT = {
+    "id": OutboxMessage.id,
+    "created_at": OutboxMessage.created_at,
+    "next_attempt_at": OutboxMessage.next_attempt_at,
+}
 
 
 @router.get("/endpoints", response_model=Page[EndpointRead])
@@ -177,9 +193,14 @@ def list_endpoints(
         stmt = stmt.where(WebhookEndpoint.active == active)
     with api.read() as session:
         rows, nxt = listing.rows(
-            session, stmt, WebhookEndpoint, sort=sort, cursor=cursor, limit=limit,
+            session,
+            stmt,
+            WebhookEndpoint,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
             sortable=ENDPOINT_SORT,
-        )  # fmt: skip
+        )
         items = [EndpointRead.model_validate(r) for r in rows]
         return Page[EndpointRead](items=items, next_cursor=nxt)
 
@@ -205,8 +226,14 @@ def update_endpoint(
         service.update_endpoint(session, endpoint, patch, api.now(), destinations=_rule(api))
         old, new = changed(before, snapshot(endpoint))
         if new:
-            api.audit(session, "webhook_endpoint.updated", "webhook_endpoint", endpoint.id,
-                      before=old, after=new)  # fmt: skip
+            api.audit(
+                session,
+                "webhook_endpoint.updated",
+                "webhook_endpoint",
+                endpoint.id,
+                before=old,
+                after=new,
+            )
         return EndpointRead.model_validate(endpoint)
 
 
@@ -218,8 +245,9 @@ def delete_endpoint(endpoint_id: EndpointId, api: Api = Depends(require(PERMISSI
         endpoint = service.get_endpoint(session, api.tenant_id, endpoint_id)
         before = snapshot(endpoint)
         service.delete_endpoint(session, endpoint)
-        api.audit(session, "webhook_endpoint.deleted", "webhook_endpoint", endpoint_id,
-                  before=before)  # fmt: skip
+        api.audit(
+            session, "webhook_endpoint.deleted", "webhook_endpoint", endpoint_id, before=before
+        )
     return Response(status_code=204)
 
 
@@ -247,8 +275,13 @@ def test_endpoint(endpoint_id: EndpointId, api: Api = Depends(require(PERMISSION
         service.require_active(endpoint, "path.endpoint_id")
         message = ping(session, endpoint, at=api.now())
         session.flush()
-        api.audit(session, "webhook_endpoint.tested", "webhook_endpoint", endpoint.id,
-                  after={"delivery_id": message.id, "event_id": message.event_id})  # fmt: skip
+        api.audit(
+            session,
+            "webhook_endpoint.tested",
+            "webhook_endpoint",
+            endpoint.id,
+            after={"delivery_id": message.id, "event_id": message.event_id},
+        )
         return DeliveryRead.model_validate(message)
 
     return api.created(work, status=202)
@@ -260,19 +293,31 @@ def list_deliveries(
     endpoint_id: int | None = Query(None, ge=1, le=MAX_ID),
     status: OutboxStatus | None = None,
     event_type: str | None = Query(None, max_length=64, pattern=r"^[a-z0-9_.]+$"),
-    in_doubt: bool | None = Query(None, description="true: only deliveries that may have "
-                                  "arrived more than once."),
+    in_doubt: bool | None = Query(
+        None, description="true: only deliveries that may have arrived more than once."
+    ),
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
     sort: str | None = sort_by(DELIVERY_SORT, default="-id: newest first"),
-) -> Any:  # fmt: skip
-    stmt = service.deliveries(api.tenant_id, endpoint_id=endpoint_id, status=status,
-                              event_type=event_type, in_doubt=in_doubt)  # fmt: skip
+) -> Any:
+    stmt = service.deliveries(
+        api.tenant_id,
+        endpoint_id=endpoint_id,
+        status=status,
+        event_type=event_type,
+        in_doubt=in_doubt,
+    )
     with api.read() as session:
         rows, nxt = listing.rows(
-            session, stmt, OutboxMessage, sort=sort, cursor=cursor, limit=limit, default="-id",
+            session,
+            stmt,
+            OutboxMessage,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            default="-id",
             sortable=DELIVERY_SORT,
-        )  # fmt: skip
+        )
         items = [DeliveryRead.model_validate(r) for r in rows]
         return Page[DeliveryRead](items=items, next_cursor=nxt)
 
@@ -293,8 +338,14 @@ def retry_delivery(delivery_id: DeliveryId, api: Api = Depends(require(PERMISSIO
         message = service.get_delivery(session, api.tenant_id, delivery_id)
         before = snapshot(message, only=("status", "next_attempt_at"))
         service.requeue(session, message, api.now())
-        api.audit(session, "webhook_delivery.retried", "webhook_delivery", message.id,
-                  before=before, after=snapshot(message, only=("status", "next_attempt_at")))  # fmt: skip
+        api.audit(
+            session,
+            "webhook_delivery.retried",
+            "webhook_delivery",
+            message.id,
+            before=before,
+            after=snapshot(message, only=("status", "next_attempt_at")),
+        )
         return _detail(session, message)
 
     return api.created(work, status=202)
@@ -308,6 +359,9 @@ def _rule(api: Api) -> Destinations:
 def _detail(session: Session, message: OutboxMessage) -> DeliveryDetail:
     attempts = [AttemptRead.model_validate(a) for a in service.attempts_of(session, message)]
     return DeliveryDetail.model_validate(
-        {**DeliveryRead.model_validate(message).model_dump(), "payload": message.payload,
-         "attempt_log": attempts}
-    )  # fmt: skip
+        {
+            **DeliveryRead.model_validate(message).model_dump(),
+            "payload": message.payload,
+            "attempt_log": attempts,
+        }
+    )
