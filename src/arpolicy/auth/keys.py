@@ -19,8 +19,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from arpolicy.auth.permissions import PERMISSIONS, ROLE_PERMISSIONS
-from arpolicy.exceptions import NotFoundError, PermissionDeniedError, ValidationError
+from arpolicy.exceptions import PermissionDeniedError, ValidationError
 from arpolicy.models import ApiKey, Tenant, User
+from arpolicy.tenancy.lookups import get_or_404
 from arpolicy.tenancy.rls import on_postgres, scope_tenant, tenant_of_key
 
 KEY_PREFIX = "arp"
@@ -182,10 +183,9 @@ def touch(session: Session, key: ApiKey, now: datetime) -> None:
 
 
 def get_key(session: Session, tenant_id: int, key_id: int) -> ApiKey:
-    row = session.scalar(select(ApiKey).where(ApiKey.tenant_id == tenant_id, ApiKey.id == key_id))
-    if row is None:
-        raise NotFoundError(f"no API key {key_id}", fix="list keys with GET /v1/keys")
-    return row
+    return get_or_404(
+        session, ApiKey, tenant_id, key_id, what="API key", fix="list keys with GET /v1/keys"
+    )
 
 
 def revoke(session: Session, key: ApiKey, now: datetime) -> bool:

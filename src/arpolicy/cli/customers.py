@@ -16,11 +16,11 @@ from arpolicy.cli.common import (
     parse_as_of,
     tenant_session,
 )
-from arpolicy.exceptions import NotFoundError
 from arpolicy.kit.money import Money
 from arpolicy.ledger.documents import DocumentFigures, open_documents
 from arpolicy.ledger.figures import CustomerFigures, customer_figures
 from arpolicy.models import Customer, User
+from arpolicy.tenancy.lookups import by_external_id
 
 app = typer.Typer(help="Customers and their AR figures.", no_args_is_help=True)
 
@@ -87,14 +87,15 @@ def show_customer(
     """One customer: details, figures and open documents."""
     with tenant_session(tenant) as (session, t):
         on = parse_as_of(as_of, t)
-        c = session.scalar(
-            select(Customer).where(Customer.tenant_id == t.id, Customer.external_id == external_id)
+        c = by_external_id(
+            session,
+            Customer,
+            t.id,
+            external_id,
+            what="customer",
+            tenant_label=t.slug,
+            fix="`arpolicy customers list` shows the ids",
         )
-        if c is None:
-            raise NotFoundError(
-                f"no customer {external_id!r} in tenant {t.slug}",
-                fix="`arpolicy customers list` shows the ids",
-            )
         owners = {
             u.id: u.email
             for u in session.scalars(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from arpolicy.exceptions import ConflictError, NotFoundError, ValidationError
 from arpolicy.models import DeliveryAttempt, OutboxMessage, OutboxStatus, WebhookEndpoint
+from arpolicy.tenancy.lookups import get_or_404
 from arpolicy.webhooks.destinations import ALLOW_SETTING, DestinationBlocked, Destinations
 from arpolicy.webhooks.events import EVENTS
 from arpolicy.webhooks.signing import new_secret
@@ -140,18 +141,15 @@ def create_endpoint(
 
 
 def get_endpoint(session: Session, tenant_id: int, endpoint_id: int) -> WebhookEndpoint:
-    endpoint = session.scalar(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.id == endpoint_id
-        )
+    return get_or_404(
+        session,
+        WebhookEndpoint,
+        tenant_id,
+        endpoint_id,
+        what="webhook endpoint",
+        where="path.endpoint_id",
+        fix="list endpoints with GET /v1/webhooks/endpoints",
     )
-    if endpoint is None:
-        raise NotFoundError(
-            f"no webhook endpoint {endpoint_id}",
-            where="path.endpoint_id",
-            fix="list endpoints with GET /v1/webhooks/endpoints",
-        )
-    return endpoint
 
 
 def update_endpoint(
