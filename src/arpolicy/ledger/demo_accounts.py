@@ -37,13 +37,19 @@ if TYPE_CHECKING:
 
 S = SubscriptionStatus
 ORDER_STATES = (
-    (OrderStatus.DRAFT, 2), (OrderStatus.SUBMITTED, 3), (OrderStatus.ON_HOLD, 2),
-    (OrderStatus.APPROVED, 3), (OrderStatus.FULFILLED, 6), (OrderStatus.CANCELLED, 1),
-)  # fmt: skip
+    (OrderStatus.DRAFT, 2),
+    (OrderStatus.SUBMITTED, 3),
+    (OrderStatus.ON_HOLD, 2),
+    (OrderStatus.APPROVED, 3),
+    (OrderStatus.FULFILLED, 6),
+    (OrderStatus.CANCELLED, 1),
+)
 EMPLOYEES = (
-    ("Enterprise", (1000, 60000)), ("Mid-Market", (100, 1500)), ("SMB", (2, 120)),
+    ("Enterprise", (1000, 60000)),
+    ("Mid-Market", (100, 1500)),
+    ("SMB", (2, 120)),
     ("Public Sector", (200, 20000)),
-)  # fmt: skip
+)
 
 
 @dataclass

@@ -127,32 +127,54 @@ SHOWCASE: tuple[dict[str, Any], ...] = (
     _show("DE", "Mid-Market", "prompt", S.ACTIVE, 12, card=SourceStatus.EXPIRED),
     _show("JP", "SMB", "prompt", S.ACTIVE, 9, card=SourceStatus.EXPIRING),
     _show("KW", "Enterprise", "late", S.NON_RENEWING, 11, currency="KWD"),
-    _show("FR", "Mid-Market", "disputer", S.PAUSED, 12, bank=SourceStatus.VALID,
-          disputes=("resolved", "rejected", "open")),
+    _show(
+        "FR",
+        "Mid-Market",
+        "disputer",
+        S.PAUSED,
+        12,
+        bank=SourceStatus.VALID,
+        disputes=("resolved", "rejected", "open"),
+    ),
     _show("GB", "SMB", "partial", S.CANCELLED, 14, card=SourceStatus.INVALID),
     _show("CA", "SMB", "prompt", S.IN_TRIAL, card=SourceStatus.VALID),
     _show("AU", "Mid-Market", "prompt", S.FUTURE, orders=(O.APPROVED, O.SUBMITTED, O.DRAFT)),
-    _show("CH", "Enterprise", "chronic", None, 14, currency="CHF", ladder=True, terms=30,
-          promises=("open_future", "open_past", "broken", "kept", "account"),
-          orders=(O.ON_HOLD, O.FULFILLED, O.CANCELLED)),
+    _show(
+        "CH",
+        "Enterprise",
+        "chronic",
+        None,
+        14,
+        currency="CHF",
+        ladder=True,
+        terms=30,
+        promises=("open_future", "open_past", "broken", "kept", "account"),
+        orders=(O.ON_HOLD, O.FULFILLED, O.CANCELLED),
+    ),
     _show("AT", "SMB", "chronic", S.ACTIVE, 8, card=SourceStatus.VALID, scripts=("timeout",)),
     _show("US", "SMB", "chronic", S.ACTIVE, 8, card=SourceStatus.VALID, scripts=("in_progress",)),
     _show("IE", "Public Sector", "late", S.ACTIVE, 6),
-)  # fmt: skip
+)
 """The first customers are these, so even a small demo shows every state the product
 knows: every ageing bucket, subscription, attempt, promise and dispute status, valid,
 expiring, expired and invalid cards, a zero- and a three-decimal currency."""
 
 SUBSCRIPTION_WEIGHTS = (
-    (S.ACTIVE, 62), (S.NON_RENEWING, 6), (S.PAUSED, 5), (S.CANCELLED, 15), (S.IN_TRIAL, 7),
+    (S.ACTIVE, 62),
+    (S.NON_RENEWING, 6),
+    (S.PAUSED, 5),
+    (S.CANCELLED, 15),
+    (S.IN_TRIAL, 7),
     (S.FUTURE, 5),
-)  # fmt: skip
+)
 AUTO_PERCENT = (("Enterprise", 5), ("Mid-Market", 35), ("SMB", 75), ("Public Sector", 0))
 """Share of each segment on auto collection."""
 CARD_STATES = (
-    (SourceStatus.VALID, 76), (SourceStatus.EXPIRING, 9), (SourceStatus.EXPIRED, 9),
+    (SourceStatus.VALID, 76),
+    (SourceStatus.EXPIRING, 9),
+    (SourceStatus.EXPIRED, 9),
     (SourceStatus.INVALID, 6),
-)  # fmt: skip
+)
 AUTO_TERMS = ((0, 6), (15, 2), (30, 2))
 
 

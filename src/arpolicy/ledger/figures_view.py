@@ -157,9 +157,16 @@ class CustomerFigureSQL:
             m = PaymentAttempt
             order: list[Any] = [m.attempted_at.desc(), m.id.desc()]
             cols: list[Any] = [
-                m.attempted_at, m.status, m.currency, m.amount_minor, m.method,
-                m.failure_reason, m.gateway, m.dunning_status, m.next_retry_at,
-            ]  # fmt: skip
+                m.attempted_at,
+                m.status,
+                m.currency,
+                m.amount_minor,
+                m.method,
+                m.failure_reason,
+                m.gateway,
+                m.dunning_status,
+                m.next_retry_at,
+            ]
             where: list[Any] = []
         elif name in ("primary_source", "backup_source"):
             m = PaymentSource

@@ -98,7 +98,10 @@ def statements(
     out = {cid: Statement(cid, tenant.base_currency) for cid in ids}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        for cid, item in [*_documents(session, tenant, chunk), *_payments(session, tenant, chunk, as_of)]:  # fmt: skip
+        for cid, item in [
+            *_documents(session, tenant, chunk),
+            *_payments(session, tenant, chunk, as_of),
+        ]:
             out[cid].items.append(item)
     for s in out.values():
         s.items.sort(key=lambda i: (i.issued_on, i.number))
@@ -114,19 +117,34 @@ def _documents(
 ) -> Iterable[tuple[int, StatementItem]]:
     d = Document
     stmt = select(
-        d.customer_id, type_coerce(d.doc_type, String), d.number, d.document_date, d.due_date,
-        d.currency, d.amount_minor, d.balance_minor, d.base_balance_minor,
+        d.customer_id,
+        type_coerce(d.doc_type, String),
+        d.number,
+        d.document_date,
+        d.due_date,
+        d.currency,
+        d.amount_minor,
+        d.balance_minor,
+        d.base_balance_minor,
         disputed_clause(tenant.id),
-    ).where(d.tenant_id == tenant.id, d.customer_id.in_(chunk), open_items_clause())  # fmt: skip
+    ).where(d.tenant_id == tenant.id, d.customer_id.in_(chunk), open_items_clause())
     for cid, kind, number, issued, due, ccy, amount, balance, base, disputed in _rows(
         session, stmt
     ):
         sign = -1 if kind == DocumentType.CREDIT_NOTE.value else 1
-        yield cid, StatementItem(
-            kind, number, issued, due if sign > 0 else None,
-            Money.from_minor(sign * amount, ccy), Money.from_minor(sign * balance, ccy),
-            sign * base, bool(disputed),
-        )  # fmt: skip
+        yield (
+            cid,
+            StatementItem(
+                kind,
+                number,
+                issued,
+                due if sign > 0 else None,
+                Money.from_minor(sign * amount, ccy),
+                Money.from_minor(sign * balance, ccy),
+                sign * base,
+                bool(disputed),
+            ),
+        )
 
 
 def _payments(
@@ -136,14 +154,28 @@ def _payments(
     s = side("unaccounted_payment", as_of)
     p = s.model
     stmt = select(
-        p.customer_id, p.reference, p.external_id, p.received_on, p.currency, p.amount_minor,
-        s.local, s.base,
-    ).where(p.tenant_id == tenant.id, p.customer_id.in_(chunk), *s.where)  # fmt: skip
+        p.customer_id,
+        p.reference,
+        p.external_id,
+        p.received_on,
+        p.currency,
+        p.amount_minor,
+        s.local,
+        s.base,
+    ).where(p.tenant_id == tenant.id, p.customer_id.in_(chunk), *s.where)
     for cid, reference, external_id, received, ccy, amount, left, base in _rows(session, stmt):
-        yield cid, StatementItem(
-            "payment" if left > 0 else "refund", reference or external_id, received, None,
-            Money.from_minor(-amount, ccy), Money.from_minor(-left, ccy), -base,
-        )  # fmt: skip
+        yield (
+            cid,
+            StatementItem(
+                "payment" if left > 0 else "refund",
+                reference or external_id,
+                received,
+                None,
+                Money.from_minor(-amount, ccy),
+                Money.from_minor(-left, ccy),
+                -base,
+            ),
+        )
 
 
 __all__ = ["DEBIT_KINDS", "KINDS", "Statement", "StatementItem", "statements"]

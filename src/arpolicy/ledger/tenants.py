@@ -127,8 +127,9 @@ def check_payment_link(value: Any, where: str = "payment_link_url") -> str:
     url = str(value).strip()
 
     def bad(what: str) -> ValidationError:
-        return ValidationError(f"{url!r} is not a usable payment link: {what}", where=where,
-                               fix=PAYMENT_LINK_FIX)  # fmt: skip
+        return ValidationError(
+            f"{url!r} is not a usable payment link: {what}", where=where, fix=PAYMENT_LINK_FIX
+        )
 
     if not url or len(url) > MAX_LINK:
         raise bad(f"it must have 1 to {MAX_LINK} characters")
@@ -166,9 +167,10 @@ def check_name(value: Any, where: str = "name") -> str:
     name = " ".join(str(value).split())
     if not name or len(name) > 200:
         raise ValidationError(
-            "the tenant's name must have 1 to 200 characters", where=where,
+            "the tenant's name must have 1 to 200 characters",
+            where=where,
             fix="give the name customers know you by (it signs the reminders)",
-        )  # fmt: skip
+        )
     return name
 
 
@@ -201,12 +203,16 @@ def check_settings(patch: Mapping[str, Any], where: str = "") -> dict[str, Any]:
     for name, value in patch.items():
         check = SETTINGS.get(name)
         if check is None:
-            raise ValidationError(f"{name!r} is not a tenant setting", where=f"{where}{name}",
-                                  fix=f"the settings are {', '.join(SETTINGS)}")  # fmt: skip
+            raise ValidationError(
+                f"{name!r} is not a tenant setting",
+                where=f"{where}{name}",
+                fix=f"the settings are {', '.join(SETTINGS)}",
+            )
         if value is None:
             if name not in CLEARABLE:
-                raise ValidationError(f"{name} cannot be removed", where=f"{where}{name}",
-                                      fix="give a value")  # fmt: skip
+                raise ValidationError(
+                    f"{name} cannot be removed", where=f"{where}{name}", fix="give a value"
+                )
             out[name] = None
             continue
         try:
@@ -219,9 +225,13 @@ def check_settings(patch: Mapping[str, Any], where: str = "") -> dict[str, Any]:
 
 
 def update_tenant(
-    session: Session, tenant: Tenant, patch: Mapping[str, Any], actor: Actor, at: datetime,
+    session: Session,
+    tenant: Tenant,
+    patch: Mapping[str, Any],
+    actor: Actor,
+    at: datetime,
     where: str = "",
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Change the tenant's settings (validated first: nothing is changed on an error) and
     record ``tenant.updated`` with what changed; returns the changed values (empty: none)."""
     values = check_settings(patch, where)

@@ -138,8 +138,15 @@ def check_held_row(
     """The ledger's guard on a record with allocations (arpolicy.ledger.allocations), as a
     row error of the column concerned."""
     try:
-        check_held(record, held, customer_id=customer_id, customer=v["customer"],
-                   currency=v["currency"], amount_minor=amount, payment=payment)  # fmt: skip
+        check_held(
+            record,
+            held,
+            customer_id=customer_id,
+            customer=v["customer"],
+            currency=v["currency"],
+            amount_minor=amount,
+            payment=payment,
+        )
     except AllocatedChange as exc:
         raise FieldError(exc.message, exc.fix or "", column=exc.column) from None
 

@@ -163,8 +163,14 @@ def rule_warnings(
     found = []
     for check in todo:
         try:
-            cov = coverage(session, tenant, bound(check.rule), check.fields,
-                           within=[bound(w) for w in check.within], open_only=check.open_only)  # fmt: skip
+            cov = coverage(
+                session,
+                tenant,
+                bound(check.rule),
+                check.fields,
+                within=[bound(w) for w in check.within],
+                open_only=check.open_only,
+            )
         except MissingRateError:
             continue
         warning = warning_of(check, cov)
@@ -201,5 +207,6 @@ def warning_of(check: RuleCheck, cov: Coverage) -> RuleWarning | None:
     keep = to_text(a.Any((a.IsEmpty(field), rule)))
     leave = to_text(a.All((a.IsEmpty(field, negated=True), rule)))
     fix = f"if {nouns} with no {field} should match, write: {keep}; if not, say so: {leave}"
-    return RuleWarning(check.where, level.value, field, cov.unknown, cov.total, cov.empty,
-                       message, fix)  # fmt: skip
+    return RuleWarning(
+        check.where, level.value, field, cov.unknown, cov.total, cov.empty, message, fix
+    )

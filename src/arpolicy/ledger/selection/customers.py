@@ -23,9 +23,17 @@ from arpolicy.models import Customer, SourceKind, Tenant
 from arpolicy.rules.to_sql import Scaled
 
 CUSTOMER_ATTRIBUTES = (
-    "country", "language", "currency", "region", "locale", "segment", "customer_group",
-    "last_email_at", "last_reply_at", "custom_fields",
-)  # fmt: skip
+    "country",
+    "language",
+    "currency",
+    "region",
+    "locale",
+    "segment",
+    "customer_group",
+    "last_email_at",
+    "last_reply_at",
+    "custom_fields",
+)
 FIGURE_FIELDS = {
     "outstanding": "outstanding",
     "overdue": "overdue",

@@ -26,10 +26,22 @@ from arpolicy.models import Customer, Document, DocumentType, Tenant
 from arpolicy.rules.to_sql import DaysBefore
 
 DOCUMENT_COLUMNS = (
-    "amount_minor", "balance_minor", "currency", "base_amount_minor", "base_balance_minor",
-    "document_date", "due_date", "posting_date", "last_email_at", "last_reply_at",
-    "transaction_type", "doc_type", "location", "business_unit", "custom_fields",
-)  # fmt: skip
+    "amount_minor",
+    "balance_minor",
+    "currency",
+    "base_amount_minor",
+    "base_balance_minor",
+    "document_date",
+    "due_date",
+    "posting_date",
+    "last_email_at",
+    "last_reply_at",
+    "transaction_type",
+    "doc_type",
+    "location",
+    "business_unit",
+    "custom_fields",
+)
 
 
 def invoices(

@@ -65,9 +65,11 @@ def select_ids(session: Session, source: Source, bound: BoundRule, fields: Field
     condition = to_sql(bound, fields, columns)
     for ccy, known, thresholds in stray_currencies(plan, columns):
         stray = session.scalar(
-            select(ccy).select_from(source.joins.clause)
-            .where(source.scope, ccy.not_in(known)).limit(1)
-        )  # fmt: skip
+            select(ccy)
+            .select_from(source.joins.clause)
+            .where(source.scope, ccy.not_in(known))
+            .limit(1)
+        )
         if stray is not None:
             raise thresholds.missing(stray)
     stmt = select(source.key).select_from(source.joins.clause).where(source.scope, condition)
