@@ -41,7 +41,6 @@ ALIGNED_TABLES = {
 PENDING_MARKERS = frozenset(
     {
         "src/arpolicy/ledger/demo_data.py",
-        "src/arpolicy/ledger/fields.py",
         "tests/api/conftest.py",
         "tests/api/test_allocated_changes.py",
         "tests/api/test_balances.py",
@@ -92,7 +91,6 @@ PENDING_LONG = frozenset(
         "src/arpolicy/ledger/demo.py",  # 404
         "src/arpolicy/ledger/demo_data.py",  # 359 / 507
         "src/arpolicy/ledger/demo_ledger.py",  # 417
-        "src/arpolicy/ledger/fields.py",  # 266 / 418
         "tests/api/test_customers.py",  # 347 / 475
         "tests/api/test_isolation.py",  # 750 / 819
         "tests/api/test_ledger_records.py",  # 246 / 427

@@ -9,23 +9,14 @@ missing when its open items are in several currencies), as the figures compute t
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from arpolicy.ledger.buckets import bucket_labels
-from arpolicy.models import (
-    DEFAULT_AGEING_BOUNDS,
-    METHOD_ALIASES,
-    AttemptStatus,
-    DocumentType,
-    DunningStatus,
-    SourceKind,
-    SourceStatus,
-    SubscriptionStatus,
-)
-from arpolicy.models import PaymentMethod as PaymentMethodEnum
+from arpolicy.ledger.field_kit import BOOL, DT, INT, B, C, D, E, M, S, make, values_of
+from arpolicy.ledger.fields_payments import payment_fields
+from arpolicy.models import DEFAULT_AGEING_BOUNDS, DocumentType
 from arpolicy.rules.catalogue import (
     CUSTOM_TYPES,
     Catalogue,
@@ -34,44 +25,8 @@ from arpolicy.rules.catalogue import (
     FieldSet,
     Level,
     Type,
-    operators_for,
 )
 from arpolicy.rules.people import Directory
-
-B, M, N, INT = Type.BASE_MONEY, Type.MONEY, Type.NUMBER, Type.INTEGER
-METHODS = tuple(METHOD_ALIASES.items())
-"""Other spellings of payment methods (cheque = check), on every payment method field."""
-D, DT, S, E, C, BOOL = Type.DATE, Type.DATETIME, Type.STRING, Type.ENUM, Type.CODE, Type.BOOLEAN
-
-
-def _values(e: type[enum.StrEnum]) -> tuple[str, ...]:
-    return tuple(m.value for m in e)
-
-
-def make(
-    level: Level,
-    name: str,
-    label: str,
-    type_: Type,
-    nullable: bool,
-    doc: str,
-    **extra: object,
-) -> Field:
-    column = name.replace(".", "__")
-    if type_ in (Type.MONEY, Type.BASE_MONEY) and "json_key" not in extra:
-        column += "_minor"
-    extra.setdefault("column", column)
-    return Field(
-        name=name,
-        label=label,
-        type=type_,
-        level=level,
-        operators=operators_for(type_, nullable),
-        nullable=nullable,
-        doc=doc,
-        **extra,  # type: ignore[arg-type]
-    )
-
 
 CUSTOMER_AMOUNTS = [
     ("outstanding", "Outstanding", "open debits - unutilised credit - unaccounted payments"),
@@ -106,13 +61,21 @@ def customer_fields(base: str, bounds: Sequence[int]) -> list[Field]:
             )
         )
     fields += [
-        make(lv, "outstanding_mismatch", "Outstanding mismatch", M, True,
-             "balance reported by the billing system minus outstanding computed here.",
-             currency_column="currency"),
+        make(
+            lv,
+            "outstanding_mismatch",
+            "Outstanding mismatch",
+            M,
+            True,
+            "balance reported by the billing system minus outstanding computed here.",
+            currency_column="currency",
+        ),
         make(lv, "last_email_at", "Last email date", DT, True, "when the last email was sent."),
         make(lv, "last_reply_at", "Last reply date", DT, True, "when the customer last replied."),
         make(lv, "next_p2p_date", "Next P2P date", D, True, "earliest open promise-to-pay date."),
-        make(lv, "finance_owner", "Finance owner", C, True, "the finance owner's email.", code="user"),
+        make(
+            lv, "finance_owner", "Finance owner", C, True, "the finance owner's email.", code="user"
+        ),
         make(lv, "sales_owner", "Sales owner", C, True, "the sales owner's email.", code="user"),
         make(lv, "country", "Country", C, True, "ISO 3166-1 alpha-2 code.", code="country"),
         make(lv, "language", "Language", C, True, "ISO 639 code.", code="language"),
@@ -121,7 +84,7 @@ def customer_fields(base: str, bounds: Sequence[int]) -> list[Field]:
         make(lv, "locale", "Locale", S, True, "locale, e.g. de_DE."),
         make(lv, "segment", "Segment", S, True, "customer segment."),
         make(lv, "group", "Group", S, True, "customer group.", column="customer_group"),
-    ]  # fmt: skip
+    ]
     return fields
 
 
@@ -131,80 +94,102 @@ def invoice_fields(base: str) -> list[Field]:
     return [
         make(lv, "amount", "Amount", M, False, "document amount.", currency_column=own),
         make(lv, "balance", "Balance", M, False, "open balance.", currency_column=own),
-        make(lv, "converted_amount", "Converted amount", B, False, f"amount in {base}.",
-             currency=base, column="base_amount_minor"),
-        make(lv, "converted_balance", "Converted balance", B, False, f"balance in {base}.",
-             currency=base, column="base_balance_minor"),
-        make(lv, "open_issue_amount", "Open issue amount", M, False, "amount under open disputes.",
-             currency_column=own),
-        make(lv, "open_p2p_amount", "Open P2P amount", M, False, "amount of open promises.",
-             currency_column=own),
+        make(
+            lv,
+            "converted_amount",
+            "Converted amount",
+            B,
+            False,
+            f"amount in {base}.",
+            currency=base,
+            column="base_amount_minor",
+        ),
+        make(
+            lv,
+            "converted_balance",
+            "Converted balance",
+            B,
+            False,
+            f"balance in {base}.",
+            currency=base,
+            column="base_balance_minor",
+        ),
+        make(
+            lv,
+            "open_issue_amount",
+            "Open issue amount",
+            M,
+            False,
+            "amount under open disputes.",
+            currency_column=own,
+        ),
+        make(
+            lv,
+            "open_p2p_amount",
+            "Open P2P amount",
+            M,
+            False,
+            "amount of open promises.",
+            currency_column=own,
+        ),
         make(lv, "document_date", "Document date", D, False, "date of the document."),
         make(lv, "due_date", "Due date", D, False, "date payment is due."),
         make(lv, "posting_date", "Posting date", D, True, "date posted to the ledger."),
         make(lv, "p2p_date", "P2P date", D, True, "earliest open promise-to-pay date."),
         make(lv, "last_email_at", "Last email date", DT, True, "last email about the document."),
         make(lv, "last_reply_at", "Last reply date", DT, True, "last reply about the document."),
-        make(lv, "transaction_type", "Transaction type", S, True,
-             "the billing system's own type (e.g. subscription); for debit or credit see"
-             " debit_or_credit."),
-        make(lv, "debit_or_credit", "Transaction type (debit or credit)", E, False,
-             "debit for an invoice or debit note, credit for a credit note.",
-             values=("debit", "credit")),
-        make(lv, "document_type", "Document type", E, False, "invoice, debit or credit note.",
-             values=_values(DocumentType), column="doc_type"),
+        make(
+            lv,
+            "transaction_type",
+            "Transaction type",
+            S,
+            True,
+            "the billing system's own type (e.g. subscription); for debit or credit see"
+            " debit_or_credit.",
+        ),
+        make(
+            lv,
+            "debit_or_credit",
+            "Transaction type (debit or credit)",
+            E,
+            False,
+            "debit for an invoice or debit note, credit for a credit note.",
+            values=("debit", "credit"),
+        ),
+        make(
+            lv,
+            "document_type",
+            "Document type",
+            E,
+            False,
+            "invoice, debit or credit note.",
+            values=values_of(DocumentType),
+            column="doc_type",
+        ),
         make(lv, "currency", "Currency", C, False, "document currency.", code="currency"),
         make(lv, "location", "Location", S, True, "location."),
         make(lv, "business_unit", "Business unit", S, True, "business unit."),
         make(lv, "has_p2p_date", "Has P2P date", BOOL, False, "an open promise to pay exists."),
-        make(lv, "disputed", "Disputed", BOOL, False,
-             "flagged by the billing system, or with an open dispute."),
+        make(
+            lv,
+            "disputed",
+            "Disputed",
+            BOOL,
+            False,
+            "flagged by the billing system, or with an open dispute.",
+        ),
         make(lv, "paid", "Paid", BOOL, False, "the balance is zero."),
-        make(lv, "days_past_due", "Days past due", INT, True,
-             "as-of date minus due date (negative before it); empty for a paid, voided or"
-             " credit document."),
+        make(
+            lv,
+            "days_past_due",
+            "Days past due",
+            INT,
+            True,
+            "as-of date minus due date (negative before it); empty for a paid, voided or"
+            " credit document.",
+        ),
         make(lv, "payment_attempts", "Payment attempts", INT, False, "attempts for the document."),
-    ]  # fmt: skip
-
-
-def payment_fields() -> list[Field]:
-    lv = Level.PAYMENT
-    src = _values(SourceKind)
-    return [
-        make(lv, "last_attempt_at", "Last attempted payment date", DT, True,
-             "when the last payment attempt was made."),
-        make(lv, "last_attempt_status", "Last attempt status", E, True,
-             "status of the last attempt.", values=_values(AttemptStatus)),
-        make(lv, "last_attempt_amount", "Last attempt amount", M, True,
-             "amount of the last attempt.", currency_column="last_attempt_currency"),
-        make(lv, "last_attempt_method", "Last attempt method", E, True,
-             "payment method of the last attempt.", values=_values(PaymentMethodEnum),
-             aliases=METHODS),
-        make(lv, "last_attempt_error", "Last attempt failure error", S, True,
-             "failure reason the gateway gave."),
-        make(lv, "last_attempt_gateway", "Last attempt gateway", S, True, "gateway used."),
-        make(lv, "dunning_status", "Dunning status", E, True,
-             "billing system's retry schedule state.", values=_values(DunningStatus)),
-        make(lv, "payment_attempts", "Payment attempts", INT, False, "count of attempts."),
-        make(lv, "next_retry_at", "Next scheduled retry", DT, True, "next automatic retry."),
-        make(lv, "primary_payment_method", "Primary payment method", E, True,
-             "kind of the primary payment source (empty: none).", values=src, aliases=METHODS),
-        make(lv, "backup_payment_method", "Backup payment method", E, True,
-             "kind of the backup payment source (empty: none).", values=src, aliases=METHODS),
-        make(lv, "card_same_as_last_update", "Masked card number same as last update", BOOL,
-             True, "the primary card's last four digits did not change at its last update"
-             " (no: they did); empty when the primary source is no card or was never updated."),
-        make(lv, "auto_collection", "Auto collection", BOOL, False, "charged automatically."),
-        make(lv, "net_term_days", "Net term days", INT, True, "payment terms in days."),
-        make(lv, "payment_risk", "Payment risk", S, True, "risk rating from the billing system."),
-        make(lv, "payment_source_status", "Payment source status", E, True,
-             "status of the primary payment source.", values=_values(SourceStatus)),
-        make(lv, "monthly_dso", "Monthly DSO", N, True, "days sales outstanding (days)."),
-        make(lv, "average_payment_attempts", "Average payment attempts", N, True,
-             "attempts per attempted document."),
-        make(lv, "subscription_status", "Subscription status", E, True,
-             "status of the customer's main subscription.", values=_values(SubscriptionStatus)),
-    ]  # fmt: skip
+    ]
 
 
 def custom_field(level: Level, c: CustomField) -> Field:
