@@ -82,8 +82,13 @@ def make_caller(
             from arpolicy.models import Tenant
 
             slug = s.get(Tenant, tenant_id).slug  # type: ignore[union-attr]
-        user = User(tenant_id=tenant_id, email=f"u{n}-{uuid.uuid4().hex[:6]}@example.com",
-                    name=f"User {n}", role=role, active=True)  # fmt: skip
+        user = User(
+            tenant_id=tenant_id,
+            email=f"u{n}-{uuid.uuid4().hex[:6]}@example.com",
+            name=f"User {n}",
+            role=role,
+            active=True,
+        )
         s.add(user)
         s.flush()
         _, key = create_api_key(s, user, "test", scopes=scopes)
@@ -113,8 +118,13 @@ def subscribe(api_engine: Engine) -> Callable[..., int]:
     def make(tenant_id: int, events: tuple[str, ...] = ("*",)) -> int:
         with transaction(api_engine) as s:
             scope_tenant(s, tenant_id)
-            endpoint = WebhookEndpoint(tenant_id=tenant_id, url="https://hooks.example.com/ar",
-                                       events=list(events), secret="whsec_dGVzdA==", active=True)  # fmt: skip
+            endpoint = WebhookEndpoint(
+                tenant_id=tenant_id,
+                url="https://hooks.example.com/ar",
+                events=list(events),
+                secret="whsec_dGVzdA==",
+                active=True,
+            )
             s.add(endpoint)
             s.flush()
             return endpoint.id

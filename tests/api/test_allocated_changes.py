@@ -28,15 +28,40 @@ def paid(client, caller):
     """Tenant in EUR; invoice INV-1 of 1164.67 EUR to customer A, paid in full by A's P-1
     (the billing system reports a balance of 0.00)."""
     me = caller(base_currency="EUR")
-    me.a, me.b = (post(client, me, "/v1/customers", {"external_id": c, "name": c})["id"]
-                  for c in ("A", "B"))  # fmt: skip
-    me.doc = post(client, me, "/v1/documents", {
-        "type": "invoice", "number": "INV-1", "customer_id": me.a, "amount": eur("1164.67"),
-        "balance": eur("0.00"), "document_date": "2026-09-01", "due_date": "2026-10-01"})  # fmt: skip
-    me.pay = post(client, me, "/v1/payments", {"external_id": "P-1", "customer_id": me.a,
-                  "amount": eur("1164.67"), "received_on": "2026-10-05"})  # fmt: skip
-    post(client, me, "/v1/allocations", {"payment_id": me.pay["id"], "document_id": me.doc["id"],
-                                         "amount": eur("1164.67")})  # fmt: skip
+    me.a, me.b = (
+        post(client, me, "/v1/customers", {"external_id": c, "name": c})["id"] for c in ("A", "B")
+    )
+    me.doc = post(
+        client,
+        me,
+        "/v1/documents",
+        {
+            "type": "invoice",
+            "number": "INV-1",
+            "customer_id": me.a,
+            "amount": eur("1164.67"),
+            "balance": eur("0.00"),
+            "document_date": "2026-09-01",
+            "due_date": "2026-10-01",
+        },
+    )
+    me.pay = post(
+        client,
+        me,
+        "/v1/payments",
+        {
+            "external_id": "P-1",
+            "customer_id": me.a,
+            "amount": eur("1164.67"),
+            "received_on": "2026-10-05",
+        },
+    )
+    post(
+        client,
+        me,
+        "/v1/allocations",
+        {"payment_id": me.pay["id"], "document_id": me.doc["id"], "amount": eur("1164.67")},
+    )
     return me
 
 
@@ -64,12 +89,16 @@ def test_a_paid_invoice_keeps_its_customer_and_amount(client, paid):
         "its amount cannot go below that"
     )
     assert "release the allocations first" in shrunk["fix"]
-    both = refused(client, paid, path, {"customer_id": paid.b, "amount": eur("1.00")},
-                   "body.customer_id")  # fmt: skip
+    both = refused(
+        client, paid, path, {"customer_id": paid.b, "amount": eur("1.00")}, "body.customer_id"
+    )
     assert "cannot move to customer B" in both["detail"]
     # what the allocations allow: the amount applied, more, another due date
-    for body in ({"amount": eur("1164.67")}, {"amount": eur("1200.00")},
-                 {"due_date": "2026-10-15"}):  # fmt: skip
+    for body in (
+        {"amount": eur("1164.67")},
+        {"amount": eur("1200.00")},
+        {"due_date": "2026-10-15"},
+    ):
         r = client.patch(path, headers=paid.headers, json=body)
         assert r.status_code == 200, r.text
 
@@ -82,10 +111,22 @@ def test_a_payment_with_allocations_keeps_its_customer_and_amount(client, paid):
 
 
 def test_allocations_never_apply_more_than_the_document(client, paid):
-    second = post(client, paid, "/v1/payments", {"external_id": "P-2", "customer_id": paid.a,
-                  "amount": eur("50.00"), "received_on": "2026-10-06"})  # fmt: skip
-    r = client.post("/v1/allocations", headers=paid.headers, json={
-        "payment_id": second["id"], "document_id": paid.doc["id"], "amount": eur("0.01")})  # fmt: skip
+    second = post(
+        client,
+        paid,
+        "/v1/payments",
+        {
+            "external_id": "P-2",
+            "customer_id": paid.a,
+            "amount": eur("50.00"),
+            "received_on": "2026-10-06",
+        },
+    )
+    r = client.post(
+        "/v1/allocations",
+        headers=paid.headers,
+        json={"payment_id": second["id"], "document_id": paid.doc["id"], "amount": eur("0.01")},
+    )
     assert r.status_code == 422, r.text
     assert r.json()["where"] == "body.amount"
     assert r.json()["detail"] == (

@@ -23,21 +23,46 @@ def post(client, who, path, body):
 def test_a_payment_allocated_over_the_api_pays_the_invoice(client, caller):
     me = caller(base_currency="EUR")
     cid = post(client, me, "/v1/customers", {"external_id": "A", "name": "A"})["id"]
-    doc = post(client, me, "/v1/documents", {
-        "type": "invoice", "number": "INV-1", "customer_id": cid, "amount": eur("2500.00"),
-        "balance": eur("2500.00"), "document_date": "2026-09-01", "due_date": "2026-10-01"})  # fmt: skip
+    doc = post(
+        client,
+        me,
+        "/v1/documents",
+        {
+            "type": "invoice",
+            "number": "INV-1",
+            "customer_id": cid,
+            "amount": eur("2500.00"),
+            "balance": eur("2500.00"),
+            "document_date": "2026-09-01",
+            "due_date": "2026-10-01",
+        },
+    )
     assert (doc["balance"], doc["reported_balance"]) == (eur("2500.00"), eur("2500.00"))
-    pay = post(client, me, "/v1/payments", {"external_id": "P-1", "customer_id": cid,
-               "amount": eur("2500.00"), "received_on": "2026-10-05"})  # fmt: skip
+    pay = post(
+        client,
+        me,
+        "/v1/payments",
+        {
+            "external_id": "P-1",
+            "customer_id": cid,
+            "amount": eur("2500.00"),
+            "received_on": "2026-10-05",
+        },
+    )
     path = f"/v1/documents/{doc['id']}"
     assert client.get(path, headers=me.headers).json()["balance"] == eur("2500.00")
-    a = post(client, me, "/v1/allocations", {"payment_id": pay["id"], "document_id": doc["id"],
-                                             "amount": eur("1000.00")})  # fmt: skip
+    a = post(
+        client,
+        me,
+        "/v1/allocations",
+        {"payment_id": pay["id"], "document_id": doc["id"], "amount": eur("1000.00")},
+    )
     read = client.get(path, headers=me.headers).json()
     assert (read["balance"], read["base_balance"]) == (eur("1500.00"), eur("1500.00"))
     assert read["reported_balance"] == eur("2500.00")
-    r = client.patch(f"/v1/allocations/{a['id']}", headers=me.headers,
-                     json={"amount": eur("2500.00")})  # fmt: skip
+    r = client.patch(
+        f"/v1/allocations/{a['id']}", headers=me.headers, json={"amount": eur("2500.00")}
+    )
     assert r.status_code == 200, r.text
     read = client.get(path, headers=me.headers).json()
     assert (read["balance"], read["reported_balance"]) == (eur("0.00"), eur("2500.00"))

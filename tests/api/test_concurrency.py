@@ -143,13 +143,17 @@ def test_fifty_customers_created_at_once_over_five_owners_get_ten_each(
     me = caller()
     with transaction(api_engine) as s:
         t = s.get(Tenant, me.tenant_id)
-        pool = {create_user(s, t, email=f"p{i}-{t.slug}@x.example", team="Pool").id
-                for i in range(5)}  # fmt: skip
-    policy = {"role": "finance", "rules": [
-        {"name": "pool", "assign": {"strategy": strategy, "users": ["team:Pool"]}}]}  # fmt: skip
+        pool = {
+            create_user(s, t, email=f"p{i}-{t.slug}@x.example", team="Pool").id for i in range(5)
+        }
+    policy = {
+        "role": "finance",
+        "rules": [{"name": "pool", "assign": {"strategy": strategy, "users": ["team:Pool"]}}],
+    }
     with httpx.Client(base_url=server, timeout=60) as client:
-        r = client.put("/v1/assignment/policies/finance", headers=me.headers,
-                       json={"policy": policy})  # fmt: skip
+        r = client.put(
+            "/v1/assignment/policies/finance", headers=me.headers, json={"policy": policy}
+        )
         assert r.status_code == 200, r.text
     barrier = threading.Barrier(10)
     answers: list[Any] = []
@@ -159,8 +163,13 @@ def test_fifty_customers_created_at_once_over_five_owners_get_ten_each(
             barrier.wait()
             for j in range(5):
                 try:
-                    answers.append(client.post("/v1/customers", headers=me.headers,
-                                               json={"external_id": f"F-{k}-{j}", "name": "F"}))  # fmt: skip
+                    answers.append(
+                        client.post(
+                            "/v1/customers",
+                            headers=me.headers,
+                            json={"external_id": f"F-{k}-{j}", "name": "F"},
+                        )
+                    )
                 except Exception as exc:  # reported below
                     answers.append(exc)
 

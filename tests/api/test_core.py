@@ -31,8 +31,9 @@ def test_a_wrong_or_revoked_key_is_401(client, caller):
 
 def test_role_permissions_are_checked(client, caller):
     agent = caller(UserRole.AGENT)
-    r = client.post("/v1/users", headers=agent.headers,
-                    json={"email": "a@b.com", "name": "A", "role": "admin"})  # fmt: skip
+    r = client.post(
+        "/v1/users", headers=agent.headers, json={"email": "a@b.com", "name": "A", "role": "admin"}
+    )
     assert r.status_code == 403 and "users:manage" in r.json()["detail"]
     assert client.get("/v1/audit", headers=agent.headers).status_code == 403
 
@@ -56,11 +57,19 @@ def test_a_key_cannot_exceed_its_role(client, caller):
 
 def test_unknown_and_server_owned_fields_are_422(client, caller):
     me = caller()
-    r = client.post("/v1/users", headers=me.headers,
-                    json={"email": "x@y.com", "name": "X", "role": "collector", "tenant_id": 1})  # fmt: skip
+    r = client.post(
+        "/v1/users",
+        headers=me.headers,
+        json={"email": "x@y.com", "name": "X", "role": "collector", "tenant_id": 1},
+    )
     assert r.status_code == 422
-    assert r.json()["errors"] == [{"where": "body.tenant_id", "message": "unknown or server-owned field",
-                                   "fix": "remove this field: it is unknown or set by the server"}]  # fmt: skip
+    assert r.json()["errors"] == [
+        {
+            "where": "body.tenant_id",
+            "message": "unknown or server-owned field",
+            "fix": "remove this field: it is unknown or set by the server",
+        }
+    ]
 
 
 def test_idempotency_key_replays_and_refuses_a_different_body(client, caller):
@@ -88,8 +97,11 @@ def test_idempotency_keys_are_per_tenant(client, caller):
 def test_cursor_pagination_walks_every_row_once(client, caller):
     me = caller()
     for i in range(7):
-        client.post("/v1/users", headers=me.headers,
-                    json={"email": f"p{i}@example.com", "name": f"N{6 - i}", "role": "sales"})  # fmt: skip
+        client.post(
+            "/v1/users",
+            headers=me.headers,
+            json={"email": f"p{i}@example.com", "name": f"N{6 - i}", "role": "sales"},
+        )
     for sort in ("id", "-id", "name", "-name"):
         seen, cursor = [], None
         while True:
@@ -114,10 +126,16 @@ def test_bad_cursor_and_sort_are_422(client, caller):
 
 def test_changes_are_audited_with_before_and_after(client, caller):
     me = caller()
-    uid = client.post("/v1/users", headers=me.headers,
-                      json={"email": "aud@example.com", "name": "A", "role": "sales"}).json()["id"]  # fmt: skip
-    client.patch(f"/v1/users/{uid}", headers={**me.headers, "X-Request-Id": "req42"},
-                 json={"role": "collector"})  # fmt: skip
+    uid = client.post(
+        "/v1/users",
+        headers=me.headers,
+        json={"email": "aud@example.com", "name": "A", "role": "sales"},
+    ).json()["id"]
+    client.patch(
+        f"/v1/users/{uid}",
+        headers={**me.headers, "X-Request-Id": "req42"},
+        json={"role": "collector"},
+    )
     events = client.get(
         "/v1/audit", headers=me.headers, params={"entity": "user", "entity_id": str(uid)}
     ).json()["items"]
@@ -132,8 +150,13 @@ def test_rate_limit_is_a_429_with_retry_after(api_engine, clock, caller):
     from arpolicy.app import create_app
     from arpolicy.config import Settings
 
-    app = create_app(Settings(database_url=api_engine.url.render_as_string(hide_password=False),
-                              rate_limit_per_minute=3), clock=clock)  # fmt: skip
+    app = create_app(
+        Settings(
+            database_url=api_engine.url.render_as_string(hide_password=False),
+            rate_limit_per_minute=3,
+        ),
+        clock=clock,
+    )
     me = caller()
     with TestClient(app) as c:
         codes = [c.get("/v1/users", headers=me.headers).status_code for _ in range(4)]
@@ -259,15 +282,18 @@ def test_a_patch_may_leave_a_field_out_but_never_null_it(client, caller, stored)
     assert key["type"] == "string" and "anyOf" not in key
     team = spec["UserUpdate"]["properties"]["team"]  # a team can be removed: null stays
     assert {"type": "null"} in team["anyOf"]
-    for path, body in ((f"/v1/users/{me.user_id}", {"name": None, "active": None}),
-                       ("/v1/tenant", {"name": None})):  # fmt: skip
+    for path, body in (
+        (f"/v1/users/{me.user_id}", {"name": None, "active": None}),
+        ("/v1/tenant", {"name": None}),
+    ):
         r = client.patch(path, headers=me.headers, json=body)
         assert r.status_code == 422 and r.json()["where"] == "body.name", path
         assert "leave the field out" in r.json()["fix"]
     assert stored(me.tenant_id, User)[0].active is True
     r = client.post("/v1/customers", headers=me.headers, json={"external_id": "C1", "name": "A"})
-    r = client.patch(f"/v1/customers/{r.json()['id']}", headers=me.headers,
-                     json={"external_id": None})  # fmt: skip
+    r = client.patch(
+        f"/v1/customers/{r.json()['id']}", headers=me.headers, json={"external_id": None}
+    )
     assert r.status_code == 422 and r.json()["where"] == "body.external_id"
 
 

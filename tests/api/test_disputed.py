@@ -18,9 +18,12 @@ from tests.fixtures.factories import create_customer, create_document
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 CYCLE = {
-    "name": "Standard", "status": "live", "priority": 10, "invoice": "balance > 0 USD",
+    "name": "Standard",
+    "status": "live",
+    "priority": 10,
+    "invoice": "balance > 0 USD",
     "reminders": [{"name": "overdue", "anchor": "due_date", "offset_days": 1, "template": "firm"}],
-}  # fmt: skip
+}
 SETTINGS = {"from_address": "ar@shop.example", "test_address": "qa@shop.example"}
 
 
@@ -33,13 +36,29 @@ def shop(client, api_engine, caller, clock):
     with transaction(api_engine) as s:
         t = s.get(Tenant, me.tenant_id)
         c = create_customer(s, t, language="en", country="US")
-        s.add(Contact(tenant_id=t.id, external_id=f"K{c.id}", customer_id=c.id,
-                      email="ap@customer.example", is_billing=True, name="Pat"))  # fmt: skip
-        inv = create_document(s, t, c, "1164.67", document_date=today - timedelta(days=40),
-                              due_date=today - timedelta(days=10))  # fmt: skip
+        s.add(
+            Contact(
+                tenant_id=t.id,
+                external_id=f"K{c.id}",
+                customer_id=c.id,
+                email="ap@customer.example",
+                is_billing=True,
+                name="Pat",
+            )
+        )
+        inv = create_document(
+            s,
+            t,
+            c,
+            "1164.67",
+            document_date=today - timedelta(days=40),
+            due_date=today - timedelta(days=10),
+        )
         me.customer, me.doc, me.number = c.id, inv.id, inv.number
-    for path, body in (("/v1/engagement/settings", {"settings": SETTINGS}),
-                       ("/v1/engagement/cycles/Standard", {"cycle": CYCLE})):  # fmt: skip
+    for path, body in (
+        ("/v1/engagement/settings", {"settings": SETTINGS}),
+        ("/v1/engagement/cycles/Standard", {"cycle": CYCLE}),
+    ):
         r = client.put(path, headers=me.headers, json=body)
         assert r.status_code == 200, r.text
     return me
@@ -62,11 +81,22 @@ def seen(client, me) -> dict[str, object]:
 def test_an_open_dispute_disputes_the_invoice_until_resolved(client, shop):
     me = shop
     assert seen(client, me) == {
-        "read": (False, False), "listed": [], "rule": [], "reminded": [me.number],
-    }  # fmt: skip
-    r = client.post("/v1/disputes", headers=me.headers, json={
-        "external_id": "D-1", "customer_id": me.customer, "document_id": me.doc,
-        "amount": {"amount": "1164.67", "currency": "USD"}, "opened_on": "2026-11-20"})  # fmt: skip
+        "read": (False, False),
+        "listed": [],
+        "rule": [],
+        "reminded": [me.number],
+    }
+    r = client.post(
+        "/v1/disputes",
+        headers=me.headers,
+        json={
+            "external_id": "D-1",
+            "customer_id": me.customer,
+            "document_id": me.doc,
+            "amount": {"amount": "1164.67", "currency": "USD"},
+            "opened_on": "2026-11-20",
+        },
+    )
     assert r.status_code == 201, r.text
     disputed = {"read": (True, False), "listed": [me.doc], "rule": [me.doc], "reminded": []}
     assert seen(client, me) == disputed
@@ -75,11 +105,17 @@ def test_an_open_dispute_disputes_the_invoice_until_resolved(client, shop):
     assert r.status_code == 200 and r.json()["disputed"] is True, r.text
     assert client.get("/v1/documents?disputed=false", headers=me.headers).json()["items"] == []
     dispute = client.get("/v1/disputes", headers=me.headers).json()["items"][0]["id"]
-    r = client.patch(f"/v1/disputes/{dispute}", headers=me.headers,
-                     json={"status": "resolved", "resolved_on": "2026-11-22"})  # fmt: skip
+    r = client.patch(
+        f"/v1/disputes/{dispute}",
+        headers=me.headers,
+        json={"status": "resolved", "resolved_on": "2026-11-22"},
+    )
     assert r.status_code == 200, r.text
     assert seen(client, me) == {
-        "read": (False, False), "listed": [], "rule": [], "reminded": [me.number],
-    }  # fmt: skip
+        "read": (False, False),
+        "listed": [],
+        "rule": [],
+        "reminded": [me.number],
+    }
     r = client.patch(f"/v1/documents/{me.doc}", headers=me.headers, json={"disputed": True})
     assert r.json()["disputed"] is True and r.json()["reported_disputed"] is True

@@ -26,21 +26,32 @@ def me(client, caller):
     """A tenant (base USD) with customer C1, an EUR rate and the caller's key."""
     who = caller()
     who.customer = post(client, who, "/v1/customers", {"external_id": "C1", "name": "ACME"})["id"]
-    post(client, who, "/v1/fx-rates",
-         {"from_currency": "EUR", "to_currency": "USD", "valid_on": "2026-01-01", "rate": "1.0825"})  # fmt: skip
+    post(
+        client,
+        who,
+        "/v1/fx-rates",
+        {"from_currency": "EUR", "to_currency": "USD", "valid_on": "2026-01-01", "rate": "1.0825"},
+    )
     return who
 
 
 def invoice(who, number="I1", **fields):
-    return {"type": "invoice", "number": number, "customer_id": who.customer,
-            "amount": money("1000.00"), "document_date": "2026-09-01", "due_date": "2026-10-01",
-            **fields}  # fmt: skip
+    return {
+        "type": "invoice",
+        "number": number,
+        "customer_id": who.customer,
+        "amount": money("1000.00"),
+        "document_date": "2026-09-01",
+        "due_date": "2026-10-01",
+        **fields,
+    }
 
 
 def test_create_converts_like_the_import(client, me, stored, subscribe):
     subscribe(me.tenant_id)
-    created = post(client, me, D, invoice(me, amount=money("812.40", "EUR"),
-                                          balance=money("100.05", "EUR")))  # fmt: skip
+    created = post(
+        client, me, D, invoice(me, amount=money("812.40", "EUR"), balance=money("100.05", "EUR"))
+    )
     assert created["amount"] == money("812.40", "EUR")
     assert created["base_amount"] == money("879.42")  # 812.40 x 1.0825 = 879.423
     assert created["base_balance"] == money("108.30")  # 100.05 x 1.0825 = 108.304...
@@ -85,8 +96,17 @@ def test_errors_name_the_body_field(client, me):
 
 
 def test_amounts_too_large_to_store_are_422_not_500(client, me):
-    post(client, me, "/v1/fx-rates", {"from_currency": "KWD", "to_currency": "USD",
-                                      "valid_on": "2026-01-01", "rate": "999999999999999"})  # fmt: skip
+    post(
+        client,
+        me,
+        "/v1/fx-rates",
+        {
+            "from_currency": "KWD",
+            "to_currency": "USD",
+            "valid_on": "2026-01-01",
+            "rate": "999999999999999",
+        },
+    )
     body = invoice(me, amount=money("999999999999999.999", "KWD"))
     r = client.post(D, headers=me.headers, json=body)
     assert r.status_code == 422, r.text
@@ -104,8 +124,9 @@ def test_the_key_is_type_and_number(client, me):
 
 def test_update_converts_again_and_keeps_the_rest(client, me, stored, subscribe):
     subscribe(me.tenant_id)
-    doc = post(client, me, D, invoice(me, amount=money("200.00", "EUR"), location="=A1",
-                                      disputed=True))  # fmt: skip
+    doc = post(
+        client, me, D, invoice(me, amount=money("200.00", "EUR"), location="=A1", disputed=True)
+    )
     r = client.patch(
         f"{D}/{doc['id']}", headers=me.headers, json={"balance": money("50.00", "EUR")}
     )
@@ -115,8 +136,9 @@ def test_update_converts_again_and_keeps_the_rest(client, me, stored, subscribe)
     assert after["location"] == "=A1" and after["disputed"] is True
     r = client.patch(f"{D}/{doc['id']}", headers=me.headers, json={"amount": money("10.00")})
     assert r.status_code == 422 and r.json()["where"] == "body.balance"
-    r = client.patch(f"{D}/{doc['id']}", headers=me.headers,
-                     json={"amount": money("10.00"), "balance": None})  # fmt: skip
+    r = client.patch(
+        f"{D}/{doc['id']}", headers=me.headers, json={"amount": money("10.00"), "balance": None}
+    )
     assert r.status_code == 200 and r.json()["balance"] == money("10.00")
     assert r.json()["fx_rate"] == "1" and r.json()["fx_rate_on"] is None
     kinds = [m.event_type for m in stored(me.tenant_id, OutboxMessage)]
@@ -128,10 +150,18 @@ def test_update_converts_again_and_keeps_the_rest(client, me, stored, subscribe)
 
 
 def test_subscription_reference_and_custom_fields(client, me):
-    sub = post(client, me, "/v1/subscriptions",
-               {"external_id": "S1", "customer_id": me.customer, "status": "active"})  # fmt: skip
-    post(client, me, "/v1/custom-fields",
-         {"entity": "document", "key": "po", "label": "PO", "type": "string", "required": True})  # fmt: skip
+    sub = post(
+        client,
+        me,
+        "/v1/subscriptions",
+        {"external_id": "S1", "customer_id": me.customer, "status": "active"},
+    )
+    post(
+        client,
+        me,
+        "/v1/custom-fields",
+        {"entity": "document", "key": "po", "label": "PO", "type": "string", "required": True},
+    )
     r = client.post(D, headers=me.headers, json=invoice(me, subscription_id=sub["id"]))
     assert r.status_code == 422 and r.json()["where"] == "body.custom_fields.po"
     doc = post(client, me, D, invoice(me, subscription_id=sub["id"], custom_fields={"po": "PO-7"}))

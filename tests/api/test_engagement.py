@@ -15,10 +15,20 @@ from tests.fixtures.factories import create_customer, create_document
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 CYCLE = {
-    "name": "Standard", "status": "live", "priority": 10, "invoice": "balance > 0 USD",
-    "reminders": [{"name": "overdue", "anchor": "due_date", "offset_days": 1,
-                   "repeat": {"every_days": 7, "times": 2}, "template": "firm"}],
-}  # fmt: skip
+    "name": "Standard",
+    "status": "live",
+    "priority": 10,
+    "invoice": "balance > 0 USD",
+    "reminders": [
+        {
+            "name": "overdue",
+            "anchor": "due_date",
+            "offset_days": 1,
+            "repeat": {"every_days": 7, "times": 2},
+            "template": "firm",
+        }
+    ],
+}
 SETTINGS = {"from_address": "ar@shop.example", "test_address": "qa@shop.example", "quiet_days": 2}
 
 
@@ -29,10 +39,24 @@ def shop(api_engine, caller, clock):
     with transaction(api_engine) as s:
         t = s.get(Tenant, me.tenant_id)
         c = create_customer(s, t, language="de", country="DE", timezone="Europe/Berlin")
-        s.add(Contact(tenant_id=t.id, external_id=f"K{c.id}", customer_id=c.id, email="ap@kunde.example",
-                      is_billing=True, name="Petra"))  # fmt: skip
-        inv = create_document(s, t, c, "1234.56", document_date=today - timedelta(days=40),
-                              due_date=today - timedelta(days=10))  # fmt: skip
+        s.add(
+            Contact(
+                tenant_id=t.id,
+                external_id=f"K{c.id}",
+                customer_id=c.id,
+                email="ap@kunde.example",
+                is_billing=True,
+                name="Petra",
+            )
+        )
+        inv = create_document(
+            s,
+            t,
+            c,
+            "1234.56",
+            document_date=today - timedelta(days=40),
+            due_date=today - timedelta(days=10),
+        )
     return me, c.id, inv.number
 
 
@@ -72,23 +96,32 @@ def test_save_run_and_read_back(client, shop, api_engine):
     # nothing is left to send, not the 2nd again once the quiet days are over
     assert fc["total"] == 0 and fc["later"] == 0 and fc["tasks_total"] == 0
     today = date.fromisoformat(fc["from"])
-    bt = client.post("/v1/engagement/backtest", headers=me.headers,
-                     json={"from": (today - timedelta(days=20)).isoformat(), "to": today.isoformat()}).json()  # fmt: skip
+    bt = client.post(
+        "/v1/engagement/backtest",
+        headers=me.headers,
+        json={"from": (today - timedelta(days=20)).isoformat(), "to": today.isoformat()},
+    ).json()
     assert bt["total"] == 2  # the invoice fell due 10 days ago: overdue #1 and #2
 
 
 def test_invalid_cycles_list_every_problem(client, shop):
     me, *_ = shop
-    bad = {**CYCLE, "invoice": "balanse > 0 USD",
-           "reminders": [{"name": "x", "template": {"en": {"subject": "{{ nope }}", "text": "hi"}}}]}  # fmt: skip
+    bad = {
+        **CYCLE,
+        "invoice": "balanse > 0 USD",
+        "reminders": [{"name": "x", "template": {"en": {"subject": "{{ nope }}", "text": "hi"}}}],
+    }
     r = client.put("/v1/engagement/cycles/Standard", headers=me.headers, json={"cycle": bad})
     assert r.status_code == 422
     wheres = [e["where"] for e in r.json()["errors"]]
     assert wheres[0].startswith("invoice") and any(w.startswith("reminders[0]") for w in wheres)
     r = client.put("/v1/engagement/cycles/Other", headers=me.headers, json={"cycle": CYCLE})
     assert r.status_code == 422 and r.json()["where"] == "body.cycle.name"
-    r = client.put("/v1/engagement/cycles/Standard", headers=me.headers,
-                   json={"cycle": {**CYCLE, "reminders": []}})  # fmt: skip
+    r = client.put(
+        "/v1/engagement/cycles/Standard",
+        headers=me.headers,
+        json={"cycle": {**CYCLE, "reminders": []}},
+    )
     assert r.status_code == 422
     r = client.post(
         "/v1/engagement/backtest",
@@ -130,14 +163,26 @@ def test_permissions_and_isolation(client, shop, caller):
     me, *_ = shop
     _setup(client, me)
     sales = caller(UserRole.SALES, tenant_id=me.tenant_id)
-    assert client.put("/v1/engagement/cycles/Standard", headers=sales.headers,
-                      json={"cycle": CYCLE}).status_code == 403  # fmt: skip
+    assert (
+        client.put(
+            "/v1/engagement/cycles/Standard", headers=sales.headers, json={"cycle": CYCLE}
+        ).status_code
+        == 403
+    )
     assert client.post("/v1/engagement/runs", headers=sales.headers, json={}).status_code == 200
-    assert client.post("/v1/engagement/runs", headers=sales.headers,
-                       json={"dry_run": False}).status_code == 403  # fmt: skip
+    assert (
+        client.post(
+            "/v1/engagement/runs", headers=sales.headers, json={"dry_run": False}
+        ).status_code
+        == 403
+    )
     collector = caller(UserRole.COLLECTOR, tenant_id=me.tenant_id)
-    assert client.post("/v1/engagement/runs", headers=collector.headers,
-                       json={"dry_run": False}).status_code == 200  # fmt: skip
+    assert (
+        client.post(
+            "/v1/engagement/runs", headers=collector.headers, json={"dry_run": False}
+        ).status_code
+        == 200
+    )
     other = caller()
     assert client.get("/v1/engagement/cycles/Standard", headers=other.headers).status_code == 404
     assert client.get("/v1/engagement/cycles", headers=other.headers).json() == []

@@ -29,10 +29,20 @@ def test_csv_and_jsonl_give_the_cli_report(client, caller, stored, subscribe):
     r = upload(client, me, "customers", CUSTOMERS)
     assert r.status_code == 200, r.text
     assert r.json() == {
-        "kind": "customers", "partial": False, "rows": 2, "inserted": 2, "updated": 0,
-        "rejected": 0, "errors": [], "errors_omitted": 0, "file_error": None,
-        "rejects_path": None, "applied": True, "ok": True, "assignment": [],
-    }  # fmt: skip
+        "kind": "customers",
+        "partial": False,
+        "rows": 2,
+        "inserted": 2,
+        "updated": 0,
+        "rejected": 0,
+        "errors": [],
+        "errors_omitted": 0,
+        "file_error": None,
+        "rejects_path": None,
+        "applied": True,
+        "ok": True,
+        "assignment": [],
+    }
     lines = [{"external_id": "C2", "name": "Beta GmbH"}, {"external_id": "C3", "name": "Gamma"}]
     content = "\n".join(json.dumps(x) for x in lines).encode()
     r = upload(client, me, "customers", content, name="more.jsonl")
@@ -53,8 +63,9 @@ def test_a_bad_row_rejects_the_whole_file_and_lists_every_bad_row(client, caller
     body = r.json()
     assert "nothing was imported" in body["detail"]
     assert [(e["line"], e["column"], e["value"]) for e in body["errors"]] == [
-        (2, "currency", "usd"), (3, "name", "")
-    ]  # fmt: skip
+        (2, "currency", "usd"),
+        (3, "name", ""),
+    ]
     assert all(e["reason"] and e["fix"] and e["where"].startswith("line ") for e in body["errors"])
     assert body["errors"][0]["fix"] == "write USD"
     assert stored(me.tenant_id, Customer) == []
@@ -131,20 +142,26 @@ def test_documents_import_like_the_cli_and_repeat_by_idempotency_key(client, cal
     assert upload(client, me, "customers", CUSTOMERS).status_code == 200
     rates = b"from_currency,to_currency,valid_on,rate\nEUR,USD,2026-01-01,1.1\n"
     assert upload(client, me, "fx-rates", rates).status_code == 200
-    invoices = (b"number,customer,currency,amount,document_date,due_date\n"
-                b"I1,C1,USD,100.00,2026-10-01,2026-11-01\nI2,C2,EUR,10.00,2026-10-01,2026-11-01\n")  # fmt: skip
+    invoices = (
+        b"number,customer,currency,amount,document_date,due_date\n"
+        b"I1,C1,USD,100.00,2026-10-01,2026-11-01\nI2,C2,EUR,10.00,2026-10-01,2026-11-01\n"
+    )
     # a repeat is the same bytes (multipart included: the same boundary)
     built = httpx.Request("POST", "http://x", files={"file": ("inv.csv", invoices, "text/csv")})
-    headers = {**me.headers, "Idempotency-Key": "upload-1",
-               "Content-Type": built.headers["content-type"]}  # fmt: skip
+    headers = {
+        **me.headers,
+        "Idempotency-Key": "upload-1",
+        "Content-Type": built.headers["content-type"],
+    }
     first = client.post(f"{IMPORTS}/invoices", headers=headers, content=built.read())
     again = client.post(f"{IMPORTS}/invoices", headers=headers, content=built.read())
     assert first.status_code == again.status_code == 200, first.text
     assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
     docs = client.get("/v1/documents", headers=me.headers, params={"sort": "number"}).json()
     assert [(d["number"], d["base_amount"]["amount"]) for d in docs["items"]] == [
-        ("I1", "100.00"), ("I2", "11.00")
-    ]  # fmt: skip
+        ("I1", "100.00"),
+        ("I2", "11.00"),
+    ]
     assert len(stored(me.tenant_id, AuditEvent, action="import.completed")) == 3
 
 
@@ -169,11 +186,17 @@ UNSTORABLE = [
     (b"external_id,name\nC1,A\x00\n", "f.csv", (2, "name", "NUL")),
     (b'{"external_id": "C1", "name": "A\\u0000"}\n', "f.jsonl", (1, "name", "NUL")),
     (b'{"external_id": "C1", "name": "A\\ud800"}\n', "f.jsonl", (1, "name", "U+D800")),
-    (f'{{"external_id": "C1", "name": "A", "custom_fields": {{"k": {DEEP}}}}}\n'.encode(),
-     "f.jsonl", (1, "cf.k", "levels deep")),
-    (b"external_id,name,currency,reported_balance\nC1,A,USD,92233720368547758.08\n", "f.csv",
-     (2, "reported_balance", "largest amount")),
-]  # fmt: skip
+    (
+        f'{{"external_id": "C1", "name": "A", "custom_fields": {{"k": {DEEP}}}}}\n'.encode(),
+        "f.jsonl",
+        (1, "cf.k", "levels deep"),
+    ),
+    (
+        b"external_id,name,currency,reported_balance\nC1,A,USD,92233720368547758.08\n",
+        "f.csv",
+        (2, "reported_balance", "largest amount"),
+    ),
+]
 
 
 def test_values_no_database_can_store_are_row_errors(client, caller, stored):

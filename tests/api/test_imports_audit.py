@@ -29,8 +29,9 @@ def test_an_uploaded_admin_is_audited_with_the_key_and_user(client, caller, stor
     )
     upload(client, me, "users", b"email,name,role\nmallory@example.com,Mallory,admin\n", "up.csv")
     mallory = by(stored, me.tenant_id, User, "email")["mallory@example.com"]
-    r = client.get("/v1/audit", headers=me.headers,
-                   params={"entity": "user", "entity_id": str(mallory)})  # fmt: skip
+    r = client.get(
+        "/v1/audit", headers=me.headers, params={"entity": "user", "entity_id": str(mallory)}
+    )
     assert r.status_code == 200, r.text
     found = r.json()["items"]
     assert [e["action"] for e in found] == ["user.updated", "user.created"]
@@ -51,8 +52,10 @@ def test_an_upload_lists_the_customers_and_invoices_it_created_and_updated(clien
     upload(
         client, me, "customers", b"external_id,name,currency\nC2,Beta Inc,USD\nC3,G,USD\n", "d.csv"
     )
-    invoices = (b"number,customer,currency,amount,document_date,due_date\n"
-                b"I1,C1,USD,100.00,2026-10-01,2026-11-01\n")  # fmt: skip
+    invoices = (
+        b"number,customer,currency,amount,document_date,due_date\n"
+        b"I1,C1,USD,100.00,2026-10-01,2026-11-01\n"
+    )
     upload(client, me, "invoices", invoices, "i.csv")
     customers = by(stored, me.tenant_id, Customer, "external_id")
     doc = by(stored, me.tenant_id, Document, "number")["I1"]

@@ -95,8 +95,11 @@ def test_records_without_a_principal_are_never_replayed(client, caller, api_engi
     assert client.post("/v1/users", headers=h, json=body).status_code == 201
     with transaction(api_engine) as s:
         scope_tenant(s, admin.tenant_id)
-        row = s.scalar(select(IdempotencyRecord).where(IdempotencyRecord.key == "old-1",
-                       IdempotencyRecord.tenant_id == admin.tenant_id))  # fmt: skip
+        row = s.scalar(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.key == "old-1", IdempotencyRecord.tenant_id == admin.tenant_id
+            )
+        )
         assert row is not None
         row.principal = None
     assert client.post("/v1/users", headers=h, json=body).status_code == 422
@@ -137,8 +140,11 @@ def test_a_key_with_keys_manage_cannot_mint_a_wider_key_for_another_user(client,
     assert r.status_code == 201 and r.json()["scopes"] == ["keys:manage", "keys:own", "ledger:read"]
     minted = _bearer(r.json()["key"])
     assert client.patch("/v1/tenant", headers=minted, json={}).status_code == 403
-    r = client.post("/v1/keys", headers=narrow,
-                    json={"name": "y", "user_id": other_admin.user_id, "scopes": ["settings:manage"]})  # fmt: skip
+    r = client.post(
+        "/v1/keys",
+        headers=narrow,
+        json={"name": "y", "user_id": other_admin.user_id, "scopes": ["settings:manage"]},
+    )
     assert r.status_code == 403
 
 

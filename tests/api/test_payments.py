@@ -26,21 +26,42 @@ def me(client, caller):
     who = caller()
     who.customer = post(client, who, "/v1/customers", {"external_id": "C1", "name": "ACME"})["id"]
     doc = {"customer_id": who.customer, "document_date": "2026-09-01", "due_date": "2026-10-01"}
-    who.inv = post(client, who, "/v1/documents",
-                   {**doc, "type": "invoice", "number": "I1", "amount": money("500.00")})["id"]  # fmt: skip
-    who.eur = post(client, who, "/v1/documents",
-                   {**doc, "type": "invoice", "number": "I2", "amount": money("90.00", "EUR")},
-                   status=422)  # no EUR rate yet  # fmt: skip
-    post(client, who, "/v1/fx-rates", {"from_currency": "EUR", "to_currency": "USD",
-                                       "valid_on": "2026-01-01", "rate": "1.2"})  # fmt: skip
-    who.eur = post(client, who, "/v1/documents",
-                   {**doc, "type": "invoice", "number": "I2", "amount": money("90.00", "EUR")})["id"]  # fmt: skip
+    who.inv = post(
+        client,
+        who,
+        "/v1/documents",
+        {**doc, "type": "invoice", "number": "I1", "amount": money("500.00")},
+    )["id"]
+    who.eur = post(
+        client,
+        who,
+        "/v1/documents",
+        {**doc, "type": "invoice", "number": "I2", "amount": money("90.00", "EUR")},
+        status=422,
+    )  # no EUR rate yet
+    post(
+        client,
+        who,
+        "/v1/fx-rates",
+        {"from_currency": "EUR", "to_currency": "USD", "valid_on": "2026-01-01", "rate": "1.2"},
+    )
+    who.eur = post(
+        client,
+        who,
+        "/v1/documents",
+        {**doc, "type": "invoice", "number": "I2", "amount": money("90.00", "EUR")},
+    )["id"]
     return who
 
 
 def payment(who, external_id="P1", amount=None, **fields):
-    return {"external_id": external_id, "customer_id": who.customer,
-            "amount": amount or money("300.00"), "received_on": "2026-11-02", **fields}  # fmt: skip
+    return {
+        "external_id": external_id,
+        "customer_id": who.customer,
+        "amount": amount or money("300.00"),
+        "received_on": "2026-11-02",
+        **fields,
+    }
 
 
 def test_payment_create_read_update(client, me, stored, subscribe):
@@ -55,8 +76,10 @@ def test_payment_create_read_update(client, me, stored, subscribe):
     assert eur["base_amount"] == money("12.00") and eur["fx_rate"] == "1.2"
     assert [m.event_type for m in stored(me.tenant_id, OutboxMessage)] == ["payment.created"] * 2
     assert [e.action for e in stored(me.tenant_id, AuditEvent, entity="payment")] == [
-        "payment.created", "payment.updated", "payment.created"
-    ]  # fmt: skip
+        "payment.created",
+        "payment.updated",
+        "payment.created",
+    ]
     r = client.post(P, headers=me.headers, json=payment(me))
     assert r.status_code == 409 and r.json()["errors"][0]["existing_id"] == created["id"]
     r = client.post(P, headers=me.headers, json=payment(me, "P3", method="barter"))
@@ -67,16 +90,23 @@ def test_payment_create_read_update(client, me, stored, subscribe):
 
 def test_allocations_keep_the_unallocated_part(client, me, stored):
     pay = post(client, me, P, payment(me))
-    alloc = post(client, me, A, {"payment_id": pay["id"], "document_id": me.inv,
-                                 "amount": money("120.00")})  # fmt: skip
+    alloc = post(
+        client, me, A, {"payment_id": pay["id"], "document_id": me.inv, "amount": money("120.00")}
+    )
     assert alloc["amount"] == money("120.00") and alloc["allocated_on"] == "2026-11-02"
     got = client.get(f"{P}/{pay['id']}", headers=me.headers).json()
     assert got["unallocated"] == money("180.00") and got["base_unallocated"] == money("180.00")
-    r = client.post(A, headers=me.headers,
-                    json={"payment_id": pay["id"], "document_id": me.inv, "amount": money("1.00")})  # fmt: skip
+    r = client.post(
+        A,
+        headers=me.headers,
+        json={"payment_id": pay["id"], "document_id": me.inv, "amount": money("1.00")},
+    )
     assert r.status_code == 409 and r.json()["errors"][0]["existing_id"] == alloc["id"]
-    r = client.patch(f"{A}/{alloc['id']}", headers=me.headers,
-                     json={"amount": money("300.00"), "allocated_on": "2026-11-05"})  # fmt: skip
+    r = client.patch(
+        f"{A}/{alloc['id']}",
+        headers=me.headers,
+        json={"amount": money("300.00"), "allocated_on": "2026-11-05"},
+    )
     assert r.status_code == 200 and r.json()["allocated_on"] == "2026-11-05"
     assert stored(me.tenant_id, Payment, id=pay["id"])[0].unallocated_minor == 0
     r = client.patch(f"{A}/{alloc['id']}", headers=me.headers, json={"amount": money("300.01")})
@@ -89,8 +119,9 @@ def test_allocations_keep_the_unallocated_part(client, me, stored):
     assert [a["id"] for a in listed] == [alloc["id"]] and listed[0]["amount"] == money("300.00")
     assert client.get(f"{A}/{alloc['id']}", headers=me.headers).json() == listed[0]
     assert [e.action for e in stored(me.tenant_id, AuditEvent, entity="allocation")] == [
-        "allocation.created", "allocation.updated"
-    ]  # fmt: skip
+        "allocation.created",
+        "allocation.updated",
+    ]
 
 
 def test_allocation_errors(client, me):
@@ -100,9 +131,11 @@ def test_allocation_errors(client, me):
         ({"document_id": me.inv, "amount": money("0.00")}, "body.amount"),
         ({"document_id": me.inv, "amount": money("300.01")}, "body.amount"),
         ({"document_id": 2_000_000_000, "amount": money("1.00")}, "body.document_id"),
-        ({"document_id": me.inv, "amount": money("1.00"), "payment_id": 2_000_000_000},
-         "body.payment_id"),
-    ]  # fmt: skip
+        (
+            {"document_id": me.inv, "amount": money("1.00"), "payment_id": 2_000_000_000},
+            "body.payment_id",
+        ),
+    ]
     for fields, where in cases:
         r = client.post(A, headers=me.headers, json={"payment_id": pay["id"], **fields})
         assert r.status_code == 422, (fields, r.text)

@@ -29,8 +29,12 @@ def ledger(client, caller):
     """Two customers: A owes 1000.00 (53 days overdue) and 99.99 (current) less a payment of
     300.00; B owes EUR 200.00 at 1.10 (110 days overdue) less a credit note of EUR 50.00."""
     me = caller()
-    post(client, me, "/v1/fx-rates", {"from_currency": "EUR", "to_currency": "USD",
-                                      "valid_on": "2026-01-01", "rate": "1.10"})  # fmt: skip
+    post(
+        client,
+        me,
+        "/v1/fx-rates",
+        {"from_currency": "EUR", "to_currency": "USD", "valid_on": "2026-01-01", "rate": "1.10"},
+    )
     a = post(client, me, "/v1/customers", {"external_id": "A", "name": "Alpha"})["id"]
     b = post(client, me, "/v1/customers", {"external_id": "B", "name": "Beta"})["id"]
     docs = [
@@ -40,11 +44,30 @@ def ledger(client, caller):
         (b, "credit_note", "CN1", money("50.00", "EUR"), "2026-08-01"),
     ]
     for cid, kind, number, amount, due in docs:
-        post(client, me, "/v1/documents", {"type": kind, "number": number, "customer_id": cid,
-                                           "amount": amount, "document_date": "2026-08-01",
-                                           "due_date": due})  # fmt: skip
-    post(client, me, "/v1/payments", {"external_id": "P1", "customer_id": a,
-                                      "amount": money("300.00"), "received_on": "2026-11-20"})  # fmt: skip
+        post(
+            client,
+            me,
+            "/v1/documents",
+            {
+                "type": kind,
+                "number": number,
+                "customer_id": cid,
+                "amount": amount,
+                "document_date": "2026-08-01",
+                "due_date": due,
+            },
+        )
+    post(
+        client,
+        me,
+        "/v1/payments",
+        {
+            "external_id": "P1",
+            "customer_id": a,
+            "amount": money("300.00"),
+            "received_on": "2026-11-20",
+        },
+    )
     return me
 
 
@@ -65,8 +88,9 @@ def test_ageing_equals_the_cli_and_hand_checked_values(client, api_engine, ledge
     assert report["totals"]["total"] == "1319.99" and report["totals"]["outstanding"] == "964.99"
     top = client.get("/v1/reports/ageing", headers=ledger.headers, params={"limit": 1}).json()
     assert [c["name"] for c in top["customers"]] == ["Alpha"] and top["totals"] == report["totals"]
-    earlier = client.get("/v1/reports/ageing", headers=ledger.headers,
-                         params={"as_of": "2026-10-15"}).json()  # fmt: skip
+    earlier = client.get(
+        "/v1/reports/ageing", headers=ledger.headers, params={"as_of": "2026-10-15"}
+    ).json()
     assert earlier["customers"][0]["ageing"]["1-30"] == "1000.00"
 
 
@@ -75,8 +99,10 @@ def test_tenant_figures(client, ledger):
     assert r.status_code == 200, r.text
     base = r.json()["base"]
     assert (base["open_debits"], base["unutilised_credit"], base["unaccounted_payment"]) == (
-        "1319.99", "55.00", "300.00"
-    )  # fmt: skip
+        "1319.99",
+        "55.00",
+        "300.00",
+    )
     assert base["outstanding"] == "964.99" and base["overdue"] == "1220.00"
 
 

@@ -46,10 +46,12 @@ def test_declared_parameters_of_dependencies_still_pass(client, caller):
 
 @pytest.mark.parametrize(
     "raw,where",
-    [(b'{"external_id": "X",\n "name": "Y",\n "country" "DE"}', "body, line 3, column 12"),
-     (b'{"external_id": "X", "name": }', "body, line 1, column 30"),
-     (b"not json", "body, line 1, column 1")],
-)  # fmt: skip
+    [
+        (b'{"external_id": "X",\n "name": "Y",\n "country" "DE"}', "body, line 3, column 12"),
+        (b'{"external_id": "X", "name": }', "body, line 1, column 30"),
+        (b"not json", "body, line 1, column 1"),
+    ],
+)
 def test_a_broken_json_body_is_a_400_with_line_and_column(client, caller, stored, raw, where):
     from arpolicy.models import Customer
 

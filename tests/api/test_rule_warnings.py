@@ -27,12 +27,14 @@ def shop(api_engine, caller):
         anna = create_user(s, t, email=f"anna-{t.slug}@shop.example", name="Anna Berg")
         ids = []
         for i in range(5):
-            c = create_customer(s, t, region="Zürich", language="de",
-                                finance_owner_id=anna.id if i < 2 else None)  # fmt: skip
+            c = create_customer(
+                s, t, region="Zürich", language="de", finance_owner_id=anna.id if i < 2 else None
+            )
             create_document(s, t, c, "50.00")
             ids.append(c.id)
-        create_attempt(s, t, c, status=AttemptStatus.FAILURE,
-                       attempted_at=datetime(2026, 11, 20, tzinfo=UTC))  # fmt: skip
+        create_attempt(
+            s, t, c, status=AttemptStatus.FAILURE, attempted_at=datetime(2026, 11, 20, tzinfo=UTC)
+        )
     return me, ids, anna.email
 
 
@@ -44,8 +46,13 @@ def test_validate_and_preview_warn_about_a_rule_unknown_for_most_records(client,
     (w,) = r.json()["warnings"]
     assert list(w) == WARNING_KEYS
     assert (w["where"], w["level"], w["field"], w["count"], w["total"], w["share"]) == (
-        "", "payment", "last_attempt_status", 4, 5, 0.8,
-    )  # fmt: skip
+        "",
+        "payment",
+        "last_attempt_status",
+        4,
+        5,
+        0.8,
+    )
     assert w["empty"] == [{"field": "last_attempt_status", "count": 4}]
     assert w["message"].startswith("the rule is unknown for 4 of 5 customers (80%)")
     assert f"write: {FIXED};" in w["fix"]
@@ -57,32 +64,53 @@ def test_validate_and_preview_warn_about_a_rule_unknown_for_most_records(client,
 
 def test_saving_a_cycle_warns_and_saves(client, shop):
     me, _, _ = shop
-    cycle = {"name": "Zurich", "customer": "region = ZURICH or region = zürich",
-             "payment": UNKNOWN, "reminders": [{"name": "firm", "template": "firm"}]}  # fmt: skip
+    cycle = {
+        "name": "Zurich",
+        "customer": "region = ZURICH or region = zürich",
+        "payment": UNKNOWN,
+        "reminders": [{"name": "firm", "template": "firm"}],
+    }
     r = client.put("/v1/engagement/cycles/Zurich", headers=me.headers, json={"cycle": cycle})
     assert r.status_code == 200 and r.json()["version"] == 1
     (w,) = r.json()["warnings"]
     assert (w["where"], w["count"], w["total"]) == ("payment", 4, 5)
     assert w["message"].startswith("the payment rule is unknown for 4 of 5 customers")
-    r = client.put("/v1/engagement/cycles/Zurich", headers=me.headers,
-                   json={"cycle": {**cycle, "payment": FIXED}})  # fmt: skip
+    r = client.put(
+        "/v1/engagement/cycles/Zurich",
+        headers=me.headers,
+        json={"cycle": {**cycle, "payment": FIXED}},
+    )
     assert r.status_code == 200 and r.json()["version"] == 2 and r.json()["warnings"] == []
     assert "warnings" not in client.get("/v1/engagement/cycles/Zurich", headers=me.headers).json()
 
 
 def test_saving_a_policy_warns_and_saves(client, shop):
     me, _, anna = shop
-    policy = {"role": "finance", "rules": [
-        {"name": "not DE", "when": "country != DE",
-         "assign": {"strategy": "fixed", "users": [anna]}},
-        {"name": "keep", "when": "finance_owner = Anna Berg", "assign": {"strategy": "fixed",
-         "users": [anna]}}]}  # fmt: skip
+    policy = {
+        "role": "finance",
+        "rules": [
+            {
+                "name": "not DE",
+                "when": "country != DE",
+                "assign": {"strategy": "fixed", "users": [anna]},
+            },
+            {
+                "name": "keep",
+                "when": "finance_owner = Anna Berg",
+                "assign": {"strategy": "fixed", "users": [anna]},
+            },
+        ],
+    }
     r = client.put("/v1/assignment/policies/finance", headers=me.headers, json={"policy": policy})
     assert r.status_code == 200 and r.json()["version"] == 1
     w, owner = r.json()["warnings"]
     assert (w["where"], w["level"], w["field"], w["count"], w["total"]) == (
-        "rules[0].when", "customer", "country", 5, 5,
-    )  # fmt: skip
+        "rules[0].when",
+        "customer",
+        "country",
+        5,
+        5,
+    )
     assert w["message"].startswith("the rule at rules[0].when is unknown for 5 of 5 customers")
     # the customers without an owner: "finance_owner is not empty and ..." says it is meant
     assert (owner["where"], owner["field"], owner["count"]) == ("rules[1].when", "finance_owner", 3)
@@ -91,11 +119,17 @@ def test_saving_a_policy_warns_and_saves(client, shop):
 
 def test_an_unknown_owner_is_a_problem_naming_the_nearest(client, shop):
     me, _, anna = shop
-    r = client.post("/v1/rules/validate", headers=me.headers,
-                    json={"rule": "finance_owner = Ana Berg", "level": "customer"})  # fmt: skip
+    r = client.post(
+        "/v1/rules/validate",
+        headers=me.headers,
+        json={"rule": "finance_owner = Ana Berg", "level": "customer"},
+    )
     (p,) = r.json()["problems"]
     assert p["what"] == "no user 'Ana Berg' in this tenant"
     assert p["fix"].startswith(f"did you mean Anna Berg ({anna})?")
-    r = client.post("/v1/rules/preview", headers=me.headers,
-                    json={"rule": f"finance_owner = {anna.upper()}", "level": "customer"})  # fmt: skip
+    r = client.post(
+        "/v1/rules/preview",
+        headers=me.headers,
+        json={"rule": f"finance_owner = {anna.upper()}", "level": "customer"},
+    )
     assert r.json()["matches"] == 2

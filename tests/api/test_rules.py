@@ -37,8 +37,11 @@ def test_validate_answers_problems_with_where_and_fix(client, caller):
         body["problems"][0]["fix"] == "did you mean disputed?"
         and body["problems"][0]["column"] == 27
     )
-    ok = client.post("/v1/rules/validate", headers=me.headers,
-                     json={"rule": "balance > 500 USD and not disputed"}).json()  # fmt: skip
+    ok = client.post(
+        "/v1/rules/validate",
+        headers=me.headers,
+        json={"rule": "balance > 500 USD and not disputed"},
+    ).json()
     assert ok["valid"] and ok["text"] == "balance > 500 USD and not disputed"
     again = client.post("/v1/rules/validate", headers=me.headers, json={"rule": ok["json"]}).json()
     assert again["text"] == ok["text"]
@@ -61,8 +64,15 @@ def test_fields_per_level(client, caller):
 
 def test_preview_invoices_and_explain_one(client, ledger):
     me, ids = ledger
-    r = client.post("/v1/rules/preview", headers=me.headers, json={
-        "rule": "balance > 500 USD and due_date < 30 days ago", "as_of": "2026-11-23", "explain_id": ids["old"]})  # fmt: skip
+    r = client.post(
+        "/v1/rules/preview",
+        headers=me.headers,
+        json={
+            "rule": "balance > 500 USD and due_date < 30 days ago",
+            "as_of": "2026-11-23",
+            "explain_id": ids["old"],
+        },
+    )
     body = r.json()
     assert r.status_code == 200 and body["matches"] == 1 and body["ids"] == [ids["old"]]
     assert body["rule"]["as_of"] == "2026-11-23"
@@ -74,8 +84,15 @@ def test_preview_invoices_and_explain_one(client, ledger):
 
 def test_preview_customers(client, ledger):
     me, ids = ledger
-    r = client.post("/v1/rules/preview", headers=me.headers, json={
-        "rule": "country includes (DE) and outstanding > 100 USD", "level": "customer", "as_of": "2026-11-23"})  # fmt: skip
+    r = client.post(
+        "/v1/rules/preview",
+        headers=me.headers,
+        json={
+            "rule": "country includes (DE) and outstanding > 100 USD",
+            "level": "customer",
+            "as_of": "2026-11-23",
+        },
+    )
     assert r.status_code == 200 and r.json()["ids"] == [ids["de"]]
 
 
@@ -105,8 +122,11 @@ def test_preview_compares_money_across_currencies_at_the_tenants_rate(client, ap
         create_document(s, t, c, "460.00", currency="EUR", due_date=date(2026, 9, 1))
         zero = create_document(s, t, c, "1.00", balance="0", currency="EUR").id
     assert t.base_currency == "USD"
-    r = client.post("/v1/rules/preview", headers=me.headers, json={
-        "rule": "balance > 500 USD", "as_of": "2026-11-23", "explain_id": eur})  # fmt: skip
+    r = client.post(
+        "/v1/rules/preview",
+        headers=me.headers,
+        json={"rule": "balance > 500 USD", "as_of": "2026-11-23", "explain_id": eur},
+    )
     body = r.json()
     assert r.status_code == 200 and body["ids"] == [eur], body
     assert body["rule"]["rates"] == [
@@ -115,15 +135,19 @@ def test_preview_compares_money_across_currencies_at_the_tenants_rate(client, ap
     assert body["explanation"]["text"] == (
         "balance 470.00 EUR = 507.60 USD at 1.08 on 2026-11-23 > 500.00 USD: yes"
     )
-    r = client.post("/v1/rules/preview", headers=me.headers,
-                    json={"rule": "balance = 0", "as_of": "2026-11-23"})  # fmt: skip
+    r = client.post(
+        "/v1/rules/preview", headers=me.headers, json={"rule": "balance = 0", "as_of": "2026-11-23"}
+    )
     assert r.status_code == 200 and r.json()["ids"] == [zero]
     with transaction(api_engine) as s:
         t = s.get(Tenant, me.tenant_id)
         create_rate(s, t, "GBP", t.base_currency, date(2026, 12, 1), "1.27")  # from December
         create_document(s, t, c, "10.00", currency="GBP", document_date=date(2026, 12, 2))
-    r = client.post("/v1/rules/preview", headers=me.headers,
-                    json={"rule": "balance > 500 USD", "as_of": "2026-11-23"})  # fmt: skip
+    r = client.post(
+        "/v1/rules/preview",
+        headers=me.headers,
+        json={"rule": "balance > 500 USD", "as_of": "2026-11-23"},
+    )
     assert r.status_code == 422, r.json()
     assert "no GBP/USD exchange rate on or before 2026-11-23" in r.json()["detail"]
     assert "arpolicy import fx-rates" in r.json()["fix"]
@@ -136,8 +160,11 @@ def test_preview_a_decision_table_gives_each_outcome_its_records(client, ledger)
         'decide first\n when balance > 500 USD then "escalate"\n'
         ' when balance > 0 USD then "remind"\n otherwise "none"'
     )
-    r = client.post("/v1/rules/preview", headers=me.headers, json={
-        "rule": table, "as_of": "2026-11-23", "explain_id": ids["new"]})  # fmt: skip
+    r = client.post(
+        "/v1/rules/preview",
+        headers=me.headers,
+        json={"rule": table, "as_of": "2026-11-23", "explain_id": ids["new"]},
+    )
     body = r.json()
     assert r.status_code == 200, body
     assert body["matches"] == 2 and body["ids"] == sorted([ids["old"], ids["new"]])

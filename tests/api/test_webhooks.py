@@ -101,13 +101,18 @@ def test_a_repeated_create_with_the_same_idempotency_key_makes_one_endpoint(clie
 
 @pytest.mark.parametrize(
     "body,where",
-    [({"url": "http://hooks.example.com/x", "events": ["*"]}, "body.url"),
-     ({"url": "not a url", "events": ["*"]}, "body.url"),
-     ({"url": "https://h.example/x", "events": ["customer.created", "nope"]}, "body.events.1"),
-     ({"url": "https://h.example/x", "events": []}, "body.events"),
-     ({"url": "https://h.example/x", "events": ["*"], "secret": "whsec_x"}, "body.secret"),
-     ({"url": "https://h.example/x", "events": ["*"], "description": "a\x00b"}, "body.description")],
-)  # fmt: skip
+    [
+        ({"url": "http://hooks.example.com/x", "events": ["*"]}, "body.url"),
+        ({"url": "not a url", "events": ["*"]}, "body.url"),
+        ({"url": "https://h.example/x", "events": ["customer.created", "nope"]}, "body.events.1"),
+        ({"url": "https://h.example/x", "events": []}, "body.events"),
+        ({"url": "https://h.example/x", "events": ["*"], "secret": "whsec_x"}, "body.secret"),
+        (
+            {"url": "https://h.example/x", "events": ["*"], "description": "a\x00b"},
+            "body.description",
+        ),
+    ],
+)
 def test_bad_endpoints_are_422_naming_the_field(client, caller, body, where):
     r = client.post(E, headers=caller().headers, json=body)
     assert r.status_code == 422 and r.json()["where"] == where, r.text
@@ -123,14 +128,18 @@ def test_update_is_audited_and_deactivating_stops_pending_deliveries(client, cal
     me = caller()
     hook = _create(client, me)
     _emit(client.app.state.engine, clock, me, n=2)
-    r = client.patch(f"{E}/{hook['id']}", headers=me.headers,
-                     json={"events": ["payment.created"], "description": "d", "active": False})  # fmt: skip
+    r = client.patch(
+        f"{E}/{hook['id']}",
+        headers=me.headers,
+        json={"events": ["payment.created"], "description": "d", "active": False},
+    )
     assert r.status_code == 200 and r.json()["active"] is False
     pending = client.get(D, headers=me.headers, params={"status": "pending"}).json()["items"]
     failed = client.get(D, headers=me.headers, params={"status": "failed"}).json()["items"]
     assert pending == [] and len(failed) == 2 and "deactivated" in failed[0]["last_error"]
-    [event] = client.get("/v1/audit", headers=me.headers,
-                         params={"action": "webhook_endpoint.updated"}).json()["items"]  # fmt: skip
+    [event] = client.get(
+        "/v1/audit", headers=me.headers, params={"action": "webhook_endpoint.updated"}
+    ).json()["items"]
     assert event["before"] == {"events": ["*"], "description": None, "active": True}
     assert event["after"] == {"events": ["payment.created"], "description": "d", "active": False}
     r = client.patch(f"{E}/{hook['id']}", headers=me.headers, json={"url": None})
@@ -144,8 +153,9 @@ def test_delete_removes_the_endpoint_and_its_deliveries(client, caller, clock):
     assert client.delete(f"{E}/{hook['id']}", headers=me.headers).status_code == 204
     assert client.get(f"{E}/{hook['id']}", headers=me.headers).status_code == 404
     assert client.get(D, headers=me.headers).json()["items"] == []
-    [event] = client.get("/v1/audit", headers=me.headers,
-                         params={"action": "webhook_endpoint.deleted"}).json()["items"]  # fmt: skip
+    [event] = client.get(
+        "/v1/audit", headers=me.headers, params={"action": "webhook_endpoint.deleted"}
+    ).json()["items"]
     assert event["before"]["url"] == hook["url"] and "secret" not in event["before"]
 
 
@@ -215,10 +225,15 @@ def test_another_tenants_endpoints_and_deliveries_are_404(client, caller, clock)
     _emit(client.app.state.engine, clock, theirs)
     [delivery] = client.get(D, headers=theirs.headers).json()["items"]
     h = mine.headers
-    calls = [("get", f"{E}/{hook['id']}", None), ("patch", f"{E}/{hook['id']}", {"active": False}),
-             ("delete", f"{E}/{hook['id']}", None), ("post", f"{E}/{hook['id']}/rotate-secret", None),
-             ("post", f"{E}/{hook['id']}/test", None), ("get", f"{D}/{delivery['id']}", None),
-             ("post", f"{D}/{delivery['id']}/retry", None)]  # fmt: skip
+    calls = [
+        ("get", f"{E}/{hook['id']}", None),
+        ("patch", f"{E}/{hook['id']}", {"active": False}),
+        ("delete", f"{E}/{hook['id']}", None),
+        ("post", f"{E}/{hook['id']}/rotate-secret", None),
+        ("post", f"{E}/{hook['id']}/test", None),
+        ("get", f"{D}/{delivery['id']}", None),
+        ("post", f"{D}/{delivery['id']}/retry", None),
+    ]
     for method, path, body in calls:
         r = client.request(method, path, headers=h, json=body)
         assert r.status_code == 404, (method, path, r.status_code)
@@ -232,8 +247,12 @@ def test_another_tenants_endpoints_and_deliveries_are_404(client, caller, clock)
 def test_webhooks_need_the_manage_permission(client, caller):
     collector = caller(UserRole.COLLECTOR)
     for method, path in (("get", E), ("post", E), ("get", D), ("get", "/v1/webhooks/event-types")):
-        r = client.request(method, path, headers=collector.headers,
-                           json={"url": "https://h.example/x", "events": ["*"]} if method == "post" else None)  # fmt: skip
+        r = client.request(
+            method,
+            path,
+            headers=collector.headers,
+            json={"url": "https://h.example/x", "events": ["*"]} if method == "post" else None,
+        )
         assert r.status_code == 403 and "webhooks:manage" in r.json()["detail"]
     assert _create(client, caller(UserRole.FINANCE_MANAGER))["id"]
 
@@ -249,13 +268,19 @@ def test_internal_destinations_are_refused_by_default(api_engine, clock, caller,
     URL whose host is or resolves to an internal address; nothing is stored."""
     monkeypatch.delenv(ALLOW_SETTING)
     monkeypatch.setattr(destinations, "system_resolver", offline_resolver)
-    app = create_app(Settings(database_url=api_engine.url.render_as_string(hide_password=False)),
-                     clock=clock)  # fmt: skip
+    app = create_app(
+        Settings(database_url=api_engine.url.render_as_string(hide_password=False)), clock=clock
+    )
     me = caller()
     with TestClient(app, raise_server_exceptions=False) as client:
-        for url in ("https://169.254.169.254/latest/meta-data/", "https://10.0.0.1/",
-                    "https://[::1]/", "https://metadata.google.internal/", "http://127.0.0.1:9/h",
-                    "https://inside.example/hook"):  # fmt: skip
+        for url in (
+            "https://169.254.169.254/latest/meta-data/",
+            "https://10.0.0.1/",
+            "https://[::1]/",
+            "https://metadata.google.internal/",
+            "http://127.0.0.1:9/h",
+            "https://inside.example/hook",
+        ):
             r = client.post(E, headers=me.headers, json={"url": url, "events": ["*"]})
             assert r.status_code == 422 and r.json()["where"] == "body.url", (url, r.text)
             assert "ARPOLICY_WEBHOOK_ALLOW_NETWORKS" in r.json()["fix"], url
@@ -285,8 +310,9 @@ def test_a_blocked_delivery_fails_at_once_with_its_reason(client, caller, clock,
     assert [a["error"] for a in detail["attempt_log"]] == [delivery["last_error"]]
 
 
-def test_a_delivery_whose_outcome_was_lost_is_shown_in_doubt(client, caller, clock, receiver,
-                                                              monkeypatch):  # fmt: skip
+def test_a_delivery_whose_outcome_was_lost_is_shown_in_doubt(
+    client, caller, clock, receiver, monkeypatch
+):
     """The worker stops right after handing the event over: the attempt shows without an
     outcome; the next claim sends the same webhook-id again and the delivery is in doubt."""
     me = caller()
@@ -316,6 +342,8 @@ def test_a_delivery_whose_outcome_was_lost_is_shown_in_doubt(client, caller, clo
     assert client.get(D, headers=me.headers, params={"in_doubt": False}).json()["items"] == []
     detail = client.get(f"{D}/{delivery['id']}", headers=me.headers).json()
     assert [(a["status_code"], a["error"]) for a in detail["attempt_log"]] == [
-        (None, UNFINISHED), (200, None)]  # fmt: skip
+        (None, UNFINISHED),
+        (200, None),
+    ]
     assert {g.headers["webhook-id"] for g in receiver.at("/doubt")} == {detail["event_id"]}
     assert len(receiver.at("/doubt")) == 2

@@ -21,10 +21,21 @@ from arpolicy.ledger.importing import import_rows
 from arpolicy.models import Allocation, Document, Payment
 from tests.fixtures.factories import create_rate, create_tenant
 
-INVOICE = {"number": "INV-1", "customer": "A", "currency": "EUR", "amount": "1164.67",
-           "document_date": "2026-09-01", "due_date": "2026-10-01"}  # fmt: skip
-PAYMENT = {"external_id": "P-1", "customer": "A", "currency": "EUR", "amount": "1164.67",
-           "received_on": "2026-10-05"}  # fmt: skip
+INVOICE = {
+    "number": "INV-1",
+    "customer": "A",
+    "currency": "EUR",
+    "amount": "1164.67",
+    "document_date": "2026-09-01",
+    "due_date": "2026-10-01",
+}
+PAYMENT = {
+    "external_id": "P-1",
+    "customer": "A",
+    "currency": "EUR",
+    "amount": "1164.67",
+    "received_on": "2026-10-05",
+}
 
 
 @pytest.fixture
@@ -36,9 +47,18 @@ def paid(session):
         ("customers", customers),
         ("invoices", [INVOICE]),
         ("payments", [PAYMENT]),
-        ("allocations", [{"payment": "P-1", "document_number": "INV-1", "currency": "EUR",
-                          "amount": "1164.67"}]),
-    ]:  # fmt: skip
+        (
+            "allocations",
+            [
+                {
+                    "payment": "P-1",
+                    "document_number": "INV-1",
+                    "currency": "EUR",
+                    "amount": "1164.67",
+                }
+            ],
+        ),
+    ]:
         report = import_rows(session, tenant, kind, rows)
         assert report.ok, (kind, report.errors)
     return tenant
@@ -49,8 +69,15 @@ def stored(session, tenant):
     pay = session.scalars(select(Payment).where(Payment.tenant_id == tenant.id)).one()
     session.refresh(doc)
     session.refresh(pay)
-    return (doc.customer_id, doc.currency, doc.amount_minor, doc.balance_minor,
-            pay.customer_id, pay.amount_minor, pay.unallocated_minor)  # fmt: skip
+    return (
+        doc.customer_id,
+        doc.currency,
+        doc.amount_minor,
+        doc.balance_minor,
+        pay.customer_id,
+        pay.amount_minor,
+        pay.unallocated_minor,
+    )
 
 
 def refused(session, tenant, kind, row, column):
@@ -140,12 +167,14 @@ def test_the_guard_itself():
     """One guard for every path (the import kinds, and so the API); its error is a
     domain error (422)."""
     held = Held(customer_id=1, customer="A", currency="EUR", minor=116467)
-    check_held("invoice INV-1", held, customer_id=1, customer="A", currency="EUR",
-               amount_minor=116467)  # fmt: skip
+    check_held(
+        "invoice INV-1", held, customer_id=1, customer="A", currency="EUR", amount_minor=116467
+    )
     check_held("invoice INV-1", None, customer_id=2, customer="B", currency="USD", amount_minor=1)
     with pytest.raises(AllocatedChange) as exc:
-        check_held("invoice INV-1", held, customer_id=1, customer="A", currency="EUR",
-                   amount_minor=116466)  # fmt: skip
+        check_held(
+            "invoice INV-1", held, customer_id=1, customer="A", currency="EUR", amount_minor=116466
+        )
     assert isinstance(exc.value, ValidationError) and exc.value.status == 422
     assert exc.value.column == "amount"
     check_applied("invoice INV-1", Money.parse("10.00", "EUR"), 1000)

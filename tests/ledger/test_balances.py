@@ -24,10 +24,22 @@ from tests.fixtures.factories import create_rate, create_tenant
 
 AS_OF = date(2026, 11, 23)
 CUSTOMER = {"external_id": "C-1", "name": "C", "currency": "EUR", "reported_balance": "2500.00"}
-INVOICE = {"number": "INV-1", "customer": "C-1", "currency": "EUR", "amount": "2500.00",
-           "balance": "2500.00", "document_date": "2026-09-01", "due_date": "2026-10-01"}  # fmt: skip
-PAYMENT = {"external_id": "P-1", "customer": "C-1", "currency": "EUR", "amount": "2500.00",
-           "received_on": "2026-10-05"}  # fmt: skip
+INVOICE = {
+    "number": "INV-1",
+    "customer": "C-1",
+    "currency": "EUR",
+    "amount": "2500.00",
+    "balance": "2500.00",
+    "document_date": "2026-09-01",
+    "due_date": "2026-10-01",
+}
+PAYMENT = {
+    "external_id": "P-1",
+    "customer": "C-1",
+    "currency": "EUR",
+    "amount": "2500.00",
+    "received_on": "2026-10-05",
+}
 
 
 def alloc(amount: str, payment: str = "P-1") -> dict[str, str]:

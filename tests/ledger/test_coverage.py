@@ -87,8 +87,13 @@ def shop(session: Any, countries: list[str | None], attempts: int) -> Any:
         c = create_customer(session, t, country=country)
         create_document(session, t, c, "50.00")
         if i < attempts:
-            create_attempt(session, t, c, status=AttemptStatus.FAILURE,
-                           attempted_at=datetime(2026, 11, 22, 12, tzinfo=UTC))  # fmt: skip
+            create_attempt(
+                session,
+                t,
+                c,
+                status=AttemptStatus.FAILURE,
+                attempted_at=datetime(2026, 11, 22, 12, tzinfo=UTC),
+            )
     return t
 
 
@@ -105,8 +110,13 @@ def test_a_rule_unknown_for_most_customers_warns_with_the_field_and_the_fix(sess
     t = shop(session, ["DE"] * 5, attempts=1)
     (w,) = warnings(session, t, "not (last_attempt_status = failure)", "payment")
     assert (w.where, w.level, w.field, w.count, w.total, w.share) == (
-        "payment", "payment", "last_attempt_status", 4, 5, 0.8,
-    )  # fmt: skip
+        "payment",
+        "payment",
+        "last_attempt_status",
+        4,
+        5,
+        0.8,
+    )
     assert w.message == (
         "the payment rule is unknown for 4 of 5 customers (80%), so it never matches them "
         "(a condition on an empty field is unknown, and so is not of it): "
@@ -135,10 +145,13 @@ def test_the_threshold_is_a_fifth_of_the_records_read(session):
 def test_within_narrows_the_records_a_rule_reads(session):
     t = shop(session, ["DE", "DE", "US", "US", "US", "US"], attempts=1)
     # 5 of 6 customers have no attempt; of the two in DE, one
-    (w,) = warnings(session, t, "last_attempt_status != success", "payment",
-                    "customer.country = DE")  # fmt: skip
+    (w,) = warnings(
+        session, t, "last_attempt_status != success", "payment", "customer.country = DE"
+    )
     assert (w.count, w.total) == (1, 2)
     (w,) = warnings(session, t, "last_attempt_status != success", "payment")
     assert (w.count, w.total) == (5, 6)
-    assert warnings(session, t, "last_attempt_status != success", "payment",
-                    "customer.country = FR") == []  # fmt: skip
+    assert (
+        warnings(session, t, "last_attempt_status != success", "payment", "customer.country = FR")
+        == []
+    )

@@ -30,13 +30,28 @@ DUE = date(2026, 3, 10)
 AS_OF = DUE + timedelta(days=3)
 NOW = datetime(2026, 3, 13, 7, tzinfo=UTC)
 CYCLE = {
-    "name": "Overdue", "status": "live", "priority": 1, "invoice": "balance > 0 EUR",
-    "reminders": [{"name": "overdue", "anchor": "due_date", "offset_days": 3,
-                   "template": {"en": {"subject": "Reminder", "text": "{{ customer_name }}"}}}],
-}  # fmt: skip
+    "name": "Overdue",
+    "status": "live",
+    "priority": 1,
+    "invoice": "balance > 0 EUR",
+    "reminders": [
+        {
+            "name": "overdue",
+            "anchor": "due_date",
+            "offset_days": 3,
+            "template": {"en": {"subject": "Reminder", "text": "{{ customer_name }}"}},
+        }
+    ],
+}
 SETTINGS = {"from_address": "ar@shop.example", "test_address": "qa@shop.example"}
-DISPUTE = {"external_id": "D-1", "customer": "A", "document_number": "INV-1",
-           "currency": "EUR", "amount": "500.00", "opened_on": "2026-03-01"}  # fmt: skip
+DISPUTE = {
+    "external_id": "D-1",
+    "customer": "A",
+    "document_number": "INV-1",
+    "currency": "EUR",
+    "amount": "500.00",
+    "opened_on": "2026-03-01",
+}
 
 
 @pytest.fixture
@@ -44,15 +59,31 @@ def shop(session):
     t = create_tenant(session, timezone="Europe/Berlin", base_currency="EUR")
     customer = {"external_id": "A", "name": "Acme", "currency": "EUR", "language": "en"}
     assert import_rows(session, t, "customers", [customer]).applied
-    invoices = [{"number": n, "customer": "A", "currency": "EUR", "amount": amount,
-                 "document_date": "2026-02-08", "due_date": DUE.isoformat()}
-                for n, amount in (("INV-1", "500.00"), ("INV-2", "200.00"))]  # fmt: skip
+    invoices = [
+        {
+            "number": n,
+            "customer": "A",
+            "currency": "EUR",
+            "amount": amount,
+            "document_date": "2026-02-08",
+            "due_date": DUE.isoformat(),
+        }
+        for n, amount in (("INV-1", "500.00"), ("INV-2", "200.00"))
+    ]
     assert import_rows(session, t, "invoices", invoices).applied
     docs = {
         d.number: d for d in session.scalars(select(Document).where(Document.tenant_id == t.id))
     }
-    session.add(Contact(tenant_id=t.id, external_id="K-A", customer_id=docs["INV-1"].customer_id,
-                        name="Bea", email="billing@acme.example", is_billing=True))  # fmt: skip
+    session.add(
+        Contact(
+            tenant_id=t.id,
+            external_id="K-A",
+            customer_id=docs["INV-1"].customer_id,
+            name="Bea",
+            email="billing@acme.example",
+            is_billing=True,
+        )
+    )
     actor = Actor(t.id, "test")
     admin.save_settings(session, t, actor, SETTINGS, at=NOW - timedelta(days=60))
     admin.save_cycle(session, t, actor, CYCLE, at=NOW - timedelta(days=60))
@@ -76,10 +107,11 @@ def seen_as_disputed(session, t, actor, docs) -> dict[str, set[str]]:
         "figures": {d.number for d in open_documents(session, t, customer_id, AS_OF) if d.disputed},
         "ids": {number[i] for i in disputed_ids(session, t.id, number)},
         "statement": {i.number for i in statement.items if i.disputed},
-        "engagement": {i.number for i in repository.open_invoices(session, t, AS_OF)[customer_id]
-                       if i.disputed},
+        "engagement": {
+            i.number for i in repository.open_invoices(session, t, AS_OF)[customer_id] if i.disputed
+        },
         "reminded": {n for e in reminded.emails for n in e["invoices"]},
-    }  # fmt: skip
+    }
 
 
 def everywhere(disputed: set[str]) -> dict[str, set[str]]:
@@ -103,12 +135,21 @@ def test_the_flag_or_any_open_dispute(session, shop):
     """A partial dispute disputes the invoice too; a rejected one does not, nor one of the
     whole account; the billing system's flag disputes it whatever its disputes."""
     t, actor, docs = shop
-    rows = [{**DISPUTE, "amount": "50.00"},
-            {**DISPUTE, "external_id": "D-2", "document_number": "INV-2", "status": "rejected"},
-            {**DISPUTE, "external_id": "D-3", "document_number": None}]  # fmt: skip
+    rows = [
+        {**DISPUTE, "amount": "50.00"},
+        {**DISPUTE, "external_id": "D-2", "document_number": "INV-2", "status": "rejected"},
+        {**DISPUTE, "external_id": "D-3", "document_number": None},
+    ]
     assert import_rows(session, t, "disputes", rows).applied
     assert seen_as_disputed(session, t, actor, docs) == everywhere({"INV-1"})
-    flagged = {"number": "INV-2", "customer": "A", "currency": "EUR", "amount": "200.00",
-               "document_date": "2026-02-08", "due_date": DUE.isoformat(), "disputed": "true"}  # fmt: skip
+    flagged = {
+        "number": "INV-2",
+        "customer": "A",
+        "currency": "EUR",
+        "amount": "200.00",
+        "document_date": "2026-02-08",
+        "due_date": DUE.isoformat(),
+        "disputed": "true",
+    }
     assert import_rows(session, t, "invoices", [flagged]).applied
     assert seen_as_disputed(session, t, actor, docs) == everywhere({"INV-1", "INV-2"})

@@ -54,11 +54,23 @@ def number(digits: str) -> Raw:
 ODD = "\u202e\u200b\ufeff\u0301\uffff\U0010ffff\r\n\t\",;'=|\\"
 special = st.one_of(st.just("\x00"), st.sampled_from("\x00\ud800\udfff"), st.sampled_from(ODD))
 odd_text = st.builds(lambda a, c, b: a + c + b, st.text(max_size=6), special, st.text(max_size=6))
-long_text = st.builds(lambda c, n: c * n, st.sampled_from("aé€😀\x00"),
-                      st.sampled_from([101, 301, 1001, 5000, 140_000]))  # fmt: skip
-EDGES = ["92233720368547758.07", "92233720368547758.08", "-92233720368547758.09",
-         "9223372036854775807", "1e999999999999999999", "0" * 40 + "1", "-0", "9" * 5000,
-         "1." + "0" * 500, "12.345"]  # fmt: skip
+long_text = st.builds(
+    lambda c, n: c * n,
+    st.sampled_from("aé€😀\x00"),
+    st.sampled_from([101, 301, 1001, 5000, 140_000]),
+)
+EDGES = [
+    "92233720368547758.07",
+    "92233720368547758.08",
+    "-92233720368547758.09",
+    "9223372036854775807",
+    "1e999999999999999999",
+    "0" * 40 + "1",
+    "-0",
+    "9" * 5000,
+    "1." + "0" * 500,
+    "12.345",
+]
 huge = st.one_of(
     st.integers(min_value=-(10**30), max_value=10**30).map(str), st.sampled_from(EDGES)
 )
@@ -208,8 +220,11 @@ def tenant(session: Any) -> Any:
         ("customer", "limit", "money", {}),
         ("document", "po", "string", {}),
     ):
-        session.add(CustomFieldDefinition(tenant_id=t.id, entity=entity, key=key, label=key,
-                                          type=kind, **extra))  # fmt: skip
+        session.add(
+            CustomFieldDefinition(
+                tenant_id=t.id, entity=entity, key=key, label=key, type=kind, **extra
+            )
+        )
     session.flush()
     return t
 
@@ -238,8 +253,16 @@ def strings(value: Any) -> Any:
             yield from strings(item)
 
 
-def attempt(session: Any, tenant: Any, tmp_path: Path, kind: str, fmt: str, data: Any,
-            partial: bool, ascii_only: bool = True) -> None:  # fmt: skip
+def attempt(
+    session: Any,
+    tenant: Any,
+    tmp_path: Path,
+    kind: str,
+    fmt: str,
+    data: Any,
+    partial: bool,
+    ascii_only: bool = True,
+) -> None:
     tables = (Customer, Document)
     before = [snapshot(session, model, tenant) for model in tables]
     savepoint = session.begin_nested()

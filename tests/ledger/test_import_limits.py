@@ -17,8 +17,14 @@ from arpolicy.ledger.importing.limits import ImportFailed
 from arpolicy.models import Customer, CustomFieldDefinition, Document
 from tests.ledger.test_import_support import INVOICE_HEADER, ledger, load, only_error, snapshot
 
-DOC = {"number": "INV-9", "customer": "C1", "currency": "USD", "amount": "1.00",
-       "document_date": "2026-01-01", "due_date": "2026-01-31"}  # fmt: skip
+DOC = {
+    "number": "INV-9",
+    "customer": "C1",
+    "currency": "USD",
+    "amount": "1.00",
+    "document_date": "2026-01-01",
+    "due_date": "2026-01-31",
+}
 TOO_LARGE = "is too large: the largest amount arpolicy stores in USD is 92233720368547758.07"
 
 
@@ -41,10 +47,22 @@ def test_nul_is_the_same_row_error_in_every_format(session, tmp_path):
     tenant, _, _ = ledger(session)
     before = tables(session, tenant)
     csv_report = load(session, tenant, tmp_path, "customers", "external_id,name\nC9,A\x00B\n")
-    escaped = load(session, tenant, tmp_path, "customers",
-                   jsonl('{"external_id": "C9", "name": "A\\u0000B"}'), name="c.jsonl")  # fmt: skip
-    raw = load(session, tenant, tmp_path, "customers",
-               jsonl('{"external_id": "C9", "name": "A\x00B"}'), name="r.jsonl")  # fmt: skip
+    escaped = load(
+        session,
+        tenant,
+        tmp_path,
+        "customers",
+        jsonl('{"external_id": "C9", "name": "A\\u0000B"}'),
+        name="c.jsonl",
+    )
+    raw = load(
+        session,
+        tenant,
+        tmp_path,
+        "customers",
+        jsonl('{"external_id": "C9", "name": "A\x00B"}'),
+        name="r.jsonl",
+    )
     rows = import_rows(session, tenant, "customers", [{"external_id": "C9", "name": "A\x00B"}])
     expected = problem(csv_report)
     assert expected[:2] == ("name", "A\\u0000B") and "NUL" in expected[2]
@@ -109,12 +127,25 @@ def test_the_largest_amount_of_a_currency_is_stored_exactly(session):
     session.expire_all()
     stored = session.scalar(select(Document.amount_minor).where(Document.number == "INV-9"))
     assert stored == limits.INT64 == 2**63 - 1
-    report = import_rows(session, tenant, "customers", [
-        {"external_id": "K1", "name": "K", "currency": "KWD",
-         "reported_balance": "-9223372036854775.807"},
-        {"external_id": "K2", "name": "K", "currency": "KWD",
-         "reported_balance": "9223372036854775.808"},
-    ])  # fmt: skip
+    report = import_rows(
+        session,
+        tenant,
+        "customers",
+        [
+            {
+                "external_id": "K1",
+                "name": "K",
+                "currency": "KWD",
+                "reported_balance": "-9223372036854775.807",
+            },
+            {
+                "external_id": "K2",
+                "name": "K",
+                "currency": "KWD",
+                "reported_balance": "9223372036854775.808",
+            },
+        ],
+    )
     error = only_error(report)
     assert (error.line, error.column) == (2, "reported_balance")
     assert "KWD is 9223372036854775.807" in error.reason
@@ -130,8 +161,12 @@ def test_integers_beyond_their_column_are_row_errors(session, tmp_path):
     report = load(session, tenant, tmp_path, "customers", text, name="c.jsonl")
     assert problem(report) == problem(csv_report)
     assert "out of range (0 to 3650)" in problem(report)[2]
-    rows = import_rows(session, tenant, "customers",
-                       [{"external_id": "C9", "name": "N", "net_term_days": 10**5000 - 1}])  # fmt: skip
+    rows = import_rows(
+        session,
+        tenant,
+        "customers",
+        [{"external_id": "C9", "name": "N", "net_term_days": 10**5000 - 1}],
+    )
     assert problem(rows) == problem(report)
 
 
@@ -152,8 +187,11 @@ def deep(levels: int, inner: str = '"x"') -> str:
 @pytest.mark.parametrize("levels", [990, limits.MAX_JSON_DEPTH - 1, limits.MAX_JSON_DEPTH - 2])
 def test_json_nested_too_deep_is_a_row_error(session, tmp_path, levels):
     tenant, _, _ = ledger(session)
-    session.add(CustomFieldDefinition(tenant_id=tenant.id, entity="customer", key="k",
-                                      label="K", type="string"))  # fmt: skip
+    session.add(
+        CustomFieldDefinition(
+            tenant_id=tenant.id, entity="customer", key="k", label="K", type="string"
+        )
+    )
     session.flush()
     before = tables(session, tenant)
     good = '{"external_id": "C8", "name": "Fine"}'
@@ -174,18 +212,26 @@ def test_json_nested_too_deep_is_a_row_error(session, tmp_path, levels):
 
 def test_custom_fields_are_bounded_like_the_api(session, tmp_path):
     tenant, _, _ = ledger(session)
-    session.add(CustomFieldDefinition(tenant_id=tenant.id, entity="customer", key="n",
-                                      label="N", type="number"))  # fmt: skip
+    session.add(
+        CustomFieldDefinition(
+            tenant_id=tenant.id, entity="customer", key="n", label="N", type="number"
+        )
+    )
     session.flush()
     many = {f"k{i}": "x" for i in range(limits.MAX_CUSTOM_FIELDS + 1)}
-    report = import_rows(session, tenant, "customers",
-                         [{"external_id": "C9", "name": "N", "custom_fields": many}])  # fmt: skip
+    report = import_rows(
+        session, tenant, "customers", [{"external_id": "C9", "name": "N", "custom_fields": many}]
+    )
     assert (
         only_error(report).column == "custom_fields" and "at most 200" in only_error(report).reason
     )
     long = "1" * (limits.CUSTOM_TEXT_LENGTH + 1)
-    report = import_rows(session, tenant, "customers",
-                         [{"external_id": "C9", "name": "N", "custom_fields": {"n": long}}])  # fmt: skip
+    report = import_rows(
+        session,
+        tenant,
+        "customers",
+        [{"external_id": "C9", "name": "N", "custom_fields": {"n": long}}],
+    )
     assert only_error(report).column == "cf.n" and "at most 1000" in only_error(report).reason
     options = "|".join(f"o{i}" for i in range(limits.MAX_OPTIONS + 1))
     text = f"entity,key,label,type,options\ncustomer,e,E,enum,{options}\n"
@@ -197,10 +243,21 @@ def test_long_values_are_shown_cut_and_rejects_keep_the_row(session, tmp_path):
     tenant, _, _ = ledger(session)
     name = "N" * 5000
     rejects = tmp_path / "bad.jsonl"
-    text = jsonl({"external_id": "C9", "name": name}, '{"external_id": "C7", "name": "\\ud800"}',
-                 '{"external_id": "C8", "name": ' + "[" * 900 + "]" * 900 + "}")  # fmt: skip
-    report = load(session, tenant, tmp_path, "customers", text, name="c.jsonl",
-                  partial=True, rejects_path=rejects)  # fmt: skip
+    text = jsonl(
+        {"external_id": "C9", "name": name},
+        '{"external_id": "C7", "name": "\\ud800"}',
+        '{"external_id": "C8", "name": ' + "[" * 900 + "]" * 900 + "}",
+    )
+    report = load(
+        session,
+        tenant,
+        tmp_path,
+        "customers",
+        text,
+        name="c.jsonl",
+        partial=True,
+        rejects_path=rejects,
+    )
     assert report.rejected == 3 and report.inserted == 0
     first = report.errors[0]
     assert first.value == "N" * limits.SHOWN_LENGTH + "... (5000 characters)"

@@ -61,8 +61,14 @@ def test_a_one_row_import_never_loads_a_whole_map(session, monkeypatch):
         raise AssertionError("a whole reference map was loaded")
 
     monkeypatch.setattr(context, "LOADERS", dict.fromkeys(context.LOADERS, refuse))
-    row = {"number": "I1", "customer": "C7", "currency": tenant.base_currency, "amount": "5.00",
-           "document_date": "2026-01-01", "due_date": "2026-02-01"}  # fmt: skip
+    row = {
+        "number": "I1",
+        "customer": "C7",
+        "currency": tenant.base_currency,
+        "amount": "5.00",
+        "document_date": "2026-01-01",
+        "due_date": "2026-02-01",
+    }
     report = import_rows(session, tenant, "invoices", [row])
     assert report.ok and report.inserted == 1
     bad = import_rows(session, tenant, "invoices", [{**row, "number": "I2", "customer": "C99"}])
@@ -86,8 +92,17 @@ def test_results_do_not_depend_on_how_maps_are_read(session, monkeypatch):
     assert all(exported[0][kind][1] for kind in KINDS)
 
 
-KINDS = ("users", "customers", "contacts", "documents", "payments", "allocations", "promises",
-         "disputes", "payment-attempts")  # fmt: skip
+KINDS = (
+    "users",
+    "customers",
+    "contacts",
+    "documents",
+    "payments",
+    "allocations",
+    "promises",
+    "disputes",
+    "payment-attempts",
+)
 
 
 def _export(session, tenant, kind):

@@ -209,8 +209,10 @@ def test_values_no_database_can_store_are_the_same_row_errors(
     path = _file(tmp_path, "invoices.csv", invoices(2000, bad=bad))
     report, rows, rejects, _ = both(sqlite_session, tenant, path, pipelined, partial=True)
     assert [(e["line"], e["column"]) for e in report["errors"]] == [
-        (12, "location"), (902, "amount"), (1502, "amount")
-    ]  # fmt: skip
+        (12, "location"),
+        (902, "amount"),
+        (1502, "amount"),
+    ]
     assert len(rows) == 1997 and "\x00" in rejects
 
 

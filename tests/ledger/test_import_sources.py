@@ -43,16 +43,26 @@ def test_updates_that_state_the_card_record_the_one_it_replaces(session, tmp_pat
 def test_cheque_is_check_and_chargeback_a_method(session, tmp_path):
     t = create_tenant(session)
     create_customer(session, t, external_id="C1")
-    report = load(session, t, tmp_path, "payments",
-                  "external_id,customer,currency,amount,received_on,method\n"
-                  "P1,C1,USD,10.00,2026-11-01,cheque\nP2,C1,USD,5.00,2026-11-02,cash\n")  # fmt: skip
+    report = load(
+        session,
+        t,
+        tmp_path,
+        "payments",
+        "external_id,customer,currency,amount,received_on,method\n"
+        "P1,C1,USD,10.00,2026-11-01,cheque\nP2,C1,USD,5.00,2026-11-02,cash\n",
+    )
     assert report.ok, report.errors
     q = select(Payment.external_id, Payment.method).where(Payment.tenant_id == t.id)
     assert dict(session.execute(q).all()) == {"P1": "check", "P2": "cash"}
-    report = load(session, t, tmp_path, "payment-attempts",
-                  "external_id,customer,attempted_at,status,currency,amount,method\n"
-                  "A1,C1,2026-11-01T10:00:00Z,failure,USD,10.00,chargeback\n"
-                  "A2,C1,2026-11-02T10:00:00Z,success,USD,10.00,cheque\n")  # fmt: skip
+    report = load(
+        session,
+        t,
+        tmp_path,
+        "payment-attempts",
+        "external_id,customer,attempted_at,status,currency,amount,method\n"
+        "A1,C1,2026-11-01T10:00:00Z,failure,USD,10.00,chargeback\n"
+        "A2,C1,2026-11-02T10:00:00Z,success,USD,10.00,cheque\n",
+    )
     assert report.ok, report.errors
     q = select(PaymentAttempt.external_id, PaymentAttempt.method).where(
         PaymentAttempt.tenant_id == t.id
@@ -61,6 +71,5 @@ def test_cheque_is_check_and_chargeback_a_method(session, tmp_path):
         "A1": "chargeback",
         "A2": "check",
     }
-    bad = load(session, t, tmp_path, "payment-sources",
-               "external_id,customer,kind\nX,C1,cheq\n")  # fmt: skip
+    bad = load(session, t, tmp_path, "payment-sources", "external_id,customer,kind\nX,C1,cheq\n")
     assert not bad.ok and "check" in bad.errors[0].fix

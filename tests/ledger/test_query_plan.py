@@ -77,15 +77,26 @@ def seed(session: Session, n: int = 2_000) -> Tenant:
         minor = rnd.randint(1_000, 5_000_000)
         balance = minor if rnd.random() < 0.4 else 0
         due = AS_OF - timedelta(days=rnd.randint(-60, 400))
-        rows.append({
-            "tenant_id": t.id, "customer_id": rnd.choice(customers), "number": f"Q{i}",
-            "doc_type": DocumentType.INVOICE if i % 20 else DocumentType.CREDIT_NOTE,
-            "currency": rnd.choice(["USD"] * 6 + ["EUR"] * 2 + ["GBP", "JPY"]),
-            "amount_minor": minor, "balance_minor": balance, "base_amount_minor": minor,
-            "base_balance_minor": balance, "fx_rate": Decimal(1), "fx_rate_on": None,
-            "document_date": due - timedelta(days=30), "due_date": due,
-            "disputed": i % 17 == 0, "voided": i % 29 == 0, "custom_fields": {},
-        })  # fmt: skip
+        rows.append(
+            {
+                "tenant_id": t.id,
+                "customer_id": rnd.choice(customers),
+                "number": f"Q{i}",
+                "doc_type": DocumentType.INVOICE if i % 20 else DocumentType.CREDIT_NOTE,
+                "currency": rnd.choice(["USD"] * 6 + ["EUR"] * 2 + ["GBP", "JPY"]),
+                "amount_minor": minor,
+                "balance_minor": balance,
+                "base_amount_minor": minor,
+                "base_balance_minor": balance,
+                "fx_rate": Decimal(1),
+                "fx_rate_on": None,
+                "document_date": due - timedelta(days=30),
+                "due_date": due,
+                "disputed": i % 17 == 0,
+                "voided": i % 29 == 0,
+                "custom_fields": {},
+            }
+        )
     session.execute(insert(Document), rows)
     return t
 
@@ -207,9 +218,16 @@ def test_the_predicate_is_stated_only_when_implied_and_changes_nothing(
     ]
     for amount, balance, ccy, voided, disputed in spec:
         create_document(
-            session, t, c, amount, balance=balance, currency=ccy, voided=voided,
-            disputed=disputed, due_date=AS_OF - timedelta(days=60),
-        )  # fmt: skip
+            session,
+            t,
+            c,
+            amount,
+            balance=balance,
+            currency=ccy,
+            voided=voided,
+            disputed=disputed,
+            due_date=AS_OF - timedelta(days=60),
+        )
     fields, bound = fields_of(t), bound_rule(session, t, rule)
     sql, _ = selection_statement(session, t, rule)
     assert (PREDICATE in sql) is states_predicate

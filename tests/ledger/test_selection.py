@@ -73,11 +73,20 @@ def ledger(session):
     for cust, ccy, amount, balance, due, disputed, kind, location, unit in spec:
         due_date = AS_OF + timedelta(days=due)
         create_document(
-            session, t, cust, amount, balance=balance, currency=ccy, doc_type=kind,
-            document_date=due_date - timedelta(days=30), due_date=due_date, disputed=disputed,
-            location=location, business_unit=unit,
+            session,
+            t,
+            cust,
+            amount,
+            balance=balance,
+            currency=ccy,
+            doc_type=kind,
+            document_date=due_date - timedelta(days=30),
+            due_date=due_date,
+            disputed=disputed,
+            location=location,
+            business_unit=unit,
             posting_date=None if unit else due_date - timedelta(days=29),
-        )  # fmt: skip
+        )
     return t
 
 

@@ -84,11 +84,24 @@ def ledger(session):
     t = create_tenant(session, base_currency="USD", timezone="Europe/Berlin")
     create_rate(session, t, "EUR", "USD", date(2025, 1, 1), "1.10")
     anna = create_user(session, t, email="anna@example.com")
-    cf = {"tier": "gold", "credit_limit": {"amount": "1000.00", "currency": "EUR"},
-          "score": "2.5", "since": "2026-10-01", "vip": True}  # fmt: skip
-    a = create_customer(session, t, external_id="A", country="DE", currency="EUR",
-                        finance_owner_id=anna.id, custom_fields=cf, auto_collection=True,
-                        reported_balance_minor=130000)  # fmt: skip
+    cf = {
+        "tier": "gold",
+        "credit_limit": {"amount": "1000.00", "currency": "EUR"},
+        "score": "2.5",
+        "since": "2026-10-01",
+        "vip": True,
+    }
+    a = create_customer(
+        session,
+        t,
+        external_id="A",
+        country="DE",
+        currency="EUR",
+        finance_owner_id=anna.id,
+        custom_fields=cf,
+        auto_collection=True,
+        reported_balance_minor=130000,
+    )
     b = create_customer(session, t, external_id="B", country="US", currency="USD")
     c = create_customer(session, t, external_id="C", country=None, currency=None)
     docs = {}
@@ -100,28 +113,55 @@ def ledger(session):
         ("B3", b, "50.00", "EUR", -5, DocumentType.INVOICE, "PO-2"),
     ]:
         docs[number] = create_document(
-            session, t, cust, amount, currency=ccy, doc_type=kind, number=number,
-            document_date=day(due - 30), due_date=day(due),
+            session,
+            t,
+            cust,
+            amount,
+            currency=ccy,
+            doc_type=kind,
+            number=number,
+            document_date=day(due - 30),
+            due_date=day(due),
             custom_fields={"po_number": po} if po else {},
-        )  # fmt: skip
+        )
     create_dispute(session, t, a, "200.00", document=docs["A1"])
     create_promise(session, t, a, "300.00", day(5), document=docs["A1"])
     create_payment(session, t, a, "100.00")
     at = datetime(2026, 11, 21, 10, tzinfo=UTC)
     for hours in (-24, 0):
-        create_attempt(session, t, a, document=docs["A2"], amount="500.00",
-                       attempted_at=at + timedelta(hours=hours), method=PaymentMethod.CARD,
-                       gateway="stripe", failure_reason="card_declined",
-                       dunning_status=DunningStatus.IN_PROGRESS,
-                       next_retry_at=at + timedelta(days=3))  # fmt: skip
+        create_attempt(
+            session,
+            t,
+            a,
+            document=docs["A2"],
+            amount="500.00",
+            attempted_at=at + timedelta(hours=hours),
+            method=PaymentMethod.CARD,
+            gateway="stripe",
+            failure_reason="card_declined",
+            dunning_status=DunningStatus.IN_PROGRESS,
+            next_retry_at=at + timedelta(days=3),
+        )
     create_attempt(session, t, b, document=docs["B1"], status=AttemptStatus.SUCCESS)
     create_attempt(session, t, b, attempted_at=at)
-    session.add_all([
-        PaymentSource(tenant_id=t.id, external_id="S1", customer_id=a.id, kind=SourceKind.CARD,
-                      status=SourceStatus.VALID, role=SourceRole.PRIMARY),
-        Subscription(tenant_id=t.id, external_id="SUB1", customer_id=a.id,
-                     status=SubscriptionStatus.ACTIVE),
-    ])  # fmt: skip
+    session.add_all(
+        [
+            PaymentSource(
+                tenant_id=t.id,
+                external_id="S1",
+                customer_id=a.id,
+                kind=SourceKind.CARD,
+                status=SourceStatus.VALID,
+                role=SourceRole.PRIMARY,
+            ),
+            Subscription(
+                tenant_id=t.id,
+                external_id="SUB1",
+                customer_id=a.id,
+                status=SubscriptionStatus.ACTIVE,
+            ),
+        ]
+    )
     session.flush()
     customers = {"A": a.id, "B": b.id, "C": c.id}
     return t, {"customer": customers, "invoice": {n: d.id for n, d in docs.items()}}
@@ -159,15 +199,18 @@ CUSTOMER_RULES = [
     ("not (country = DE)", ["B"]),
     ('finance_owner includes ("anna@example.com")', ["A"]),
     ("currency is empty", ["C"]),
-    ("cf.tier = gold and cf.credit_limit >= 1000 EUR and cf.since < 2026-11-01 "
-     "and cf.vip and cf.score between 2 and 3", ["A"]),
+    (
+        "cf.tier = gold and cf.credit_limit >= 1000 EUR and cf.since < 2026-11-01 "
+        "and cf.vip and cf.score between 2 and 3",
+        ["A"],
+    ),
     ("cf.credit_limit > 1000 EUR", []),
     ("not (cf.credit_limit > 1000 EUR)", ["A"]),  # missing for B and C: unknown
     ("cf.score is empty", ["B", "C"]),
     # money in another currency at 1 EUR = 1.10 USD: 1400 EUR is 1540 USD, 1000 EUR 1100 USD
     ("outstanding_local > 1539.99 USD and cf.credit_limit >= 1100 USD", ["A"]),
     ("outstanding_local > 1540 USD or cf.credit_limit > 1100 USD", []),
-]  # fmt: skip
+]
 PAYMENT_RULES = [
     ("monthly_dso = 90", ["A"]),
     ("monthly_dso > 1419.35 and monthly_dso < 1419.45", ["B"]),
@@ -211,8 +254,11 @@ INVOICE_RULES = [
     [("customer", CUSTOMER_RULES), ("payment", PAYMENT_RULES), ("invoice", INVOICE_RULES)],
 )
 def test_rules_select_the_worked_records(session, ledger, level, rules):
-    wrong = [(text, got, want) for text, want in rules
-             if (got := run(session, *ledger, level, text)) != want]  # fmt: skip
+    wrong = [
+        (text, got, want)
+        for text, want in rules
+        if (got := run(session, *ledger, level, text)) != want
+    ]
     assert not wrong, "\n".join(f"{t}: got {g}, want {w}" for t, g, w in wrong)
 
 
@@ -253,8 +299,11 @@ def test_invoice_figures_agree_with_the_open_documents(session, ledger):
 def test_explain_reads_the_same_records(session, ledger):
     t, ids = ledger
     fields = CATALOGUE.level("payment")
-    bound = bind(check(parse("monthly_dso > 1000 and customer.outstanding_local is empty"),
-                       fields), AS_OF, tz=t.timezone)  # fmt: skip
+    bound = bind(
+        check(parse("monthly_dso > 1000 and customer.outstanding_local is empty"), fields),
+        AS_OF,
+        tz=t.timezone,
+    )
     ((_, rec),) = payment_profile_records(session, t, fields, AS_OF, [ids["customer"]["B"]])
     text = explain(bound, rec, fields).text()
     assert "monthly_dso 1419.4 > 1000: yes" in text, text

@@ -29,11 +29,23 @@ def customers(session):
     for method in METHODS:
         c = create_customer(session, t, external_id=method.upper())
         for role in (SourceRole.PRIMARY, SourceRole.BACKUP):
-            session.add(PaymentSource(tenant_id=t.id, external_id=f"{method}-{role}",
-                                      customer_id=c.id, kind=SourceKind(method), role=role,
-                                      status="valid"))  # fmt: skip
-        create_attempt(session, t, c, method=PaymentMethod(method),
-                       attempted_at=datetime(2026, 11, 20, tzinfo=UTC))  # fmt: skip
+            session.add(
+                PaymentSource(
+                    tenant_id=t.id,
+                    external_id=f"{method}-{role}",
+                    customer_id=c.id,
+                    kind=SourceKind(method),
+                    role=role,
+                    status="valid",
+                )
+            )
+        create_attempt(
+            session,
+            t,
+            c,
+            method=PaymentMethod(method),
+            attempted_at=datetime(2026, 11, 20, tzinfo=UTC),
+        )
     create_customer(session, t, external_id="NONE")
     session.flush()
     return session, t

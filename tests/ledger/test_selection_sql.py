@@ -21,7 +21,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-)  # fmt: skip
+)
 
 from arpolicy.kit.fx import RateTable
 from arpolicy.ledger.fields import catalogue_for, make
@@ -37,9 +37,12 @@ SETTINGS = settings(
 AS_OF = date(2026, 11, 23)
 META = MetaData()
 PROBE = Table(
-    "selection_probe", META,
-    Column("id", Integer, primary_key=True), Column("k", BigInteger), Column("doc", JSON),
-)  # fmt: skip
+    "selection_probe",
+    META,
+    Column("id", Integer, primary_key=True),
+    Column("k", BigInteger),
+    Column("doc", JSON),
+)
 
 
 def in_probe(session: Any, rows: list[dict[str, Any]], where: Any) -> set[int]:
@@ -80,15 +83,21 @@ numbers = st.decimals(Decimal("-0.3"), Decimal("0.3"), places=3) | st.sampled_fr
     [Decimal("0.25"), Decimal("0.2"), Decimal("-0.15")]
 )
 x_leaf = st.one_of(
-    st.builds(a.Compare, st.just("x"), st.sampled_from(a.COMPARE_OPS), st.builds(a.NumberLit, numbers)),
-    st.builds(a.Between, st.just("x"), st.builds(a.NumberLit, numbers), st.builds(a.NumberLit, numbers)),
+    st.builds(
+        a.Compare, st.just("x"), st.sampled_from(a.COMPARE_OPS), st.builds(a.NumberLit, numbers)
+    ),
+    st.builds(
+        a.Between, st.just("x"), st.builds(a.NumberLit, numbers), st.builds(a.NumberLit, numbers)
+    ),
     st.builds(a.IsEmpty, st.just("x"), st.booleans()),
-)  # fmt: skip
+)
 x_rules = st.recursive(
     x_leaf,
-    lambda kids: st.builds(a.Not, kids) | st.builds(a.Any, st.lists(kids, min_size=1, max_size=2).map(tuple)),
+    lambda kids: (
+        st.builds(a.Not, kids) | st.builds(a.Any, st.lists(kids, min_size=1, max_size=2).map(tuple))
+    ),
     max_leaves=3,
-)  # fmt: skip
+)
 
 
 KS = [None, *range(-30, 31)]
@@ -102,8 +111,10 @@ def test_scaled_integers_compare_like_decimals(session, rule, places):
     bound = bind(rule, AS_OF, tz="UTC")
     matches = to_python(bound, X)
     expected = {
-        i for i, k in enumerate(KS) if matches({"x": None if k is None else Decimal(k).scaleb(-places)})
-    }  # fmt: skip
+        i
+        for i, k in enumerate(KS)
+        if matches({"x": None if k is None else Decimal(k).scaleb(-places)})
+    }
     where = to_sql(bound, X, {"x": Scaled(PROBE.c.k, places)})
     assert in_probe(session, [{"id": i, "k": k} for i, k in enumerate(KS)], where) == expected
 
@@ -132,11 +143,15 @@ json_values = {
     "tier": st.sampled_from(["gold", "silver"]),
     "note": st.sampled_from(["a", "b", "O'Neil"]),
     "limit": st.sampled_from(AMOUNTS).map(lambda x: {"amount": x, "currency": "EUR"}),
-    "deposit": st.builds(lambda x, c: {"amount": x, "currency": c}, st.sampled_from(AMOUNTS), st.sampled_from(["EUR", "USD"])),
+    "deposit": st.builds(
+        lambda x, c: {"amount": x, "currency": c},
+        st.sampled_from(AMOUNTS),
+        st.sampled_from(["EUR", "USD"]),
+    ),
     "score": st.sampled_from(SCORES),
     "since": st.sampled_from(DAYS).map(date.isoformat),
     "vip": st.booleans(),
-}  # fmt: skip
+}
 docs = st.fixed_dictionaries({}, optional={k: st.none() | v for k, v in json_values.items()})
 literals = {
     Type.ENUM: st.builds(a.StringLit, st.sampled_from(["gold", "silver"])),
@@ -165,9 +180,11 @@ def cf_leaf(draw: st.DrawFn) -> a.Leaf:
 
 cf_rules = st.recursive(
     cf_leaf(),
-    lambda kids: st.builds(a.Not, kids) | st.builds(a.All, st.lists(kids, min_size=1, max_size=2).map(tuple)),
+    lambda kids: (
+        st.builds(a.Not, kids) | st.builds(a.All, st.lists(kids, min_size=1, max_size=2).map(tuple))
+    ),
     max_leaves=3,
-)  # fmt: skip
+)
 
 
 @SETTINGS

@@ -31,14 +31,17 @@ def test_outcomes_in_bulk_equal_the_table_record_by_record(session, policy, othe
     create_rate(session, t, "EUR", "USD", date(2026, 1, 1), "1.10")
     de, us = create_customer(session, t, country="DE"), create_customer(session, t, country="US")
     for c in (de, us):
-        for due, amount, ccy in ((date(2026, 8, 1), "600.00", "USD"),
-                                 (date(2026, 8, 1), "470.00", "EUR"),
-                                 (date(2026, 11, 1), "50.00", "USD"),
-                                 (date(2026, 12, 30), "900.00", "USD")):  # fmt: skip
+        for due, amount, ccy in (
+            (date(2026, 8, 1), "600.00", "USD"),
+            (date(2026, 8, 1), "470.00", "EUR"),
+            (date(2026, 11, 1), "50.00", "USD"),
+            (date(2026, 12, 30), "900.00", "USD"),
+        ):
             create_document(session, t, c, amount, currency=ccy, due_date=due)
         create_document(session, t, c, "700.00", balance="0", due_date=date(2026, 8, 1))
-        create_document(session, t, c, "700.00", doc_type=DocumentType.CREDIT_NOTE,
-                        due_date=date(2026, 8, 1))  # fmt: skip
+        create_document(
+            session, t, c, "700.00", doc_type=DocumentType.CREDIT_NOTE, due_date=date(2026, 8, 1)
+        )
     fields = catalogue_for("USD").level("invoice")
     table = check(parse(TABLE.format(policy=policy, otherwise=otherwise)), fields)
     bound = bind(table, AS_OF, tz="UTC", exchange=exchange(session, t))

@@ -20,25 +20,49 @@ AS_OF = date(2026, 11, 23)
 @pytest.fixture
 def shop(session):
     t = create_tenant(session)
-    session.add(CustomFieldDefinition(tenant_id=t.id, entity=FieldEntity.DOCUMENT,
-                                      key="po_number", label="PO", type=FieldType.STRING))  # fmt: skip
+    session.add(
+        CustomFieldDefinition(
+            tenant_id=t.id,
+            entity=FieldEntity.DOCUMENT,
+            key="po_number",
+            label="PO",
+            type=FieldType.STRING,
+        )
+    )
     anna = create_user(session, t, email="anna.berg@shop.example", name="Anna Berg")
     bob = create_user(session, t, email="bob@shop.example", name="Bob Stone")
     c = {
-        "upper": create_customer(session, t, segment="ZÜRICH", region="EMEA",
-                                 finance_owner_id=anna.id),
-        "lower": create_customer(session, t, segment="zürich", region="emea",
-                                 finance_owner_id=bob.id, sales_owner_id=anna.id),
+        "upper": create_customer(
+            session, t, segment="ZÜRICH", region="EMEA", finance_owner_id=anna.id
+        ),
+        "lower": create_customer(
+            session,
+            t,
+            segment="zürich",
+            region="emea",
+            finance_owner_id=bob.id,
+            sales_owner_id=anna.id,
+        ),
         "ascii": create_customer(session, t, segment="Zurich", region="Emea"),
         "none": create_customer(session, t),
-    }  # fmt: skip
+    }
     d = {
-        "upper": create_document(session, t, c["upper"], transaction_type="INVOICE",
-                                 custom_fields={"po_number": "PO-ÄÖ-1"}),
-        "lower": create_document(session, t, c["lower"], transaction_type="invoice",
-                                 custom_fields={"po_number": "po-äö-1"}),
+        "upper": create_document(
+            session,
+            t,
+            c["upper"],
+            transaction_type="INVOICE",
+            custom_fields={"po_number": "PO-ÄÖ-1"},
+        ),
+        "lower": create_document(
+            session,
+            t,
+            c["lower"],
+            transaction_type="invoice",
+            custom_fields={"po_number": "po-äö-1"},
+        ),
         "none": create_document(session, t, c["none"]),
-    }  # fmt: skip
+    }
     return t, {k: v.id for k, v in c.items()}, {k: v.id for k, v in d.items()}
 
 
@@ -92,8 +116,10 @@ def test_invoice_text_custom_fields_included(session, shop, text, expected):
 def test_enums_and_codes_stay_exact(session, shop):
     t, _, _ = shop
     fields = tenant_catalogue(session, t).level("invoice")
-    for text, fix in (("document_type = Invoice", "did you mean invoice?"),
-                      ("currency = usd", "currency codes are upper case: USD")):  # fmt: skip
+    for text, fix in (
+        ("document_type = Invoice", "did you mean invoice?"),
+        ("currency = usd", "currency codes are upper case: USD"),
+    ):
         with pytest.raises(RuleError) as err:
             check(parse(text), fields)
         assert fix in err.value.problems[0].fix, text

@@ -34,12 +34,21 @@ def _money(minor: int, currency: str) -> str:
 def test_a_credit_note_and_a_payment_on_account_reduce_the_balance(session):
     t = create_tenant(session, base_currency="USD")
     c = create_customer(session, t, currency="USD")
-    inv = create_document(session, t, c, "3000.00", due_date=AS_OF - timedelta(days=17),
-                          number="INV-1")  # fmt: skip
-    create_document(session, t, c, "500.00", doc_type=DocumentType.CREDIT_NOTE, number="CN-1",
-                    document_date=date(2026, 6, 13))  # fmt: skip
-    p = create_payment(session, t, c, "800.00", received_on=date(2026, 6, 20),
-                       allocations={inv: "600.00"})  # fmt: skip
+    inv = create_document(
+        session, t, c, "3000.00", due_date=AS_OF - timedelta(days=17), number="INV-1"
+    )
+    create_document(
+        session,
+        t,
+        c,
+        "500.00",
+        doc_type=DocumentType.CREDIT_NOTE,
+        number="CN-1",
+        document_date=date(2026, 6, 13),
+    )
+    p = create_payment(
+        session, t, c, "800.00", received_on=date(2026, 6, 20), allocations={inv: "600.00"}
+    )
     inv.balance_minor = inv.base_balance_minor = 240000  # the ledger applies the 600.00
     session.flush()
     (s,) = statements(session, t, [c.id], AS_OF).values()
@@ -95,11 +104,19 @@ def test_the_statement_balance_is_the_outstanding_figure(session, docs, pays):
         made = []
         for d in docs:
             ccy = d["currency"]
-            made.append(create_document(
-                session, t, customers[d["customer"]], _money(d["amount"], ccy), currency=ccy,
-                doc_type=d["type"], document_date=date(2026, 1, 2),
-                due_date=AS_OF + timedelta(days=d["due"]), voided=d["voided"],
-            ))  # fmt: skip
+            made.append(
+                create_document(
+                    session,
+                    t,
+                    customers[d["customer"]],
+                    _money(d["amount"], ccy),
+                    currency=ccy,
+                    doc_type=d["type"],
+                    document_date=date(2026, 1, 2),
+                    due_date=AS_OF + timedelta(days=d["due"]),
+                    voided=d["voided"],
+                )
+            )
         for p in pays:
             ccy, who = p["currency"], customers[p["customer"]]
             left, allocations = p["amount"], {}
@@ -112,8 +129,15 @@ def test_the_statement_balance_is_the_outstanding_figure(session, docs, pays):
                     allocations[target] = _money(part, ccy)
                     target.balance_minor -= part  # a document's balance follows allocations
                     left -= part
-            create_payment(session, t, who, _money(p["amount"], ccy), currency=ccy,
-                           received_on=date(2026, 2, 1), allocations=allocations)  # fmt: skip
+            create_payment(
+                session,
+                t,
+                who,
+                _money(p["amount"], ccy),
+                currency=ccy,
+                received_on=date(2026, 2, 1),
+                allocations=allocations,
+            )
         for d, obj in zip(docs, made, strict=True):
             obj.balance_minor -= obj.balance_minor * d["written_off"] // 4
             rate = Decimal("1.0837") if obj.currency == "EUR" else Decimal(1)
@@ -129,16 +153,19 @@ def test_the_statement_balance_is_the_outstanding_figure(session, docs, pays):
             s = stmts[f.customer_id]
             base = s.amounts()
             assert (base.open_debits, base.unutilised_credit, base.unaccounted_payment) == (
-                f.base.open_debits, f.base.unutilised_credit, f.base.unaccounted_payment,
-            )  # fmt: skip
+                f.base.open_debits,
+                f.base.unutilised_credit,
+                f.base.unaccounted_payment,
+            )
             assert s.base_balance == f.base.money("outstanding")
             if f.local is not None:  # one currency: the statement's balance is the figure
                 assert set(s.currencies) <= {f.local.currency}
                 local = s.amounts(f.local.currency)
                 assert local.outstanding == f.local.outstanding
                 assert (local.open_debits, local.unutilised_credit) == (
-                    f.local.open_debits, f.local.unutilised_credit,
-                )  # fmt: skip
+                    f.local.open_debits,
+                    f.local.unutilised_credit,
+                )
                 assert s.balances == ([f.local.money("outstanding")] if s.items else [])
             else:  # several currencies: one balance each, which add up to the figure in base
                 assert len(s.currencies) > 1 or not s.items
