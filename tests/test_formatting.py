@@ -51,7 +51,6 @@ PENDING_MARKERS = frozenset(
 PENDING_LONG = frozenset(
     {
         # lines as they stand / as ruff formats them without their markers
-        "src/arpolicy/ledger/demo.py",  # 404
         "src/arpolicy/ledger/demo_ledger.py",  # 417
         "tests/api/test_customers.py",  # 347 / 475
         "tests/api/test_isolation.py",  # 750 / 819
