@@ -90,6 +90,8 @@ BEYOND_SCHEMA: dict[str, str] = {
     r"PATCH /v1/tenant body\.(timezone|locale|payment_link_url|bank_details\.\w+)": "a "
     "name of the installed IANA time zone database or of Babel's locales, a URL whose "
     "placeholder rules no pattern states clearly, an IBAN's check digits",
+    r"(POST|PATCH) /v1/customers\S* body\.locale": "a name of Babel's locales (en_US, de_DE): "
+    "a pattern would still allow zz_ZZ",
     r"PATCH /v1/tenant body\.ageing_bounds": "strictly increasing: an order between items",
     r"POST /v1/keys (body\.)?scopes\S*": "within the user's role and the calling key's own "
     "permissions",
