@@ -21,7 +21,6 @@ from tests.fixtures.doc_blocks import ROOT, units
 from tests.fixtures.doc_shell import make_run_state, run_document
 
 DOCS = sorted((ROOT / "docs").glob("*.md"))
-PENDING: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +28,8 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory):
     return make_run_state(tmp_path_factory.mktemp("make-run"))
 
 
-def _param(doc):
-    reason = PENDING.get(doc.name)
-    marks = [pytest.mark.xfail(strict=False, reason=reason)] if reason else []
-    return pytest.param(doc, id=doc.name, marks=marks)
-
-
 @pytest.mark.skipif(shutil.which("curl") is None and not os.environ.get("CI"), reason="no curl")
-@pytest.mark.parametrize("doc", [_param(d) for d in DOCS])
+@pytest.mark.parametrize("doc", DOCS, ids=[d.name for d in DOCS])
 def test_the_commands_of_a_document_run_as_written(doc, tmp_path, request):
     todo, _ = units(doc)
     demo = request.getfixturevalue("demo_db") if todo else None

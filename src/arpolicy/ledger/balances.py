@@ -74,18 +74,19 @@ def _applied_query() -> Select[*tuple[Any, ...]]:
 _APPLIED = _applied_query()
 
 
-_TABLE: Any = Document.__table__
-_SET = (
-    update(_TABLE)
-    .where(_TABLE.c.id == bindparam("b_id"))
-    .values(
-        balance_minor=bindparam("b_balance"),
-        base_balance_minor=bindparam("b_base"),
-        updated_at=func.now(),
+def set_by_id(model: Any, **columns: str) -> Any:
+    """``UPDATE <model's table> SET column = :param, ..., updated_at = now() WHERE id = :b_id``,
+    built once and run for every row with ``executemany`` (the ORM's bulk update by primary
+    key cost a single write more than the rest of its allocation). ``columns``: column name
+    -> bound parameter name."""
+    table: Any = model.__table__
+    values: dict[str, Any] = {c: bindparam(p) for c, p in columns.items()}
+    return (
+        update(table).where(table.c.id == bindparam("b_id")).values(**values, updated_at=func.now())
     )
-)
-"""Built once; run for every row with ``executemany`` (the ORM's bulk update by primary key
-cost a single write more than the rest of its allocation)."""
+
+
+_SET = set_by_id(Document, balance_minor="b_balance", base_balance_minor="b_base")
 
 
 def refresh_balances(session: Session, tenant: Tenant, document_ids: Iterable[int]) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from arpolicy.exceptions import ValidationError
 from arpolicy.kit.money import Money
-from arpolicy.ledger.balances import base_of
+from arpolicy.ledger.balances import base_of, set_by_id
 from arpolicy.models import Allocation, Payment, Tenant
 
 
@@ -40,18 +40,7 @@ def _allocated_query() -> Select[*tuple[Any, ...]]:
 _ALLOCATED = _allocated_query()
 
 
-_TABLE: Any = Payment.__table__
-_SET = (
-    update(_TABLE)
-    .where(_TABLE.c.id == bindparam("b_id"))
-    .values(
-        unallocated_minor=bindparam("b_balance"),
-        base_unallocated_minor=bindparam("b_base"),
-        updated_at=func.now(),
-    )
-)
-"""Built once; run for every row with ``executemany`` (the ORM's bulk update by primary key
-cost a single write more than the rest of its allocation)."""
+_SET = set_by_id(Payment, unallocated_minor="b_balance", base_unallocated_minor="b_base")
 
 
 def refresh_unallocated(session: Session, tenant: Tenant, payment_ids: Iterable[int]) -> None:
