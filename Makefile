@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARPOLICY_DEMO_CUSTOMERS ?= 200
 
-.PHONY: install run test bench lint fmt clean
+.PHONY: install run test bench lint fmt clean screenshots
 
 install: $(VENV)/.installed
 
@@ -24,6 +24,10 @@ run: install
 ## The whole suite: SQLite always; PostgreSQL when reachable (required when CI=true).
 test: install
 	$(BIN)/pytest -q -n 2 --dist loadfile
+
+## Regenerate docs/screenshots/*.png from the browser tests' walk of every screen.
+screenshots: install
+	ARPOLICY_SCREENSHOTS=1 $(BIN)/pytest -q -p no:cacheprovider tests/web -k browser
 
 ## Benchmarks (slow, several minutes; results go to docs/benchmarks.md by hand).
 bench: install

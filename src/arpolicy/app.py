@@ -10,7 +10,7 @@ from sqlalchemy import text
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from arpolicy import __version__
+from arpolicy import __version__, web
 from arpolicy.api import build_router, errors
 from arpolicy.api.context import new_request_id
 from arpolicy.api.ratelimit import RateLimiter
@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         return JSONResponse(body, status_code=200 if current else 503)
 
     app.include_router(build_router())
+    web.mount(app)
     _document_problems(app)
     return app
 

@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     CLI, the worker and the API: rehearsals and support only, it never moves (the
     ``--now`` option of a command wins). Unset in production."""
     sql_echo: bool = False
+    public_url: str = "http://127.0.0.1:8000"
+    """Where users reach the web app: the start of the links in invitation and
+    password-reset emails (``https://ar.example.com``)."""
+    session_hours: int = 12
+    """A web app session ends this long after sign-in, whatever happens (docs/web.md)."""
+    session_idle_minutes: int = 120
+    """... and earlier after this long without a request."""
+    sign_in_attempts: int = 5
+    """Wrong passwords in a row before the account is locked for ``lockout_minutes``."""
+    lockout_minutes: int = 15
     webhook_allow_networks: str = ""
     """Comma-separated networks (``10.20.0.0/16,fd00:1::/64``) webhooks may be sent to
     although they are private, loopback or link-local: a self-hosted receiver. Empty (the

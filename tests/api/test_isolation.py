@@ -36,6 +36,7 @@ from sqlalchemy import Engine, select
 from arpolicy.api.context import scope_tenant
 from arpolicy.api.schemas import Page
 from arpolicy.app import create_app
+from arpolicy.auth.signin import issue_link, open_session
 from arpolicy.config import Settings
 from arpolicy.kit.db import transaction
 from arpolicy.ledger import demo
@@ -70,6 +71,7 @@ from arpolicy.models import (
     Subscription,
     Tenant,
     User,
+    UserTokenKind,
     WebhookEndpoint,
 )
 from tests.api.conftest import NOW, Caller, make_caller
@@ -419,6 +421,10 @@ def seed_notifications(engine: Engine, tenant_id: int) -> None:
                            decided_at=NOW, to_address="x@b.example", subject="Seeded",
                            text_body="Seeded", data={}, actor="seed", attempts=0,
                            in_doubt=False))  # fmt: skip
+        user = s.get(User, user_id)
+        assert user is not None
+        open_session(s, user, NOW, Settings())
+        issue_link(s, user, UserTokenKind.PASSWORD_RESET, NOW)
 
 
 def tenant_tables() -> list[Any]:

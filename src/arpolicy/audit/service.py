@@ -18,7 +18,18 @@ from arpolicy.kit.bulk import insert_many
 from arpolicy.kit.clock import Clock
 from arpolicy.models import AuditEvent
 
-HIDDEN = frozenset({"key_hash", "secret", "tenant_id", "created_at", "updated_at"})
+HIDDEN = frozenset(
+    {
+        "key_hash",
+        "secret",
+        "secret_hash",
+        "password_hash",
+        "csrf_token",
+        "tenant_id",
+        "created_at",
+        "updated_at",
+    }
+)
 """Columns never copied into an event (secrets, and what every row has)."""
 
 

@@ -6,15 +6,20 @@ import time
 from datetime import date
 
 import typer
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from arpolicy.auth.passwords import check_new_password
 from arpolicy.cli import common, terminal
 from arpolicy.cli.common import JsonOption, handle_errors
 from arpolicy.exceptions import ConflictError, ValidationError
 from arpolicy.kit.clock import local_today
 from arpolicy.kit.db import transaction
 from arpolicy.ledger.demo import DEMO_SLUG, DEMO_TIMEZONE, generate, write
-from arpolicy.tenancy.rls import tenant_directory, tenant_of_slug
+from arpolicy.models import User, UserRole
+from arpolicy.tenancy.rls import scope_tenant, tenant_directory, tenant_of_slug
+
+DEMO_PASSWORD = "demo-password"
 
 
 def register(app: typer.Typer) -> None:
@@ -35,6 +40,12 @@ def demo(
     if_empty: bool = typer.Option(
         False, "--if-empty", help="Do nothing if the database already has any tenant."
     ),
+    password: str = typer.Option(
+        DEMO_PASSWORD,
+        "--password",
+        help="The web app password of every demo user (a demo only: choose your own "
+        "for anything else).",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Create a demo tenant: customers in several countries, languages and currencies with
@@ -45,8 +56,10 @@ def demo(
     with transaction(eng, write=False) as session:
         if if_empty and _has_tenant(session):
             terminal.say("the database already has a tenant: no demo loaded")
+            _hint(session, tenant, None)
             return
         _check_free(session, tenant)
+    check_new_password(password, email="", field="--password")
     started = time.perf_counter()
     data = generate(customers, seed, on)
     counts = data.counts()
@@ -60,6 +73,7 @@ def demo(
         _check_free(session, tenant)
         write(session, tenant, data, progress=advance)
         cycles = install_example(session, tenant, on)
+        set_passwords(session, tenant, password)
     seconds = time.perf_counter() - started
     summary = {"tenant": tenant, "customers": customers, "seed": seed, "today": on.isoformat()}
     if as_json:
@@ -76,6 +90,40 @@ def demo(
         f"(seed {seed}) in {seconds:.1f}s; engagement cycles {', '.join(cycles)} "
         "(arpolicy engage run --dry-run)"
     )
+    with transaction(eng, write=False) as session:
+        _hint(session, tenant, password)
+
+
+def set_passwords(session: Session, slug: str, password: str) -> None:
+    """Give every demo user the same web app password (one argon2 hash: a demo only)."""
+    from arpolicy.auth.passwords import hash_password
+    from arpolicy.ledger.tenants import get_tenant
+
+    tenant = get_tenant(session, slug)
+    session.execute(
+        update(User)
+        .where(User.tenant_id == tenant.id)
+        .values(password_hash=hash_password(password))
+    )
+
+
+def _hint(session: Session, slug: str, password: str | None) -> None:
+    """How to sign in to the web app as the demo's users of a few roles."""
+    tenant_id = tenant_of_slug(session, slug)
+    if tenant_id is None:
+        return
+    scope_tenant(session, tenant_id)
+    roles = [UserRole.ADMIN, UserRole.FINANCE_MANAGER, UserRole.COLLECTOR, UserRole.SALES]
+    found: dict[UserRole, str] = {}
+    for user in session.scalars(
+        select(User).where(User.tenant_id == tenant_id, User.active).order_by(User.id)
+    ):
+        found.setdefault(user.role, user.email)
+    settings = common.settings()
+    shown = password or f"the one given to `arpolicy demo` (default {DEMO_PASSWORD})"
+    lines = [f"web app: {settings.public_url}/ organisation {slug}, password {shown}, as"]
+    lines += [f"  {role.value}: {found[role]}" for role in roles if role in found]
+    terminal.say("\n".join(lines))
 
 
 def install_example(session: Session, slug: str, on: date) -> list[str]:

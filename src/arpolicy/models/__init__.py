@@ -59,6 +59,7 @@ from arpolicy.models.tenant import (
     User,
     UserRole,
 )
+from arpolicy.models.web import UserToken, UserTokenKind, WebSession
 
 __all__ = [
     "DEBIT_TYPES",
@@ -116,6 +117,9 @@ __all__ = [
     "Tenant",
     "User",
     "UserRole",
+    "UserToken",
+    "UserTokenKind",
+    "WebSession",
     "WebhookEndpoint",
     "balance_due_clause",
     "open_items_clause",

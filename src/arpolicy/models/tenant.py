@@ -64,6 +64,12 @@ class User(TenantScoped, Base):
     language: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     manager_id: Mapped[int | None] = mapped_column(Integer)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    """argon2id of the web app password (None: the user has not set one; auth.passwords)."""
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Wrong passwords in a row; reset by a successful sign-in."""
+    locked_until: Mapped[datetime | None]
+    """Set after too many wrong passwords: no sign-in before then (auth.signin)."""
 
 
 class FieldEntity(enum.StrEnum):
