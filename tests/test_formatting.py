@@ -8,9 +8,7 @@ them, under about 400 lines, split by use case when they grow.
   file is formatted (``ruff format --check``), so a file's length here is its length as
   ruff formats it.
 
-``PENDING_MARKERS`` and ``PENDING_LONG`` are the second wave: files another branch is
-changing, formatted and split when it lands; the lists then go. An entry that no longer
-needs to be there fails the test, so the lists only shrink.
+An entry of ``ALIGNED_TABLES`` whose marker is gone fails the test, so the list only shrinks.
 """
 
 from __future__ import annotations
@@ -36,30 +34,6 @@ ALIGNED_TABLES = {
     # (file, first line of the statement the marker keeps as written)
     ("src/arpolicy/kit/bank.py", "IBAN_LENGTHS: dict[str, int] = {"),  # 85 countries, 9 a row
 }
-
-# --- second wave: empty these when the branch changing these files has landed ----------
-PENDING_MARKERS = frozenset(
-    {
-        "tests/api/test_customers.py",
-        "tests/api/test_isolation.py",
-        "tests/api/test_ledger_records.py",
-        "tests/ledger/selection_data.py",
-        "tests/ledger/test_demo.py",
-    }
-)
-"""Files of the other branch that still carry ``# fmt: skip`` on packed code."""
-PENDING_LONG = frozenset(
-    {
-        # lines as they stand / as ruff formats them without their markers
-        "src/arpolicy/ledger/demo_ledger.py",  # 417
-        "tests/api/test_customers.py",  # 347 / 475
-        "tests/api/test_isolation.py",  # 750 / 819
-        "tests/api/test_ledger_records.py",  # 246 / 427
-        "tests/ledger/selection_data.py",  # 306 / 407
-        "tests/ledger/test_demo.py",  # 405 / 412
-    }
-)
-"""Files of the other branch that pass ``MAX_LINES`` once formatted: to be split."""
 
 
 def _files(trees: tuple[str, ...]) -> list[Path]:
@@ -101,15 +75,10 @@ def _found() -> dict[str, list[str]]:
     return found
 
 
-def _length(name: str) -> int:
-    return len((ROOT / name).read_text(encoding="utf-8").splitlines())
-
-
 def test_fmt_skip_only_keeps_aligned_tables():
     stray = [
         f"{name}: {statement}"
         for name, statements in _found().items()
-        if name not in PENDING_MARKERS
         for statement in statements
         if (name, statement) not in ALIGNED_TABLES
     ]
@@ -125,7 +94,6 @@ def test_modules_stay_under_400_lines():
         f"{_name(p)}: {n} lines"
         for p in _files(SIZED)
         if not _name(p).startswith(HISTORY)
-        and _name(p) not in PENDING_LONG
         and (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     ]
     assert not long, (
@@ -134,14 +102,7 @@ def test_modules_stay_under_400_lines():
     )
 
 
-def test_the_allowlists_only_shrink():
-    found = _found()
-    kept = {(name, s) for name, statements in found.items() for s in statements}
+def test_the_allowlist_only_shrinks():
+    kept = {(name, s) for name, statements in _found().items() for s in statements}
     gone = sorted(ALIGNED_TABLES - kept)
     assert not gone, f"no marker there any more: remove from ALIGNED_TABLES: {gone}"
-    done = sorted(PENDING_MARKERS - set(found))
-    assert not done, f"no marker left: remove from PENDING_MARKERS: {done}"
-    short = sorted(
-        name for name in PENDING_LONG if name not in found and _length(name) <= MAX_LINES
-    )
-    assert not short, f"formatted and under {MAX_LINES} lines: remove from PENDING_LONG: {short}"

@@ -1,5 +1,6 @@
-"""Random ledgers and random rules over the real catalogue, for the selection property tests
-(tests/ledger/test_selection_property.py).
+"""Random ledgers for the selection property tests (tests/ledger/test_selection_property.py,
+tests/ledger/test_coverage.py); the random rules they run are in
+:mod:`tests.ledger.selection_rules`.
 
 A ledger is plain data (customers with attributes, custom fields, documents, payments,
 disputes, promises, attempts, payment sources and subscriptions), built into the database
@@ -31,8 +32,6 @@ from arpolicy.models import (
     SubscriptionStatus,
     Tenant,
 )
-from arpolicy.rules import FieldSet, Type
-from arpolicy.rules import ast as a
 from tests.fixtures.factories import (
     create_attempt,
     create_customer,
@@ -65,8 +64,12 @@ OFFSETS = [-120, -61, -31, -30, -7, -1, 0, 1, 7, 30, 45]
 DAYS = [AS_OF + timedelta(days=d) for d in OFFSETS]
 NUMBERS = [Decimal(x) for x in ("0", "1", "1.5", "2", "2.25", "33.3", "66.1", "100")]
 INTEGERS = [-5, 0, 1, 2, 3, 30, 90]
-CODES = {"currency": ["USD", "EUR", "JPY"], "country": ["DE", "US", "AT"],
-         "language": ["de", "en"], "user": USERS}  # fmt: skip
+CODES = {
+    "currency": ["USD", "EUR", "JPY"],
+    "country": ["DE", "US", "AT"],
+    "language": ["de", "en"],
+    "user": USERS,
+}
 
 
 def instants() -> st.SearchStrategy[datetime]:
@@ -88,24 +91,45 @@ def maybe(s: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 words = st.sampled_from(WORDS)
 offsets = st.sampled_from(OFFSETS)
 money_text = st.sampled_from(AMOUNTS)
-doc = st.fixed_dictionaries({
-    "type": st.sampled_from(list(DocumentType)), "foreign": st.booleans(),
-    "amount": money_text, "paid": st.sampled_from([0, 0, 1, 2]), "due": offsets,
-    "voided": st.booleans() | st.just(False), "disputed": st.booleans(),
-    "posted": st.booleans(), "location": maybe(words), "unit": maybe(words),
-    "kind": maybe(words), "email": maybe(instants()),
-    "cf": st.fixed_dictionaries({}, optional={"po_number": words, "approved": st.booleans()}),
-})  # fmt: skip
-side = st.fixed_dictionaries({
-    "amount": money_text, "foreign": st.booleans(), "open": st.booleans() | st.just(True),
-    "doc": maybe(st.integers(0, 3)), "on": st.sampled_from([-3, -1, 0, 1, 5, 10]),
-})  # fmt: skip
-attempt = st.fixed_dictionaries({
-    "at": instants(), "status": st.sampled_from(list(AttemptStatus)), "amount": money_text,
-    "method": maybe(st.sampled_from(list(PaymentMethod))), "gateway": maybe(words),
-    "error": maybe(words), "dunning": maybe(st.sampled_from(list(DunningStatus))),
-    "retry": maybe(instants()), "doc": maybe(st.integers(0, 3)),
-})  # fmt: skip
+doc = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(list(DocumentType)),
+        "foreign": st.booleans(),
+        "amount": money_text,
+        "paid": st.sampled_from([0, 0, 1, 2]),
+        "due": offsets,
+        "voided": st.booleans() | st.just(False),
+        "disputed": st.booleans(),
+        "posted": st.booleans(),
+        "location": maybe(words),
+        "unit": maybe(words),
+        "kind": maybe(words),
+        "email": maybe(instants()),
+        "cf": st.fixed_dictionaries({}, optional={"po_number": words, "approved": st.booleans()}),
+    }
+)
+side = st.fixed_dictionaries(
+    {
+        "amount": money_text,
+        "foreign": st.booleans(),
+        "open": st.booleans() | st.just(True),
+        "doc": maybe(st.integers(0, 3)),
+        "on": st.sampled_from([-3, -1, 0, 1, 5, 10]),
+    }
+)
+attempt = st.fixed_dictionaries(
+    {
+        "at": instants(),
+        "status": st.sampled_from(list(AttemptStatus)),
+        "amount": money_text,
+        "method": maybe(st.sampled_from(list(PaymentMethod))),
+        "gateway": maybe(words),
+        "error": maybe(words),
+        "dunning": maybe(st.sampled_from(list(DunningStatus))),
+        "retry": maybe(instants()),
+        "doc": maybe(st.integers(0, 3)),
+    }
+)
 source = st.tuples(
     st.sampled_from(list(SourceKind)),
     st.sampled_from(list(SourceStatus)),
@@ -123,20 +147,32 @@ customer_cf = st.fixed_dictionaries(
         "vip": st.booleans(),
     },
 )
-customer = st.fixed_dictionaries({
-    "country": maybe(st.sampled_from(["DE", "US"])),
-    "currency": st.sampled_from(["USD", "EUR", None]),
-    "language": maybe(st.sampled_from(["de", "en"])),
-    "region": maybe(words), "segment": maybe(words), "customer_group": maybe(words),
-    "locale": maybe(words), "finance": maybe(st.integers(0, 1)), "sales": maybe(st.integers(0, 1)),
-    "last_email_at": maybe(instants()), "last_reply_at": maybe(instants()),
-    "reported": maybe(money_text), "auto_collection": st.booleans(),
-    "net_term_days": st.sampled_from([None, 0, 30]), "cf": customer_cf,
-    "docs": st.lists(doc, max_size=4), "payments": st.lists(side, max_size=2),
-    "disputes": st.lists(side, max_size=2), "promises": st.lists(side, max_size=2),
-    "attempts": st.lists(attempt, max_size=3), "sources": st.lists(source, max_size=2),
-    "subscriptions": st.lists(st.sampled_from(list(SubscriptionStatus)), max_size=2),
-})  # fmt: skip
+customer = st.fixed_dictionaries(
+    {
+        "country": maybe(st.sampled_from(["DE", "US"])),
+        "currency": st.sampled_from(["USD", "EUR", None]),
+        "language": maybe(st.sampled_from(["de", "en"])),
+        "region": maybe(words),
+        "segment": maybe(words),
+        "customer_group": maybe(words),
+        "locale": maybe(words),
+        "finance": maybe(st.integers(0, 1)),
+        "sales": maybe(st.integers(0, 1)),
+        "last_email_at": maybe(instants()),
+        "last_reply_at": maybe(instants()),
+        "reported": maybe(money_text),
+        "auto_collection": st.booleans(),
+        "net_term_days": st.sampled_from([None, 0, 30]),
+        "cf": customer_cf,
+        "docs": st.lists(doc, max_size=4),
+        "payments": st.lists(side, max_size=2),
+        "disputes": st.lists(side, max_size=2),
+        "promises": st.lists(side, max_size=2),
+        "attempts": st.lists(attempt, max_size=3),
+        "sources": st.lists(source, max_size=2),
+        "subscriptions": st.lists(st.sampled_from(list(SubscriptionStatus)), max_size=2),
+    }
+)
 ledgers = st.lists(customer, min_size=2, max_size=5)
 
 
@@ -158,14 +194,30 @@ def _customer(session: Session, t: Tenant, users: list[Any], i: int, c: dict[str
     ccy = c["currency"] or "USD"
     other = "EUR" if ccy == "USD" else "USD"
     cust = create_customer(
-        session, t, external_id=f"C{i}", currency=c["currency"], custom_fields=cf,
-        **{k: c[k] for k in ("country", "language", "region", "segment", "customer_group",
-                             "locale", "last_email_at", "last_reply_at", "auto_collection",
-                             "net_term_days")},
+        session,
+        t,
+        external_id=f"C{i}",
+        currency=c["currency"],
+        custom_fields=cf,
+        **{
+            k: c[k]
+            for k in (
+                "country",
+                "language",
+                "region",
+                "segment",
+                "customer_group",
+                "locale",
+                "last_email_at",
+                "last_reply_at",
+                "auto_collection",
+                "net_term_days",
+            )
+        },
         finance_owner_id=None if c["finance"] is None else users[c["finance"]].id,
         sales_owner_id=None if c["sales"] is None else users[c["sales"]].id,
         reported_balance_minor=None if c["reported"] is None else int(Decimal(c["reported"]) * 100),
-    )  # fmt: skip
+    )
     docs = []
     for j, d in enumerate(c["docs"]):
         amount = Decimal(d["amount"])
@@ -173,14 +225,26 @@ def _customer(session: Session, t: Tenant, users: list[Any], i: int, c: dict[str
         due = AS_OF + timedelta(days=d["due"])
         docs.append(
             create_document(
-                session, t, cust, d["amount"], balance=f"{balance:.2f}",
-                currency=other if d["foreign"] else ccy, doc_type=d["type"],
-                document_date=due - timedelta(days=30), due_date=due, voided=d["voided"],
-                disputed=d["disputed"], posting_date=due - timedelta(days=29) if d["posted"] else None,
-                location=d["location"], business_unit=d["unit"], transaction_type=d["kind"],
-                last_email_at=d["email"], custom_fields=d["cf"], number=f"I{i}-{j}",
+                session,
+                t,
+                cust,
+                d["amount"],
+                balance=f"{balance:.2f}",
+                currency=other if d["foreign"] else ccy,
+                doc_type=d["type"],
+                document_date=due - timedelta(days=30),
+                due_date=due,
+                voided=d["voided"],
+                disputed=d["disputed"],
+                posting_date=due - timedelta(days=29) if d["posted"] else None,
+                location=d["location"],
+                business_unit=d["unit"],
+                transaction_type=d["kind"],
+                last_email_at=d["email"],
+                custom_fields=d["cf"],
+                number=f"I{i}-{j}",
             )
-        )  # fmt: skip
+        )
 
     def on_doc(k: int | None) -> Any:
         return docs[k] if k is not None and k < len(docs) else None
@@ -192,115 +256,59 @@ def _customer(session: Session, t: Tenant, users: list[Any], i: int, c: dict[str
     for p in c["payments"]:
         create_payment(session, t, cust, p["amount"], currency=other if p["foreign"] else ccy)
     for s in c["disputes"]:
-        create_dispute(session, t, cust, s["amount"], document=on_doc(s["doc"]),
-                       currency=currency_of(s),
-                       status=DisputeStatus.OPEN if s["open"] else DisputeStatus.RESOLVED)  # fmt: skip
+        create_dispute(
+            session,
+            t,
+            cust,
+            s["amount"],
+            document=on_doc(s["doc"]),
+            currency=currency_of(s),
+            status=DisputeStatus.OPEN if s["open"] else DisputeStatus.RESOLVED,
+        )
     for s in c["promises"]:
-        create_promise(session, t, cust, s["amount"], AS_OF + timedelta(days=s["on"]),
-                       document=on_doc(s["doc"]), currency=currency_of(s),
-                       status=PromiseStatus.OPEN if s["open"] else PromiseStatus.KEPT)  # fmt: skip
+        create_promise(
+            session,
+            t,
+            cust,
+            s["amount"],
+            AS_OF + timedelta(days=s["on"]),
+            document=on_doc(s["doc"]),
+            currency=currency_of(s),
+            status=PromiseStatus.OPEN if s["open"] else PromiseStatus.KEPT,
+        )
     for k, at in enumerate(c["attempts"]):
-        create_attempt(session, t, cust, document=on_doc(at["doc"]), status=at["status"],
-                       amount=at["amount"], attempted_at=at["at"], method=at["method"],
-                       gateway=at["gateway"], failure_reason=at["error"],
-                       dunning_status=at["dunning"], next_retry_at=at["retry"], attempt_number=k + 1)  # fmt: skip
+        create_attempt(
+            session,
+            t,
+            cust,
+            document=on_doc(at["doc"]),
+            status=at["status"],
+            amount=at["amount"],
+            attempted_at=at["at"],
+            method=at["method"],
+            gateway=at["gateway"],
+            failure_reason=at["error"],
+            dunning_status=at["dunning"],
+            next_retry_at=at["retry"],
+            attempt_number=k + 1,
+        )
     for k, (kind, status, role, last4, previous) in enumerate(c["sources"]):
-        session.add(PaymentSource(tenant_id=t.id, external_id=f"S{i}-{k}", customer_id=cust.id,
-                                  kind=kind, status=status, role=role, last4=last4,
-                                  previous_last4=previous))  # fmt: skip
+        session.add(
+            PaymentSource(
+                tenant_id=t.id,
+                external_id=f"S{i}-{k}",
+                customer_id=cust.id,
+                kind=kind,
+                status=status,
+                role=role,
+                last4=last4,
+                previous_last4=previous,
+            )
+        )
     for k, status in enumerate(c["subscriptions"]):
-        session.add(Subscription(tenant_id=t.id, external_id=f"SUB{i}-{k}",
-                                 customer_id=cust.id, status=status))  # fmt: skip
+        session.add(
+            Subscription(
+                tenant_id=t.id, external_id=f"SUB{i}-{k}", customer_id=cust.id, status=status
+            )
+        )
     session.flush()
-
-
-# rules over the real catalogue -----------------------------------------------------------
-def literal(f: Any) -> st.SearchStrategy[Any]:
-    """A literal that suits field ``f`` (and its checker)."""
-    if f.type is Type.BASE_MONEY:  # any currency: converted at the tenant's rate
-        return st.builds(
-            a.MoneyLit, st.sampled_from(LIT_AMOUNTS), st.sampled_from([f.currency, "EUR"])
-        )
-    if f.type is Type.MONEY:
-        ccys = [f.currency] if f.currency else ["USD", "EUR", "JPY"]
-        return st.builds(
-            a.MoneyLit, st.sampled_from(LIT_AMOUNTS).map(int).map(Decimal), st.sampled_from(ccys)
-        )
-    if f.type is Type.INTEGER:
-        return st.builds(a.NumberLit, st.sampled_from(INTEGERS).map(Decimal))
-    if f.type is Type.NUMBER:
-        return st.builds(a.NumberLit, st.sampled_from(NUMBERS) | st.decimals(0, 150, places=2))
-    if f.type in (Type.DATE, Type.DATETIME):
-        with_days = sorted(a.RELATIVE_WITH_DAYS)
-        relative = st.builds(a.RelativeDate, st.sampled_from(with_days), st.integers(0, 31))
-        plain = [k for k in a.RelKind if k not in a.RELATIVE_WITH_DAYS]
-        return st.one_of(
-            st.builds(a.DateLit, st.sampled_from(DAYS)),
-            relative,
-            st.builds(a.RelativeDate, st.sampled_from(plain)),
-        )
-    if f.type is Type.ENUM:  # other spellings (cheque) too
-        return st.builds(a.StringLit, st.sampled_from([*f.values, *(k for k, _ in f.aliases)]))
-    if f.type is Type.CODE:
-        return st.builds(a.StringLit, st.sampled_from(CODES[f.code]))
-    return st.builds(a.StringLit, words)
-
-
-def weighted(fields: FieldSet) -> list[str]:
-    """Field names, custom fields three times and the level's own fields twice, so that the
-    rarer paths (JSON, per-invoice figures, payment profiles) are drawn often enough."""
-    names = []
-    for name, f in sorted(fields.items()):
-        names += [name] * (3 if f.json_key else 1 if name.startswith("customer.") else 2)
-    return names
-
-
-@st.composite
-def leaf(draw: st.DrawFn, fields: FieldSet) -> a.Leaf:
-    f = fields[draw(st.sampled_from(weighted(fields)))]
-    kinds = ["empty"] if f.nullable else []
-    if f.type is Type.BOOLEAN:
-        kinds.append("bool")
-    elif f.type in (Type.CODE, Type.ENUM, Type.STRING):
-        kinds += ["eq", "set", "set"]
-    else:
-        kinds += ["cmp", "cmp", "between"] + (
-            ["range"] if f.type in (Type.DATE, Type.DATETIME) else []
-        )
-    kind = draw(st.sampled_from(kinds))
-    lit = literal(f)
-    if kind == "empty":
-        return a.IsEmpty(f.name, draw(st.booleans()))
-    if kind == "bool":
-        return a.BoolTest(f.name, draw(st.booleans()))
-    if kind == "eq":
-        return a.Compare(f.name, draw(st.sampled_from(["=", "!="])), draw(lit))
-    if kind == "set":
-        cls = draw(st.sampled_from([a.Includes, a.Excludes]))
-        return cls(f.name, tuple(draw(st.lists(lit, min_size=1, max_size=3))))
-    if kind == "cmp":
-        return a.Compare(f.name, draw(st.sampled_from(a.COMPARE_OPS)), draw(lit))
-    if kind == "range":
-        rk = draw(st.sampled_from(list(a.RangeKind)))
-        days = draw(st.integers(1, 31)) if rk in a.RANGE_WITH_DAYS else 0
-        return a.InRange(f.name, a.DateRange(rk, days))
-    low, high = draw(lit), draw(lit)
-    if isinstance(low, a.MoneyLit) and isinstance(high, a.MoneyLit):
-        high = a.MoneyLit(high.amount, low.currency)
-        low, high = sorted([low, high], key=lambda m: m.amount)
-    elif isinstance(low, a.NumberLit | a.DateLit) and type(low) is type(high):
-        low, high = sorted([low, high], key=lambda x: x.value)  # type: ignore[union-attr]
-    return a.Between(f.name, low, high)
-
-
-def conditions(fields: FieldSet) -> st.SearchStrategy[a.Condition]:
-    """Single conditions half of the time (they discriminate best), else trees of them."""
-    return leaf(fields) | st.recursive(
-        leaf(fields),
-        lambda kids: (
-            st.builds(a.All, st.lists(kids, min_size=1, max_size=3).map(tuple))
-            | st.builds(a.Any, st.lists(kids, min_size=1, max_size=3).map(tuple))
-            | st.builds(a.Not, kids)
-        ),
-        max_leaves=4,
-    )

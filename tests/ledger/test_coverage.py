@@ -18,7 +18,8 @@ from arpolicy.models import AttemptStatus
 from arpolicy.rules import Level, bind, explain, parse, problems
 from arpolicy.rules import ast as a
 from tests.fixtures.factories import create_attempt, create_customer, create_document, create_tenant
-from tests.ledger.selection_data import AS_OF, CUSTOM, TZ, build, conditions, ledgers
+from tests.ledger.selection_data import AS_OF, CUSTOM, TZ, build, ledgers
+from tests.ledger.selection_rules import conditions
 
 CATALOGUE = catalogue_for("USD", [30, 60, 90, 120], CUSTOM)
 SETTINGS = settings(

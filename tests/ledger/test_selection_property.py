@@ -19,7 +19,8 @@ from arpolicy.ledger.rates import exchange
 from arpolicy.ledger.selection import customer_records, records, select
 from arpolicy.ledger.selection.customers import figure_fields
 from arpolicy.rules import Level, bind, problems, to_python
-from tests.ledger.selection_data import AS_OF, CUSTOM, TZ, build, conditions, ledgers
+from tests.ledger.selection_data import AS_OF, CUSTOM, TZ, build, ledgers
+from tests.ledger.selection_rules import conditions
 
 CATALOGUE = catalogue_for("USD", [30, 60, 90, 120], CUSTOM)
 SETTINGS = settings(

@@ -13,9 +13,11 @@ at random from the catalogues. Each customer draws from its own random stream, s
 
 The parts: :mod:`~arpolicy.ledger.demo_data` (static catalogues), ``demo_personas`` (who
 a customer is, the showcase, shared helpers), ``demo_accounts`` (customer, contacts,
-payment sources, subscription, orders), ``demo_ledger`` (documents, disputes, credit notes,
-payments) and ``demo_collection`` (when documents get paid, card charges and their attempts,
-promises to pay).
+payment sources, subscription, orders), ``demo_ledger`` (one account's money side, in
+order: ``demo_invoices`` for invoices and late fees, ``demo_adjustments`` for voids,
+disputes and credit notes, ``demo_payments`` for payments and allocations) and
+``demo_collection`` (when documents get paid, card charges and their attempts, promises to
+pay).
 """
 
 from __future__ import annotations
