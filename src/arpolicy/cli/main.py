@@ -15,6 +15,7 @@ from arpolicy.cli import (
     report,
     rules,
     setup,
+    users,
 )
 from arpolicy.cli.mail import app as mail_app
 from arpolicy.cli.worker import register as register_worker
@@ -38,6 +39,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(ownership.app, name="assign")
 app.add_typer(engagement.app, name="engage")
 app.add_typer(mail_app, name="mail")
+app.add_typer(users.app, name="users")
 
 
 def main() -> None:
