@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,13 +40,13 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     """Where users reach the web app: the start of the links in invitation and
     password-reset emails (``https://ar.example.com``)."""
-    session_hours: int = 12
+    session_hours: int = Field(12, ge=1, le=24 * 30)
     """A web app session ends this long after sign-in, whatever happens (docs/web.md)."""
-    session_idle_minutes: int = 120
+    session_idle_minutes: int = Field(120, ge=1)
     """... and earlier after this long without a request."""
-    sign_in_attempts: int = 5
+    sign_in_attempts: int = Field(5, ge=1, le=100)
     """Wrong passwords in a row before the account is locked for ``lockout_minutes``."""
-    lockout_minutes: int = 15
+    lockout_minutes: int = Field(15, ge=1)
     webhook_allow_networks: str = ""
     """Comma-separated networks (``10.20.0.0/16,fd00:1::/64``) webhooks may be sent to
     although they are private, loopback or link-local: a self-hosted receiver. Empty (the
