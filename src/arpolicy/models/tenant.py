@@ -66,7 +66,7 @@ class User(TenantScoped, Base):
     manager_id: Mapped[int | None] = mapped_column(Integer)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     """argon2id of the web app password (None: the user has not set one; auth.passwords)."""
-    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, server_default="0")
     """Wrong passwords in a row; reset by a successful sign-in."""
     locked_until: Mapped[datetime | None]
     """Set after too many wrong passwords: no sign-in before then (auth.signin)."""
