@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python -m bench.dispatch_bench
 	$(BIN)/python -m bench.trail_bench
 	$(BIN)/python -m bench.writes_bench --pg
+	$(BIN)/python -m bench.web_bench
 
 lint: install
 	$(BIN)/ruff check src tests bench
