@@ -75,3 +75,26 @@ def test_first_commands_run_from_a_plain_install(clean_env: Path) -> None:
         done = _run(clean_env, arpolicy, *args)
         assert done.returncode == 0, f"arpolicy {' '.join(args)}:\n{done.stdout}{done.stderr}"
     assert (clean_env / "arpolicy.db").exists()
+
+
+SERVE_PAGES = """
+from fastapi.testclient import TestClient
+from arpolicy.app import create_app
+from arpolicy.config import Settings
+import os
+app = create_app(Settings(database_url=os.environ["ARPOLICY_DATABASE_URL"]))
+with TestClient(app) as client:
+    for path in ("/sign-in", "/static/vendor/htmx-2.0.11.min.js", "/static/app.css",
+                 "/static/vendor/pico-2.1.1.min.css", "/static/vendor/chart-4.6.2.umd.min.js"):
+        answer = client.get(path)
+        assert answer.status_code == 200, (path, answer.status_code)
+print("ok")
+"""
+
+
+def test_the_web_app_ships_its_templates_and_static_files(clean_env: Path) -> None:
+    """The wheel carries web/templates and web/static (no build step at install)."""
+    arpolicy = str(clean_env / "venv" / "bin" / "arpolicy")
+    assert _run(clean_env, arpolicy, "init").returncode == 0
+    done = _run(clean_env, str(clean_env / "venv" / "bin" / "python"), "-c", SERVE_PAGES)
+    assert done.returncode == 0 and "ok" in done.stdout, done.stdout + done.stderr
