@@ -138,3 +138,19 @@ def test_next_never_leaves_the_site(web_client: TestClient, db_engine: Engine) -
             },
         )
         assert response.headers["location"] == expected
+
+
+def test_pages_carry_the_security_headers_and_the_api_keeps_its_own(
+    web_client: TestClient,
+) -> None:
+    page = web_client.get("/sign-in")
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["referrer-policy"] == "same-origin"
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["set-cookie"].lower().count("httponly") == 1
+    api = web_client.get("/v1/customers")
+    assert api.status_code == 401 and api.headers["content-type"] == "application/problem+json"
+    assert "content-security-policy" not in api.headers
+    static = web_client.get("/static/app.css")
+    assert static.status_code == 200 and "no-store" not in static.headers.get("cache-control", "")

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from arpolicy.exceptions import ArpolicyError
 from arpolicy.web.context import NotSignedIn, caller_of, sign_in_url
+from arpolicy.web.headers import SecurityHeaders
 from arpolicy.web.render import is_htmx, page
 from arpolicy.web.views import routers
 
@@ -31,6 +32,7 @@ def is_page(request: Request) -> bool:
 
 
 def mount(app: FastAPI) -> None:
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in routers():
         app.include_router(router)
