@@ -53,13 +53,16 @@ def serve(
         1, min=1, max=64, help="Server processes sharing the port (one per core serves most)."
     ),
 ) -> None:
-    """Start the HTTP service (health at /health, API docs at /docs)."""
+    """Start the HTTP service: the web app at /, the API under /v1 (docs at /docs), health
+    at /health."""
     import uvicorn
 
     from arpolicy.app import create_app
 
     s = settings()
     bind, at, level = host or s.host, port or s.port, s.log_level
+    shown = "127.0.0.1" if bind in ("0.0.0.0", "::") else bind
+    terminal.say(f"web app: http://{shown}:{at}/  API: http://{shown}:{at}/v1 (docs at /docs)")
     if workers == 1:
         uvicorn.run(create_app(s), host=bind, port=at, log_level=level)
         return
