@@ -42,6 +42,7 @@ from arpolicy.models import (
     User,
     UserTokenKind,
     WebhookEndpoint,
+    WorklistMark,
 )
 from tests.api.conftest import NOW, Caller, make_caller
 from tests.api.isolation_routes import LIST_ROUTES, OBJECT_ROUTES, PARAM_MODELS, route_exists
@@ -259,6 +260,18 @@ def seed_notifications(engine: Engine, tenant_id: int) -> None:
         assert user is not None
         open_session(s, user, NOW, Settings())  # the web app's tables
         issue_link(s, user, UserTokenKind.PASSWORD_RESET, NOW)
+        customer_id = s.scalar(select(Customer.id).where(Customer.tenant_id == tenant_id).limit(1))
+        s.add(
+            WorklistMark(
+                tenant_id=tenant_id,
+                kind="dispute",
+                object_id=1,
+                customer_id=customer_id,
+                snoozed_until=TODAY,
+                assigned_user_id=user_id,
+                updated_by="seed",
+            )
+        )
 
 
 def tenant_tables() -> list[Any]:

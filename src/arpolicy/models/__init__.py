@@ -60,6 +60,7 @@ from arpolicy.models.tenant import (
     UserRole,
 )
 from arpolicy.models.web import UserToken, UserTokenKind, WebSession
+from arpolicy.models.worklist import WorklistMark
 
 __all__ = [
     "DEBIT_TYPES",
@@ -121,6 +122,7 @@ __all__ = [
     "UserTokenKind",
     "WebSession",
     "WebhookEndpoint",
+    "WorklistMark",
     "balance_due_clause",
     "open_items_clause",
 ]

@@ -29,6 +29,7 @@ from arpolicy.api.types import (
     QueryId,
     QueryText,
 )
+from arpolicy.engagement.worklist_actions import close_task
 from arpolicy.exceptions import NotFoundError
 from arpolicy.models import Customer, EngagementTask, InboundEmail, TaskStatus
 from arpolicy.models import Email as EmailRow
@@ -301,25 +302,9 @@ def task_done(task_id: TaskId, api: Api = Depends(require("emails:send"))) -> An
     """Close a task (closing a closed task changes nothing)."""
 
     def work(session: Session) -> Any:
-        task = session.scalar(
-            select(EngagementTask).where(
-                EngagementTask.tenant_id == api.tenant_id, EngagementTask.id == task_id
-            )
-        )
+        task = close_task(session, api.actor, task_id, api.now())
         if task is None:
             raise _not_found("task", task_id, "/v1/tasks")
-        if task.status != TaskStatus.DONE:
-            task.status = TaskStatus.DONE
-            session.flush()
-            api.audit(
-                session,
-                "task.done",
-                "engagement_task",
-                task.id,
-                before={"status": "open"},
-                after={"status": "done"},
-            )
-            session.refresh(task)
         return TaskRead.model_validate(task)
 
     return api.created(work, status=200)
