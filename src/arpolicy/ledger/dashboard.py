@@ -154,20 +154,18 @@ class OwnerSummary:
 
 
 def owner_summary(session: Session, tenant: Tenant, as_of: date, owner_id: int) -> OwnerSummary:
-    owned = Customer.tenant_id == tenant.id, Customer.finance_owner_id == owner_id
-    count = session.scalar(select(func.count()).select_from(Customer).where(*owned)) or 0
+    """From the owner's customers (their index) to their open items (the open-items index)."""
+    owned = select(Customer.id).where(
+        Customer.tenant_id == tenant.id, Customer.finance_owner_id == owner_id
+    )
+    count = session.scalar(select(func.count()).select_from(owned.subquery())) or 0
     overdue = case((Document.due_date < as_of, Document.base_balance_minor))
     row = session.execute(
-        select(func.sum(Document.base_balance_minor), func.sum(overdue))
-        .join(
-            Customer,
-            and_(Customer.tenant_id == Document.tenant_id, Customer.id == Document.customer_id),
-        )
-        .where(
+        select(func.sum(Document.base_balance_minor), func.sum(overdue)).where(
             Document.tenant_id == tenant.id,
             open_items_clause(),
             Document.doc_type != DocumentType.CREDIT_NOTE,
-            *owned,
+            Document.customer_id.in_(owned),
         )
     ).one()
     ccy = tenant.base_currency
