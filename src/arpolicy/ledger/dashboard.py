@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from arpolicy.kit.money import Money
@@ -63,30 +63,29 @@ def dso_trend(
     months: int = 12,
     period_days: int = DSO_PERIOD_DAYS,
 ) -> list[DsoPoint]:
-    """DSO at each of :func:`month_ends` of ``figures.as_of``: one statement summing the
-    credit sales of every window at once (the same sales as figures_sql.sales_query)."""
+    """DSO at each of :func:`month_ends` of ``figures.as_of``. One statement sums the
+    credit sales (as figures_sql.sales_query counts them) per document day over the whole
+    span; each point adds up the days of its window (exact integers)."""
     days = month_ends(figures.as_of, months)
     on = Document.document_date
-    sums = [
-        func.sum(
-            case((and_(on > d - timedelta(days=period_days), on <= d), Document.base_amount_minor))
-        )
-        for d in days
-    ]
-    row = session.execute(
-        select(*sums).where(
+    rows = session.execute(
+        select(on, func.sum(Document.base_amount_minor))
+        .where(
             Document.tenant_id == tenant.id,
             Document.doc_type.in_(DEBIT_TYPES),
             Document.voided.is_(False),
             on > days[0] - timedelta(days=period_days),
             on <= days[-1],
         )
-    ).one()
-    open_debits = figures.base.open_debits
-    return [
-        DsoPoint(d, _dso(open_debits, int(sales or 0), period_days))
-        for d, sales in zip(days, row, strict=True)
-    ]
+        .group_by(on)
+    )
+    by_day = [(day, int(total or 0)) for day, total in rows]
+    points = []
+    for d in days:
+        start = d - timedelta(days=period_days)
+        sales = sum(total for day, total in by_day if start < day <= d)
+        points.append(DsoPoint(d, _dso(figures.base.open_debits, sales, period_days)))
+    return points
 
 
 def _dso(open_debits: int, sales: int, days: int) -> Decimal | None:
