@@ -129,3 +129,19 @@ def test_the_list_pages_fifty_at_a_time(web_client: TestClient, db_engine: Engin
     assert "page 2 of 2" in second.text and "Previous page" in second.text
     beyond = web_client.get("/worklist?kind=dispute&page=9")
     assert "page 2 of 2" in beyond.text
+
+
+def test_items_nobody_owns_go_to_the_admins(web_client: TestClient, db_engine: Engine) -> None:
+    who = make_web_user(db_engine, UserRole.COLLECTOR)
+    seeded = seed_worklist(db_engine, who)
+    admin = make_web_user(db_engine, UserRole.ADMIN, tenant_id=seeded.tenant_id)
+    with transaction(db_engine) as s:
+        scope_tenant(s, seeded.tenant_id)
+        tenant = s.get(Tenant, seeded.tenant_id)
+        assert tenant is not None
+        c = create_customer(s, tenant, name="Nobody's Customer")
+        key = f"dispute-{create_dispute(s, tenant, c, '40.00', opened_on=TODAY).id}"
+    assert key not in _keys(db_engine, seeded)
+    sign_in(web_client, admin)
+    rows = re.findall(r'<tr id="item-([a-z_]+-\d+)"', web_client.get("/worklist").text)
+    assert rows == [key]  # the collector's own items are not the admin's

@@ -92,14 +92,26 @@ def _mark_join(stmt: Select[Any], kind: str, id_col: Any, tenant_id: int) -> Sel
     return stmt.outerjoin(m, and_(m.tenant_id == tenant_id, m.kind == kind, m.object_id == id_col))
 
 
-def _for_user(owner: Any, user_id: int, today: date) -> list[Any]:
+@dataclass(frozen=True, slots=True)
+class Who:
+    """Whose worklist: the user, and whether items nobody owns go to them too (the
+    admins', like the tasks of customers without a finance owner)."""
+
+    user_id: int
+    unowned: bool = False
+
+
+def _for_user(owner: Any, who: Who, today: date) -> list[Any]:
     """The item is this user's (by owner or by a mark) and neither done nor snoozed."""
     m = WorklistMark
+    mine = [
+        and_(m.assigned_user_id.is_(None), owner == who.user_id),
+        m.assigned_user_id == who.user_id,
+    ]
+    if who.unowned:
+        mine.append(and_(m.assigned_user_id.is_(None), owner.is_(None)))
     return [
-        or_(
-            and_(m.assigned_user_id.is_(None), owner == user_id),
-            m.assigned_user_id == user_id,
-        ),
+        or_(*mine),
         m.done_at.is_(None),
         or_(m.snoozed_until.is_(None), m.snoozed_until <= today),
     ]
@@ -125,7 +137,7 @@ def _head(model: Any) -> list[Any]:
 
 
 def _replies(
-    session: Session, tenant: Tenant, user_id: int, today: date, only: int | None = None
+    session: Session, tenant: Tenant, who: Who, today: date, only: int | None = None
 ) -> list[Item]:
     i = InboundEmail
     stmt: Select[Any] = select(*_head(i), i.received_at, i.from_address, i.subject)
@@ -133,7 +145,7 @@ def _replies(
     stmt = stmt.where(
         i.kind == InboundKind.REPLY,
         or_(Customer.last_email_at.is_(None), i.received_at > Customer.last_email_at),
-        *_for_user(Customer.finance_owner_id, user_id, today),
+        *_for_user(Customer.finance_owner_id, who, today),
     )
     rows = session.execute(stmt.order_by(i.received_at.desc()).limit(CAP))
     return [
@@ -143,7 +155,7 @@ def _replies(
 
 
 def _promises(
-    session: Session, tenant: Tenant, user_id: int, today: date, only: int | None = None
+    session: Session, tenant: Tenant, who: Who, today: date, only: int | None = None
 ) -> list[Item]:
     p = PromiseToPay
     stmt: Select[Any] = select(
@@ -159,7 +171,7 @@ def _promises(
                 p.promised_on >= today - timedelta(days=BROKEN_DAYS),
             ),
         ),
-        *_for_user(Customer.finance_owner_id, user_id, today),
+        *_for_user(Customer.finance_owner_id, who, today),
     )
     items = []
     for r in session.execute(stmt.order_by(p.promised_on.desc()).limit(CAP)):
@@ -170,7 +182,7 @@ def _promises(
 
 
 def _tasks(
-    session: Session, tenant: Tenant, user_id: int, today: date, only: int | None = None
+    session: Session, tenant: Tenant, who: Who, today: date, only: int | None = None
 ) -> list[Item]:
     t = EngagementTask
     stmt: Select[Any] = select(
@@ -181,7 +193,7 @@ def _tasks(
     stmt = stmt.where(
         t.status == TaskStatus.OPEN,
         or_(t.due_on.is_(None), t.due_on <= today),
-        *_for_user(owner, user_id, today),
+        *_for_user(owner, who, today),
     )
     items = []
     for r in session.execute(stmt.order_by(t.id.desc()).limit(CAP)):
@@ -191,13 +203,13 @@ def _tasks(
 
 
 def _disputes(
-    session: Session, tenant: Tenant, user_id: int, today: date, only: int | None = None
+    session: Session, tenant: Tenant, who: Who, today: date, only: int | None = None
 ) -> list[Item]:
     d = Dispute
     stmt: Select[Any] = select(*_head(d), d.opened_on, d.amount_minor, d.currency, d.reason)
     stmt = _mark_join(_customer_join(stmt, d, tenant.id, only), "dispute", d.id, tenant.id)
     stmt = stmt.where(
-        d.status == DisputeStatus.OPEN, *_for_user(Customer.finance_owner_id, user_id, today)
+        d.status == DisputeStatus.OPEN, *_for_user(Customer.finance_owner_id, who, today)
     )
     rows = session.execute(stmt.order_by(d.opened_on.desc()).limit(CAP))
     return [
@@ -229,7 +241,7 @@ def last_steps(session: Session, tenant: Tenant) -> list[tuple[int, str, int]]:
 
 
 def _cycle_ends(
-    session: Session, tenant: Tenant, user_id: int, today: date, only: int | None = None
+    session: Session, tenant: Tenant, who: Who, today: date, only: int | None = None
 ) -> list[Item]:
     ends = last_steps(session, tenant)
     if not ends:
@@ -242,7 +254,7 @@ def _cycle_ends(
         e.status == EmailStatus.SENT,
         or_(*(and_(e.cycle_id == c, e.reminder == n, e.occurrence >= k) for c, n, k in ends)),
         e.sent_at >= Customer.last_email_at,  # no email since: the cycle has not resumed
-        *_for_user(Customer.finance_owner_id, user_id, today),
+        *_for_user(Customer.finance_owner_id, who, today),
     )
     rows = session.execute(stmt.order_by(e.sent_at.desc()).limit(CAP))
     return [
@@ -295,11 +307,15 @@ def _fill(session: Session, tenant: Tenant, today: date, items: list[Item]) -> l
     return kept
 
 
-def worklist(session: Session, tenant: Tenant, user_id: int, today: date) -> Worklist:
-    """Every item of ``user_id``'s worklist on ``today`` (the tenant's day), in order."""
+def worklist(
+    session: Session, tenant: Tenant, user_id: int, today: date, *, unowned: bool = False
+) -> Worklist:
+    """Every item of ``user_id``'s worklist on ``today`` (the tenant's day), in order;
+    with ``unowned``, also the items of nobody (no owner, not handed to anyone)."""
+    who = Who(user_id, unowned)
     items: list[Item] = []
     for query in QUERIES.values():
-        items += query(session, tenant, user_id, today)
+        items += query(session, tenant, who, today)
     kept = _fill(session, tenant, today, items)
     kept.sort(
         key=lambda i: (
@@ -314,13 +330,22 @@ def worklist(session: Session, tenant: Tenant, user_id: int, today: date) -> Wor
 
 
 def item(
-    session: Session, tenant: Tenant, user_id: int, today: date, kind: str, object_id: int
+    session: Session,
+    tenant: Tenant,
+    user_id: int,
+    today: date,
+    kind: str,
+    object_id: int,
+    *,
+    unowned: bool = False,
 ) -> Item | None:
     """One item of ``user_id``'s worklist, if it is there (to show it again)."""
     query = QUERIES.get(kind)
     if query is None:
         return None
-    found = _fill(session, tenant, today, query(session, tenant, user_id, today, object_id))
+    found = _fill(
+        session, tenant, today, query(session, tenant, Who(user_id, unowned), today, object_id)
+    )
     return found[0] if found else None
 
 

@@ -20,6 +20,7 @@ from arpolicy.api.routes.reports import as_of_or_today
 from arpolicy.engagement import worklist_actions as actions
 from arpolicy.engagement.worklist import KINDS, item, team, worklist
 from arpolicy.exceptions import ArpolicyError, NotFoundError, PermissionDeniedError
+from arpolicy.models import UserRole
 from arpolicy.web.context import Caller, signed_in
 from arpolicy.web.render import is_htmx, page
 
@@ -43,6 +44,11 @@ def for_others(me: Caller) -> bool:
 def everyone(me: Caller) -> bool:
     """Who may open anyone's (not only their team's)."""
     return me.can("policies:manage")
+
+
+def _admin(people: list[tuple[int, str, str]], whose: int) -> bool:
+    """An admin's worklist also holds the items nobody owns."""
+    return any(p[0] == whose and p[2] == UserRole.ADMIN.value for p in people)
 
 
 def _int(value: str | None) -> int | None:
@@ -74,7 +80,7 @@ def show(
                 )
             if whose not in {p[0] for p in people}:
                 raise NotFoundError(f"no user {whose} in your team", where="user")
-        found = worklist(session, tenant, whose, today)
+        found = worklist(session, tenant, whose, today, unowned=_admin(people, whose))
     items = [i for i in found.items if chosen is None or i.kind == chosen]
     pages = max((len(items) + PER_PAGE - 1) // PER_PAGE, 1)
     number = min(number, pages)
@@ -120,7 +126,7 @@ def _again(me: Caller, whose: int, kind: str, object_id: int) -> dict[str, Any]:
         tenant = tenant_of(session, me)
         today = as_of_or_today(me, tenant, None)
         people = team(session, me.tenant_id, me.user_id, everyone=everyone(me))
-        found = item(session, tenant, whose, today, kind, object_id)
+        found = item(session, tenant, whose, today, kind, object_id, unowned=_admin(people, whose))
     return {"item": found, "today": today, "people": people, "whose": whose}
 
 
