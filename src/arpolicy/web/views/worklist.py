@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from arpolicy.api.ledger import tenant_of
 from arpolicy.api.routes.reports import as_of_or_today
@@ -164,16 +165,16 @@ def _answer(request: Request, me: Caller, status: int, **context: Any) -> Respon
 
 
 @router.post("/worklist/{kind}/{object_id}/done")
-def done(
+async def done(
     request: Request, kind: str, object_id: int, me: Caller = Depends(signed_in("ledger:write"))
 ) -> Response:
-    values: dict[str, str] = {}
+    values = await _form(request)
 
     def work(session: Any) -> str:
         actions.done(session, me.actor, kind, object_id, me.now(), for_others=for_others(me))
         return "Done: it leaves the worklist."
 
-    return _act(request, me, kind, object_id, values, work)
+    return await run_in_threadpool(_act, request, me, kind, object_id, values, work)
 
 
 @router.post("/worklist/{kind}/{object_id}/snooze")
@@ -194,7 +195,7 @@ async def snooze(
         )
         return f"Snoozed until {until.isoformat() if until else ''}."
 
-    return _act(request, me, kind, object_id, values, work)
+    return await run_in_threadpool(_act, request, me, kind, object_id, values, work)
 
 
 @router.post("/worklist/{kind}/{object_id}/reassign")
@@ -220,4 +221,4 @@ async def reassign(
         name = next(p[1] for p in people if p[0] == to_user)
         return f"Handed to {name}."
 
-    return _act(request, me, kind, object_id, values, work)
+    return await run_in_threadpool(_act, request, me, kind, object_id, values, work)
