@@ -1,7 +1,7 @@
 """What the dashboard shows beside the tenant's figures (ledger/figures.py): the DSO of
 the last twelve month ends, the customers most overdue, one finance owner's customers,
 and the week's reminders, tasks and promises. Each is one or two aggregate statements,
-never a query per customer (the DSO trend scans the debit documents of its 15 months, as
+never a query per customer (the DSO trend scans the debit documents of its 14 months, as
 the figures' DSO scans its 90 days: no index serves ``document_date``).
 
 The DSO trend is the tenant figure's own definition (figures.py ``_dso_days``) at each
