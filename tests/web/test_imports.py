@@ -195,3 +195,16 @@ def test_a_long_import_shows_its_progress_until_it_ends(
     assert polled.status_code == 200 and polled.text.lstrip().startswith('<section id="job"')
     assert "Imported 2 of 2 rows" in polled.text
     assert _customers(db_engine, who.caller.tenant_id) == {"W1": "ACME", "W2": "Beta"}
+
+
+def test_a_long_list_of_bad_rows_is_cut_and_counted(
+    web_client: TestClient, db_engine: Engine, monkeypatch: Any
+) -> None:
+    from arpolicy.web.views import imports
+
+    monkeypatch.setattr(imports, "SHOWN", 1)
+    who = make_web_user(db_engine, UserRole.ADMIN)
+    csrf = sign_in(web_client, who)
+    html = _upload(web_client, csrf, BAD).text
+    assert "<caption>Rejected rows (the first 1; 1 more not listed)</caption>" in html
+    assert html.count('<td class="num">') == 1

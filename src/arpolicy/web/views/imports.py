@@ -27,6 +27,8 @@ WAIT = 2.0
 """Seconds the upload waits for its import before showing the progress page instead."""
 KINDS = [kind.value for kind in ImportKind]
 MODES = {"none": False, "good": True}
+SHOWN = 1000
+"""Rejected rows listed on the page (the rest are counted: correct these and upload again)."""
 
 
 def _form_page(
@@ -62,6 +64,7 @@ def _job_page(request: Request, me: Caller, job: uploads.Job, status: int = 200)
         errors={},
         values={"kind": job.kind, "mode": "good" if job.partial else "none"},
         job=job,
+        shown=SHOWN,
     )
 
 
