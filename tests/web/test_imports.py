@@ -3,6 +3,7 @@ every rejected row in a table, the good rows or none, permissions, CSRF, the aud
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -208,3 +209,39 @@ def test_a_long_list_of_bad_rows_is_cut_and_counted(
     html = _upload(web_client, csrf, BAD).text
     assert "<caption>Rejected rows (the first 1; 1 more not listed)</caption>" in html
     assert html.count('<td class="num">') == 1
+
+
+def test_another_server_process_shows_and_finishes_the_import(
+    web_client: TestClient, db_engine: Engine
+) -> None:
+    """The job's state is on disk: a second app (another ``--workers`` process) reads it."""
+    from arpolicy.app import create_app
+
+    who = make_web_user(db_engine, UserRole.ADMIN)
+    csrf = sign_in(web_client, who)
+    job = JOB.search(_upload(web_client, csrf, BAD).text)
+    assert job is not None
+    first = web_client.app.state  # type: ignore[attr-defined]
+    other = create_app(first.settings, clock=first.clock)
+    with TestClient(other, follow_redirects=False) as second:
+        second.cookies.update(web_client.cookies)
+        shown = second.get(f"/imports/{job.group(1)}")
+        assert shown.status_code == 422 and "2 of 3 rows are bad" in shown.text
+        kept = second.post(f"/imports/{job.group(1)}/good-rows", data={"csrf_token": csrf})
+        assert kept.status_code == 200 and "Imported 1 of 3 rows" in kept.text
+    other.state.engine.dispose()
+    assert _customers(db_engine, who.caller.tenant_id) == {"W3": "Gamma"}
+
+
+def test_uploads_nobody_came_back_to_are_swept_after_a_day() -> None:
+    from arpolicy.web import uploads
+
+    old = uploads.directory() / "upload-old-test"
+    old.write_bytes(b"x")
+    fresh = uploads.directory() / "upload-fresh-test"
+    fresh.write_bytes(b"y")
+    day_ago = time.time() - uploads.KEEP_SECONDS - 60
+    os.utime(old, (day_ago, day_ago))
+    uploads.sweep()
+    assert not old.exists() and fresh.exists()
+    fresh.unlink()

@@ -1,24 +1,26 @@
 """Imports started from the app's Imports screen (docs/web/imports.md).
 
-An uploaded file is kept in a temporary file and imported in a thread through the API's own
-:func:`arpolicy.api.routes.imports.import_upload` (same checks, same audit events and
-webhook), so the page can show how far a large file has got (rows read and imported) while
-it runs. A rejected file is kept until the user imports its good rows or none of it.
+An uploaded file is kept in a private temporary directory and imported in a thread through
+the API's own :func:`arpolicy.api.routes.imports.import_upload` (same checks, same audit
+events and webhook), so the page can show how far a large file has got (rows imported,
+share of the file read) while it runs. A rejected file is kept until the user imports its
+good rows or none of it.
 
-The jobs live in the process that serves the upload (``app.state``): a job is the user's
-view of an import, not its record (the audit log is); the page of a finished job is lost
-when the server restarts, the import itself is not.
+A job's state is a small JSON file beside the upload, so any server process on the host
+(``arpolicy serve --workers N``) can show it and act on it. It is the user's view of an
+import, not its record (the audit log is): files older than a day are removed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import secrets
 import tempfile
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
-from datetime import datetime
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,18 +28,26 @@ import structlog
 
 from arpolicy.api.routes.imports import import_upload
 from arpolicy.exceptions import ArpolicyError, NotFoundError
-from arpolicy.ledger.importing.report import ImportReport
 from arpolicy.web.context import Caller
 
-KEEP = 50
-"""Jobs kept per process (the oldest finished one goes, with its file, beyond this)."""
 CHUNK = 1 << 20
+KEEP_SECONDS = 24 * 3600
+SAVE_EVERY = 0.5
+"""Seconds between two writes of a running job's progress."""
 log = structlog.get_logger("arpolicy.web")
+
+
+def directory() -> Path:
+    """Where uploads and job states live (private to the server's OS user)."""
+    path = Path(tempfile.gettempdir()) / f"arpolicy-imports-{os.getuid()}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
 
 
 @dataclass
 class Job:
-    """One import of one file by one user."""
+    """One import of one file by one user; ``report`` is ``ImportReport.to_dict()`` and
+    ``error`` the message, fix and status of a refused import."""
 
     id: str
     tenant_id: int
@@ -45,19 +55,20 @@ class Job:
     kind: str
     fmt: str
     name: str
-    path: Path
     size: int
     partial: bool
-    started_at: datetime
+    file: str
+    """The upload's file name in :func:`directory` (a retry of the good rows shares it)."""
     rows: int = 0
     read: int = 0
-    report: ImportReport | None = None
-    error: ArpolicyError | None = None
-    finished: threading.Event = field(default_factory=threading.Event, repr=False)
+    done: bool = False
+    report: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    saved: float = field(default=0.0, repr=False, compare=False)
 
     @property
-    def done(self) -> bool:
-        return self.finished.is_set()
+    def path(self) -> Path:
+        return directory() / self.file
 
     @property
     def percent(self) -> int:
@@ -66,80 +77,65 @@ class Job:
     @property
     def rejected_all(self) -> bool:
         """Finished with bad rows and nothing stored: the user chooses good rows or none."""
-        return self.report is not None and not self.report.applied
+        return self.report is not None and not self.report["applied"]
 
     @property
     def good_rows(self) -> int:
         report = self.report
-        if report is None or report.file_error is not None:
+        if report is None or report["file_error"] is not None:
             return 0
-        return max(0, report.rows - report.rejected)
+        return max(0, int(report["rows"]) - int(report["rejected"]))
+
+    @property
+    def status(self) -> int:
+        """The HTTP status of the finished job's page."""
+        if self.error is not None:
+            return int(self.error["status"])
+        return 422 if self.rejected_all else 200
 
 
 class _Rejected(Exception):
     """Rolls the import's transaction back when the file was rejected as a whole."""
 
-    def __init__(self, report: ImportReport) -> None:
+    def __init__(self, report: dict[str, Any]) -> None:
         self.report = report
 
 
-class Jobs:
-    """The jobs of this process, by id."""
+def _state(job_id: str) -> Path:
+    return directory() / f"{job_id}.json"
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._jobs: OrderedDict[str, Job] = OrderedDict()
 
-    def add(self, job: Job) -> None:
-        with self._lock:
-            self._jobs[job.id] = job
-            while len(self._jobs) > KEEP:
-                oldest = next((j for j in self._jobs.values() if j.done), None)
-                if oldest is None:
-                    break
-                del self._jobs[oldest.id]
-                discard_file(oldest)
+def save(job: Job) -> None:
+    """Write the job's state (atomically: a reader never sees half of it)."""
+    data = {k: v for k, v in asdict(job).items() if k != "saved"}
+    temporary = _state(job.id).with_suffix(".tmp")
+    temporary.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(temporary, _state(job.id))
+    job.saved = time.monotonic()
 
-    def get(self, me: Caller, job_id: str) -> Job:
-        """The job ``job_id`` of ``me`` (anyone else's is not found, like another tenant's)."""
-        with self._lock:
-            job = self._jobs.get(job_id)
-        if job is None or job.tenant_id != me.tenant_id or job.user_id != me.user_id:
-            raise NotFoundError(
-                "there is no such import (or the server has restarted since)",
-                where="path.job_id",
-                fix="upload the file again at /imports",
-            )
-        return job
 
-    def forget(self, job: Job) -> None:
-        """Drop the job, keeping its file (another job imports it)."""
-        with self._lock:
-            self._jobs.pop(job.id, None)
+def load(me: Caller, job_id: str) -> Job:
+    """The job ``job_id`` of ``me`` (anyone else's is not found, like another tenant's)."""
+    path = _state(job_id) if job_id.replace("-", "").replace("_", "").isalnum() else None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path is not None else None
+    except (FileNotFoundError, ValueError):
+        data = None
+    if data is None or data["tenant_id"] != me.tenant_id or data["user_id"] != me.user_id:
+        raise NotFoundError(
+            "there is no such import (a finished one is kept for a day)",
+            where="path.job_id",
+            fix="upload the file again at /imports",
+        )
+    return Job(**data)
 
-    def remove(self, job: Job) -> None:
-        """Drop the job and its file."""
-        self.forget(job)
+
+def remove(job: Job, *, keep_file: bool = False) -> None:
+    """Drop the job's state, and its upload unless another job imports it."""
+    with contextlib.suppress(FileNotFoundError):
+        _state(job.id).unlink()
+    if not keep_file:
         discard_file(job)
-
-
-def jobs_of(app_state: Any) -> Jobs:
-    found: Jobs | None = getattr(app_state, "web_imports", None)
-    if found is None:
-        found = Jobs()
-        app_state.web_imports = found
-    return found
-
-
-def save_upload(data: IO[bytes]) -> tuple[Path, int]:
-    """Copy the uploaded bytes into a private temporary file: its path and size."""
-    handle, name = tempfile.mkstemp(prefix="arpolicy-import-")
-    size = 0
-    with open(handle, "wb") as out:
-        while chunk := data.read(CHUNK):
-            out.write(chunk)
-            size += len(chunk)
-    return Path(name), size
 
 
 def discard_file(job: Job) -> None:
@@ -147,9 +143,27 @@ def discard_file(job: Job) -> None:
         job.path.unlink()
 
 
-def new_job(
-    me: Caller, kind: str, fmt: str, name: str, path: Path, size: int, partial: bool
-) -> Job:
+def sweep(now: float | None = None) -> None:
+    """Remove the uploads and states older than a day (jobs nobody came back to)."""
+    limit = (now if now is not None else time.time()) - KEEP_SECONDS
+    for path in directory().iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < limit:
+                path.unlink()
+
+
+def save_upload(data: IO[bytes]) -> tuple[str, int]:
+    """Copy the uploaded bytes into a private file: its name in :func:`directory`, size."""
+    handle, name = tempfile.mkstemp(prefix="upload-", dir=directory())
+    size = 0
+    with open(handle, "wb") as out:
+        while chunk := data.read(CHUNK):
+            out.write(chunk)
+            size += len(chunk)
+    return Path(name).name, size
+
+
+def new_job(me: Caller, kind: str, fmt: str, name: str, file: str, size: int, partial: bool) -> Job:
     return Job(
         id=secrets.token_urlsafe(12),
         tenant_id=me.tenant_id,
@@ -157,30 +171,39 @@ def new_job(
         kind=kind,
         fmt=fmt,
         name=name,
-        path=path,
         size=size,
         partial=partial,
-        started_at=me.now(),
+        file=file,
     )
 
 
-def start(me: Caller, job: Job, jobs: Jobs, wait: float) -> Job:
+def start(me: Caller, job: Job, wait: float) -> Job:
     """Run ``job`` in a thread; wait up to ``wait`` seconds for it (small files finish)."""
-    jobs.add(job)
-    thread = threading.Thread(target=run, args=(me, job), daemon=True, name=f"import-{job.id}")
+    sweep()
+    save(job)
+    finished = threading.Event()
+    thread = threading.Thread(
+        target=run, args=(me, job, finished), daemon=True, name=f"import-{job.id}"
+    )
     thread.start()
-    job.finished.wait(wait)
+    finished.wait(wait)
     return job
 
 
-def run(me: Caller, job: Job) -> None:
+def run(me: Caller, job: Job, finished: threading.Event) -> None:
     """Import the job's file as ``me``: one transaction, rolled back when rejected."""
+
+    def progress() -> None:
+        if time.monotonic() - job.saved >= SAVE_EVERY:
+            save(job)
 
     def rows(count: int) -> None:
         job.rows += count
+        progress()
 
     def read(count: int) -> None:
         job.read += count
+        progress()
 
     try:
         with job.path.open("rb") as data, me.write() as session:
@@ -188,21 +211,25 @@ def run(me: Caller, job: Job) -> None:
                 session, me, job.kind, data, job.fmt, job.partial, job.name, None, rows, read
             )
             if not report.applied:
-                raise _Rejected(report)
-        job.report = report
+                raise _Rejected(report.to_dict())
+        job.report = report.to_dict()
         discard_file(job)
     except _Rejected as rejected:
-        job.report = rejected.report
+        job.report = rejected.report  # the file stays, for its good rows
     except ArpolicyError as exc:
-        job.error = exc
+        job.error = {"message": exc.message, "fix": exc.fix, "status": exc.status}
         discard_file(job)
     except Exception:  # the page must end; the server log has the cause
         log.exception("web.import.failed", kind=job.kind, job=job.id)
-        job.error = ArpolicyError(
-            "the import failed unexpectedly; nothing was imported",
-            fix="try again; if it fails again, tell your administrator the time it happened",
-        )
+        job.error = {
+            "message": "the import failed unexpectedly; nothing was imported",
+            "fix": "try again; if it fails again, tell your administrator when it happened",
+            "status": 500,
+        }
         discard_file(job)
     finally:
-        job.read = job.size if job.report is not None else job.read
-        job.finished.set()
+        if job.report is not None:
+            job.read = job.size
+        job.done = True
+        save(job)
+        finished.set()

@@ -68,12 +68,6 @@ def _job_page(request: Request, me: Caller, job: uploads.Job, status: int = 200)
     )
 
 
-def _finished_status(job: uploads.Job) -> int:
-    if job.error is not None:
-        return job.error.status
-    return 422 if job.rejected_all else 200
-
-
 @router.get("/imports", response_class=HTMLResponse)
 def imports(request: Request, me: Caller = Depends(signed_in(PERMISSION))) -> Response:
     return _form_page(request, me)
@@ -103,25 +97,25 @@ async def upload(request: Request, me: Caller = Depends(signed_in(PERMISSION))) 
     except ValidationError as exc:
         errors["file"] = f"{exc.message}: {exc.fix}"
         return _form_page(request, me, status=422, errors=errors, values=values)
-    path, size = await run_in_threadpool(uploads.save_upload, file.file)
+    stored, size = await run_in_threadpool(uploads.save_upload, file.file)
     name = file.filename or "upload"
-    job = uploads.new_job(me, values["kind"], fmt, name, path, size, MODES[values["mode"]])
+    job = uploads.new_job(me, values["kind"], fmt, name, stored, size, MODES[values["mode"]])
     return await run_in_threadpool(_started, request, me, job)
 
 
 def _started(request: Request, me: Caller, job: uploads.Job) -> Response:
-    uploads.start(me, job, uploads.jobs_of(request.app.state), WAIT)
+    uploads.start(me, job, WAIT)
     if not job.done:
         return RedirectResponse(f"/imports/{job.id}", status_code=303)
-    return _job_page(request, me, job, status=_finished_status(job))
+    return _job_page(request, me, job, status=job.status)
 
 
 @router.get("/imports/{job_id}", response_class=HTMLResponse)
 def job_page(
     request: Request, job_id: str, me: Caller = Depends(signed_in(PERMISSION))
 ) -> Response:
-    job = uploads.jobs_of(request.app.state).get(me, job_id)
-    status = 200 if is_htmx(request) or not job.done else _finished_status(job)
+    job = uploads.load(me, job_id)
+    status = 200 if is_htmx(request) or not job.done else job.status
     return _job_page(request, me, job, status=status)
 
 
@@ -130,8 +124,7 @@ def import_good_rows(
     request: Request, job_id: str, me: Caller = Depends(signed_in(PERMISSION))
 ) -> Response:
     """Import the rejected file again, keeping its good rows (``partial=true``)."""
-    jobs = uploads.jobs_of(request.app.state)
-    old = jobs.get(me, job_id)
+    old = uploads.load(me, job_id)
     if not old.rejected_all or old.good_rows == 0:
         raise ValidationError(
             "this import has no good rows waiting",
@@ -140,8 +133,8 @@ def import_good_rows(
         )
     if old.kind in KIND_PERMISSIONS:
         me.require(KIND_PERMISSIONS[old.kind])
-    job = uploads.new_job(me, old.kind, old.fmt, old.name, old.path, old.size, True)
-    jobs.forget(old)  # the new job owns the file now
+    job = uploads.new_job(me, old.kind, old.fmt, old.name, old.file, old.size, True)
+    uploads.remove(old, keep_file=True)  # the new job owns the file now
     return _started(request, me, job)
 
 
@@ -150,8 +143,7 @@ def import_none(
     request: Request, job_id: str, me: Caller = Depends(signed_in(PERMISSION))
 ) -> Response:
     """Drop a rejected file: nothing of it is imported."""
-    jobs = uploads.jobs_of(request.app.state)
-    job = jobs.get(me, job_id)
-    jobs.remove(job)
+    job = uploads.load(me, job_id)
+    uploads.remove(job)
     flash = f"Nothing from {job.name} was imported. Correct the rows and upload it again."
     return _form_page(request, me, values={"kind": job.kind, "mode": "none"}, flash=flash)
