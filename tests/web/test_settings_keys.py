@@ -121,3 +121,26 @@ def test_the_audit_log_filters_and_pages(web_client: TestClient, db_engine: Engi
     sales = make_web_user(db_engine, UserRole.SALES, tenant_id=admin.caller.tenant_id)
     sign_in(web_client, sales)
     assert web_client.get("/settings/audit").status_code == 403
+
+
+def test_the_audit_log_pages_by_fifty(web_client: TestClient, db_engine: Engine) -> None:
+    from arpolicy.audit import Actor, record
+    from arpolicy.kit.db import transaction
+    from arpolicy.tenancy.rls import scope_tenant
+    from tests.api.conftest import NOW
+
+    admin = make_web_user(db_engine, UserRole.ADMIN)
+    tenant = admin.caller.tenant_id
+    with transaction(db_engine) as db:
+        scope_tenant(db, tenant)
+        for n in range(55):
+            record(db, Actor(tenant, "cli:paging"), "note.added", "note", n, at=NOW)
+    sign_in(web_client, admin)
+    first = web_client.get("/settings/audit", params={"action": "note.added"})
+    assert first.text.count("<code>note.added</code>") == 50
+    older = re.search(r'href="(/settings/audit\?[^"]*cursor=[^"]+)">Older events', first.text)
+    assert older is not None
+    second = web_client.get(older.group(1).replace("&amp;", "&"))
+    assert second.status_code == 200
+    assert second.text.count("<code>note.added</code>") == 5 and "Older events" not in second.text
+    assert "<td>note 4</td>" in second.text and "<td>note 54</td>" in first.text
