@@ -49,6 +49,8 @@ def test_a_collector_imports_none_then_fixes_the_file_and_imports_it(
     expect(page.get_by_role("button", name="Import the good row")).to_be_visible()
     assert_accessible(page)
     shot(page, "imports")
+    page.set_viewport_size({"width": 768, "height": 900})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 768  # usable at 768 px
     page.get_by_role("button", name="Import none").click()
     expect(page.get_by_role("status")).to_contain_text("Nothing from customers.csv was imported")
     page.goto(f"{live.url}/imports")

@@ -43,6 +43,9 @@ def test_an_admin_invites_a_user_who_sets_a_password_and_signs_in(page: Page, li
     expect(row).to_contain_text("invited")
     assert_accessible(page)
     shot(page, "settings-users")
+    page.set_viewport_size({"width": 768, "height": 900})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 768  # usable at 768 px
+    page.set_viewport_size({"width": 1280, "height": 900})
     link = _invitation(live, NEW)
     page.get_by_role("button", name="Sign out").click()
     page.goto(link)
