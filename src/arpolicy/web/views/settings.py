@@ -15,16 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError as PydanticError
 from starlette.datastructures import FormData
 
 from arpolicy.exceptions import ArpolicyError
-from arpolicy.web.context import Caller, signed_in
+from arpolicy.web.context import Caller
 from arpolicy.web.render import page
-
-router = APIRouter(include_in_schema=False)
 
 
 @dataclass(frozen=True)
@@ -99,9 +97,3 @@ def form_values(form: FormData, *names: str) -> dict[str, str]:
 def json_body(response: Response) -> Any:
     """What an API route answered through ``Api.created`` (a JSON response)."""
     return json.loads(bytes(response.body))
-
-
-@router.get("/settings", response_class=HTMLResponse)
-def settings_home(me: Caller = Depends(signed_in("ledger:read"))) -> Response:
-    allowed = tabs_of(me)
-    return RedirectResponse(allowed[0].href if allowed else "/", status_code=303)

@@ -1,4 +1,4 @@
-"""Settings > Organisation: the tenant's name, time zone, locale, ageing buckets, payment
+"""Settings > Organisation (also the page at ``/settings``): the tenant's name, time zone, locale, ageing buckets, payment
 link and bank details (``GET/PATCH /v1/tenant``). Everyone signed in reads them; changing
 them needs settings:manage. The base currency is fixed at creation and only shown."""
 
@@ -53,6 +53,7 @@ def _show(
     )
 
 
+@router.get("/settings", response_class=HTMLResponse)
 @router.get("/settings/tenant", response_class=HTMLResponse)
 def tenant_settings(request: Request, me: Caller = Depends(signed_in("ledger:read"))) -> Response:
     return _show(request, me)
