@@ -314,6 +314,11 @@ def _bad(url: str, what: str) -> ValidationError:
     )
 
 
+def redacted(url: str) -> str:
+    """``url`` with any password replaced by ``***``, to show it (Settings > Mail)."""
+    return _redacted(url)
+
+
 def _redacted(url: str) -> str:
     """``url`` with any password replaced, for error messages."""
     try:
@@ -334,4 +339,5 @@ __all__ = [
     "Transport",
     "envelope",
     "open_transport",
+    "redacted",
 ]

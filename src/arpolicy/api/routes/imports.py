@@ -13,8 +13,8 @@ over every customer in the same transaction (the report's ``assignment``).
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
@@ -99,7 +99,7 @@ class ImportReportRead(Output):
     )
 
 
-def _format(upload: UploadFile, given: str | None) -> str:
+def upload_format(upload: UploadFile, given: str | None) -> str:
     if given:
         return given
     name = (upload.filename or "").lower()
@@ -116,7 +116,7 @@ def _format(upload: UploadFile, given: str | None) -> str:
     return found
 
 
-class _Guard:
+class Guard:
     """Refuses columns the caller may not set, before any row is written."""
 
     def __init__(self, api: Api, kind: str) -> None:
@@ -265,21 +265,42 @@ async def upload(
         await file.close()
 
 
+def import_upload(
+    session: Session,
+    api: Api,
+    kind: str,
+    data: IO[bytes],
+    fmt: str,
+    partial: bool,
+    source_name: str | None,
+    guard: Guard | None = None,
+    progress: Callable[[int], None] | None = None,
+    read: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import an uploaded file as ``api``'s caller (the API and the app's Imports screen).
+
+    Values no database can store are row errors; a database error nobody foresaw is an
+    ImportFailed problem (nothing stored, no row data in it). The write service records the
+    import (audit events, the import.completed webhook) and fires the kind's ledger hook
+    once (customers: the owner assignment, whose summary it notes). The caller checks
+    ``KIND_PERMISSIONS``; ``guard`` refuses the columns the caller may not set.
+    ``progress`` hears of rows imported, ``read`` of bytes read (both as increments)."""
+    checked = guard or Guard(api, kind)
+    return writes(session, api).import_source(
+        kind,
+        lambda: checked.source(open_source(data, fmt, read)),
+        partial=partial,
+        source_name=source_name,
+        progress=progress,
+    )
+
+
 def _upload(api: Api, kind: str, file: UploadFile, given: str | None, partial: bool) -> Any:
-    fmt = _format(file, given)
-    guard = _Guard(api, kind)
+    fmt = upload_format(file, given)
+    guard = Guard(api, kind)
 
     def work(session: Session) -> Any:
-        # Values no database can store are row errors; a database error nobody foresaw is
-        # an ImportFailed problem (nothing stored, no row data in it). The write service
-        # records the import (audit events, the import.completed webhook) and fires the
-        # kind's ledger hook once (customers: the owner assignment, whose summary it notes).
-        report = writes(session, api).import_source(
-            kind,
-            lambda: guard.source(open_source(file.file, fmt, None)),
-            partial=partial,
-            source_name=file.filename,
-        )
+        report = import_upload(session, api, kind, file.file, fmt, partial, file.filename, guard)
         if not report.applied:
             raise _rejected(report)
         assigned = report.notes.get("assignment", [])

@@ -29,6 +29,7 @@ from arpolicy.api.types import (
 )
 from arpolicy.audit import snapshot
 from arpolicy.audit.service import changed
+from arpolicy.auth.signin import end_sessions
 from arpolicy.exceptions import ConflictError, NotFoundError, ValidationError
 from arpolicy.models import User, UserRole
 
@@ -180,6 +181,8 @@ def update_user(
         for name, value in patch.items():
             setattr(user, name, value)
         session.flush()
+        if patch.get("active") is False:
+            end_sessions(session, user, api.now())
         old, new = changed(before, snapshot(user))
         if new:
             api.audit(session, "user.updated", "user", user.id, before=old, after=new)
