@@ -225,7 +225,7 @@ def _resolve(templates: TemplateSet | Mapping[str, Any] | str) -> TemplateSet:
 
 
 def _render_part(part: str, source: str, variables: dict[str, Any], locale: Locale) -> str:
-    run = _Run(locale, variables["language"], time.monotonic() + MAX_SECONDS)
+    run = _Run(locale, variables["language"], time.thread_time() + MAX_SECONDS)
     token = _RUN.set(run)
     try:
         return _generate(_compile(_kind(part), source), variables)
