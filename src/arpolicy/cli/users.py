@@ -10,7 +10,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from arpolicy.audit import Actor, record
-from arpolicy.auth import signin
+from arpolicy.auth import invitations, signin
 from arpolicy.auth.account_mail import link_url, send_link
 from arpolicy.auth.passwords import check_new_password, hash_password
 from arpolicy.cli import common, terminal
@@ -82,9 +82,9 @@ def invite(
     settings = common.settings()
     now = common.clock().now()
     with common.tenant_session(tenant, write=True) as (session, t):
-        user = _user(session, t, email)
-        token = signin.issue_link(session, user, UserTokenKind.INVITATION, now)
-        record(session, _actor(t.id), "user.invited", "user", user.id, at=now)
+        user, token = invitations.invite(
+            session, t.id, _user(session, t, email).id, _actor(t.id), now
+        )
         who = {"name": user.name, "email": user.email, "tenant_name": t.name}
         slug = t.slug
     send_link(
