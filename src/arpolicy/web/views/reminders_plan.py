@@ -66,7 +66,11 @@ def forecast(request: Request, day: str | None = None, me: Caller = Depends(sign
         found = admin.forecast(session, t, start=start, days=FORECAST_DAYS, now=me.now())
         chosen = _day(day, start)
         on = chosen.isoformat() if chosen else ""
-        listed = [e for e in found["emails"] if e["day"] == on]
+        listed = [
+            {**e, "decided": date.fromisoformat(e["decided_on"])}
+            for e in found["emails"]
+            if e["day"] == on
+        ]
         tasks = [x for x in found["tasks"] if x["day"] == on][:200]
         ids = [e["customer_id"] for e in listed[:200]] + [x["customer_id"] for x in tasks]
         names = customers_of(session, t.id, ids)
