@@ -50,6 +50,13 @@ def _one_email(live: Live) -> Email:
         return found
 
 
+def _fits_768(page: Page) -> None:
+    """Usable at 768 px: the page does not scroll sideways."""
+    page.set_viewport_size({"width": 768, "height": 900})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 768, f"the page is {width} px wide at 768"
+
+
 def test_an_admin_changes_a_rule_previews_and_saves(page: Page, live: Live) -> None:
     sign_in(page, live, UserRole.ADMIN, "/reminders")
     expect(page.get_by_role("heading", name="Reminders", exact=True)).to_be_visible()
@@ -87,6 +94,7 @@ def test_an_admin_changes_a_rule_previews_and_saves(page: Page, live: Live) -> N
     expect(page.locator("#preview").get_by_role("heading", level=3)).to_have_count(3)
     assert_accessible(page)
     shot(page, "reminders-cycle")
+    _fits_768(page)
 
 
 def test_an_admin_sees_todays_dry_run_and_the_forecast(page: Page, live: Live) -> None:
@@ -104,6 +112,7 @@ def test_an_admin_sees_todays_dry_run_and_the_forecast(page: Page, live: Live) -
     expect(page.locator("#day tbody tr").first).to_contain_text("Standard")
     assert_accessible(page)
     shot(page, "reminders-forecast")
+    _fits_768(page)
 
 
 def test_an_admin_opens_an_email_and_reads_the_exact_message(page: Page, live: Live) -> None:
