@@ -128,6 +128,10 @@ def test_an_admin_opens_an_email_and_reads_the_exact_message(page: Page, live: L
     body = page.get_by_label("The message as plain text")
     assert body.inner_text().rstrip("\n") == email.text_body.rstrip("\n")
     expect(page.get_by_text(email.message_id)).to_be_visible()
+    assert email.html_body
+    page.get_by_text("The message (HTML)").click()
+    sent = page.frame_locator("iframe[title='The message as HTML']")
+    expect(sent.locator("body")).to_contain_text(email.text_body.splitlines()[0])
     assert_accessible(page)
     page.get_by_role("link", name="Replies and bounces").click()
     assert_accessible(page)

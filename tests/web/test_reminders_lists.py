@@ -98,18 +98,22 @@ def test_todays_dry_run_and_the_forecast_are_the_apis(
         actor = Actor(shop.tenant_id, "test")
         dry = service.run(db, tenant, actor, as_of=NOW.date(), now=NOW, dry_run=True)
         ahead = admin.forecast(db, tenant, start=NOW.date(), days=14, now=NOW)
-    today = web_client.get("/reminders/today")
+    shell = web_client.get("/reminders/today")
+    assert shell.status_code == 200 and 'hx-get="/reminders/today/run?page_no=1"' in shell.text
+    today = web_client.get("/reminders/today/run")
     assert today.status_code == 200
     rows = re.findall(r"<tr>\s*<th scope=\"row\"><a href=\"/customers/", today.text)
     assert len(rows) == min(len(dry.emails), 50) and dry.emails
     for e in dry.emails[:50]:
         assert html.escape(e["subject"]) in today.text
-    forecast = web_client.get("/reminders/forecast")
-    assert forecast.status_code == 200
+    shell = web_client.get("/reminders/forecast")
+    assert 'hx-get="/reminders/forecast/days?day="' in shell.text
+    forecast = web_client.get("/reminders/forecast/days", headers={"HX-Request": "true"})
+    assert forecast.status_code == 200 and forecast.text.startswith('<div id="results">')
     counts = re.findall(r'<span class="count">(\d+) <small>emails', forecast.text)
     assert [int(c) for c in counts] == [d["emails"] for d in ahead["days"]]
     busiest = max(ahead["days"], key=lambda d: d["emails"])
-    day = web_client.get("/reminders/forecast", params={"day": busiest["day"]})
+    day = web_client.get("/reminders/forecast/days", params={"day": busiest["day"]})
     listed = re.findall(r"<tr><th scope=\"row\"><a href=\"/customers/", day.text)
     assert len(listed) == busiest["emails"] > 0
 

@@ -21,8 +21,19 @@ FORECAST_DAYS = 14
 
 
 @router.get("/reminders/today", response_class=HTMLResponse)
+def dry_run_page(request: Request, page_no: int = 1, me: Caller = Depends(signed_in())) -> Any:
+    """The page at once; the run, which reads every customer, loads into it
+    (``/reminders/today/run``) with a note that it is being decided."""
+    t = me.tenant
+    on = today(me, t) if t is not None else None
+    return page(
+        request, me, "reminders/today.html", tabs=TABS, loading=True, page_no=page_no, on=on
+    )
+
+
+@router.get("/reminders/today/run", response_class=HTMLResponse)
 def dry_run(request: Request, page_no: int = 1, me: Caller = Depends(signed_in())) -> Any:
-    """Today's run, dry: the counts, then the emails 50 to a page."""
+    """Today's run, dry: the counts, then the emails 50 to a page (htmx: the results)."""
     with me.read() as session:
         t = tenant(session, me)
         report = service.run(
@@ -35,8 +46,9 @@ def dry_run(request: Request, page_no: int = 1, me: Caller = Depends(signed_in()
         request,
         me,
         "reminders/today.html",
-        fragment="emails",
+        fragment="results",
         tabs=TABS,
+        loading=False,
         report=report,
         emails=emails[(page_no - 1) * PAGE : page_no * PAGE],
         page_no=page_no,
@@ -57,6 +69,14 @@ def calendar(days: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
 
 
 @router.get("/reminders/forecast", response_class=HTMLResponse)
+def forecast_page(
+    request: Request, day: str | None = None, me: Caller = Depends(signed_in())
+) -> Any:
+    """The page at once; the forecast loads into it (``/reminders/forecast/days``)."""
+    return page(request, me, "reminders/forecast.html", tabs=TABS, loading=True, day=day or "")
+
+
+@router.get("/reminders/forecast/days", response_class=HTMLResponse)
 def forecast(request: Request, day: str | None = None, me: Caller = Depends(signed_in())) -> Any:
     """The next 14 days, each with the emails going out that day per cycle and the tasks;
     ``day`` lists that day's emails."""
@@ -78,8 +98,9 @@ def forecast(request: Request, day: str | None = None, me: Caller = Depends(sign
         request,
         me,
         "reminders/forecast.html",
-        fragment="day",
+        fragment="results",
         tabs=TABS,
+        loading=False,
         forecast=found,
         cells=calendar(found["days"]),
         start=start,
