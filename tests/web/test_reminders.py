@@ -231,3 +231,17 @@ def test_another_tenants_cycle_and_an_unknown_one_are_not_found(
     sign_in(web_client, user(db_engine, mine))
     assert web_client.get("/reminders/cycles/Theirs%20only").status_code == 404
     assert web_client.get("/reminders/cycles/Nope").status_code == 404
+
+
+def test_a_rule_unknown_for_most_customers_is_saved_with_advice(
+    web_client: TestClient, db_engine: Engine
+) -> None:
+    shop = make_shop(db_engine, run=False)
+    token = sign_in(web_client, user(db_engine, shop))
+    version, config = cycle_config(db_engine, shop, "Standard")
+    unknown = "not (last_attempt_status = failure)"
+    answer = web_client.post(STANDARD, data=_form(config, payment=unknown, csrf_token=token))
+    assert answer.status_code == 200
+    assert f"The cycle is saved (version {version + 1}), with advice" in answer.text
+    assert "the payment rule is unknown for" in html.unescape(answer.text)
+    assert cycle_config(db_engine, shop, "Standard")[1]["payment"] == unknown

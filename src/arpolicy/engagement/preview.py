@@ -45,6 +45,11 @@ class Preview:
     error: str | None = None
 
 
+def template_languages(templates: Any) -> list[str]:
+    """The languages of a reminder's templates (a built-in's, or the cycle's own)."""
+    return sorted(_resolve(templates))
+
+
 def reminder_of(config: Any, name: str) -> Reminder:
     cycle = parse_cycle(config)
     for reminder in cycle.reminders:

@@ -18,8 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from arpolicy.engagement import admin
 from arpolicy.engagement.config import WEEKDAYS, parse_cycle
-from arpolicy.engagement.preview import find_customer, preview
-from arpolicy.engagement.templates import _resolve
+from arpolicy.engagement.preview import find_customer, preview, template_languages
 from arpolicy.exceptions import ArpolicyError, ValidationError
 from arpolicy.kit.datafile import yaml_data
 from arpolicy.web.context import Caller, signed_in
@@ -94,7 +93,7 @@ def _load(me: Caller, name: str) -> dict[str, Any]:
 def _reminders(config: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for r in parse_cycle(config).reminders:
-        languages = sorted(_resolve(r.template))
+        languages = template_languages(r.template)
         builtin = r.template if isinstance(r.template, str) else None
         out.append({"name": r.name, "languages": languages, "builtin": builtin, "reminder": r})
     return out
@@ -125,14 +124,27 @@ def _cycle_page(
 def cycle_page(
     request: Request, name: str, saved: str | None = None, me: Caller = Depends(signed_in())
 ) -> Any:
-    flash = f"The cycle is saved (version {saved})." if saved else None
+    flash = f"The cycle is saved (version {saved})." if saved and saved.isdigit() else None
     return _cycle_page(request, me, name, flash=flash)
 
 
-def _save(me: Caller, data: dict[str, Any]) -> int:
+def _save(me: Caller, data: dict[str, Any]) -> tuple[int, list[str]]:
+    """Save as ``PUT /v1/engagement/cycles/{name}`` does: the new version, and the advice
+    on rules unknown for many of the records they read."""
     with me.write() as session:
-        row = admin.save_cycle(session, tenant(session, me), me.actor, data, at=me.now())
-        return row.version
+        t = tenant(session, me)
+        row = admin.save_cycle(session, t, me.actor, data, at=me.now())
+        found = admin.cycle_warnings(session, t, row.config, as_of=today(me, t))
+        return row.version, [message(w.message, w.fix, w.where) for w in found]
+
+
+def _saved(request: Request, me: Caller, name: str, done: tuple[int, list[str]]) -> Response:
+    """Back to the cycle; with advice, the page shows it at once (it is not stored)."""
+    version, warnings = done
+    if not warnings:
+        return RedirectResponse(f"/reminders/cycles/{quote(name)}?saved={version}", 303)
+    flash = f"The cycle is saved (version {version}), with advice on its rules."
+    return _cycle_page(request, me, name, flash=flash, warnings=warnings)
 
 
 async def save_cycle(
@@ -142,14 +154,14 @@ async def save_cycle(
     stored = (await run_in_threadpool(_load, me, name))["config"]
     data = config_from_form(stored, form)
     try:
-        version = await run_in_threadpool(_save, me, data)
+        done = await run_in_threadpool(_save, me, data)
     except ArpolicyError as exc:
         values = {**form_values(data), **{r: str(form.get(r, "")) for r in RULES}}
         errors = by_field(exc, CYCLE_FIELDS, "form")
         return await run_in_threadpool(
             lambda: _cycle_page(request, me, name, status=422, values=values, errors=errors)
         )
-    return RedirectResponse(f"/reminders/cycles/{quote(name)}?saved={version}", status_code=303)
+    return await run_in_threadpool(_saved, request, me, name, done)
 
 
 def yaml_cycle(text: str, name: str | None) -> dict[str, Any]:
@@ -174,14 +186,14 @@ async def save_yaml(
 ) -> Response:
     text = str((await request.form()).get("yaml", ""))
     try:
-        version = await run_in_threadpool(lambda: _save(me, yaml_cycle(text, name)))
+        done = await run_in_threadpool(lambda: _save(me, yaml_cycle(text, name)))
     except ArpolicyError as exc:
         errors = {"yaml": message(exc.message, exc.fix, exc.where)}
         errors = by_field(exc, {}, "yaml") if getattr(exc, "errors", None) else errors
         return await run_in_threadpool(
             lambda: _cycle_page(request, me, name, status=422, yaml_text=text, errors=errors)
         )
-    return RedirectResponse(f"/reminders/cycles/{quote(name)}?saved={version}", status_code=303)
+    return await run_in_threadpool(_saved, request, me, name, done)
 
 
 def _preview(me: Caller, name: str, reminder: str, customer: str) -> dict[str, Any]:
