@@ -76,6 +76,9 @@ def test_an_admin_changes_a_rule_previews_and_saves(page: Page, live: Live) -> N
     rule = page.get_by_label("Customer rule", exact=False)
     rule.fill("outstanding > 20000 USD")
     page.get_by_label("Reminder", exact=True).select_option("statement")
+    page.get_by_label("Customer (id)").fill("NOPE-1")
+    page.get_by_role("button", name="Preview").click()  # a 422, swapped in with its message
+    expect(page.locator("#e-p-customer")).to_contain_text("no customer 'NOPE-1'")
     page.get_by_label("Customer (id)").fill(_a_customer(live))
     page.get_by_role("button", name="Preview").click()
     preview = page.locator("#preview")
