@@ -18,7 +18,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arpolicy.api.context import Api, require
-from arpolicy.api.listing import equal, page, rows, sort_by
+from arpolicy.api.email_queries import (
+    EMAIL_SORT,
+    INBOUND_SORT,
+    TASK_SORT,
+    close_task,
+    email_of,
+    emails_query,
+    inbound_query,
+    not_found,
+    tasks_query,
+)
+from arpolicy.api.listing import page, rows, sort_by
 from arpolicy.api.manual_emails import ManualEmailCreate, manual_email
 from arpolicy.api.schemas import Output, Page
 from arpolicy.api.types import (
@@ -29,8 +40,6 @@ from arpolicy.api.types import (
     QueryId,
     QueryText,
 )
-from arpolicy.engagement.worklist_actions import close_task
-from arpolicy.exceptions import NotFoundError
 from arpolicy.models import Customer, EngagementTask, InboundEmail, TaskStatus
 from arpolicy.models import Email as EmailRow
 from arpolicy.models.engagement import EmailMode, EmailStatus, InboundKind
@@ -122,8 +131,7 @@ def _email_read(e: EmailRow) -> EmailRead:
     return EmailRead.model_validate(e)
 
 
-def _not_found(what: str, ident: int, path: str) -> NotFoundError:
-    return NotFoundError(f"no {what} {ident}", where="path", fix=f"list them with GET {path}")
+_not_found = not_found
 
 
 def _customer(session: Session, api: Api, customer_id: int) -> Customer:
@@ -133,15 +141,6 @@ def _customer(session: Session, api: Api, customer_id: int) -> Customer:
     if found is None:
         raise _not_found("customer", customer_id, "/v1/customers")
     return found
-
-
-EMAIL_SORT = {"id": EmailRow.id, "decided_at": EmailRow.decided_at, "sent_at": EmailRow.sent_at}
-INBOUND_SORT = {"id": InboundEmail.id, "received_at": InboundEmail.received_at}
-TASK_SORT = {
-    "id": EngagementTask.id,
-    "due_on": EngagementTask.due_on,
-    "created_at": EngagementTask.created_at,
-}
 
 
 @router.get("/emails", response_model=Page[EmailRead])
@@ -159,22 +158,12 @@ def list_emails(
     """Every email decided, sent, bounced or recorded by hand (without bodies: read one
     for them); ``cycle`` is the cycle's name. Sort by id (default -id: newest first),
     decided_at or sent_at."""
-    e = EmailRow
-    stmt = equal(
-        select(e).where(e.tenant_id == api.tenant_id),
-        {
-            e.customer_id: customer_id,
-            e.status: status,
-            e.cycle: cycle,
-            e.mode: mode,
-            e.in_doubt: in_doubt,
-        },
-    )
+    stmt = emails_query(api.tenant_id, customer_id, status, cycle, mode, in_doubt)
     with api.read() as session:
         return page(
             session,
             stmt,
-            e,
+            EmailRow,
             EmailRead,
             _email_read,
             sort=sort,
@@ -189,12 +178,7 @@ def list_emails(
 def read_email(email_id: EmailId, api: Api = Depends(require("ledger:read"))) -> Any:
     """One email in full: headers, status, the in-doubt flag, why it was decided, bodies."""
     with api.read() as session:
-        found = session.scalar(
-            select(EmailRow).where(EmailRow.tenant_id == api.tenant_id, EmailRow.id == email_id)
-        )
-        if found is None:
-            raise _not_found("email", email_id, "/v1/emails")
-        return EmailDetail.model_validate(found)
+        return EmailDetail.model_validate(email_of(session, api.tenant_id, email_id))
 
 
 @router.get("/customers/{customer_id}/emails", response_model=CustomerEmails)
@@ -240,16 +224,12 @@ def list_inbound_emails(
 ) -> Any:
     """Messages received: replies, bounces, automatic answers and unmatched ones. Sort by
     id (default -id: newest first) or received_at."""
-    i = InboundEmail
-    stmt = equal(
-        select(i).where(i.tenant_id == api.tenant_id),
-        {i.customer_id: customer_id, i.email_id: email_id, i.kind: kind},
-    )
+    stmt = inbound_query(api.tenant_id, customer_id, email_id, kind)
     with api.read() as session:
         return page(
             session,
             stmt,
-            i,
+            InboundEmail,
             InboundEmailRead,
             InboundEmailRead.model_validate,
             sort=sort,
@@ -273,21 +253,12 @@ def list_tasks(
 ) -> Any:
     """Work for a person instead of an email (a customer the cycle could not email). Sort
     by id (default), due_on or created_at."""
-    t = EngagementTask
-    stmt = equal(
-        select(t).where(t.tenant_id == api.tenant_id),
-        {
-            t.status: status,
-            t.customer_id: customer_id,
-            t.user_id: user_id,
-            t.kind: kind,
-        },
-    )
+    stmt = tasks_query(api.tenant_id, status, customer_id, user_id, kind)
     with api.read() as session:
         return page(
             session,
             stmt,
-            t,
+            EngagementTask,
             TaskRead,
             TaskRead.model_validate,
             sort=sort,
@@ -302,10 +273,7 @@ def task_done(task_id: TaskId, api: Api = Depends(require("emails:send"))) -> An
     """Close a task (closing a closed task changes nothing)."""
 
     def work(session: Session) -> Any:
-        task = close_task(session, api.actor, task_id, api.now())
-        if task is None:
-            raise _not_found("task", task_id, "/v1/tasks")
-        return TaskRead.model_validate(task)
+        return TaskRead.model_validate(close_task(session, api, task_id))
 
     return api.created(work, status=200)
 
