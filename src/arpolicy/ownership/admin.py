@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from arpolicy.audit import Actor
 from arpolicy.audit import record as audit_record
 from arpolicy.exceptions import NotFoundError, ValidationError
+from arpolicy.kit.clock import zone
 from arpolicy.ledger.selection.coverage import RuleCheck, RuleWarning, rule_warnings
 from arpolicy.models import AssignmentPolicyVersion, Tenant
 from arpolicy.ownership import repository as repo
@@ -44,6 +45,7 @@ __all__ = [
     "policy_warnings",
     "run_roles",
     "save_policy",
+    "save_role_policy",
     "set_owner",
     "validate",
 ]
@@ -136,6 +138,36 @@ def save_policy(
         at=at,
     )
     return row
+
+
+def save_role_policy(
+    session: Session,
+    tenant: Tenant,
+    actor: Actor,
+    role: str,
+    data: Any,
+    *,
+    at: datetime,
+    comment: str | None = None,
+    active: bool = True,
+) -> tuple[AssignmentPolicyVersion, list[RuleWarning]]:
+    """Save ``data`` as ``role``'s policy (``PUT /v1/assignment/policies/{role}``, the app's
+    owners screen): the policy must be for that role. Returns the new version and the
+    rules unknown for many customers today (advice)."""
+    given = data.get("role") if isinstance(data, dict) else None
+    if given != role:
+        raise ValidationError(
+            f"the policy is for {given}, the path says {role}",
+            where="body.policy.role",
+            fix="make them agree",
+        )
+    row = save_policy(session, tenant, actor, data, at=at, comment=comment, active=active)
+    return row, policy_warnings(session, tenant, row.config, as_of=local_today_of(tenant, at))
+
+
+def local_today_of(tenant: Tenant, at: datetime) -> date:
+    """The tenant's day at the instant ``at``."""
+    return at.astimezone(zone(tenant.timezone)).date()
 
 
 def mark_set_by_hand(

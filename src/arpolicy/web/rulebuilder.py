@@ -73,6 +73,8 @@ class Builder:
     show_preview: bool = True
     valid: bool = False
     rule_json: Any = None
+    canonical: str = ""
+    """The valid rule's canonical text (what a screen stores when it keeps text)."""
     text_problems: list[Problem] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     stale: bool = False
@@ -228,6 +230,7 @@ def _from_text_or_json(
 def _valid(rb: Builder, rule: Rule, as_of: date | None, session: Session, tenant: Tenant) -> None:
     rb.valid = True
     rb.rule_json = to_json(rule)
+    rb.canonical = to_text(rule)
     if rb.show_preview and as_of is not None:
         rb.sample = sample(session, tenant, rb.fields, rule, as_of)
 
