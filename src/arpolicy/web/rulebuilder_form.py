@@ -31,6 +31,7 @@ from arpolicy.rules.catalogue import DATES, NUMERIC
 Form = Mapping[str, Sequence[str]]
 """Form fields, each with its values (a multi-select sends several)."""
 INTEGER = re.compile(r"-?\d+\Z")
+ZERO = re.compile(r"[-+]?0*(\.0*)?\Z")
 LIST_OPS = ("includes", "excludes")
 NO_VALUE = ("is empty", "is not empty")
 DEFAULT_OP = {"money": ">", "date": "<", "enum": "includes", "boolean": "is", "text": "="}
@@ -69,7 +70,11 @@ def _value(form: Form, p: str, f: Field | None) -> Any:
     if kind == "money":
         amount = _one(form, p + ".amount")
         currency = _one(form, p + ".currency").upper()
-        return {"amount": amount, "currency": currency} if amount else None
+        if not amount:
+            return None
+        if ZERO.match(amount):  # zero needs no currency: it compares with every one
+            return 0
+        return {"amount": amount, "currency": currency}
     if kind == "number":
         text = _one(form, p + ".number")
         if not text:
@@ -235,8 +240,13 @@ class Node:
         return self.meta.operators if self.meta else (self.op,) if self.op else ()
 
 
-def parts(value: Any) -> dict[str, Any]:
-    """A JSON value as the builder's value inputs."""
+def parts(value: Any, money: bool = False) -> dict[str, Any]:
+    """A JSON value as the builder's value inputs (a bare number of a money field, zero,
+    is its amount)."""
+    if money and (isinstance(value, int) and not isinstance(value, bool)):
+        return {"amount": str(value)}
+    if money and isinstance(value, dict) and "number" in value:
+        return {"amount": str(value["number"])}
     if isinstance(value, bool):
         return {"bool": "yes" if value else "no"}
     if isinstance(value, list):
@@ -277,16 +287,18 @@ def nodes_of(data: Any, path: str, json_path: str, fields: FieldSet) -> Node:
         )
     data = data if isinstance(data, dict) else {}
     name = str(data.get("field") or "")
+    meta = fields.get(name)
+    money = kind_of(meta) == "money"
     return Node(
         path,
         json_path,
         "leaf",
         field=name,
         op=str(data.get("op") or ""),
-        meta=fields.get(name),
-        value=parts(data.get("value")),
-        low=parts(data.get("low")),
-        high=parts(data.get("high")),
+        meta=meta,
+        value=parts(data.get("value"), money),
+        low=parts(data.get("low"), money),
+        high=parts(data.get("high"), money),
     )
 
 

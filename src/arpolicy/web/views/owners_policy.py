@@ -178,8 +178,10 @@ def yaml_form(
 ) -> HTMLResponse:
     with me.read() as session:
         config = _live(session, me, role)
+        live = repo.live_policy(session, me.tenant_id, role)
     text = yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
-    return page(request, me, "owners/yaml.html", role=role, text=text, problems=[], values={})
+    values = {"active": "1" if live is None or live.active else ""}
+    return page(request, me, "owners/yaml.html", role=role, text=text, problems=[], values=values)
 
 
 @router.post("/owners/{role}/yaml", response_class=HTMLResponse)
@@ -210,7 +212,7 @@ def save_yaml(
         problems = exc.errors
     except ValidationError as exc:
         problems = [{"where": exc.where or "policy", "what": exc.message, "fix": exc.fix or ""}]
-    values = {"comment": comment}
+    values = {"comment": comment, "active": _one(form, "active")}
     return page(
         request,
         me,
