@@ -21,7 +21,7 @@ def test_an_admin_saves_a_rule_in_the_sales_policy_and_dry_runs_it(page: Page, l
     page.get_by_label("Rule name").fill("DACH accounts")
     builder = page.locator("#rb-when")
     builder.get_by_label("Rule as text").fill("country includes (DE, AT, CH) and outstanding > 0")
-    expect(builder.get_by_label("Field").first).to_have_value("country")
+    expect(builder.get_by_label("Field", exact=True).first).to_have_value("country")
     expect(builder.get_by_label("Values (separated by commas)")).to_have_value("DE, AT, CH")
     expect(builder.locator(".rb-count")).to_be_visible()
     builder.get_by_role("button", name="Explain").first.click()

@@ -14,7 +14,7 @@ def test_an_admin_builds_a_rule_and_previews_it(page: Page, live: Live) -> None:
     sign_in(page, live, UserRole.ADMIN, "/rules")
     expect(page.get_by_role("heading", name="Rules")).to_be_visible()
     builder = page.locator("#rb-rule")
-    builder.get_by_label("Field").select_option("balance")
+    builder.get_by_label("Field", exact=True).select_option("balance")
     expect(builder.get_by_label("Operator")).to_have_value(">")
     builder.get_by_label("Value amount").fill("100")
     builder.get_by_label("Value amount").press("Tab")
@@ -27,7 +27,7 @@ def test_an_admin_builds_a_rule_and_previews_it(page: Page, live: Live) -> None:
     expect(builder.get_by_text("expected a field name")).to_be_visible()
     assert_accessible(page)
     second = builder.locator(".rb-leaf").nth(1)
-    second.get_by_label("Field").select_option("due_date")
+    second.get_by_label("Field", exact=True).select_option("due_date")
     second.get_by_label("Value: days").fill("30")
     second.get_by_label("Value: days").press("Tab")
     expect(text).to_have_value("balance > 100 USD and due_date < 30 days ago")
@@ -49,4 +49,4 @@ def test_an_admin_builds_a_rule_and_previews_it(page: Page, live: Live) -> None:
 def test_a_sales_user_may_try_rules(page: Page, live: Live) -> None:
     sign_in(page, live, UserRole.SALES, "/rules")
     page.locator("#rb-rule").get_by_label("Rule as text").fill("customer.country = DE")
-    expect(page.locator("#rb-rule").get_by_label("Field")).to_have_value("customer.country")
+    expect(page.locator("#rb-rule").get_by_label("Field", exact=True)).to_have_value("customer.country")
