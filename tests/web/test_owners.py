@@ -139,3 +139,19 @@ def test_explain_a_customer_and_not_another_tenants(web_client):
     r = web_client.get(f"/owners?customer={other.ids['de']}")
     assert r.status_code == 404 and "no customer" in r.text
     assert web_client.get("/owners?customer=abc").status_code == 422
+
+
+def test_a_rule_is_removed_as_a_new_version_unless_nothing_would_be_left(web_client):
+    led = make_ledger(web_client)
+    web_client.post("/owners/finance/rules/new", data=rule_form(led, led.who.email))
+    delete = {"csrf_token": led.csrf}
+    r = web_client.post("/owners/finance/rules/0/delete", data=delete)
+    assert r.status_code == 422 and "the policy assigns nobody" in r.text
+    second = rule_form(led, led.who.email, name="Everyone else")
+    assert web_client.post("/owners/finance/rules/new", data=second).status_code == 303
+    assert "Remove this rule" in web_client.get("/owners/finance/rules/0").text
+    assert web_client.post("/owners/finance/rules/0/delete", data=delete).status_code == 303
+    assert web_client.post("/owners/finance/rules/5/delete", data=delete).status_code == 404
+    live = max(versions(web_client, led.who.caller.tenant_id), key=lambda v: v.version)
+    assert live.version == 3 and [r["name"] for r in live.config["rules"]] == ["Everyone else"]
+    assert live.comment == "removed rule DACH"

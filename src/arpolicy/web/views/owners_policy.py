@@ -147,6 +147,55 @@ def save_rule(
     return _rule_page(request, me, role, index, rb=rb, values=values, errors=errors, status=422)
 
 
+@router.post("/owners/{role}/rules/{index}/delete", response_class=HTMLResponse)
+def delete_rule(
+    request: Request,
+    role: Role,
+    index: str,
+    form: Form = Depends(posted),
+    me: Caller = Depends(signed_in("policies:manage")),
+) -> Response:
+    """Save the policy without rule ``index`` as a new version."""
+    with me.write() as session:
+        tenant = tenant_of(session, me)
+        config = _live(session, me, role)
+        rule = _rule_at(config, index)
+        if rule is None:
+            raise NotFoundError("no rule new in this policy", fix="pick a rule on /owners")
+        del config["rules"][int(index)]
+        try:
+            row, _ = save_role_policy(
+                session,
+                tenant,
+                me.actor,
+                role,
+                config,
+                at=me.now(),
+                comment=f"removed rule {rule.get('name')}",
+                active=_active(session, me, role),
+            )
+            return RedirectResponse(f"/owners?role={role}&saved={row.version}", 303)
+        except ProblemsError as exc:
+            message = "; ".join(f"{p['what']} ({p['fix']})" for p in exc.errors)
+        rb = rulebuilder.start(
+            session,
+            tenant,
+            level="customer",
+            rule=rule.get("when"),
+            prefix=PREFIX,
+            as_of=local_today(me.clock, tenant.timezone),
+        )
+    errors = {"form": f"The rule cannot be removed: {message}"}
+    return _rule_page(
+        request, me, role, index, rb=rb, values=_values_of(rule), errors=errors, status=422
+    )
+
+
+def _active(session: Session, me: Caller, role: str) -> bool:
+    live = repo.live_policy(session, me.tenant_id, role)
+    return live is None or live.active
+
+
 def _assign(values: dict[str, str]) -> dict[str, Any]:
     users = [u.strip() for u in re.split(r"[\n,]", values["users"]) if u.strip()]
     assign: dict[str, Any] = {"strategy": values["strategy"], "users": users}
