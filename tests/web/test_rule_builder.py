@@ -24,6 +24,13 @@ def builder(client: TestClient, csrf: str, data: dict[str, str]) -> str:
     return r.text
 
 
+def preview(client: TestClient, csrf: str, data: dict[str, str], **extra: str) -> str:
+    headers = {"X-CSRF-Token": csrf, "HX-Request": "true"}
+    r = client.post("/rules/builder/preview", data=data | extra, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.text
+
+
 def textarea(html: str) -> str:
     found = re.search(r'<textarea id="rb-rule-text"[^>]*>([^<]*)</textarea>', html)
     assert found, html
@@ -43,9 +50,16 @@ def test_building_prints_the_text_and_previews_the_matches(web_client):
     leaf = {"field": "balance", "type": "money", "op": ">", "v.amount": "500", "v.currency": "USD"}
     html = builder(web_client, led.csrf, tree(c0=leaf))
     assert textarea(html) == "balance &gt; 500 USD"
-    assert 'class="rb-count">1</strong> invoices match' in html
-    assert "Kunde GmbH" in html and "Client Inc" not in html
+    assert 'hx-post="/rules/builder/preview" hx-trigger="load"' in html
     assert "aria-invalid" not in html
+    shown = preview(web_client, led.csrf, tree(c0=leaf))
+    assert 'class="rb-count">1</strong> invoices match as of Nov 23, 2026' in shown
+    assert "Kunde GmbH" in shown and "Client Inc" not in shown
+    assert "rb-warning" not in shown and "Check the records it is unknown for" in shown
+    # half the invoices lack a posting date: the coverage advice says so when asked
+    unknown = {"field": "posting_date", "type": "date", "op": ">", "v.rel": "days_ago"}
+    checked = preview(web_client, led.csrf, tree(c0=unknown | {"v.days": "30"}), rb_coverage="1")
+    assert 'class="rb-warning"' in checked and "posting_date" in checked
 
 
 def test_a_date_leaf_takes_a_relative_date_and_an_enum_a_multi_select(web_client):
@@ -68,7 +82,8 @@ def test_editing_the_text_redraws_the_builder(web_client):
     assert '<option value="customer.country" selected>' in html
     assert 'name="rule.t.1.kind" value="not"' in html
     assert '<option value="disputed" selected>' in html
-    assert 'class="rb-count">1</strong>' in html
+    shown = preview(web_client, led.csrf, data)
+    assert 'class="rb-count">1</strong>' in shown
 
 
 def test_problems_come_back_beside_the_text_and_the_condition(web_client):

@@ -49,4 +49,6 @@ def test_an_admin_builds_a_rule_and_previews_it(page: Page, live: Live) -> None:
 def test_a_sales_user_may_try_rules(page: Page, live: Live) -> None:
     sign_in(page, live, UserRole.SALES, "/rules")
     page.locator("#rb-rule").get_by_label("Rule as text").fill("customer.country = DE")
-    expect(page.locator("#rb-rule").get_by_label("Field", exact=True)).to_have_value("customer.country")
+    expect(page.locator("#rb-rule").get_by_label("Field", exact=True)).to_have_value(
+        "customer.country"
+    )

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from arpolicy.audit import Actor
 from arpolicy.audit import record as audit_record
 from arpolicy.exceptions import NotFoundError, ValidationError
-from arpolicy.kit.clock import zone
 from arpolicy.ledger.selection.coverage import RuleCheck, RuleWarning, rule_warnings
 from arpolicy.models import AssignmentPolicyVersion, Tenant
 from arpolicy.ownership import repository as repo
@@ -150,10 +149,9 @@ def save_role_policy(
     at: datetime,
     comment: str | None = None,
     active: bool = True,
-) -> tuple[AssignmentPolicyVersion, list[RuleWarning]]:
+) -> AssignmentPolicyVersion:
     """Save ``data`` as ``role``'s policy (``PUT /v1/assignment/policies/{role}``, the app's
-    owners screen): the policy must be for that role. Returns the new version and the
-    rules unknown for many customers today (advice)."""
+    owners screen): the policy must be for that role (then :func:`save_policy`)."""
     given = data.get("role") if isinstance(data, dict) else None
     if given != role:
         raise ValidationError(
@@ -161,13 +159,7 @@ def save_role_policy(
             where="body.policy.role",
             fix="make them agree",
         )
-    row = save_policy(session, tenant, actor, data, at=at, comment=comment, active=active)
-    return row, policy_warnings(session, tenant, row.config, as_of=local_today_of(tenant, at))
-
-
-def local_today_of(tenant: Tenant, at: datetime) -> date:
-    """The tenant's day at the instant ``at``."""
-    return at.astimezone(zone(tenant.timezone)).date()
+    return save_policy(session, tenant, actor, data, at=at, comment=comment, active=active)
 
 
 def mark_set_by_hand(

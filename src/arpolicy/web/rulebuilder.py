@@ -21,9 +21,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from arpolicy.exceptions import ArpolicyError, NotFoundError
+from arpolicy.exceptions import ArpolicyError
 from arpolicy.ledger.catalogue import tenant_catalogue
-from arpolicy.ledger.selection.preview import labels, preview
+from arpolicy.ledger.rates import exchange
+from arpolicy.ledger.selection.preview import explain_one, labels, preview
 from arpolicy.models import Tenant
 from arpolicy.rules import (
     FieldSet,
@@ -31,6 +32,7 @@ from arpolicy.rules import (
     Problem,
     Rule,
     RuleError,
+    bind,
     check,
     intake,
     to_json,
@@ -231,8 +233,6 @@ def _valid(rb: Builder, rule: Rule, as_of: date | None, session: Session, tenant
     rb.valid = True
     rb.rule_json = to_json(rule)
     rb.canonical = to_text(rule)
-    if rb.show_preview and as_of is not None:
-        rb.sample = sample(session, tenant, rb.fields, rule, as_of)
 
 
 def sample(
@@ -241,39 +241,45 @@ def sample(
     fields: FieldSet,
     rule: Rule,
     as_of: date,
-    explain_id: int | None = None,
+    *,
+    coverage: bool = False,
 ) -> Sample:
-    """The preview of a checked rule (``arpolicy.ledger.selection.preview``, as the API's)."""
+    """The preview of a checked rule (``arpolicy.ledger.selection.preview``, as the API's);
+    ``coverage`` adds the advice on records the rule is unknown for."""
     try:
-        found = preview(
-            session, tenant, fields, rule, as_of=as_of, limit=FIRST, explain_id=explain_id
-        )
-    except NotFoundError:
-        raise
+        found = preview(session, tenant, fields, rule, as_of=as_of, limit=FIRST, warnings=coverage)
     except ArpolicyError as exc:
         return Sample(as_of, 0, [], error=f"{exc.message} ({exc.fix})" if exc.fix else exc.message)
-    wanted = [*found.ids, *([explain_id] if explain_id is not None else [])]
-    names = labels(session, tenant, fields.level, wanted)
+    names = labels(session, tenant, fields.level, found.ids)
     rows = [(i, *names.get(i, (str(i), ""))) for i in found.ids]
-    return Sample(
-        as_of,
-        found.matches,
-        rows,
-        [f"{w.message}; {w.fix}" for w in found.warnings],
-        explanation=found.explanation,
-        label=" · ".join(names.get(explain_id, ())) if explain_id is not None else "",
-    )
+    return Sample(as_of, found.matches, rows, [f"{w.message}; {w.fix}" for w in found.warnings])
+
+
+def previewed(
+    session: Session, tenant: Tenant, form: Form, *, as_of: date, coverage: bool = False
+) -> Sample | None:
+    """What the builder's rule (from its form) selects; None when it has problems."""
+    rb = from_form(session, tenant, form, as_of=as_of)
+    if not rb.valid:
+        return None
+    rule = check(intake.read(rb.rule_json), rb.fields)
+    return sample(session, tenant, rb.fields, rule, as_of, coverage=coverage)
 
 
 def explained(
     session: Session, tenant: Tenant, form: Form, record_id: int, *, as_of: date
 ) -> Sample | None:
-    """The builder's rule (from its form) with the explanation of one record."""
+    """The builder's rule (from its form) with the explanation of one record (NotFoundError
+    when it is none of this tenant's at the level)."""
     rb = from_form(session, tenant, form, as_of=as_of)
     if not rb.valid:
         return None
     rule = check(intake.read(rb.rule_json), rb.fields)
-    return sample(session, tenant, rb.fields, rule, as_of, explain_id=record_id)
+    bound = bind(rule, as_of, tz=tenant.timezone, exchange=exchange(session, tenant))
+    found = explain_one(session, tenant, rb.fields, bound, as_of, record_id)
+    names = labels(session, tenant, rb.fields.level, [record_id])
+    label = " · ".join(names.get(record_id, (str(record_id),)))
+    return Sample(as_of, 0, [], explanation=found, label=label)
 
 
 def form_of(data: Mapping[str, Any]) -> Form:

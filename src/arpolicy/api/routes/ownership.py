@@ -17,7 +17,7 @@ from arpolicy.api.types import AsOf, Day, Note, PathId, RefId
 from arpolicy.kit.clock import local_today
 from arpolicy.models import Tenant
 from arpolicy.ownership import repository as repo
-from arpolicy.ownership.admin import owners_of, save_role_policy, set_owner
+from arpolicy.ownership.admin import owners_of, policy_warnings, save_role_policy, set_owner
 from arpolicy.ownership.config import ROLES, AssignmentPolicy
 from arpolicy.ownership.service import run_roles
 
@@ -96,15 +96,19 @@ def save(role: Role, body: PolicySave, api: Api = Depends(require("policies:mana
     as the role's new live version. Problems answer 422 with every one listed; a rule
     unknown for many customers comes back in ``warnings``."""
     with api.write() as session:
-        row, found = save_role_policy(
+        tenant = _tenant(session, api)
+        row = save_role_policy(
             session,
-            _tenant(session, api),
+            tenant,
             api.actor,
             role,
             body.policy.model_dump(mode="json", exclude_none=True),
             at=api.now(),
             comment=body.comment,
             active=body.active,
+        )
+        found = policy_warnings(
+            session, tenant, row.config, as_of=local_today(api.clock, tenant.timezone)
         )
         return PolicySaved(
             **_version(row).model_dump(), warnings=[RuleWarning.of(w) for w in found]

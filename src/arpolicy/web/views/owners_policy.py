@@ -129,7 +129,7 @@ def save_rule(
                 position = int(index)
                 rules[position] = rule
             try:
-                row, _ = save_role_policy(
+                row = save_role_policy(
                     session,
                     tenant,
                     me.actor,
@@ -164,7 +164,7 @@ def delete_rule(
             raise NotFoundError("no rule new in this policy", fix="pick a rule on /owners")
         del config["rules"][int(index)]
         try:
-            row, _ = save_role_policy(
+            row = save_role_policy(
                 session,
                 tenant,
                 me.actor,
@@ -246,7 +246,7 @@ def save_yaml(
     try:
         data = yaml_data(text)
         with me.write() as session:
-            row, _ = save_role_policy(
+            row = save_role_policy(
                 session,
                 tenant_of(session, me),
                 me.actor,

@@ -73,6 +73,32 @@ def builder(
     return page(request, me, "rulebuilder/builder.html", rb=rb)
 
 
+@router.post("/rules/builder/preview", response_class=HTMLResponse)
+def preview(
+    request: Request,
+    form: Form = Depends(posted),
+    me: Caller = Depends(signed_in("rules:read")),
+) -> HTMLResponse:
+    """What the builder's rule selects (loaded after the builder, so editing stays quick):
+    the count and the first matches; ``rb_coverage=1`` adds the coverage advice."""
+    coverage = (form.get("rb_coverage") or [""])[0] == "1"
+    with me.read() as session:
+        tenant = tenant_of(session, me)
+        today = local_today(me.clock, tenant.timezone)
+        found = rulebuilder.previewed(session, tenant, form, as_of=today, coverage=coverage)
+    prefix = (form.get("rb_prefix") or ["rule"])[0]
+    return page(
+        request,
+        me,
+        "rulebuilder/preview.html",
+        sample=found,
+        coverage=coverage,
+        rb_id="rb-" + prefix.replace(".", "-"),
+        endpoint=rulebuilder.ENDPOINT,
+        level=(form.get(prefix + ".level") or ["invoice"])[0],
+    )
+
+
 @router.post("/rules/builder/explain", response_class=HTMLResponse)
 def explain(
     request: Request,
