@@ -81,7 +81,6 @@ class Builder:
     problems: list[Problem] = field(default_factory=list)
     stale: bool = False
     table: bool = False
-    sample: Sample | None = None
     endpoint: str = ENDPOINT
 
     @property
@@ -129,7 +128,9 @@ def start(
     show_preview: bool = True,
     as_of: date | None = None,
 ) -> Builder:
-    """The builder for a stored rule (text or JSON; None: one blank condition)."""
+    """The builder for a stored rule (text or JSON; None: one blank condition). ``as_of``
+    is accepted for callers and not needed: the preview loads on its own
+    (``POST /rules/builder/preview``, for the tenant's today)."""
     fields = fields_of(session, tenant, _level(level, "invoice"))
     root = prefix + ".t"
     rb = Builder(
@@ -143,7 +144,7 @@ def start(
         show_preview,
     )
     if rule is not None and rule != "":
-        _from_text_or_json(rb, rule, as_of, session, tenant)
+        _from_text_or_json(rb, rule)
     return rb
 
 
@@ -172,7 +173,7 @@ def from_form(
     )
     rb.table = table
     if table or (not action and text.strip() != synced.strip()):
-        _from_text_or_json(rb, text, as_of, session, tenant, keep_text=True)
+        _from_text_or_json(rb, text, keep_text=True)
         return rb
     draft = rf.apply(draft, action, root) if action else draft
     rb.tree = _tree(draft, root, fields)
@@ -182,7 +183,7 @@ def from_form(
         rb.problems = rf.place(rb.tree, exc.problems)
         rb.stale = True
         return rb
-    _valid(rb, rule, as_of, session, tenant)
+    _valid(rb, rule)
     rb.text = rb.synced = to_text(rule)
     return rb
 
@@ -204,9 +205,6 @@ def _tree(data: Any, root: str, fields: FieldSet) -> Node:
 def _from_text_or_json(
     rb: Builder,
     value: str | dict[str, Any],
-    as_of: date | None,
-    session: Session,
-    tenant: Tenant,
     keep_text: bool = False,
 ) -> None:
     try:
@@ -226,10 +224,10 @@ def _from_text_or_json(
         if not rb.table:
             rf.place(rb.tree, list(exc.problems))
         return
-    _valid(rb, rule, as_of, session, tenant)
+    _valid(rb, rule)
 
 
-def _valid(rb: Builder, rule: Rule, as_of: date | None, session: Session, tenant: Tenant) -> None:
+def _valid(rb: Builder, rule: Rule) -> None:
     rb.valid = True
     rb.rule_json = to_json(rule)
     rb.canonical = to_text(rule)
