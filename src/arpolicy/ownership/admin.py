@@ -44,6 +44,7 @@ __all__ = [
     "policy_warnings",
     "run_roles",
     "save_policy",
+    "save_role_policy",
     "set_owner",
     "validate",
 ]
@@ -136,6 +137,29 @@ def save_policy(
         at=at,
     )
     return row
+
+
+def save_role_policy(
+    session: Session,
+    tenant: Tenant,
+    actor: Actor,
+    role: str,
+    data: Any,
+    *,
+    at: datetime,
+    comment: str | None = None,
+    active: bool = True,
+) -> AssignmentPolicyVersion:
+    """Save ``data`` as ``role``'s policy (``PUT /v1/assignment/policies/{role}``, the app's
+    owners screen): the policy must be for that role (then :func:`save_policy`)."""
+    given = data.get("role") if isinstance(data, dict) else None
+    if given != role:
+        raise ValidationError(
+            f"the policy is for {given}, the path says {role}",
+            where="body.policy.role",
+            fix="make them agree",
+        )
+    return save_policy(session, tenant, actor, data, at=at, comment=comment, active=active)
 
 
 def mark_set_by_hand(

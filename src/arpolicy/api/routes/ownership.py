@@ -17,7 +17,7 @@ from arpolicy.api.types import AsOf, Day, Note, PathId, RefId
 from arpolicy.kit.clock import local_today
 from arpolicy.models import Tenant
 from arpolicy.ownership import repository as repo
-from arpolicy.ownership.admin import owners_of, policy_warnings, save_policy, set_owner
+from arpolicy.ownership.admin import owners_of, policy_warnings, save_role_policy, set_owner
 from arpolicy.ownership.config import ROLES, AssignmentPolicy
 from arpolicy.ownership.service import run_roles
 
@@ -95,20 +95,13 @@ def save(role: Role, body: PolicySave, api: Api = Depends(require("policies:mana
     """Validate the policy against the tenant (rule fields, users, strategies) and save it
     as the role's new live version. Problems answer 422 with every one listed; a rule
     unknown for many customers comes back in ``warnings``."""
-    from arpolicy.exceptions import ValidationError
-
-    if body.policy.role != role:
-        raise ValidationError(
-            f"the policy is for {body.policy.role}, the path says {role}",
-            where="body.policy.role",
-            fix="make them agree",
-        )
     with api.write() as session:
         tenant = _tenant(session, api)
-        row = save_policy(
+        row = save_role_policy(
             session,
             tenant,
             api.actor,
+            role,
             body.policy.model_dump(mode="json", exclude_none=True),
             at=api.now(),
             comment=body.comment,

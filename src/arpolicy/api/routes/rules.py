@@ -16,15 +16,13 @@ from arpolicy.api.schemas import Input, RuleWarning
 from arpolicy.api.types import Day
 from arpolicy.kit.clock import local_today
 from arpolicy.ledger.catalogue import tenant_catalogue
-from arpolicy.ledger.selection.coverage import RuleCheck, rule_warnings
+from arpolicy.ledger.selection.preview import preview, warnings_of
 from arpolicy.models import Tenant
 from arpolicy.rules import (
     FieldSet,
     Rule,
     RuleError,
-    bind,
     check,
-    explain,
     intake,
     to_json,
     to_text,
@@ -130,8 +128,7 @@ def validate_rule(body: RuleInput, api: Api = Depends(require("rules:read"))) ->
 def _warnings(
     session: Session, tenant: Tenant, rule: Rule, fields: FieldSet, on: date
 ) -> list[RuleWarning]:
-    checks = [RuleCheck("", rule, fields)]
-    return [RuleWarning.of(w) for w in rule_warnings(session, tenant, checks, as_of=on)]
+    return [RuleWarning.of(w) for w in warnings_of(session, tenant, rule, fields, on)]
 
 
 class PreviewInput(RuleInput):
@@ -177,56 +174,21 @@ def preview_rule(body: PreviewInput, api: Api = Depends(require("rules:read"))) 
     """What the rule selects as of a date, in the database, with the explanation of one
     record (each condition's actual value and verdict). An invalid rule is a 422 listing
     every problem."""
-    from arpolicy.exceptions import NotFoundError
-    from arpolicy.ledger.rates import exchange
-    from arpolicy.ledger.selection import decide, records, select
-    from arpolicy.rules.ast import DecisionTable
-
-    outcomes = None
     with api.read() as session:
         tenant, fields = tenant_fields(session, api.tenant_id, body.level)
         rule = read_rule(body.rule, fields)
         on = body.as_of or local_today(api.clock, tenant.timezone)
-        bound = bind(rule, on, tz=tenant.timezone, exchange=exchange(session, tenant))
-        if isinstance(rule, DecisionTable):
-            decisions = decide(session, tenant, bound, fields)
-            ids = decisions.matched
-            outcomes = [
-                {
-                    "rule": g.rule,
-                    "then": g.outcome,
-                    "matches": len(g.ids) if g.rule else None,
-                    "ids": list(g.ids[: body.limit]),
-                }
-                for g in decisions.groups()
-            ]
-        else:
-            ids = select(session, tenant, bound, fields)
-        explanation = None
-        if body.explain_id is not None:
-            found = list(records(session, tenant, fields, on, [body.explain_id]))
-            if not found:
-                raise NotFoundError(
-                    f"no {'document' if body.level == 'invoice' else 'customer'} {body.explain_id}",
-                    where="body.explain_id",
-                    fix="give an id of this tenant's records",
-                )
-            exp = explain(bound, found[0][1], fields)
-            explanation = {
-                "id": body.explain_id,
-                "verdict": exp.verdict,
-                "text": exp.text(),
-                "tree": exp.to_json(),
-            }
-        warnings = _warnings(session, tenant, rule, fields, on)
+        found = preview(
+            session, tenant, fields, rule, as_of=on, limit=body.limit, explain_id=body.explain_id
+        )
     return Preview(
         level=body.level,
         as_of=on,
-        rule=bound.to_json(),
+        rule=found.bound.to_json(),
         text=to_text(rule),
-        matches=len(ids),
-        ids=ids[: body.limit],
-        outcomes=outcomes,
-        explanation=explanation,
-        warnings=warnings,
+        matches=found.matches,
+        ids=found.ids,
+        outcomes=found.outcomes,
+        explanation=found.explanation,
+        warnings=[RuleWarning.of(w) for w in found.warnings],
     )
