@@ -33,6 +33,7 @@ from arpolicy.models.engagement import (
     InboundKind,
     TaskStatus,
 )
+from arpolicy.models.notes import CustomerNote, NoteKind, ReminderPause
 from arpolicy.models.notification import Notification, NotificationStatus
 from arpolicy.models.outbox import DeliveryAttempt, OutboxMessage, OutboxStatus, WebhookEndpoint
 from arpolicy.models.ownership import AssignmentCursor, AssignmentPolicyVersion, OwnerAssignment
@@ -75,6 +76,7 @@ __all__ = [
     "Contact",
     "CustomFieldDefinition",
     "Customer",
+    "CustomerNote",
     "CycleStatus",
     "DeliveryAttempt",
     "Dispute",
@@ -95,6 +97,7 @@ __all__ = [
     "IdempotencyRecord",
     "InboundEmail",
     "InboundKind",
+    "NoteKind",
     "Notification",
     "NotificationStatus",
     "OrderStatus",
@@ -107,6 +110,7 @@ __all__ = [
     "PaymentSource",
     "PromiseStatus",
     "PromiseToPay",
+    "ReminderPause",
     "SalesOrder",
     "SourceKind",
     "SourceRole",
