@@ -19,7 +19,7 @@ from arpolicy.engagement._selection import Selector
 from arpolicy.engagement.pauses import live_pause
 from arpolicy.engagement.policy import Action, decide_customer
 from arpolicy.engagement.service import RUN_STATUSES, load_day, mode_of, stored_cycles
-from arpolicy.exceptions import NotFoundError
+from arpolicy.exceptions import ValidationError
 from arpolicy.models import ReminderPause, Tenant
 from arpolicy.rules.catalogue import Level
 
@@ -41,7 +41,7 @@ class CustomerReminders:
 
     @property
     def paused(self) -> bool:
-        return self.action == Action.PAUSED.value
+        return self.action == Action.PAUSED.value or self.pause is not None
 
 
 def customer_reminders(
@@ -83,8 +83,8 @@ class Members:
 
 
 def cycle_members(session: Session, tenant: Tenant, name: str, day: date) -> Members:
-    """The customers in the live or test cycle ``name`` on ``day`` (404 when there is no
-    such cycle running)."""
+    """The customers in the live or test cycle ``name`` on ``day`` (a validation error
+    located at ``cycle`` when no such cycle runs)."""
     stored = stored_cycles(session, tenant, RUN_STATUSES, None)
     sel = Selector(session, tenant, day)
     earlier: set[int] | None = set()  # None: an earlier cycle took everyone
@@ -99,7 +99,7 @@ def cycle_members(session: Session, tenant: Tenant, name: str, day: date) -> Mem
         if c.name == name:
             return Members(None if both is None else both - earlier, earlier)
         earlier = None if both is None else earlier | both
-    raise NotFoundError(
+    raise ValidationError(
         f"no live or test cycle named {name!r}",
         where="cycle",
         fix="choose a cycle from the list (the Reminders screen lists them)",
