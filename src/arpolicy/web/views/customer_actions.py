@@ -49,7 +49,9 @@ async def _form(request: Request) -> dict[str, str]:
 
 def _field(where: str | None, fields: tuple[str, ...]) -> str:
     """The form field a located error is about (``body.amount.currency`` -> currency)."""
-    parts = [p for p in (where or "").split(".") if p not in ("body", "path")]
+    parts = (where or "").split(".")
+    if len(parts) > 1 and parts[0] in ("body", "path"):
+        parts = parts[1:]
     for p in reversed(parts):
         if p in fields:
             return p
@@ -101,9 +103,11 @@ async def _act(
     except PydanticError as exc:
         errors = _pydantic(exc, fields)
     except ArpolicyError as exc:
-        if exc.status in (401, 403, 404) or exc.status >= 500:
+        field = _field(exc.where, fields)
+        chosen = exc.status == 404 and field != "form"  # a record chosen in the form
+        if (exc.status in (401, 403, 404) and not chosen) or exc.status >= 500:
             raise
-        errors = {_field(exc.where, fields): _message(exc)}
+        errors = {field: _message(exc)}
     else:
         return RedirectResponse(f"/customers/{customer_id}?done={done}", status_code=303)
     return await run_in_threadpool(
@@ -117,7 +121,9 @@ def _money(values: dict[str, str]) -> dict[str, str]:
 
 def _document(values: dict[str, str]) -> dict[str, Any]:
     doc = values.get("document_id", "")
-    return {"document_id": doc} if doc else {}
+    if not doc:
+        return {}
+    return {"document_id": int(doc) if doc.isdigit() and len(doc) < 10 else doc}
 
 
 def _external(kind: str, customer_id: int) -> str:
