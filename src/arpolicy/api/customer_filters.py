@@ -14,7 +14,7 @@ first live or test cycle whose rules it matches, engagement.customer_state).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -140,6 +140,17 @@ def customer_query(session: Session, tenant: Tenant, f: CustomerFilter, today: d
         if parts:
             stmt = stmt.where(and_(*parts))
     return stmt
+
+
+def paused_ids(session: Session, tenant_id: int, today: date, ids: Sequence[int]) -> set[int]:
+    """Which of the customers ``ids`` have their reminders paused (as the ``paused``
+    filter counts it)."""
+    if not ids:
+        return set()
+    stmt = select(Customer.id).where(
+        Customer.tenant_id == tenant_id, Customer.id.in_(list(ids)), _paused(tenant_id, today)
+    )
+    return set(session.scalars(stmt))
 
 
 def tenant_users(session: Session, tenant_id: int) -> list[tuple[int, str]]:

@@ -20,6 +20,8 @@ from arpolicy.models import (
 )
 
 LIMIT = 50
+NOTED = ("customer.call_logged", "customer.note_logged")
+"""Audit events shown by their note already."""
 FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -113,9 +115,14 @@ def _audit(
         about.append(and_(a.entity == "dispute", a.entity_id.in_([str(i) for i in dispute_ids])))
     stmt = select(a).where(a.tenant_id == tenant_id, or_(*about)).order_by(a.id.desc()).limit(LIMIT)
     return [
-        Entry(x.at, "audit", x.action.replace("_", " "), x.reason or "", x.actor)
+        Entry(x.at, "audit", _title(x.action), x.reason or "", x.actor)
         for x in session.scalars(stmt)
     ]
+
+
+def _title(action: str) -> str:
+    """``promise.created`` -> ``Promise created``."""
+    return action.replace(".", " ").replace("_", " ").capitalize()
 
 
 def timeline(

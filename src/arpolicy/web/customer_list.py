@@ -14,6 +14,7 @@ from arpolicy.api.customer_filters import (
     SORTABLE,
     CustomerFilter,
     customer_query,
+    paused_ids,
     running_cycles,
     tenant_users,
     user_names,
@@ -29,6 +30,7 @@ from arpolicy.ledger.figures import CustomerFigures, customer_figures
 from arpolicy.models import Customer
 from arpolicy.web.context import Caller
 
+PROMISED = "an open promise to pay for the account"
 PAGE = 50
 CSV_CHUNK = 500
 YES = {"yes", "true", "1", "on"}
@@ -41,7 +43,7 @@ class Row:
     owner: str | None
     figures: CustomerFigures | None
     paused: str | None
-    """The reason of a by-hand pause."""
+    """Why its reminders are paused (None: they are not)."""
 
     @property
     def disputed(self) -> bool:
@@ -138,7 +140,8 @@ def list_page(
         if out.figures and ids:
             figures = {f.customer_id: f for f in customer_figures(session, tenant, today, ids)}
         names = user_names(session, tenant.id, (c.finance_owner_id for c in found))
-        paused = live_pauses(session, tenant.id, ids) if ids else {}
+        by_hand = live_pauses(session, tenant.id, ids) if ids else {}
+        paused = {i: by_hand.get(i, PROMISED) for i in paused_ids(session, tenant.id, today, ids)}
         out.rows = [
             Row(
                 c,
