@@ -96,6 +96,12 @@ def test_record_keep_and_break_a_promise(web_client: TestClient, db_engine: Engi
         scope_tenant(s, tid)
         assert s.get(PromiseToPay, pid).status is PromiseStatus.KEPT  # type: ignore[union-attr]
     assert actors(db_engine, tid, "promise.updated") == [who]
+    # a state no promise has: the message above the table, nothing changed
+    odd = web_client.post(
+        f"/customers/{led.late}/promises/{pid}", data={"csrf_token": token, "status": "maybe"}
+    )
+    assert odd.status_code == 422 and 'class="form-error" role="alert"' in odd.text
+    assert actors(db_engine, tid, "promise.updated") == [who]
 
 
 def test_a_bad_promise_comes_back_beside_the_field_and_stores_nothing(

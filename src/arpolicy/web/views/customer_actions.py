@@ -171,7 +171,7 @@ async def settle_promise(
         ledger.update(session, me, PROMISES, promise_id, body)
         return f"promise-{body.status}"
 
-    return await _act(request, me, customer_id, "promises", ("status",), work)
+    return await _act(request, me, customer_id, "promises", (), work)
 
 
 DISPUTE_FIELDS = ("amount", "currency", "reason", "opened_on", "document_id")
@@ -213,7 +213,7 @@ async def close_dispute(
         ledger.update(session, me, DISPUTES, dispute_id, body)
         return f"dispute-{body.status}"
 
-    return await _act(request, me, customer_id, "disputes", ("status",), work)
+    return await _act(request, me, customer_id, "disputes", (), work)
 
 
 @router.post("/customers/{customer_id}/owners")
