@@ -1,12 +1,14 @@
 """The customer list's filters beyond the columns (the app's Customers screen; the API's
 ``GET /v1/customers`` filters the columns alike): an ageing bucket, disputed, reminders
-paused, the engagement cycle. Each is one ``customers.id IN (subquery)`` condition, read
-once per statement (the open-items index serves the bucket), so a page of 50 costs the
-same whatever the tenant's size; no count of the whole list is made.
+paused, the engagement cycle. The bucket filter is a correlated EXISTS probe (the open-items index by customer serves the bucket): walking the customers in the
+page's order, a page stops after 50 matches, so a common filter costs little at 100,000
+customers (an ``IN (subquery)`` read every open item of the tenant first: 0.6 to 1 s on
+the 1,000,000-invoice bench). Disputes and pauses are few: ``IN (subquery)``. No count of the
+whole list is made.
 
 A customer is *in a bucket* when it has an open debit (invoice or debit note with a
-balance) whose days past due fall in it; *disputed* when it has an open dispute or an open
-document the billing system flags as disputed; *paused* when its reminders are paused by
+balance) whose days past due fall in it; *disputed* when it has an open dispute (what the
+"in dispute" figure sums); *paused* when its reminders are paused by
 hand or by an open promise to pay for the account running today (the pauses the
 engagement decision applies whatever its settings); *in a cycle* as the run takes it (the
 first live or test cycle whose rules it matches, engagement.customer_state).
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from arpolicy.api.listing import contains
@@ -68,6 +70,7 @@ def _bucket(tenant: Tenant, label: str, today: date) -> Any:
     d = Document
     where = [
         d.tenant_id == tenant.id,
+        d.customer_id == Customer.id,
         open_items_clause(),
         d.doc_type.in_(DEBIT_TYPES),
         d.balance_minor > 0,
@@ -76,16 +79,13 @@ def _bucket(tenant: Tenant, label: str, today: date) -> Any:
         where.append(d.due_date >= low)
     if high is not None:
         where.append(d.due_date < high)
-    return Customer.id.in_(select(d.customer_id).where(*where))
+    return exists().where(*where)
 
 
 def _disputed(tenant_id: int) -> Any:
-    d, doc = Dispute, Document
+    d = Dispute
     disputes = select(d.customer_id).where(d.tenant_id == tenant_id, d.status == DisputeStatus.OPEN)
-    flagged = select(doc.customer_id).where(
-        doc.tenant_id == tenant_id, open_items_clause(), doc.disputed
-    )
-    return or_(Customer.id.in_(disputes), Customer.id.in_(flagged))
+    return Customer.id.in_(disputes)
 
 
 def _paused(tenant_id: int, today: date) -> Any:

@@ -11,19 +11,56 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from arpolicy.engagement import repository as repo
-from arpolicy.engagement._selection import Selector
+from arpolicy.engagement._selection import Selector, rule_of
 from arpolicy.engagement.pauses import live_pause
 from arpolicy.engagement.policy import Action, decide_customer
 from arpolicy.engagement.service import RUN_STATUSES, load_day, mode_of, stored_cycles
 from arpolicy.exceptions import ValidationError
+from arpolicy.ledger.selection import records
 from arpolicy.models import ReminderPause, Tenant
+from arpolicy.rules import bind, check, to_python
+from arpolicy.rules.ast import DecisionTable
 from arpolicy.rules.catalogue import Level
 
 LOOK_AHEAD_DAYS = 14
+
+
+class OneCustomer(Selector):
+    """The cycles' rules judged for one customer and its open documents only: in Python
+    (``to_python``) on the records the SQL selection reads (``records``), which the rule
+    language tests to agree with the SQL. Running them over the whole tenant, as the run
+    does, costs seconds at 100,000 customers; a sheet needs one customer."""
+
+    def __init__(
+        self, session: Session, tenant: Tenant, day: date, customer_id: int, documents: list[int]
+    ) -> None:
+        super().__init__(session, tenant, day)
+        self.customer_id, self.documents = customer_id, sorted(documents)
+
+    def ids(self, level: Level, rule: str | dict[str, Any] | None) -> set[int] | None:
+        if rule is None:
+            return None
+        key = (level.value, rule if isinstance(rule, str) else repr(sorted(rule.items())))
+        if key not in self.memo:
+            fields = self.cat.level(level)
+            bound = bind(
+                check(rule_of(rule), fields),
+                self.day,
+                tz=self.tenant.timezone,
+                exchange=self.exchange,
+            )
+            if isinstance(bound.rule, DecisionTable):
+                return super().ids(level, rule)
+            wanted = self.documents if level is Level.INVOICE else [self.customer_id]
+            matches = to_python(bound, fields)
+            found = records(self.session, self.tenant, fields, self.day, wanted) if wanted else []
+            self.memo[key] = {i for i, record in found if matches(record)}
+        return self.memo[key]
 
 
 @dataclass(frozen=True)
@@ -52,11 +89,14 @@ def customer_reminders(
     if not stored:
         return CustomerReminders(None, Action.NOTHING.value, "no live cycle", pause=pause)
     settings = repo.settings_of(session, tenant)
-    compiled = repo.compile_cycles(session, tenant, stored, day)
+    open_now = repo.open_invoices(session, tenant, day, [customer_id])
+    mine = [inv.id for inv in open_now.get(customer_id, [])]
+    one = OneCustomer(session, tenant, day, customer_id, mine)
+    compiled = repo.compile_cycles(session, tenant, stored, day, one)
     cycle = next((k for k in compiled if k.customers(customer_id)), None)
     name = cycle.cycle.name if cycle else None
     modes = {s.row.id: mode_of(s.row.status) for s in stored}
-    snap = load_day(session, tenant, compiled, modes, day, now, [customer_id])
+    snap = load_day(session, tenant, compiled, modes, day, now, [customer_id], invoices=open_now)
     facts = snap.customers.get(customer_id)
     if facts is None:
         return CustomerReminders(name, Action.NOTHING.value, "nothing open to remind", pause=pause)
