@@ -75,6 +75,13 @@ def test_a_collector_finds_an_overdue_customer_and_records_a_promise(
     # and the list now shows it among the paused
     page.goto(f"{live.url}/customers?paused=yes")
     expect(page.get_by_role("link", name=CUSTOMER)).to_be_visible()
+    # usable 768 px wide: nothing runs off the page sideways (wide tables scroll in place)
+    page.set_viewport_size({"width": 768, "height": 900})
+    for path in ("/customers", page.url.replace(live.url, "")):
+        page.goto(f"{live.url}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 768, path
+    page.get_by_role("link", name=CUSTOMER).click()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 768
 
 
 def test_a_salesperson_reads_the_sheet_and_cannot_change_anything(page: Page, live: Live) -> None:
