@@ -25,6 +25,7 @@ from arpolicy.ledger import demo
 from arpolicy.models import (
     Base,
     Customer,
+    CustomerNote,
     DeliveryAttempt,
     Document,
     Email,
@@ -36,8 +37,10 @@ from arpolicy.models import (
     EngagementTask,
     InboundEmail,
     InboundKind,
+    NoteKind,
     Notification,
     OutboxMessage,
+    ReminderPause,
     Tenant,
     User,
     UserTokenKind,
@@ -169,7 +172,7 @@ def seed_outbox(engine: Engine, tenant_id: int) -> None:
 
 
 def seed_engagement(engine: Engine, tenant_id: int) -> None:
-    """An email, an inbound message and a task for B (and a cycle and the sending settings
+    """An email, an inbound message, a task, a call note and a pause for B (and a cycle and the sending settings
     when the API made none): the demo writes no engagement rows."""
     with transaction(engine) as s:
         scope_tenant(s, tenant_id)
@@ -229,6 +232,26 @@ def seed_engagement(engine: Engine, tenant_id: int) -> None:
                 key=f"iso:{uuid.uuid4()}",
                 kind="no_address",
                 detail="Seeded",
+            )
+        )
+        # the customer sheet's call notes and by-hand pauses of the reminders
+        s.add(
+            CustomerNote(
+                tenant_id=tenant_id,
+                customer_id=customer_id,
+                kind=NoteKind.CALL,
+                body="Seeded",
+                at=NOW,
+                author="seed",
+            )
+        )
+        s.add(
+            ReminderPause(
+                tenant_id=tenant_id,
+                customer_id=customer_id,
+                reason="Seeded",
+                paused_at=NOW,
+                paused_by="seed",
             )
         )
 

@@ -83,6 +83,9 @@ def paginate(
             f"limit {limit} is out of range", where="limit", fix=f"use 1 to {MAX_LIMIT}"
         )
     column, ident = sortable[name], model.id
+    # NULLs sort last; a column that cannot hold one needs no "IS NULL" term, which would
+    # keep the database from reading its index in order (a sort of the whole table)
+    nullable = bool(getattr(getattr(column, "expression", column), "nullable", True))
     if cursor:
         value, last_id, cursor_sort = _decode(cursor)
         if cursor_sort != sort:
@@ -93,21 +96,21 @@ def paginate(
             )
         if value is None:  # NULLs sort last in both directions (see below)
             stmt = stmt.where(column.is_(None), ident < last_id if descending else ident > last_id)
-        elif descending:
-            stmt = stmt.where(
-                or_(column < value, and_(column == value, ident < last_id), column.is_(None))
-            )
         else:
-            stmt = stmt.where(
-                or_(column > value, and_(column == value, ident > last_id), column.is_(None))
+            after = (
+                or_(column < value, and_(column == value, ident < last_id))
+                if descending
+                else or_(column > value, and_(column == value, ident > last_id))
             )
-    nulls_last = column.is_(None)
+            stmt = stmt.where(or_(after, column.is_(None)) if nullable else after)
     order: tuple[Any, ...] = (
         (column.desc(), ident.desc()) if descending else (column.asc(), ident.asc())
     )
     if column is ident:
         order = (ident.desc(),) if descending else (ident.asc(),)
-    rows = list(session.scalars(stmt.order_by(nulls_last, *order).limit(limit + 1)))
+    if nullable:
+        order = (column.is_(None), *order)
+    rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]

@@ -54,6 +54,8 @@ class Customer:
     """The latest date of its open promises not tied to one invoice."""
     broken_promise_on: date | None = None
     auto_retrying: bool = False
+    paused_by_hand: str | None = None
+    """The reason of a live by-hand pause of its reminders (engagement.pauses)."""
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import String, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
+from arpolicy.engagement.pauses import live_pauses
 from arpolicy.engagement.policy import Customer, History, Invoice
 from arpolicy.ledger.documents import disputed_clause
 from arpolicy.models import (
@@ -171,6 +172,7 @@ def customers(
     promised, broken = _promises(session, tenant, day)
     retrying = _retrying(session, tenant, now)
     manual = _last_manual(session, tenant)
+    paused = live_pauses(session, tenant.id)
     out: dict[int, Customer] = {}
     c = Row
     wanted = set(ids)
@@ -206,6 +208,7 @@ def customers(
                 promised.get(("c", cid)),
                 broken.get(("c", cid)),
                 bool(auto) and cid in retrying,
+                paused.get(cid),
             )
     return out
 

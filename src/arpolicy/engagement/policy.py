@@ -270,6 +270,8 @@ def task_key(o: Outcome, mode: EmailMode) -> str:
 
 
 def _pause(c: Customer, day: date, settings: Settings) -> str | None:
+    if c.paused_by_hand is not None:
+        return f"paused by hand: {c.paused_by_hand}"
     if c.last_reply_at is not None and settings.reply_pause_days:
         until = c.last_reply_at.date() + timedelta(days=settings.reply_pause_days)
         if day < until:

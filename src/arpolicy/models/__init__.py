@@ -33,6 +33,7 @@ from arpolicy.models.engagement import (
     InboundKind,
     TaskStatus,
 )
+from arpolicy.models.notes import CustomerNote, NoteKind, ReminderPause
 from arpolicy.models.notification import Notification, NotificationStatus
 from arpolicy.models.outbox import DeliveryAttempt, OutboxMessage, OutboxStatus, WebhookEndpoint
 from arpolicy.models.ownership import AssignmentCursor, AssignmentPolicyVersion, OwnerAssignment
@@ -76,6 +77,7 @@ __all__ = [
     "Contact",
     "CustomFieldDefinition",
     "Customer",
+    "CustomerNote",
     "CycleStatus",
     "DeliveryAttempt",
     "Dispute",
@@ -96,6 +98,7 @@ __all__ = [
     "IdempotencyRecord",
     "InboundEmail",
     "InboundKind",
+    "NoteKind",
     "Notification",
     "NotificationStatus",
     "OrderStatus",
@@ -108,6 +111,7 @@ __all__ = [
     "PaymentSource",
     "PromiseStatus",
     "PromiseToPay",
+    "ReminderPause",
     "SalesOrder",
     "SourceKind",
     "SourceRole",

@@ -21,6 +21,7 @@ class Customer(TenantScoped, Base):
         ForeignKeyConstraint(["tenant_id", "sales_owner_id"], ["users.tenant_id", "users.id"]),
         Index(None, "tenant_id", "finance_owner_id"),
         Index(None, "tenant_id", "sales_owner_id"),
+        Index(None, "tenant_id", "name"),  # the Customers screen's default order
     )
 
     external_id: Mapped[str] = mapped_column(String(100))
