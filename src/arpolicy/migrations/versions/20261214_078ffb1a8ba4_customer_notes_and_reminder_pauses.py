@@ -6,7 +6,7 @@ Both are tenant tables under row-level security like the others (see a3c5e7f9b1d
 index on customers (tenant_id, name) serves the Customers screen's default order.
 
 Revision ID: 078ffb1a8ba4
-Revises: a3c5e7f9b1d4
+Revises: b4d6f8a0c2e5
 Create Date: 2026-12-07 22:09:07.825024
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import arpolicy.kit.types
 
 revision: str = "078ffb1a8ba4"
-down_revision: str | None = "a3c5e7f9b1d4"
+down_revision: str | None = "b4d6f8a0c2e5"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
