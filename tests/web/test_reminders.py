@@ -259,4 +259,7 @@ def test_a_rule_unknown_for_most_customers_is_saved_with_advice(
     assert f"The cycle is saved (version {version + 1}), with advice" in answer.text
     assert "the payment rule is unknown for" in html.unescape(answer.text)
     # stored as the builder prints it (its canonical text)
-    assert cycle_config(db_engine, shop, "Standard")[1]["payment"] == "not last_attempt_status = failure"
+    assert (
+        cycle_config(db_engine, shop, "Standard")[1]["payment"]
+        == "not last_attempt_status = failure"
+    )

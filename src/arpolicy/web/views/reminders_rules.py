@@ -81,9 +81,7 @@ def is_blank(form: Form, level: str) -> bool:
     )
 
 
-def read(
-    session: Session, tenant: Tenant, form: Form, *, as_of: date, preview: bool
-) -> Read:
+def read(session: Session, tenant: Tenant, form: Form, *, as_of: date, preview: bool) -> Read:
     """Each rule from its builder's fields (``rulebuilder.from_form``), the level fixed."""
     out = Read({})
     for level in RULES:
