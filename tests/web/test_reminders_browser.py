@@ -139,6 +139,13 @@ def test_an_admin_builds_a_rule_previews_it_and_saves_it_in_a_cycle(page: Page, 
     assert_accessible(page)
     shot(page, "reminders-cycle")
     _fits_768(page)
+    # a level with no rule: said so, and the builder offered folded
+    page.goto(f"{live.url}/reminders/cycles/Standard")
+    page.get_by_text("No customer rule: every customer is in the cycle.").click()
+    blank = page.locator("#rb-customer")
+    expect(blank.get_by_label("Field", exact=True)).to_be_visible()
+    expect(blank.get_by_label("Rule as text")).to_have_value("")
+    assert_accessible(page)
 
 
 def test_an_admin_sees_todays_dry_run_and_the_forecast(page: Page, live: Live) -> None:
