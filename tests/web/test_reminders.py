@@ -17,21 +17,27 @@ from tests.web.signin_support import sign_in
 STANDARD = "/reminders/cycles/Standard"
 
 
+def as_text(level: str, text: str | None) -> dict[str, str]:
+    """A rule's builder fields as typed in its text (the text differs from what the server
+    printed, so the builder reads it)."""
+    return {f"{level}.level": level, f"{level}.text": text or "", f"{level}.synced": ""}
+
+
 def _form(config: dict, **changes: str) -> dict[str, object]:  # type: ignore[type-arg]
-    """The cycle form as the page fills it from ``config``, with ``changes``."""
+    """The cycle form as the page fills it from ``config``, with ``changes`` (a rule's
+    change: its text)."""
     window = config["send_window"]
     data: dict[str, object] = {
         "status": config["status"],
         "priority": str(config["priority"]),
         "description": config.get("description", ""),
-        "customer": config.get("customer", ""),
-        "invoice": config.get("invoice", ""),
-        "payment": config.get("payment", ""),
         "window_start": window["start"][:5],
         "window_end": window["end"][:5],
         "window_days": window["days"],
         "merge": "on",
     }
+    for level in ("customer", "invoice", "payment"):
+        data.update(as_text(level, changes.pop(level, config.get(level))))
     data.update(changes)
     return data
 
@@ -41,6 +47,13 @@ def beside(page: str, field: str) -> str:
     found = re.search(rf'id="e-{field}" class="error">([^<]*)<', page)
     assert found, f"no error beside {field}"
     return html.unescape(found.group(1))
+
+
+def listed(page: str, element_id: str) -> str:
+    """The text of the list of problems with id ``element_id`` (the builder's, in place)."""
+    found = re.search(rf'<ul class="rb-problems" id="{element_id}">(.*?)</ul>', page, re.S)
+    assert found, f"no problems listed at {element_id}"
+    return html.unescape(re.sub(r"<[^>]+>", "", found.group(1)))
 
 
 def test_an_admin_changes_a_rule_and_the_change_is_versioned_and_audited(
@@ -74,7 +87,8 @@ def test_a_bad_rule_comes_back_beside_its_field_and_nothing_is_stored(
     typed = "outstanding > 1000 USD and no_such_field = 3"
     answer = web_client.post(STANDARD, data=_form(config, customer=typed, csrf_token=token))
     assert answer.status_code == 422
-    assert "no_such_field" in beside(answer.text, "customer")
+    assert "problems" in beside(answer.text, "customer")
+    assert "unknown field 'no_such_field'" in listed(answer.text, "rb-customer-text-problems")
     assert typed in html.unescape(answer.text)  # what the user typed stays in the field
     assert cycle_config(db_engine, shop, "Standard") == (version, config)
     assert audits(db_engine, shop, "engagement.cycle_saved") == before
@@ -244,4 +258,8 @@ def test_a_rule_unknown_for_most_customers_is_saved_with_advice(
     assert answer.status_code == 200
     assert f"The cycle is saved (version {version + 1}), with advice" in answer.text
     assert "the payment rule is unknown for" in html.unescape(answer.text)
-    assert cycle_config(db_engine, shop, "Standard")[1]["payment"] == unknown
+    # stored as the builder prints it (its canonical text)
+    assert (
+        cycle_config(db_engine, shop, "Standard")[1]["payment"]
+        == "not last_attempt_status = failure"
+    )

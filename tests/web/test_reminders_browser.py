@@ -1,7 +1,8 @@
 """The reminders screen in the browser (Chromium through Playwright), walked as its users
-would: an admin changes a cycle's rule, previews a template for a customer in its
-languages and saves; sees today's dry run and the forecast; opens an email and reads the
-exact message. A collector reads cycles and cannot change them. axe on every screen."""
+would: an admin builds a cycle's rule in the rule builder (a field, an operator, a
+value; the text follows, the count of what it selects), previews a template for a
+customer in its languages and saves the rule in the cycle; sees today's dry run and the forecast; opens an email and reads the
+exact message. A collector reads cycles (the builder disabled) and cannot change them. axe on every screen."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def _fits_768(page: Page) -> None:
     assert width <= 768, f"the page is {width} px wide at 768"
 
 
-def test_an_admin_changes_a_rule_previews_and_saves(page: Page, live: Live) -> None:
+def test_an_admin_builds_a_rule_previews_it_and_saves_it_in_a_cycle(page: Page, live: Live) -> None:
     sign_in(page, live, UserRole.ADMIN, "/reminders")
     expect(page.get_by_role("heading", name="Reminders", exact=True)).to_be_visible()
     cycles = page.get_by_role("table", name="Reminder cycles by priority")
@@ -66,15 +67,48 @@ def test_an_admin_changes_a_rule_previews_and_saves(page: Page, live: Live) -> N
     shot(page, "reminders")
     cycles.get_by_role("link", name="Key accounts").click()
     expect(page.get_by_role("heading", name="Cycle: Key accounts")).to_be_visible()
-    rule = page.get_by_label("Customer rule", exact=False)
-    expect(rule).to_have_value("outstanding > 10000 USD")
-    rule.fill("outstanding > 20000 USD and no_such_field = 1")
-    page.get_by_role("button", name="Save the cycle").click()
-    expect(page.locator("#e-customer")).to_contain_text("no_such_field")
-    expect(rule).to_have_attribute("aria-invalid", "true")
+    builder = page.locator("#rb-customer")
+    text = builder.get_by_label("Rule as text")
+    expect(text).to_have_value("outstanding > 10000 USD")
+    expect(builder.locator(".rb-count")).to_be_visible()  # what the stored rule selects
     assert_accessible(page)
-    rule = page.get_by_label("Customer rule", exact=False)
-    rule.fill("outstanding > 20000 USD")
+
+    # a condition the rule language does not know: beside the text, and beside the rule
+    # when the cycle is saved (422, nothing stored)
+    text.fill("outstanding > 20000 USD and no_such_field = 1")
+    expect(page.locator("#rb-customer-text-problems")).to_contain_text("no_such_field")
+    page.get_by_role("button", name="Save the cycle").click()
+    expect(page.locator("#e-customer")).to_contain_text("The rule has problems")
+    # beside the condition it is about (the builder drew the text as conditions)
+    expect(page.locator("#customer-t-1-field")).to_have_value("no_such_field")
+    expect(page.locator("#customer-t-1-field")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#customer-t-1-problems")).to_be_visible()
+    expect(page.locator("#rb-customer-text")).to_have_value(
+        "outstanding > 20000 USD and no_such_field = 1"
+    )
+    assert_accessible(page)
+
+    # the rule built in the builder: a field, an operator, a value; the text follows
+    builder = page.locator("#rb-customer")
+    text = builder.get_by_label("Rule as text")
+    text.fill("outstanding > 10000 USD")
+    expect(builder.locator(".rb-leaf")).to_have_count(1)  # the builder follows the text
+    expect(builder.locator(".rb-count")).to_be_visible()
+    leaf = builder.locator(".rb-leaf").first
+    expect(leaf.get_by_label("Field", exact=True)).to_have_value("outstanding")
+    leaf.get_by_label("Field", exact=True).select_option("overdue")
+    expect(leaf.get_by_label("Field", exact=True)).to_have_value("overdue")
+    leaf.get_by_label("Operator").select_option(">=")
+    expect(leaf.get_by_label("Operator")).to_have_value(">=")
+    leaf.get_by_label("Value amount").fill("5000")
+    leaf.get_by_label("Value amount").press("Tab")
+    expect(text).to_have_value("overdue >= 5000 USD")
+    count = builder.locator(".rb-count")
+    expect(count).to_be_visible()
+    assert int(count.inner_text().replace(",", "")) >= 0
+    expect(builder.get_by_text("customers match as of")).to_be_visible()
+    assert_accessible(page)
+
     page.get_by_label("Reminder", exact=True).select_option("statement")
     page.get_by_label("Customer (id)").fill("NOPE-1")
     page.get_by_role("button", name="Preview").click()  # a 422, swapped in with its message
@@ -85,12 +119,19 @@ def test_an_admin_changes_a_rule_previews_and_saves(page: Page, live: Live) -> N
     expect(preview.get_by_role("heading", level=3)).to_have_count(3)
     expect(preview.get_by_role("heading", name="de", exact=False)).to_be_visible()
     expect(preview.get_by_role("heading", name="fr", exact=False)).to_be_visible()
-    expect(rule).to_have_value("outstanding > 20000 USD")  # the preview kept the form
+    expect(text).to_have_value("overdue >= 5000 USD")  # the preview kept the form
     assert_accessible(page)
+
     page.get_by_role("button", name="Save the cycle").click()
-    expect(page.get_by_role("status")).to_contain_text("The cycle is saved (version 2)")
-    expect(page.get_by_label("Customer rule", exact=False)).to_have_value("outstanding > 20000 USD")
+    expect(page.get_by_role("status")).to_contain_text("The cycle is saved (version")
+    builder = page.locator("#rb-customer")
+    expect(builder.get_by_label("Rule as text")).to_have_value("overdue >= 5000 USD")
+    expect(builder.locator(".rb-leaf").first.get_by_label("Field", exact=True)).to_have_value(
+        "overdue"
+    )
+    expect(page.locator("#f-yaml")).to_contain_text("customer: overdue >= 5000 USD")
     expect(page.locator("#e-customer")).to_have_count(0)
+    expect(builder.locator(".rb-count")).to_be_visible()
     page.get_by_label("Reminder", exact=True).select_option("statement")
     page.get_by_label("Customer (id)").fill(_a_customer(live))
     page.get_by_role("button", name="Preview").click()
@@ -98,6 +139,13 @@ def test_an_admin_changes_a_rule_previews_and_saves(page: Page, live: Live) -> N
     assert_accessible(page)
     shot(page, "reminders-cycle")
     _fits_768(page)
+    # a level with no rule: said so, and the builder offered folded
+    page.goto(f"{live.url}/reminders/cycles/Standard")
+    page.get_by_text("No customer rule: every customer is in the cycle.").click()
+    blank = page.locator("#rb-customer")
+    expect(blank.get_by_label("Field", exact=True)).to_be_visible()
+    expect(blank.get_by_label("Rule as text")).to_have_value("")
+    assert_accessible(page)
 
 
 def test_an_admin_sees_todays_dry_run_and_the_forecast(page: Page, live: Live) -> None:
@@ -148,6 +196,11 @@ def test_a_collector_reads_cycles_but_cannot_change_them(page: Page, live: Live)
     expect(page.get_by_role("button", name="Save the cycle")).to_have_count(0)
     expect(page.get_by_role("button", name="Save the YAML")).to_have_count(0)
     expect(page.get_by_text("Your role may read this cycle, not change it.")).to_be_visible()
+    invoice = page.locator("#rb-invoice")
+    expect(invoice.get_by_label("Rule as text")).to_be_disabled()
+    expect(invoice.get_by_label("Field", exact=True).first).to_be_disabled()
+    expect(invoice.get_by_role("button", name="Add a condition")).to_be_disabled()
+    expect(page.get_by_text("No customer rule: every customer is in the cycle.")).to_be_visible()
     assert_accessible(page)
     token = page.locator("input[name=csrf_token]").first.get_attribute("value")
     answer = page.request.post(

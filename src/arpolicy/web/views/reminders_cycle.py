@@ -1,5 +1,6 @@
-"""One cycle: its settings as a form (status and test mode, priority, the rules as text,
-the send window, merging), the whole cycle as YAML (reminders and templates), and each
+"""One cycle: its settings as a form (status and test mode, priority, its customer,
+invoice and payment rules in the rule builder (views/reminders_rules.py), the send window,
+merging), the whole cycle as YAML (reminders and templates), and each
 reminder's templates previewed for a chosen customer in every language they have.
 
 Saving goes through ``engagement.admin.save_cycle``, as ``PUT /v1/engagement/cycles/{name}``
@@ -21,20 +22,22 @@ from arpolicy.engagement.config import WEEKDAYS, parse_cycle
 from arpolicy.engagement.preview import find_customer, preview, template_languages
 from arpolicy.exceptions import ArpolicyError, ValidationError
 from arpolicy.kit.datafile import yaml_data
+from arpolicy.web import rulebuilder
 from arpolicy.web.context import Caller, signed_in
 from arpolicy.web.render import page
+from arpolicy.web.rulebuilder_form import Form
+from arpolicy.web.views import reminders_rules
+from arpolicy.web.views.reminders_rules import LABELS, NONE, RULES
 from arpolicy.web.views.reminders_support import (
     CYCLE_FIELDS,
     TABS,
     by_field,
     message,
-    rule_text,
     tenant,
     today,
 )
 
 router = APIRouter(include_in_schema=False)
-RULES = ("customer", "invoice", "payment")
 
 
 def as_yaml(config: dict[str, Any]) -> str:
@@ -48,7 +51,6 @@ def form_values(config: dict[str, Any]) -> dict[str, Any]:
         "status": config.get("status", "draft"),
         "priority": config.get("priority", 100),
         "description": config.get("description") or "",
-        **{r: rule_text(config.get(r)) for r in RULES},
         "window_start": str(window.get("start", "09:00:00"))[:5],
         "window_end": str(window.get("end", "17:00:00"))[:5],
         "window_days": list(window.get("days", WEEKDAYS[:5])),
@@ -56,24 +58,32 @@ def form_values(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def config_from_form(stored: dict[str, Any], form: Any) -> dict[str, Any]:
-    """The stored cycle with the form's fields put in (blank rules: none)."""
+def _one(form: Form, key: str) -> str:
+    values = form.get(key) or ()
+    return values[0].strip() if values else ""
+
+
+def config_from_form(
+    stored: dict[str, Any], form: Form, rules: dict[str, str | None]
+) -> dict[str, Any]:
+    """The stored cycle with the form's fields and the builders' ``rules`` put in (None:
+    no rule)."""
     data = {k: v for k, v in stored.items() if k not in (*RULES, "description")}
-    data["status"] = str(form.get("status", "")).strip()
-    data["priority"] = str(form.get("priority", "")).strip()
-    description = str(form.get("description", "")).strip()
+    data["status"] = _one(form, "status")
+    data["priority"] = _one(form, "priority")
+    description = _one(form, "description")
     if description:
         data["description"] = description
     for rule in RULES:
-        text = str(form.get(rule, "")).strip()
-        if text:
-            data[rule] = text
+        if rules.get(rule):
+            data[rule] = rules[rule]
+    days = form.get("window_days") or ()
     data["send_window"] = {
-        "start": str(form.get("window_start", "")).strip(),
-        "end": str(form.get("window_end", "")).strip(),
-        "days": [d for d in WEEKDAYS if d in form.getlist("window_days")],
+        "start": _one(form, "window_start"),
+        "end": _one(form, "window_end"),
+        "days": [d for d in WEEKDAYS if d in days],
     }
-    data["merge"] = form.get("merge") == "on"
+    data["merge"] = _one(form, "merge") == "on"
     return data
 
 
@@ -99,11 +109,19 @@ def _reminders(config: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _builders(me: Caller, config: dict[str, Any]) -> dict[str, rulebuilder.Builder]:
+    with me.read() as session:
+        t = tenant(session, me)
+        return reminders_rules.started(session, t, config, preview=me.can("rules:read"))
+
+
 def _cycle_page(
     request: Request, me: Caller, name: str, *, status: int = 200, **ctx: Any
 ) -> HTMLResponse:
     cycle = _load(me, name)
     ctx.setdefault("values", form_values(cycle["config"]))
+    if "builders" not in ctx:
+        ctx["builders"] = _builders(me, cycle["config"])
     ctx.setdefault("yaml_text", as_yaml(cycle["config"]))
     return page(
         request,
@@ -115,6 +133,8 @@ def _cycle_page(
         reminders=_reminders(cycle["config"]),
         weekdays=WEEKDAYS,
         rules=RULES,
+        rule_labels=LABELS,
+        no_rule=NONE,
         can_manage=me.can("policies:manage"),
         errors=ctx.pop("errors", {}),
         **ctx,
@@ -150,18 +170,34 @@ def _saved(request: Request, me: Caller, name: str, done: tuple[int, list[str]])
 async def save_cycle(
     request: Request, name: str, me: Caller = Depends(signed_in("policies:manage"))
 ) -> Response:
-    form = await request.form()
-    stored = (await run_in_threadpool(_load, me, name))["config"]
-    data = config_from_form(stored, form)
-    try:
-        done = await run_in_threadpool(_save, me, data)
-    except ArpolicyError as exc:
-        values = {**form_values(data), **{r: str(form.get(r, "")) for r in RULES}}
-        errors = by_field(exc, CYCLE_FIELDS, "form")
-        return await run_in_threadpool(
-            lambda: _cycle_page(request, me, name, status=422, values=values, errors=errors)
-        )
-    return await run_in_threadpool(_saved, request, me, name, done)
+    form = rulebuilder.form_of(await request.form())
+    return await run_in_threadpool(_save_form, request, me, name, form)
+
+
+def _save_form(request: Request, me: Caller, name: str, form: Form) -> Response:
+    """The rules from their builders' fields, then the cycle saved as the API saves it; a
+    problem comes back beside its field (422), nothing stored."""
+    stored = _load(me, name)["config"]
+    with me.read() as session:
+        t = tenant(session, me)
+        preview = me.can("rules:read")
+        got = reminders_rules.read(session, t, form, as_of=today(me, t), preview=preview)
+    data = config_from_form(stored, form, got.rules)
+    errors = got.errors
+    if not errors:
+        try:
+            return _saved(request, me, name, _save(me, data))
+        except ArpolicyError as exc:
+            errors = by_field(exc, CYCLE_FIELDS, "form")
+    return _cycle_page(
+        request,
+        me,
+        name,
+        status=422,
+        values=form_values(data),
+        builders=got.builders,
+        errors=errors,
+    )
 
 
 def yaml_cycle(text: str, name: str | None) -> dict[str, Any]:

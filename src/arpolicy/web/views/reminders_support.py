@@ -15,7 +15,6 @@ from arpolicy.api.ledger import tenant_of
 from arpolicy.exceptions import ArpolicyError
 from arpolicy.kit.clock import local_today
 from arpolicy.models import Customer, Tenant
-from arpolicy.rules import from_json, to_text
 from arpolicy.web.context import Caller
 
 TABS = (
@@ -79,15 +78,6 @@ def by_field(
         shown = where if name == default or where != head else None
         out.setdefault(name, []).append(message(p["what"], p.get("fix"), shown))
     return {k: " · ".join(v) for k, v in out.items()}
-
-
-def rule_text(value: Any) -> str:
-    """A rule as the cycle stores it (text, or its JSON form) in the rule language's text."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return to_text(from_json(value))
 
 
 def customers_of(session: Session, tenant_id: int, ids: Any) -> dict[int, tuple[str, str]]:
