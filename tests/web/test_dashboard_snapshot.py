@@ -6,6 +6,7 @@ snapshot's figures are the API's."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -18,7 +19,7 @@ from arpolicy.config import Settings
 from arpolicy.kit.clock import FixedClock
 from arpolicy.kit.db import transaction
 from arpolicy.kit.money import Money
-from arpolicy.ledger.snapshot import compute, from_json, to_json
+from arpolicy.ledger.snapshot import compute, from_json, store, to_json
 from arpolicy.ledger.tasks import SNAPSHOTS
 from arpolicy.models import AuditEvent, FigureSnapshot, Tenant, UserRole
 from arpolicy.tenancy.rls import scope_tenant
@@ -96,6 +97,13 @@ def test_a_snapshot_round_trips_exactly(web_client: TestClient, db_engine: Engin
         snap = compute(s, tenant, TODAY, NOW)
     assert from_json(TODAY, NOW, to_json(snap)) == snap
     assert snap.top[0].overdue == Money(Decimal("9000.00"), "USD")
+    later = replace(snap, computed_at=NOW + timedelta(minutes=1))
+    for stored in (later, snap):  # an older computation never replaces a later one
+        with transaction(db_engine) as s:
+            scope_tenant(s, seeded.tenant_id)
+            store(s, seeded.tenant_id, stored)
+    ((_, computed_at, _),) = _rows(db_engine, seeded.tenant_id)
+    assert computed_at == later.computed_at
 
 
 def test_the_worker_replaces_a_stale_snapshot_and_leaves_a_fresh_one(
