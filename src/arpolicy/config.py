@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     """Where users reach the web app: the start of the links in invitation and
     password-reset emails (``https://ar.example.com``)."""
+    figures_max_age_minutes: int = Field(15, ge=1)
+    """The dashboard's tenant-wide figures are a snapshot (ADR 0008): one older than this,
+    or of another day, is recomputed by the worker (``ledger.figure_snapshots``)."""
     session_hours: int = Field(12, ge=1, le=24 * 30)
     """A web app session ends this long after sign-in, whatever happens (docs/web.md)."""
     session_idle_minutes: int = Field(120, ge=1)

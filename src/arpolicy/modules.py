@@ -18,14 +18,21 @@ POLICIES: tuple[str, ...] = ("ownership", "engagement")
 ROOMS: tuple[str, ...] = ("hooks", "tasks")
 """The modules of a policy that register themselves when imported."""
 
+CORE: tuple[str, ...] = ("arpolicy.ledger.tasks",)
+"""Modules outside the policies that register scheduled work: the ledger's figure
+snapshots (ADR 0008)."""
+
 _loaded = False
 
 
 def load() -> None:
-    """Import every policy's ``hooks`` and ``tasks`` module (idempotent)."""
+    """Import the :data:`CORE` modules and every policy's ``hooks`` and ``tasks`` module
+    (idempotent)."""
     global _loaded
     if _loaded:
         return
+    for name in CORE:
+        importlib.import_module(name)
     for policy in POLICIES:
         for room in ROOMS:
             name = f"arpolicy.{policy}.{room}"

@@ -35,6 +35,7 @@ from arpolicy.models import (
     EngagementCycle,
     EngagementSettings,
     EngagementTask,
+    FigureSnapshot,
     InboundEmail,
     InboundKind,
     NoteKind,
@@ -295,6 +296,7 @@ def seed_notifications(engine: Engine, tenant_id: int) -> None:
                 updated_by="seed",
             )
         )
+        s.add(FigureSnapshot(tenant_id=tenant_id, as_of=TODAY, computed_at=NOW, data={}))
 
 
 def tenant_tables() -> list[Any]:

@@ -1,6 +1,7 @@
 """The dashboard in the browser (Chromium through Playwright), as a collector opens it
 every morning: the figures, the ageing chart with its table, the DSO trend, the most
-overdue customers and their own; accessible, and usable 768 px wide."""
+overdue customers and their own, how current the figures are and "Refresh now";
+accessible, and usable 768 px wide."""
 
 from __future__ import annotations
 
@@ -41,4 +42,16 @@ def test_a_collector_reads_the_dashboard_and_follows_a_figure(page: Page, live: 
     page.set_viewport_size({"width": 768, "height": 1000})
     wide = page.evaluate("() => document.documentElement.scrollWidth")
     assert wide <= 768, f"the page is {wide} px wide at 768"
+    assert_accessible(page)
+
+
+def test_the_figures_say_when_they_were_computed_and_refresh_now(page: Page, live: Live) -> None:
+    sign_in(page, live, UserRole.FINANCE_MANAGER, "/dashboard")
+    as_of = page.locator("#figures-as-of")
+    expect(as_of).to_contain_text("Figures as of")
+    expect(as_of.locator("time")).to_have_attribute("datetime", re.compile(r"^2026-11-23T"))
+    page.get_by_role("button", name="Refresh now").click()
+    expect(page).to_have_url(re.compile(r"/dashboard\?refreshed=1$"))
+    expect(page.get_by_role("status")).to_have_text("The figures were recomputed.")
+    expect(page.get_by_role("heading", name="Ageing")).to_be_visible()
     assert_accessible(page)

@@ -64,8 +64,8 @@ def worker(
 ) -> None:
     """Run the tenants' engagement cycles on a schedule, deliver queued webhooks (signed,
     retried with backoff), reminder emails and notifications to users (each once; see
-    docs/mail.md), and purge expired Idempotency-Keys (--once: one delivery pass, no
-    cycles). Run any number of workers on PostgreSQL; run one on SQLite. Logs go to stderr; stop with Ctrl-C or SIGTERM (the
+    docs/mail.md), recompute the dashboards' stale figure snapshots (docs/web/dashboard.md),
+    and purge expired Idempotency-Keys (--once: one delivery pass, no cycles). Run any number of workers on PostgreSQL; run one on SQLite. Logs go to stderr; stop with Ctrl-C or SIGTERM (the
     current pass finishes first). --now (or $ARPOLICY_NOW) fixes the clock for a
     rehearsal: it does not move, so use it with --once or --until-idle."""
     _logs_to_stderr()

@@ -50,6 +50,7 @@ from arpolicy.models.payment import (
     SourceRole,
     SourceStatus,
 )
+from arpolicy.models.snapshots import FigureSnapshot
 from arpolicy.models.tenant import (
     DEFAULT_AGEING_BOUNDS,
     CustomFieldDefinition,
@@ -94,6 +95,7 @@ __all__ = [
     "EngagementTask",
     "FieldEntity",
     "FieldType",
+    "FigureSnapshot",
     "FxRate",
     "IdempotencyRecord",
     "InboundEmail",
