@@ -57,7 +57,12 @@ def test_an_admin_saves_a_rule_built_in_the_builder(web_client):
     assert saved.created_by == f"user:{led.who.email} (web)"
     with transaction(engine_of(web_client), write=False) as s:
         scope_tenant(s, led.who.caller.tenant_id)
-        event = s.scalar(select(AuditEvent).where(AuditEvent.action == "assignment_policy.saved"))
+        event = s.scalar(
+            select(AuditEvent).where(
+                AuditEvent.tenant_id == led.who.caller.tenant_id,
+                AuditEvent.action == "assignment_policy.saved",
+            )
+        )
     assert event is not None and event.actor == f"user:{led.who.email} (web)"
     shown = web_client.get("/owners?role=finance&saved=1").text
     assert "version 1" in shown and "country includes (DE, AT)" in shown
