@@ -93,10 +93,33 @@ def find(session: Session, tenant_id: int, res: Resource, record_id: int) -> Any
     """The tenant's record ``record_id`` of ``res``, freshly read (404 for another tenant's)."""
     found = session.scalar(_statement(res, "record"), {"tenant": tenant_id, "id": record_id})
     if found is None:
-        raise NotFoundError(
-            f"no {res.name} {record_id}", where="path", fix=f"list them with GET {res.path}"
-        )
+        raise _not_found(res, record_id)
     return found
+
+
+_ROWS: dict[str, Any] = {}
+
+
+def find_row(session: Session, tenant_id: int, res: Resource, record_id: int) -> Any:
+    """The same record as a row of its table's columns (attributes named as the model's),
+    read without the ORM: for an answer that only shows it (a third of the cost of a GET of
+    one customer went to loading the ORM object)."""
+    stmt = _ROWS.get(res.kind)
+    if stmt is None:
+        table: Any = res.model.__table__
+        stmt = _ROWS[res.kind] = select(table).where(
+            table.c.tenant_id == bindparam("tenant"), table.c.id == bindparam("id")
+        )
+    found = session.connection().execute(stmt, {"tenant": tenant_id, "id": record_id}).first()
+    if found is None:
+        raise _not_found(res, record_id)
+    return found
+
+
+def _not_found(res: Resource, record_id: int) -> NotFoundError:
+    return NotFoundError(
+        f"no {res.name} {record_id}", where="path", fix=f"list them with GET {res.path}"
+    )
 
 
 def _typed(res: Resource, attribute: str, value: Any) -> Any:
