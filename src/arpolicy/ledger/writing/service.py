@@ -34,10 +34,10 @@ from sqlalchemy import Date, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from arpolicy.audit import Actor, snapshot
-from arpolicy.audit import record as audit_record
-from arpolicy.audit.service import changed
+from arpolicy.audit.service import changed, record_one
 from arpolicy.exceptions import NotFoundError, ValidationError
 from arpolicy.kit.clock import Clock, SystemClock, local_today
+from arpolicy.kit.db import core
 from arpolicy.ledger import hooks
 from arpolicy.ledger.importing.context import Context
 from arpolicy.ledger.importing.importer import run_import
@@ -180,9 +180,14 @@ class LedgerWrites:
         existing = self._by_key(res, data, "id")
         if existing is not None:
             raise conflict(res, key, existing, self.origin)
+        if res.held is not None:
+            values = tuple(key.values())
+            self.ctx.absent(res.held, values if len(values) > 1 else values[0])
         row = to_row(self.ctx, res, data, self.origin)
         self._write(res, row)
         obj = self._by_key(res, data)
+        if res.held_by_id is not None:
+            self.ctx.absent(res.held_by_id, obj.id)
         self._audit(f"{res.entity}.created", res, obj.id, None, snapshot(obj))
         if res.created:
             self._emit(res.created, res, obj, f"{res.created}:{obj.id}")
@@ -236,7 +241,7 @@ class LedgerWrites:
             names = [res.updated] if res.updated else []
             names += res.events(old, new) if res.events else []
             for name in names:
-                self._emit(name, res, obj, f"{name}:{obj.id}:{event.id}")
+                self._emit(name, res, obj, f"{name}:{obj.id}:{event}")
         return self._fire(res, obj, False, patch)
 
     def _lock(self, res: Resource, key: tuple[Any, ...]) -> None:
@@ -250,7 +255,10 @@ class LedgerWrites:
     def _by_key(self, res: Resource, values: dict[str, Any], what: str = "row") -> Any:
         """The stored record with the key in ``values`` (``what="id"``: its id), or None."""
         params = {f"k_{n}": _typed(res, a, values.get(n)) for n, a in res.key.items()}
-        return self.session.scalar(_statement(res, what), {"tenant": self.tenant.id, **params})
+        stmt, where = _statement(res, what), {"tenant": self.tenant.id, **params}
+        if what == "id":  # no ORM object: the cheaper way
+            return core(self.session).scalar(stmt, where)
+        return self.session.scalar(stmt, where)
 
     def _write(self, res: Resource, row: dict[str, Any]) -> None:
         """One row through its import kind: validated, derived, upserted; nothing counted."""
@@ -275,8 +283,9 @@ class LedgerWrites:
         record_id: int,
         before: dict[str, Any] | None,
         after: dict[str, Any],
-    ) -> Any:
-        event = audit_record(
+    ) -> int:
+        """The change's audit event, written at once (one INSERT): its id."""
+        return record_one(
             self.session,
             self.actor,
             action,
@@ -286,8 +295,6 @@ class LedgerWrites:
             after=after,
             at=self.now(),
         )
-        self.session.flush()
-        return event
 
     def _emit(self, name: str, res: Resource, obj: Any, key: str) -> None:
         shape = res.shape
