@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from arpolicy import __version__, web
 from arpolicy.api import build_router, errors
 from arpolicy.api.context import new_request_id
+from arpolicy.api.keycache import KeyCache
 from arpolicy.api.ratelimit import RateLimiter
 from arpolicy.api.schemas import Problem
 from arpolicy.api.types import INT64
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.engine = engine
     app.state.clock = clock or settings_clock(settings.now)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.key_cache = KeyCache()
     errors.install(app)
 
     app.add_middleware(RequestIds)

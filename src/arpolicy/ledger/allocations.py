@@ -23,6 +23,7 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from arpolicy.exceptions import ValidationError
+from arpolicy.kit.db import core
 from arpolicy.kit.money import Money
 from arpolicy.models import Allocation, Customer, Document, Payment
 
@@ -166,7 +167,7 @@ def document_held(session: Session, tenant_id: int, key: Any) -> Held | None:
     if not isinstance(key, tuple) or len(key) != 2:
         return None
     params = {"tenant": tenant_id, "type": key[0], "number": key[1]}
-    row = session.execute(_ONE_DOCUMENT, params).first()
+    row = core(session).execute(_ONE_DOCUMENT, params).first()
     return None if row is None else _held(*row[2:])
 
 
@@ -177,7 +178,7 @@ def payments_held(session: Session, tenant_id: int) -> dict[Any, Any]:
 
 def payment_held(session: Session, tenant_id: int, key: Any) -> Held | None:
     """:class:`Held` of the payment ``key`` (external id), or None when none is allocated."""
-    row = session.execute(_ONE_PAYMENT, {"tenant": tenant_id, "key": key}).first()
+    row = core(session).execute(_ONE_PAYMENT, {"tenant": tenant_id, "key": key}).first()
     return None if row is None else _held(*row[1:])
 
 
@@ -193,7 +194,7 @@ def documents_applied(session: Session, tenant_id: int) -> dict[Any, Any]:
 
 def document_applied(session: Session, tenant_id: int, key: Any) -> int | None:
     """Total applied to document ``key`` (its id), or None when nothing is."""
-    total = session.scalar(_APPLIED, {"tenant": tenant_id, "key": key})
+    total = core(session).scalar(_APPLIED, {"tenant": tenant_id, "key": key})
     return None if total is None else int(total)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import Select, bindparam, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from arpolicy.exceptions import ValidationError
+from arpolicy.kit.db import core
 from arpolicy.kit.money import Money, round_amount
 from arpolicy.models import Allocation, Document, Tenant
 
@@ -96,7 +97,7 @@ def refresh_balances(session: Session, tenant: Tenant, document_ids: Iterable[in
     ids = sorted(set(document_ids))
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
-        rows = session.execute(_APPLIED, {"tenant": tenant.id, "ids": chunk}).all()
+        rows = core(session).execute(_APPLIED, {"tenant": tenant.id, "ids": chunk}).all()
         params = []
         for did, kind, number, ccy, amount, credited, base_amount, rate, balance, total in rows:
             total = int(total or 0)

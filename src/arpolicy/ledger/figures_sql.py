@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
-from arpolicy.kit.money import Money
+from arpolicy.kit.money import Money, minor_text
 from arpolicy.ledger.buckets import bucket_ranges
 from arpolicy.models import (
     DEBIT_TYPES,
@@ -76,12 +76,12 @@ class Amounts:
         return Money.from_minor(getattr(self, name), self.currency)
 
     def to_json(self, labels: Sequence[str]) -> dict[str, Any]:
-        data: dict[str, Any] = {"currency": self.currency}
+        ccy = self.currency
+        data: dict[str, Any] = {"currency": ccy}
         for name in AMOUNTS:
-            data[name] = self.money(name).to_json()["amount"]
+            data[name] = minor_text(getattr(self, name), ccy)
         data["ageing"] = {
-            label: Money.from_minor(v, self.currency).to_json()["amount"]
-            for label, v in zip(labels, self.buckets, strict=True)
+            label: minor_text(v, ccy) for label, v in zip(labels, self.buckets, strict=True)
         }
         return data
 

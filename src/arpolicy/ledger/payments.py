@@ -9,6 +9,7 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from arpolicy.exceptions import ValidationError
+from arpolicy.kit.db import core
 from arpolicy.kit.money import Money
 from arpolicy.ledger.balances import base_of, set_by_id
 from arpolicy.models import Allocation, Payment, Tenant
@@ -53,7 +54,7 @@ def refresh_unallocated(session: Session, tenant: Tenant, payment_ids: Iterable[
     ids = sorted(set(payment_ids))
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
-        rows = session.execute(_ALLOCATED, {"tenant": tenant.id, "ids": chunk}).all()
+        rows = core(session).execute(_ALLOCATED, {"tenant": tenant.id, "ids": chunk}).all()
         params = []
         for pid, ext, currency, amount, rate, alloc in rows:
             left = amount - alloc

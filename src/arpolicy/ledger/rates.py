@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from arpolicy.kit.db import core
 from arpolicy.kit.fx import Conversion, RateTable
 from arpolicy.kit.money import Money
 from arpolicy.models import FxRate, Tenant
@@ -19,7 +20,7 @@ _RATES = select(FxRate.from_currency, FxRate.to_currency, FxRate.valid_on, FxRat
 
 
 def _rows(session: Session, tenant: Tenant) -> list[tuple[str, str, date, Decimal]]:
-    return [(r[0], r[1], r[2], r[3]) for r in session.execute(_RATES, {"tenant": tenant.id})]
+    return [(r[0], r[1], r[2], r[3]) for r in core(session).execute(_RATES, {"tenant": tenant.id})]
 
 
 def load_rates(session: Session, tenant: Tenant) -> RateTable:

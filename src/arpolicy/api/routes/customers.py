@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,7 +27,7 @@ from arpolicy.api import ledger
 from arpolicy.api.context import Api, require
 from arpolicy.api.listing import contains, equal, page, sort_by
 from arpolicy.api.routes.reports import FiguresRead, figures_of
-from arpolicy.api.schemas import Input, MoneyValue, NotNull, Output, Page
+from arpolicy.api.schemas import Input, MoneyValue, NotNull, Output, Page, answer
 from arpolicy.api.types import (
     AsOf,
     Country,
@@ -50,6 +50,7 @@ from arpolicy.api.types import (
     money,
 )
 from arpolicy.ledger.writing.resources import CUSTOMERS
+from arpolicy.ledger.writing.service import find_row
 from arpolicy.models import Customer
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -128,7 +129,8 @@ class CustomerRead(Output):
     )
 
 
-def read(c: Customer, base: str = "") -> CustomerRead:
+def read(c: Any, base: str = "") -> CustomerRead:
+    """The answer of customer ``c`` (its ORM object, or a row of its table)."""
     return CustomerRead.model_construct(
         **{name: getattr(c, name) for name in _PLAIN},
         reported_balance=money(c.reported_balance_minor, c.currency),
@@ -148,7 +150,7 @@ GATED: ledger.Gated = {
 }
 
 
-def with_figures(session: Session, api: Api, customer: Customer, as_of: Any = None) -> Any:
+def with_figures(session: Session, api: Api, customer: Any, as_of: Any = None) -> CustomerRead:
     shown = read(customer)
     if api.can("reports:read"):
         shown.figures = figures_of(session, api, [customer.id], as_of).get(customer.id)
@@ -216,13 +218,16 @@ def list_customers(
 
 
 @router.get("/{customer_id}", response_model=CustomerRead)
-def read_customer(
+async def read_customer(
     customer_id: PathId, api: Api = Depends(require("ledger:read")), as_of: AsOf = None
 ) -> Any:
     """One customer with its figures as of ``as_of`` (default today)."""
-    with api.read() as session:
-        customer = ledger.get_or_404(session, api, CUSTOMERS, customer_id)
-        return with_figures(session, api, customer, as_of)
+
+    def work(session: Session) -> Response:
+        customer = find_row(session, api.tenant_id, CUSTOMERS, customer_id)
+        return answer(with_figures(session, api, customer, as_of))
+
+    return await api.reading(work)
 
 
 @router.get("/{customer_id}/figures", response_model=FiguresRead)

@@ -186,6 +186,13 @@ class Context:
         if isinstance(found, lookups.RefMap):
             found.remember(key, value)
 
+    def absent(self, name: str, key: Any) -> None:
+        """Note that the map ``name`` has nothing for ``key``: the write service found no
+        record with that key, so none of it is held (allocations applied...)."""
+        found = self.refs(name)
+        if isinstance(found, lookups.RefMap):
+            found.absent(key)
+
     # The three queries behind refs, rates and fields (the parse process of a pipelined
     # import, see pipeline.py, asks its parent for them instead).
     def load_map(self, name: str) -> dict[Any, Any]:

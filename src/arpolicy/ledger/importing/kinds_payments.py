@@ -70,9 +70,14 @@ def _payment(ctx: Context, v: Values) -> Row:
 
 
 def _refresh_payments(ctx: Context, keys: set[Any]) -> None:
-    """Payments that already had allocations get their unallocated part recomputed."""
-    stored, allocated = ctx.refs("payments"), ctx.refs("allocated")
-    ids = [stored[k[0]][0] for k in keys if k[0] in stored and stored[k[0]][0] in allocated]
+    """Payments that already had allocations get their unallocated part recomputed (the
+    rows' checks read what each payment holds: a payment holding none is not looked up)."""
+    held, stored, allocated = ctx.refs("payments.held"), ctx.refs("payments"), ctx.refs("allocated")
+    ids = [
+        stored[k[0]][0]
+        for k in keys
+        if k[0] in held and k[0] in stored and stored[k[0]][0] in allocated
+    ]
     refresh_unallocated(ctx.session, ctx.tenant, ids)
 
 

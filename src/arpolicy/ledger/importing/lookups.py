@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
 
+from arpolicy.kit.db import core
 from arpolicy.ledger.allocations import document_applied, document_held, payment_held
 from arpolicy.models import (
     Allocation,
@@ -50,7 +51,7 @@ def _by(model: Any, columns: tuple[Any, ...], key: tuple[Any, ...]) -> OneLoader
         if not isinstance(values, tuple) or len(values) != len(key):
             return None
         params = dict(zip(names, values, strict=True), tenant=tenant_id)
-        row = session.execute(stmt, params).first()
+        row = core(session).execute(stmt, params).first()
         if row is None:
             return None
         return row[0] if len(row) == 1 else tuple(row)
@@ -64,7 +65,7 @@ _ALLOCATED = select(func.sum(Allocation.amount_minor)).where(
 
 
 def _allocated_one(session: Session, tenant_id: int, key: Any) -> Any:
-    total = session.scalar(_ALLOCATED, {"tenant": tenant_id, "key": key})
+    total = core(session).scalar(_ALLOCATED, {"tenant": tenant_id, "key": key})
     return None if total is None else int(total)
 
 
@@ -160,6 +161,13 @@ class RefMap(dict[Any, Any]):
         if not self._whole:
             dict.__setitem__(self, key, value)
             self._absent.discard(key)
+
+    def absent(self, key: Any) -> None:
+        """``key`` is known to have no stored value (the caller found no record with that
+        key under its lock, in this transaction: as if looked up; not a change)."""
+        if not self._whole and key not in self._set:
+            dict.pop(self, key, None)
+            self._absent.add(key)
 
     def load_whole(self) -> None:
         if self._whole:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 
 from arpolicy.exceptions import ConflictError, ValidationError
+from arpolicy.kit.db import core
 from arpolicy.kit.money import Money
 from arpolicy.ledger.exporter import _render, export_query
 from arpolicy.ledger.importing.context import Context
@@ -69,18 +70,21 @@ def _resolve(ctx: Context, origin: str, name: str, ref: Ref, value: Any) -> dict
     if stmt is None:
         model = ref.model
         stmt = _REFS[(model, ref.attributes)] = select(
-            *(getattr(model, a) for a in ref.attributes)
+            *(getattr(model, a) for a in ref.attributes + ref.known)
         ).where(model.tenant_id == bindparam("tenant"), model.id == bindparam("id"))
-    found = ctx.session.execute(stmt, {"tenant": ctx.tenant_id, "id": value}).first()
+    found = core(ctx.session).execute(stmt, {"tenant": ctx.tenant_id, "id": value}).first()
     if found is None:
         raise ValidationError(
             f"no {ref.what} {value} in this tenant",
             where=f"{origin}.{name}",
             fix=f"give the id of an existing {ref.what} (GET {ref.path})",
         )
+    size = len(ref.attributes)
+    shown = [plain(v) for v in found[:size]]
     if ref.known_as is not None:
-        ctx.remember(ref.known_as, found[0], value)
-    return {c: plain(v) for c, v in zip(ref.columns, found, strict=True)}
+        key = tuple(shown) if size > 1 else found[0]
+        ctx.remember(ref.known_as, key, tuple(found[size:]) if ref.known else value)
+    return dict(zip(ref.columns, shown, strict=True))
 
 
 def _currency(row: dict[str, Any], code: str, where: str) -> None:
