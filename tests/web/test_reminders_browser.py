@@ -96,10 +96,14 @@ def test_an_admin_builds_a_rule_previews_it_and_saves_it_in_a_cycle(page: Page, 
     expect(builder.locator(".rb-count")).to_be_visible()
     leaf = builder.locator(".rb-leaf").first
     expect(leaf.get_by_label("Field", exact=True)).to_have_value("outstanding")
+    # each change redraws the builder from the server: wait for the text to follow it
+    # before the next change, or the redraw puts back the state before that change
     leaf.get_by_label("Field", exact=True).select_option("overdue")
-    expect(leaf.get_by_label("Field", exact=True)).to_have_value("overdue")
+    expect(text).to_have_value("overdue > 10000 USD")
+    leaf = builder.locator(".rb-leaf").first
     leaf.get_by_label("Operator").select_option(">=")
-    expect(leaf.get_by_label("Operator")).to_have_value(">=")
+    expect(text).to_have_value("overdue >= 10000 USD")
+    leaf = builder.locator(".rb-leaf").first
     leaf.get_by_label("Value amount").fill("5000")
     leaf.get_by_label("Value amount").press("Tab")
     expect(text).to_have_value("overdue >= 5000 USD")
