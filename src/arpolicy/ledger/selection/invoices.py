@@ -103,9 +103,11 @@ def narrowed(session: Session, tenant: Tenant, as_of: date, ids: Sequence[int] |
     """The source for reading the records ``ids`` (aggregates narrowed to them)."""
     if ids is None:
         return invoices(tenant, as_of)
-    customers = session.scalars(
-        select(Document.customer_id)
-        .where(Document.tenant_id == tenant.id, Document.id.in_(ids))
-        .distinct()
+    # By primary key alone, the tenant checked on the rows: with ``tenant_id = ?`` in the
+    # WHERE, SQLite's planner scans the tenant's (tenant_id, customer_id) index instead
+    # (120 ms at 1,000,000 invoices for a customer sheet's 18 documents; 0.5 ms this way).
+    rows = session.execute(
+        select(Document.customer_id, Document.tenant_id).where(Document.id.in_(ids))
     ).all()
+    customers = sorted({customer for customer, owner in rows if owner == tenant.id})
     return invoices(tenant, as_of, document_ids=ids, customer_ids=customers)
