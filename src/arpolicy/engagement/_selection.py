@@ -64,14 +64,16 @@ class Selector:
             fields = self.cat.level(level)
             checked = check(rule_of(rule), fields)
             bound = bind(checked, self.day, tz=self.tenant.timezone, exchange=self.exchange)
-            if level is Level.INVOICE:
-                ids = self.invoices(bound, fields)
-            elif level is Level.CUSTOMER:
-                ids = select_customers(self.session, self.tenant, bound, fields)
-            else:
-                ids = select_payment_profiles(self.session, self.tenant, bound, fields)
-            self.memo[key] = set(ids)
+            self.memo[key] = set(self.matching(level, bound, fields))
         return self.memo[key]
+
+    def matching(self, level: Level, bound: Any, fields: Any) -> Iterable[int]:
+        """The ids the bound rule selects at ``level`` (in SQL over the tenant)."""
+        if level is Level.INVOICE:
+            return self.invoices(bound, fields)
+        if level is Level.CUSTOMER:
+            return select_customers(self.session, self.tenant, bound, fields)
+        return select_payment_profiles(self.session, self.tenant, bound, fields)
 
     def invoices(self, bound: Any, fields: Any) -> Iterable[int]:
         """Only invoices with a balance are ever reminded: the rule runs over those."""

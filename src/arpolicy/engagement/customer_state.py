@@ -9,6 +9,7 @@ takes it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -16,14 +17,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from arpolicy.engagement import repository as repo
-from arpolicy.engagement._selection import Selector, rule_of
+from arpolicy.engagement._selection import Selector
 from arpolicy.engagement.pauses import live_pause
 from arpolicy.engagement.policy import Action, decide_customer
 from arpolicy.engagement.service import RUN_STATUSES, load_day, mode_of, stored_cycles
 from arpolicy.exceptions import ValidationError
 from arpolicy.ledger.selection import records
 from arpolicy.models import ReminderPause, Tenant
-from arpolicy.rules import bind, check, to_python
+from arpolicy.rules import to_python
 from arpolicy.rules.ast import DecisionTable
 from arpolicy.rules.catalogue import Level
 
@@ -42,25 +43,13 @@ class OneCustomer(Selector):
         super().__init__(session, tenant, day)
         self.customer_id, self.documents = customer_id, sorted(documents)
 
-    def ids(self, level: Level, rule: str | dict[str, Any] | None) -> set[int] | None:
-        if rule is None:
-            return None
-        key = (level.value, rule if isinstance(rule, str) else repr(sorted(rule.items())))
-        if key not in self.memo:
-            fields = self.cat.level(level)
-            bound = bind(
-                check(rule_of(rule), fields),
-                self.day,
-                tz=self.tenant.timezone,
-                exchange=self.exchange,
-            )
-            if isinstance(bound.rule, DecisionTable):
-                return super().ids(level, rule)
-            wanted = self.documents if level is Level.INVOICE else [self.customer_id]
-            matches = to_python(bound, fields)
-            found = records(self.session, self.tenant, fields, self.day, wanted) if wanted else []
-            self.memo[key] = {i for i, record in found if matches(record)}
-        return self.memo[key]
+    def matching(self, level: Level, bound: Any, fields: Any) -> Iterable[int]:
+        if isinstance(bound.rule, DecisionTable):
+            return super().matching(level, bound, fields)
+        wanted = self.documents if level is Level.INVOICE else [self.customer_id]
+        matches = to_python(bound, fields)
+        found = records(self.session, self.tenant, fields, self.day, wanted) if wanted else []
+        return [i for i, record in found if matches(record)]
 
 
 @dataclass(frozen=True)
