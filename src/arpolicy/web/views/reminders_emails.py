@@ -56,28 +56,13 @@ def emails(
         cycle=cycle.strip() or None,
         in_doubt=True if state == "in_doubt" else None,
     )
-    with me.read() as session:
-        found, nxt = rows(
-            session,
-            stmt,
-            EmailRow,
-            sort="-id",
-            cursor=_cursor(cursor),
-            limit=PAGE,
-            sortable=EMAIL_SORT,
-            default="-id",
-        )
-        names = customers_of(session, me.tenant_id, [e.customer_id for e in found])
-        items = list(found)
     return page(
         request,
         me,
         "reminders/emails.html",
         fragment="rows",
         tabs=TABS,
-        items=items,
-        names=names,
-        next_cursor=nxt,
+        **_newest(me, stmt, EmailRow, EMAIL_SORT, cursor),
         states=STATES,
         state=state,
         cycle=cycle,
@@ -115,28 +100,14 @@ def replies(
 ) -> Any:
     """Messages received, newest first: replies, bounces, automatic answers, unmatched."""
     chosen = InboundKind(kind) if kind in KINDS else None
-    with me.read() as session:
-        found, nxt = rows(
-            session,
-            inbound_query(me.tenant_id, kind=chosen),
-            InboundEmail,
-            sort="-id",
-            cursor=_cursor(cursor),
-            limit=PAGE,
-            sortable=INBOUND_SORT,
-            default="-id",
-        )
-        names = customers_of(session, me.tenant_id, [i.customer_id for i in found])
-        items = list(found)
+    stmt = inbound_query(me.tenant_id, kind=chosen)
     return page(
         request,
         me,
         "reminders/replies.html",
         fragment="rows",
         tabs=TABS,
-        items=items,
-        names=names,
-        next_cursor=nxt,
+        **_newest(me, stmt, InboundEmail, INBOUND_SORT, cursor),
         kinds=KINDS,
         kind=kind,
         first=cursor is None,
@@ -145,15 +116,21 @@ def replies(
 
 def _tasks(me: Caller, status: str, cursor: str | None) -> dict[str, Any]:
     chosen = TaskStatus(status) if status in ("open", "done") else None
+    return _newest(me, tasks_query(me.tenant_id, status=chosen), EngagementTask, TASK_SORT, cursor)
+
+
+def _newest(me: Caller, stmt: Any, model: Any, sortable: Any, cursor: str | None) -> dict[str, Any]:
+    """A page of ``stmt``'s rows, newest first, with the names of their customers (the
+    emails, replies and tasks lists): ``items``, ``names``, ``next_cursor``."""
     with me.read() as session:
         found, nxt = rows(
             session,
-            tasks_query(me.tenant_id, status=chosen),
-            EngagementTask,
+            stmt,
+            model,
             sort="-id",
             cursor=_cursor(cursor),
             limit=PAGE,
-            sortable=TASK_SORT,
+            sortable=sortable,
             default="-id",
         )
         names = customers_of(session, me.tenant_id, [x.customer_id for x in found])
